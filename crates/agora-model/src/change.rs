@@ -1,0 +1,37 @@
+//! Change records: what one mutation did, in domain terms, as shipped by the change log.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Challenge, Participant, Registration, Theme};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RegistrationEventKind {
+    Confirmed,
+    Waitlisted,
+    /// Moved from the waiting list to a seat.
+    Promoted,
+    Cancelled,
+    CheckedIn,
+}
+
+/// One fact; replaying a log's events in order rebuilds the site's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Event {
+    ThemeAdded(Theme),
+    ChallengeUpserted(Challenge),
+    ParticipantUpserted(Participant),
+    Registration {
+        kind: RegistrationEventKind,
+        /// The registration as it is after the event.
+        registration: Registration,
+    },
+}
+
+/// One record of the change log: every event of one mutation, under one sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub request_id: String,
+    pub events: Vec<Event>,
+}

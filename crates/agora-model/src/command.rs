@@ -1,0 +1,597 @@
+//! Commands: every mutation of a site, applied to its rows by the rules.
+//!
+//! [`apply`] reads and writes through the [`Rows`] port, which the store implements over
+//! one storage transaction. A command returns a [`DomainError`] only before its first
+//! write, so a refused command leaves nothing behind even when it shares a transaction with
+//! others; errors after the first write come from storage and abort the whole transaction.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Admission, Challenge, ChallengeFields, ChallengeStatus, DomainError, Event, NewParticipant,
+    Participant, ParticipantId, Registration, RegistrationEventKind as Kind, RegistrationId,
+    RegistrationState, SeatPool, Target, Theme, TicketCode, challenge,
+};
+
+/// Site-wide counters, kept in the same transaction as the rows they count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Stats {
+    pub challenges: u32,
+    pub participants: u32,
+    /// Confirmed or waitlisted registrations.
+    pub active_registrations: u32,
+    /// Highest challenge number in use, for "take the next number".
+    pub max_challenge_number: u32,
+}
+
+/// A mutation of site-owned data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    AddTheme {
+        label: String,
+    },
+    CreateChallenge {
+        /// `None` takes the next free number.
+        number: Option<u32>,
+        fields: ChallengeFields,
+    },
+    UpdateChallenge {
+        number: u32,
+        expected_version: u64,
+        fields: ChallengeFields,
+    },
+    CreateParticipant(NewParticipant),
+    Register {
+        participant: ParticipantId,
+        challenge: u32,
+        /// Release the participant's other registration, if any, in the same command.
+        move_: bool,
+    },
+    Cancel(RegistrationKey),
+    CheckIn(TicketCode),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RegistrationKey {
+    Id(RegistrationId),
+    Ticket(TicketCode),
+}
+
+/// What a command answered; stored with its request id so a retry gets the same answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    ThemeAdded(Theme),
+    Challenge {
+        challenge: Challenge,
+        seats: SeatPool,
+        promoted: Vec<Registration>,
+    },
+    Participant(Participant),
+    Registered {
+        registration: Registration,
+        /// Place in the waiting list when waitlisted.
+        position: Option<u32>,
+        released: Option<Registration>,
+        promoted: Vec<Registration>,
+    },
+    Cancelled {
+        registration: Registration,
+        promoted: Vec<Registration>,
+    },
+    CheckedIn {
+        registration: Registration,
+        already: bool,
+        display_name: String,
+    },
+}
+
+/// Fresh values a command may need, drawn by the caller (the model has no randomness).
+#[derive(Debug, Clone)]
+pub struct Fresh {
+    pub now_ms: i64,
+    /// Id for a new participant or registration (time-ordered UUID).
+    pub id: uuid::Uuid,
+    /// Ticket codes to try in order; the first unused one is taken.
+    pub tickets: Vec<TicketCode>,
+}
+
+/// Why [`apply`] failed: the rules refused it, or storage did.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError<E> {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("storage: {0}")]
+    Storage(E),
+    /// A row another row points to is missing: the data is damaged.
+    #[error("inconsistent data: {what} {key} is missing")]
+    Inconsistent { what: &'static str, key: String },
+}
+
+/// Typed access to the site's rows inside one transaction.
+pub trait Rows {
+    type Error;
+    fn stats(&self) -> Result<Stats, Self::Error>;
+    fn put_stats(&mut self, s: &Stats) -> Result<(), Self::Error>;
+    fn theme(&self, id: &str) -> Result<Option<Theme>, Self::Error>;
+    fn put_theme(&mut self, t: &Theme) -> Result<(), Self::Error>;
+    fn challenge(&self, number: u32) -> Result<Option<Challenge>, Self::Error>;
+    fn put_challenge(&mut self, c: &Challenge) -> Result<(), Self::Error>;
+    fn pool(&self, t: Target) -> Result<Option<SeatPool>, Self::Error>;
+    fn put_pool(&mut self, t: Target, p: &SeatPool) -> Result<(), Self::Error>;
+    fn participant(&self, id: ParticipantId) -> Result<Option<Participant>, Self::Error>;
+    fn put_participant(&mut self, p: &Participant) -> Result<(), Self::Error>;
+    fn registration(&self, id: RegistrationId) -> Result<Option<Registration>, Self::Error>;
+    /// Writes a registration (and whatever index the implementation keeps by target).
+    fn put_registration(&mut self, r: &Registration) -> Result<(), Self::Error>;
+    /// The participant's active challenge registration.
+    fn active(&self, p: ParticipantId) -> Result<Option<RegistrationId>, Self::Error>;
+    fn set_active(
+        &mut self,
+        p: ParticipantId,
+        r: Option<RegistrationId>,
+    ) -> Result<(), Self::Error>;
+    fn ticket(&self, code: TicketCode) -> Result<Option<RegistrationId>, Self::Error>;
+    fn put_ticket(&mut self, code: TicketCode, r: RegistrationId) -> Result<(), Self::Error>;
+    fn waiter(&self, t: Target, slot: u64) -> Result<Option<RegistrationId>, Self::Error>;
+    fn set_waiter(
+        &mut self,
+        t: Target,
+        slot: u64,
+        r: Option<RegistrationId>,
+    ) -> Result<(), Self::Error>;
+}
+
+type Applied<E> = Result<(Outcome, Vec<Event>), ApplyError<E>>;
+
+/// Applies one command; returns its answer and the events to log (none for a no-op).
+pub fn apply<R: Rows>(rows: &mut R, cmd: &Command, fresh: &Fresh) -> Applied<R::Error> {
+    let mut tx = Tx { rows, fresh };
+    match cmd {
+        Command::AddTheme { label } => tx.add_theme(label),
+        Command::CreateChallenge { number, fields } => tx.create_challenge(*number, fields),
+        Command::UpdateChallenge {
+            number,
+            expected_version,
+            fields,
+        } => tx.update_challenge(*number, *expected_version, fields),
+        Command::CreateParticipant(new) => tx.create_participant(new),
+        Command::Register {
+            participant,
+            challenge,
+            move_,
+        } => tx.register(*participant, *challenge, *move_),
+        Command::Cancel(key) => tx.cancel(*key),
+        Command::CheckIn(code) => tx.check_in(*code),
+    }
+}
+
+struct Tx<'a, R: Rows> {
+    rows: &'a mut R,
+    fresh: &'a Fresh,
+}
+
+/// Lifts a storage result into an [`ApplyError`].
+fn st<T, E>(r: Result<T, E>) -> Result<T, ApplyError<E>> {
+    r.map_err(ApplyError::Storage)
+}
+
+fn missing<E>(what: &'static str, key: impl ToString) -> ApplyError<E> {
+    ApplyError::Inconsistent {
+        what,
+        key: key.to_string(),
+    }
+}
+
+impl<R: Rows> Tx<'_, R> {
+    fn add_theme(&mut self, label: &str) -> Applied<R::Error> {
+        let theme = Theme::from_label(label)?;
+        if st(self.rows.theme(&theme.id))?.is_some() {
+            return Err(DomainError::ThemeExists(theme.id).into());
+        }
+        st(self.rows.put_theme(&theme))?;
+        Ok((
+            Outcome::ThemeAdded(theme.clone()),
+            vec![Event::ThemeAdded(theme)],
+        ))
+    }
+
+    fn validated(
+        &mut self,
+        fields: &ChallengeFields,
+    ) -> Result<ChallengeFields, ApplyError<R::Error>> {
+        let mut storage_err = None;
+        let mut exists = |id: &str| match self.rows.theme(id) {
+            Ok(t) => t.is_some(),
+            Err(e) => {
+                storage_err.get_or_insert(e);
+                true
+            }
+        };
+        let checked = fields.validated(&mut exists);
+        match storage_err {
+            Some(e) => Err(ApplyError::Storage(e)),
+            None => Ok(checked?),
+        }
+    }
+
+    fn create_challenge(
+        &mut self,
+        number: Option<u32>,
+        fields: &ChallengeFields,
+    ) -> Applied<R::Error> {
+        let fields = self.validated(fields)?;
+        let mut stats = st(self.rows.stats())?;
+        let number = match number {
+            Some(n) => challenge::check_number("number", n)?,
+            None => {
+                let max = challenge::limits::MAX_NUMBER;
+                if stats.max_challenge_number >= max {
+                    return Err(DomainError::NoChallengeNumberLeft { max }.into());
+                }
+                stats.max_challenge_number + 1
+            }
+        };
+        if st(self.rows.challenge(number))?.is_some() {
+            return Err(DomainError::ChallengeExists(number).into());
+        }
+        let now = self.fresh.now_ms;
+        let pool = SeatPool::new(fields.capacity);
+        let challenge = Challenge {
+            number,
+            fields,
+            version: 1,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        stats.challenges += 1;
+        stats.max_challenge_number = stats.max_challenge_number.max(number);
+        st(self.rows.put_challenge(&challenge))?;
+        st(self.rows.put_pool(Target::Challenge(number), &pool))?;
+        st(self.rows.put_stats(&stats))?;
+        Ok((
+            Outcome::Challenge {
+                challenge: challenge.clone(),
+                seats: pool,
+                promoted: vec![],
+            },
+            vec![Event::ChallengeUpserted(challenge)],
+        ))
+    }
+
+    fn update_challenge(
+        &mut self,
+        number: u32,
+        expected_version: u64,
+        fields: &ChallengeFields,
+    ) -> Applied<R::Error> {
+        let number = challenge::check_number("number", number)?;
+        if expected_version == 0 {
+            return Err(DomainError::invalid(
+                "expected_version",
+                "is required: give the version you read (GetChallenge)",
+            )
+            .into());
+        }
+        let fields = self.validated(fields)?;
+        let mut challenge =
+            st(self.rows.challenge(number))?.ok_or(DomainError::ChallengeNotFound(number))?;
+        if challenge.version != expected_version {
+            return Err(DomainError::StaleVersion {
+                challenge: number,
+                current: challenge.version,
+                expected: expected_version,
+            }
+            .into());
+        }
+        let target = Target::Challenge(number);
+        let mut pool =
+            st(self.rows.pool(target))?.ok_or_else(|| missing("seat pool of", target))?;
+        if fields.capacity < pool.confirmed {
+            return Err(DomainError::CapacityBelowConfirmed {
+                challenge: number,
+                capacity: fields.capacity,
+                confirmed: pool.confirmed,
+            }
+            .into());
+        }
+        // From here on, only writes.
+        pool.capacity = fields.capacity;
+        challenge.fields = fields;
+        challenge.version += 1;
+        challenge.updated_at_ms = self.fresh.now_ms;
+        st(self.rows.put_challenge(&challenge))?;
+        let mut events = vec![Event::ChallengeUpserted(challenge.clone())];
+        let promoted = self.promote(target, &mut pool, &mut events)?;
+        st(self.rows.put_pool(target, &pool))?;
+        Ok((
+            Outcome::Challenge {
+                challenge,
+                seats: pool,
+                promoted,
+            },
+            events,
+        ))
+    }
+
+    fn create_participant(&mut self, new: &NewParticipant) -> Applied<R::Error> {
+        let p = new.validated(ParticipantId(self.fresh.id), self.fresh.now_ms)?;
+        let mut stats = st(self.rows.stats())?;
+        stats.participants += 1;
+        st(self.rows.put_participant(&p))?;
+        st(self.rows.put_stats(&stats))?;
+        Ok((
+            Outcome::Participant(p.clone()),
+            vec![Event::ParticipantUpserted(p)],
+        ))
+    }
+
+    fn register(
+        &mut self,
+        participant: ParticipantId,
+        number: u32,
+        move_: bool,
+    ) -> Applied<R::Error> {
+        let number = challenge::check_number("challenge_number", number)?;
+        if st(self.rows.participant(participant))?.is_none() {
+            return Err(DomainError::ParticipantNotFound(participant).into());
+        }
+        let challenge =
+            st(self.rows.challenge(number))?.ok_or(DomainError::ChallengeNotFound(number))?;
+        if challenge.fields.status != ChallengeStatus::Open {
+            return Err(DomainError::NotOpen {
+                challenge: number,
+                status: challenge.fields.status,
+            }
+            .into());
+        }
+        let target = Target::Challenge(number);
+        let previous = match st(self.rows.active(participant))? {
+            None => None,
+            Some(rid) => {
+                let old =
+                    st(self.rows.registration(rid))?.ok_or_else(|| missing("registration", rid))?;
+                let Target::Challenge(old_number) = old.target;
+                if old.target == target {
+                    return Err(DomainError::AlreadyRegistered {
+                        participant,
+                        challenge: number,
+                        ticket: old.ticket,
+                    }
+                    .into());
+                }
+                if !move_ {
+                    return Err(DomainError::RegisteredElsewhere {
+                        participant,
+                        challenge: old_number,
+                    }
+                    .into());
+                }
+                Some(old)
+            }
+        };
+        let ticket = self.free_ticket()?;
+        let mut pool =
+            st(self.rows.pool(target))?.ok_or_else(|| missing("seat pool of", target))?;
+
+        // From here on, only writes.
+        let mut events = Vec::new();
+        let (released, promoted) = match previous {
+            Some(old) => {
+                let (old, promoted) = self.release(old, &mut events)?;
+                (Some(old), promoted)
+            }
+            None => (None, vec![]),
+        };
+        let now = self.fresh.now_ms;
+        let id = RegistrationId(self.fresh.id);
+        let admission = pool.admit();
+        let (state, wait_slot, position, kind) = match admission {
+            Admission::Confirmed => (RegistrationState::Confirmed, None, None, Kind::Confirmed),
+            Admission::Waitlisted { slot, position } => (
+                RegistrationState::Waitlisted,
+                Some(slot),
+                Some(position),
+                Kind::Waitlisted,
+            ),
+        };
+        let registration = Registration {
+            id,
+            participant,
+            target,
+            state,
+            ticket,
+            wait_slot,
+            registered_at_ms: now,
+            confirmed_at_ms: (state == RegistrationState::Confirmed).then_some(now),
+            cancelled_at_ms: None,
+            checked_in_at_ms: None,
+        };
+        if let Some(slot) = wait_slot {
+            st(self.rows.set_waiter(target, slot, Some(id)))?;
+        }
+        st(self.rows.put_registration(&registration))?;
+        st(self.rows.put_ticket(ticket, id))?;
+        st(self.rows.set_active(participant, Some(id)))?;
+        st(self.rows.put_pool(target, &pool))?;
+        if released.is_none() {
+            let mut stats = st(self.rows.stats())?;
+            stats.active_registrations += 1;
+            st(self.rows.put_stats(&stats))?;
+        }
+        events.push(Event::Registration {
+            kind,
+            registration: registration.clone(),
+        });
+        Ok((
+            Outcome::Registered {
+                registration,
+                position,
+                released,
+                promoted,
+            },
+            events,
+        ))
+    }
+
+    fn cancel(&mut self, key: crate::RegistrationKey) -> Applied<R::Error> {
+        let reg = match key {
+            crate::RegistrationKey::Id(id) => st(self.rows.registration(id))?
+                .ok_or_else(|| DomainError::RegistrationNotFound(id.to_string()))?,
+            crate::RegistrationKey::Ticket(code) => {
+                let id = st(self.rows.ticket(code))?.ok_or(DomainError::TicketNotFound(code))?;
+                st(self.rows.registration(id))?.ok_or_else(|| missing("registration", id))?
+            }
+        };
+        if reg.state == RegistrationState::Cancelled {
+            return Err(DomainError::AlreadyCancelled(reg.id.to_string()).into());
+        }
+        // From here on, only writes.
+        let participant = reg.participant;
+        let mut events = Vec::new();
+        let (reg, promoted) = self.release(reg, &mut events)?;
+        st(self.rows.set_active(participant, None))?;
+        let mut stats = st(self.rows.stats())?;
+        stats.active_registrations = stats.active_registrations.saturating_sub(1);
+        st(self.rows.put_stats(&stats))?;
+        Ok((
+            Outcome::Cancelled {
+                registration: reg,
+                promoted,
+            },
+            events,
+        ))
+    }
+
+    fn check_in(&mut self, code: TicketCode) -> Applied<R::Error> {
+        let id = st(self.rows.ticket(code))?.ok_or(DomainError::TicketNotFound(code))?;
+        let mut reg = st(self.rows.registration(id))?.ok_or_else(|| missing("registration", id))?;
+        if reg.state != RegistrationState::Confirmed {
+            return Err(DomainError::NotConfirmed {
+                ticket: code,
+                state: reg.state,
+            }
+            .into());
+        }
+        let display_name = st(self.rows.participant(reg.participant))?
+            .ok_or_else(|| missing("participant", reg.participant))?
+            .display_name;
+        if reg.checked_in_at_ms.is_some() {
+            return Ok((
+                Outcome::CheckedIn {
+                    registration: reg,
+                    already: true,
+                    display_name,
+                },
+                vec![],
+            ));
+        }
+        let mut pool =
+            st(self.rows.pool(reg.target))?.ok_or_else(|| missing("seat pool of", reg.target))?;
+        reg.checked_in_at_ms = Some(self.fresh.now_ms);
+        pool.checked_in += 1;
+        st(self.rows.put_registration(&reg))?;
+        st(self.rows.put_pool(reg.target, &pool))?;
+        Ok((
+            Outcome::CheckedIn {
+                registration: reg.clone(),
+                already: false,
+                display_name,
+            },
+            vec![Event::Registration {
+                kind: Kind::CheckedIn,
+                registration: reg,
+            }],
+        ))
+    }
+
+    /// Cancels an active registration in place: frees its seat or its waiting-list slot and
+    /// gives a freed seat to the next person waiting. Writes only.
+    fn release(
+        &mut self,
+        mut reg: Registration,
+        events: &mut Vec<Event>,
+    ) -> Result<(Registration, Vec<Registration>), ApplyError<R::Error>> {
+        let target = reg.target;
+        let mut pool =
+            st(self.rows.pool(target))?.ok_or_else(|| missing("seat pool of", target))?;
+        match reg.state {
+            RegistrationState::Confirmed => {
+                pool.confirmed -= 1;
+                if reg.checked_in_at_ms.is_some() {
+                    pool.checked_in = pool.checked_in.saturating_sub(1);
+                }
+            }
+            RegistrationState::Waitlisted => {
+                if let Some(slot) = reg.wait_slot {
+                    st(self.rows.set_waiter(target, slot, None))?;
+                }
+                pool.waitlisted -= 1;
+            }
+            RegistrationState::Cancelled => {}
+        }
+        reg.state = RegistrationState::Cancelled;
+        reg.wait_slot = None;
+        reg.cancelled_at_ms = Some(self.fresh.now_ms);
+        st(self.rows.put_registration(&reg))?;
+        events.push(Event::Registration {
+            kind: Kind::Cancelled,
+            registration: reg.clone(),
+        });
+        let promoted = self.promote(target, &mut pool, events)?;
+        st(self.rows.put_pool(target, &pool))?;
+        Ok((reg, promoted))
+    }
+
+    /// Gives free seats to the first people waiting, in order. The caller writes the pool.
+    fn promote(
+        &mut self,
+        target: Target,
+        pool: &mut SeatPool,
+        events: &mut Vec<Event>,
+    ) -> Result<Vec<Registration>, ApplyError<R::Error>> {
+        let mut promoted = Vec::new();
+        for _ in 0..pool.promotable() {
+            // Slots of people who left the list are empty: skip them.
+            let (slot, rid) = loop {
+                if pool.wait_head >= pool.wait_tail {
+                    return Err(missing("waiting-list entry of", target));
+                }
+                let slot = pool.wait_head;
+                pool.wait_head += 1;
+                if let Some(rid) = st(self.rows.waiter(target, slot))? {
+                    break (slot, rid);
+                }
+            };
+            let mut reg =
+                st(self.rows.registration(rid))?.ok_or_else(|| missing("registration", rid))?;
+            st(self.rows.set_waiter(target, slot, None))?;
+            reg.state = RegistrationState::Confirmed;
+            reg.wait_slot = None;
+            reg.confirmed_at_ms = Some(self.fresh.now_ms);
+            pool.confirmed += 1;
+            pool.waitlisted -= 1;
+            st(self.rows.put_registration(&reg))?;
+            events.push(Event::Registration {
+                kind: Kind::Promoted,
+                registration: reg.clone(),
+            });
+            promoted.push(reg);
+        }
+        Ok(promoted)
+    }
+
+    fn free_ticket(&mut self) -> Result<TicketCode, ApplyError<R::Error>> {
+        for code in &self.fresh.tickets {
+            if st(self.rows.ticket(*code))?.is_none() {
+                return Ok(*code);
+            }
+        }
+        Err(DomainError::TicketSpaceExhausted {
+            attempts: self.fresh.tickets.len(),
+        }
+        .into())
+    }
+}
+
+#[cfg(test)]
+mod tests;

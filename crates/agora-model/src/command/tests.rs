@@ -1,0 +1,533 @@
+//! Rule tests over an in-memory `Rows`.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use super::*;
+use crate::{Holder, OrganisationType, default_themes};
+
+#[derive(Default, Clone, PartialEq, Debug)]
+struct Mem {
+    stats: Stats,
+    themes: BTreeMap<String, Theme>,
+    challenges: BTreeMap<u32, Challenge>,
+    pools: BTreeMap<Target, SeatPool>,
+    participants: BTreeMap<ParticipantId, Participant>,
+    registrations: BTreeMap<RegistrationId, Registration>,
+    active: BTreeMap<ParticipantId, RegistrationId>,
+    tickets: BTreeMap<TicketCode, RegistrationId>,
+    waiters: BTreeMap<(Target, u64), RegistrationId>,
+}
+
+fn set<K: Ord, V>(m: &mut BTreeMap<K, V>, k: K, v: Option<V>) {
+    match v {
+        Some(v) => m.insert(k, v),
+        None => m.remove(&k),
+    };
+}
+
+impl Rows for Mem {
+    type Error = Infallible;
+    fn stats(&self) -> Result<Stats, Infallible> {
+        Ok(self.stats)
+    }
+    fn put_stats(&mut self, s: &Stats) -> Result<(), Infallible> {
+        self.stats = *s;
+        Ok(())
+    }
+    fn theme(&self, id: &str) -> Result<Option<Theme>, Infallible> {
+        Ok(self.themes.get(id).cloned())
+    }
+    fn put_theme(&mut self, t: &Theme) -> Result<(), Infallible> {
+        self.themes.insert(t.id.clone(), t.clone());
+        Ok(())
+    }
+    fn challenge(&self, n: u32) -> Result<Option<Challenge>, Infallible> {
+        Ok(self.challenges.get(&n).cloned())
+    }
+    fn put_challenge(&mut self, c: &Challenge) -> Result<(), Infallible> {
+        self.challenges.insert(c.number, c.clone());
+        Ok(())
+    }
+    fn pool(&self, t: Target) -> Result<Option<SeatPool>, Infallible> {
+        Ok(self.pools.get(&t).copied())
+    }
+    fn put_pool(&mut self, t: Target, p: &SeatPool) -> Result<(), Infallible> {
+        self.pools.insert(t, *p);
+        Ok(())
+    }
+    fn participant(&self, id: ParticipantId) -> Result<Option<Participant>, Infallible> {
+        Ok(self.participants.get(&id).cloned())
+    }
+    fn put_participant(&mut self, p: &Participant) -> Result<(), Infallible> {
+        self.participants.insert(p.id, p.clone());
+        Ok(())
+    }
+    fn registration(&self, id: RegistrationId) -> Result<Option<Registration>, Infallible> {
+        Ok(self.registrations.get(&id).cloned())
+    }
+    fn put_registration(&mut self, r: &Registration) -> Result<(), Infallible> {
+        self.registrations.insert(r.id, r.clone());
+        Ok(())
+    }
+    fn active(&self, p: ParticipantId) -> Result<Option<RegistrationId>, Infallible> {
+        Ok(self.active.get(&p).copied())
+    }
+    fn set_active(
+        &mut self,
+        p: ParticipantId,
+        r: Option<RegistrationId>,
+    ) -> Result<(), Infallible> {
+        set(&mut self.active, p, r);
+        Ok(())
+    }
+    fn ticket(&self, code: TicketCode) -> Result<Option<RegistrationId>, Infallible> {
+        Ok(self.tickets.get(&code).copied())
+    }
+    fn put_ticket(&mut self, code: TicketCode, r: RegistrationId) -> Result<(), Infallible> {
+        self.tickets.insert(code, r);
+        Ok(())
+    }
+    fn waiter(&self, t: Target, slot: u64) -> Result<Option<RegistrationId>, Infallible> {
+        Ok(self.waiters.get(&(t, slot)).copied())
+    }
+    fn set_waiter(
+        &mut self,
+        t: Target,
+        slot: u64,
+        r: Option<RegistrationId>,
+    ) -> Result<(), Infallible> {
+        set(&mut self.waiters, (t, slot), r);
+        Ok(())
+    }
+}
+
+/// A site with the default themes, driven command by command with fresh values that are
+/// deterministic (ids and tickets from a counter).
+struct Site {
+    rows: Mem,
+    counter: u32,
+}
+
+impl Site {
+    fn new() -> Self {
+        let mut rows = Mem::default();
+        for t in default_themes() {
+            rows.themes.insert(t.id.clone(), t);
+        }
+        Site { rows, counter: 0 }
+    }
+
+    fn run(&mut self, cmd: Command) -> Result<(Outcome, Vec<Event>), DomainError> {
+        self.counter += 1;
+        let c = self.counter;
+        let fresh = Fresh {
+            now_ms: i64::from(c) * 1000,
+            id: uuid::Uuid::from_u128(u128::from(c)),
+            tickets: vec![TicketCode::from_indexes([c, c / 22, c / 484, 0, 0, 1])],
+        };
+        match apply(&mut self.rows, &cmd, &fresh) {
+            Ok(x) => Ok(x),
+            Err(ApplyError::Domain(e)) => Err(e),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+
+    /// Runs a command that must be refused, and checks it changed nothing.
+    fn refused(&mut self, cmd: Command) -> DomainError {
+        let before = self.rows.clone();
+        let err = self.run(cmd).expect_err("command should be refused");
+        assert_eq!(self.rows, before, "a refused command must not write");
+        err
+    }
+
+    fn challenge(&mut self, number: u32, capacity: u32) {
+        self.run(Command::CreateChallenge {
+            number: Some(number),
+            fields: fields(capacity),
+        })
+        .expect("create challenge");
+    }
+
+    fn participant(&mut self, name: &str) -> ParticipantId {
+        match self.run(Command::CreateParticipant(NewParticipant {
+            display_name: name.into(),
+            organisation: "Ville de Cluny".into(),
+            organisation_type: OrganisationType::Collectivity,
+            language: String::new(),
+            email: None,
+            consent_share_name: false,
+        })) {
+            Ok((Outcome::Participant(p), _)) => p.id,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn register(
+        &mut self,
+        p: ParticipantId,
+        challenge: u32,
+        move_: bool,
+    ) -> Result<Outcome, DomainError> {
+        self.run(Command::Register {
+            participant: p,
+            challenge,
+            move_,
+        })
+        .map(|(o, _)| o)
+    }
+
+    fn pool(&self, n: u32) -> SeatPool {
+        self.rows.pools[&Target::Challenge(n)]
+    }
+
+    /// Confirmed participants in confirmation order, and the waiting list in order.
+    fn lists(&self, n: u32) -> (Vec<ParticipantId>, Vec<ParticipantId>) {
+        let mut regs: Vec<&Registration> = self
+            .rows
+            .registrations
+            .values()
+            .filter(|r| r.target == Target::Challenge(n))
+            .collect();
+        regs.sort_by_key(|r| (r.confirmed_at_ms, r.wait_slot));
+        let of = |s| {
+            regs.iter()
+                .filter(|r| r.state == s)
+                .map(|r| r.participant)
+                .collect()
+        };
+        let mut waiting: Vec<&&Registration> = regs
+            .iter()
+            .filter(|r| r.state == RegistrationState::Waitlisted)
+            .collect();
+        waiting.sort_by_key(|r| r.wait_slot);
+        (
+            of(RegistrationState::Confirmed),
+            waiting.iter().map(|r| r.participant).collect(),
+        )
+    }
+}
+
+fn fields(capacity: u32) -> ChallengeFields {
+    ChallengeFields {
+        title: "Comment re-designer la fonction accueil ?".into(),
+        description: String::new(),
+        themes: vec!["la-qualite-de-l-action-publique".into()],
+        holders: vec![Holder {
+            name: "Isabelle Menesplier".into(),
+            role: "DGS".into(),
+            collectivity: "Volvic".into(),
+        }],
+        facilitators: vec!["Equipe Bourgogne".into()],
+        room: "Salle des moines".into(),
+        capacity,
+        status: ChallengeStatus::Open,
+    }
+}
+
+fn registered(o: &Outcome) -> (&Registration, Option<u32>) {
+    match o {
+        Outcome::Registered {
+            registration,
+            position,
+            ..
+        } => (registration, *position),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn seats_fill_then_waiting_list_in_order() {
+    let mut s = Site::new();
+    s.challenge(1, 2);
+    let people: Vec<_> = (0..5).map(|i| s.participant(&format!("P{i}"))).collect();
+    let outcomes: Vec<_> = people
+        .iter()
+        .map(|p| s.register(*p, 1, false).unwrap())
+        .collect();
+    let states: Vec<_> = outcomes
+        .iter()
+        .map(|o| {
+            let (r, pos) = registered(o);
+            (r.state, pos)
+        })
+        .collect();
+    use RegistrationState::*;
+    assert_eq!(
+        states,
+        [
+            (Confirmed, None),
+            (Confirmed, None),
+            (Waitlisted, Some(1)),
+            (Waitlisted, Some(2)),
+            (Waitlisted, Some(3))
+        ]
+    );
+    let pool = s.pool(1);
+    assert_eq!(
+        (pool.confirmed, pool.waitlisted, pool.seats_left()),
+        (2, 3, 0)
+    );
+    assert_eq!(s.rows.stats.active_registrations, 5);
+}
+
+#[test]
+fn cancellation_promotes_first_waiting_and_skips_people_who_left_the_list() {
+    let mut s = Site::new();
+    s.challenge(1, 1);
+    let p: Vec<_> = (0..4).map(|i| s.participant(&format!("P{i}"))).collect();
+    let regs: Vec<_> = p
+        .iter()
+        .map(|x| registered(&s.register(*x, 1, false).unwrap()).0.clone())
+        .collect();
+    // p1 (first in line) leaves the waiting list: p2 is now first.
+    s.run(Command::Cancel(RegistrationKey::Id(regs[1].id)))
+        .unwrap();
+    let (out, events) = s
+        .run(Command::Cancel(RegistrationKey::Ticket(regs[0].ticket)))
+        .unwrap();
+    let Outcome::Cancelled { promoted, .. } = out else {
+        panic!()
+    };
+    assert_eq!(promoted.len(), 1);
+    assert_eq!(promoted[0].participant, p[2]);
+    assert_eq!(
+        events.len(),
+        2,
+        "one cancellation and one promotion: {events:?}"
+    );
+    assert_eq!(s.lists(1), (vec![p[2]], vec![p[3]]));
+    assert_eq!(s.rows.stats.active_registrations, 2);
+    // The participant who cancelled can register again, at the end of the line.
+    let again = s.register(p[0], 1, false).unwrap();
+    assert_eq!(registered(&again).1, Some(2));
+}
+
+#[test]
+fn one_challenge_per_participant_unless_moved_and_a_move_frees_the_seat() {
+    let mut s = Site::new();
+    s.challenge(1, 1);
+    s.challenge(2, 5);
+    let a = s.participant("A");
+    let b = s.participant("B");
+    s.register(a, 1, false).unwrap();
+    s.register(b, 1, false).unwrap(); // waitlisted
+    assert!(matches!(
+        s.refused(Command::Register {
+            participant: a,
+            challenge: 1,
+            move_: true
+        }),
+        DomainError::AlreadyRegistered { challenge: 1, .. }
+    ));
+    assert!(matches!(
+        s.refused(Command::Register {
+            participant: a,
+            challenge: 2,
+            move_: false
+        }),
+        DomainError::RegisteredElsewhere { challenge: 1, .. }
+    ));
+    let Outcome::Registered {
+        registration,
+        released,
+        promoted,
+        ..
+    } = s.register(a, 2, true).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(registration.state, RegistrationState::Confirmed);
+    assert_eq!(
+        released.map(|r| r.state),
+        Some(RegistrationState::Cancelled)
+    );
+    assert_eq!(
+        promoted.iter().map(|r| r.participant).collect::<Vec<_>>(),
+        vec![b]
+    );
+    assert_eq!(s.lists(1), (vec![b], vec![]));
+    assert_eq!(s.lists(2), (vec![a], vec![]));
+    assert_eq!(s.rows.stats.active_registrations, 2);
+}
+
+#[test]
+fn capacity_increase_promotes_and_decrease_below_confirmed_is_refused() {
+    let mut s = Site::new();
+    s.challenge(1, 1);
+    let p: Vec<_> = (0..4).map(|i| s.participant(&format!("P{i}"))).collect();
+    for x in &p {
+        s.register(*x, 1, false).unwrap();
+    }
+    let (out, _) = s
+        .run(Command::UpdateChallenge {
+            number: 1,
+            expected_version: 1,
+            fields: fields(3),
+        })
+        .unwrap();
+    let Outcome::Challenge {
+        promoted,
+        seats,
+        challenge,
+    } = out
+    else {
+        panic!()
+    };
+    assert_eq!(challenge.version, 2);
+    assert_eq!(
+        promoted.iter().map(|r| r.participant).collect::<Vec<_>>(),
+        vec![p[1], p[2]]
+    );
+    assert_eq!((seats.confirmed, seats.waitlisted), (3, 1));
+    let err = s.refused(Command::UpdateChallenge {
+        number: 1,
+        expected_version: 2,
+        fields: fields(2),
+    });
+    assert_eq!(
+        err.to_string(),
+        "capacity 2 is below the 3 confirmed registrations of challenge 1"
+    );
+    let err = s.refused(Command::UpdateChallenge {
+        number: 1,
+        expected_version: 1,
+        fields: fields(9),
+    });
+    assert!(matches!(
+        err,
+        DomainError::StaleVersion {
+            current: 2,
+            expected: 1,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn check_in_is_idempotent_and_needs_a_seat() {
+    let mut s = Site::new();
+    s.challenge(1, 1);
+    let a = s.participant("Anne");
+    let b = s.participant("Bruno");
+    let ta = registered(&s.register(a, 1, false).unwrap()).0.ticket;
+    let tb = registered(&s.register(b, 1, false).unwrap()).0.ticket;
+    let (first, events) = s.run(Command::CheckIn(ta)).unwrap();
+    assert_eq!(events.len(), 1);
+    let (second, events) = s.run(Command::CheckIn(ta)).unwrap();
+    assert!(events.is_empty(), "a repeated check-in changes nothing");
+    let (
+        Outcome::CheckedIn {
+            registration: r1,
+            already: false,
+            ..
+        },
+        Outcome::CheckedIn {
+            registration: r2,
+            already: true,
+            display_name,
+        },
+    ) = (first, second)
+    else {
+        panic!()
+    };
+    assert_eq!(
+        r1.checked_in_at_ms, r2.checked_in_at_ms,
+        "the second check-in says when the first happened"
+    );
+    assert_eq!(display_name, "Anne");
+    assert_eq!(s.pool(1).checked_in, 1);
+    assert!(matches!(
+        s.refused(Command::CheckIn(tb)),
+        DomainError::NotConfirmed {
+            state: RegistrationState::Waitlisted,
+            ..
+        }
+    ));
+    // Cancelling a checked-in registration gives its seat (and its check-in count) back.
+    s.run(Command::Cancel(RegistrationKey::Ticket(ta))).unwrap();
+    assert_eq!((s.pool(1).checked_in, s.pool(1).confirmed), (0, 1));
+}
+
+#[test]
+fn refusals_write_nothing() {
+    let mut s = Site::new();
+    s.challenge(1, 1);
+    let a = s.participant("A");
+    let mut draft = fields(3);
+    draft.status = ChallengeStatus::Draft;
+    s.run(Command::CreateChallenge {
+        number: Some(2),
+        fields: draft,
+    })
+    .unwrap();
+    assert!(matches!(
+        s.refused(Command::Register {
+            participant: a,
+            challenge: 2,
+            move_: false
+        }),
+        DomainError::NotOpen { .. }
+    ));
+    assert!(matches!(
+        s.refused(Command::Register {
+            participant: a,
+            challenge: 9,
+            move_: false
+        }),
+        DomainError::ChallengeNotFound(9)
+    ));
+    assert!(matches!(
+        s.refused(Command::CreateChallenge {
+            number: Some(1),
+            fields: fields(1)
+        }),
+        DomainError::ChallengeExists(1)
+    ));
+    let mut bad = fields(1);
+    bad.themes = vec!["astrologie".into()];
+    assert_eq!(
+        s.refused(Command::CreateChallenge {
+            number: None,
+            fields: bad
+        })
+        .to_string(),
+        "themes[0]: unknown theme \"astrologie\" (see ListThemes, or add it with AddTheme)"
+    );
+    assert!(matches!(
+        s.refused(Command::CreateChallenge {
+            number: None,
+            fields: fields(0)
+        }),
+        DomainError::Invalid { .. }
+    ));
+    assert!(matches!(
+        s.refused(Command::CreateChallenge {
+            number: None,
+            fields: fields(10_001)
+        }),
+        DomainError::Invalid { .. }
+    ));
+    assert!(matches!(
+        s.refused(Command::AddTheme {
+            label: "La cohésion urbaine".into()
+        }),
+        DomainError::ThemeExists(_)
+    ));
+}
+
+#[test]
+fn next_free_number_follows_the_highest() {
+    let mut s = Site::new();
+    s.challenge(19, 10);
+    let (Outcome::Challenge { challenge, .. }, _) = s
+        .run(Command::CreateChallenge {
+            number: None,
+            fields: fields(1),
+        })
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(challenge.number, 20);
+}

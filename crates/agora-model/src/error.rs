@@ -1,0 +1,114 @@
+//! Domain errors: every way a command can be refused, with the facts needed to say why.
+
+use crate::{ChallengeStatus, ParticipantId, RegistrationState, TicketCode};
+
+/// How a client should read an error; each node maps it to its transport's codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request itself is malformed: fix the named field.
+    InvalidArgument,
+    /// Something the request names does not exist.
+    NotFound,
+    /// What the request would create already exists.
+    AlreadyExists,
+    /// The request is well formed but the current state refuses it.
+    FailedPrecondition,
+}
+
+/// A command refused by the domain rules. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("{field}: {rule}")]
+    Invalid { field: String, rule: String },
+    #[error("challenge {0} not found")]
+    ChallengeNotFound(u32),
+    #[error("participant {0} not found")]
+    ParticipantNotFound(ParticipantId),
+    #[error("registration {0} not found")]
+    RegistrationNotFound(String),
+    #[error("ticket {0} not found")]
+    TicketNotFound(TicketCode),
+    #[error("challenge {0} already exists")]
+    ChallengeExists(u32),
+    #[error("theme {0:?} already exists")]
+    ThemeExists(String),
+    #[error("no challenge number left below {max}")]
+    NoChallengeNumberLeft { max: u32 },
+    #[error(
+        "participant {participant} is already registered to challenge {challenge} (ticket {ticket})"
+    )]
+    AlreadyRegistered {
+        participant: ParticipantId,
+        challenge: u32,
+        ticket: TicketCode,
+    },
+    #[error(
+        "participant {participant} is registered to challenge {challenge}; set move to release that seat and register here"
+    )]
+    RegisteredElsewhere {
+        participant: ParticipantId,
+        challenge: u32,
+    },
+    #[error("challenge {challenge} is not open for registration (status {status})")]
+    NotOpen {
+        challenge: u32,
+        status: ChallengeStatus,
+    },
+    #[error(
+        "challenge {challenge} is at version {current}, not {expected}: read it again and retry"
+    )]
+    StaleVersion {
+        challenge: u32,
+        current: u64,
+        expected: u64,
+    },
+    #[error(
+        "capacity {capacity} is below the {confirmed} confirmed registrations of challenge {challenge}"
+    )]
+    CapacityBelowConfirmed {
+        challenge: u32,
+        capacity: u32,
+        confirmed: u32,
+    },
+    #[error("ticket {ticket} is {state}, not confirmed: it cannot be checked in")]
+    NotConfirmed {
+        ticket: TicketCode,
+        state: RegistrationState,
+    },
+    #[error("registration {0} is already cancelled")]
+    AlreadyCancelled(String),
+    #[error("no free ticket code found after {attempts} attempts")]
+    TicketSpaceExhausted { attempts: usize },
+}
+
+impl DomainError {
+    /// Shorthand for an invalid field.
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        DomainError::Invalid {
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        use DomainError::*;
+        match self {
+            Invalid { .. } => ErrorKind::InvalidArgument,
+            ChallengeNotFound(_)
+            | ParticipantNotFound(_)
+            | RegistrationNotFound(_)
+            | TicketNotFound(_) => ErrorKind::NotFound,
+            ChallengeExists(_) | ThemeExists(_) | AlreadyRegistered { .. } => {
+                ErrorKind::AlreadyExists
+            }
+            NoChallengeNumberLeft { .. }
+            | RegisteredElsewhere { .. }
+            | NotOpen { .. }
+            | StaleVersion { .. }
+            | CapacityBelowConfirmed { .. }
+            | NotConfirmed { .. }
+            | AlreadyCancelled(_)
+            | TicketSpaceExhausted { .. } => ErrorKind::FailedPrecondition,
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Agora's domain model: challenges, participants, registrations, the change records that
+//! describe them, and the rules that govern them.
+//!
+//! Pure: no IO, no async, no storage engine, no wire format. The store runs [`apply`] inside
+//! its transactions; the nodes convert these types to and from protobuf at their edges.
+
+mod challenge;
+mod change;
+mod command;
+mod error;
+mod ids;
+mod participant;
+mod registration;
+pub mod text;
+mod theme;
+
+pub use challenge::{Challenge, ChallengeFields, ChallengeStatus, Holder, check_number};
+pub use change::{Change, Event, RegistrationEventKind};
+pub use command::{ApplyError, Command, Fresh, Outcome, RegistrationKey, Rows, Stats, apply};
+pub use error::{DomainError, ErrorKind};
+pub use ids::{ParticipantId, RegistrationId, SiteId, TicketCode};
+pub use participant::{NewParticipant, OrganisationType, Participant};
+pub use registration::{Admission, Registration, RegistrationState, SeatPool, Target};
+pub use theme::{GRANDES_MUTATIONS, Theme, default_themes};
+
+/// Limits on every text and number field, part of the API contract.
+pub mod limits {
+    pub use crate::challenge::limits as challenge;
+    pub use crate::participant::limits as participant;
+    pub use crate::theme::Theme;
+    /// Longest accepted `request_id`.
+    pub const MAX_REQUEST_ID: usize = 128;
+}

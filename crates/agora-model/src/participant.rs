@@ -1,0 +1,136 @@
+//! Participants: who they are, and what they agreed may leave the site.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DomainError, ParticipantId, text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrganisationType {
+    Collectivity,
+    State,
+    Association,
+    Research,
+    Company,
+    Citizen,
+    Other,
+}
+
+/// What a desk types in for a new participant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewParticipant {
+    pub display_name: String,
+    pub organisation: String,
+    pub organisation_type: OrganisationType,
+    /// BCP 47 tag; empty means French.
+    pub language: String,
+    pub email: Option<String>,
+    pub consent_share_name: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub id: ParticipantId,
+    pub display_name: String,
+    pub organisation: String,
+    pub organisation_type: OrganisationType,
+    pub language: String,
+    pub email: Option<String>,
+    pub consent_share_name: bool,
+    pub created_at_ms: i64,
+}
+
+pub mod limits {
+    pub const MAX_DISPLAY_NAME: usize = 120;
+    pub const MAX_ORGANISATION: usize = 200;
+    pub const MAX_EMAIL: usize = 254;
+}
+
+impl NewParticipant {
+    pub fn validated(&self, id: ParticipantId, now_ms: i64) -> Result<Participant, DomainError> {
+        use limits::*;
+        let display_name = text::checked("display_name", &self.display_name, 1, MAX_DISPLAY_NAME)?;
+        let organisation = text::checked("organisation", &self.organisation, 0, MAX_ORGANISATION)?;
+        let language = check_language(&self.language)?;
+        let email = match self.email.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(e) => Some(check_email(e)?),
+        };
+        Ok(Participant {
+            id,
+            display_name,
+            organisation,
+            organisation_type: self.organisation_type,
+            language,
+            email,
+            consent_share_name: self.consent_share_name,
+            created_at_ms: now_ms,
+        })
+    }
+}
+
+/// A BCP 47-shaped tag: letters, digits and dashes, starting with 2–3 letters; lowercased
+/// primary subtag. Empty means "fr".
+fn check_language(tag: &str) -> Result<String, DomainError> {
+    let tag = tag.trim();
+    if tag.is_empty() {
+        return Ok("fr".to_owned());
+    }
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    let primary_ok =
+        (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+    let rest_ok =
+        parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if primary_ok && rest_ok && tag.len() <= 35 {
+        let mut out = primary.to_ascii_lowercase();
+        out.push_str(&tag[primary.len()..]);
+        Ok(out)
+    } else {
+        Err(DomainError::invalid(
+            "language",
+            format!("{tag:?} is not a language tag such as \"fr\", \"en\" or \"de-AT\""),
+        ))
+    }
+}
+
+fn check_email(email: &str) -> Result<String, DomainError> {
+    let e = text::checked("email", email, 3, limits::MAX_EMAIL)?;
+    let mut halves = e.split('@');
+    let (local, domain, extra) = (halves.next(), halves.next(), halves.next());
+    let shaped = matches!((local, domain, extra), (Some(l), Some(d), None) if !l.is_empty() && d.contains('.') && !d.starts_with('.') && !d.ends_with('.'));
+    if !shaped || e.chars().any(char::is_whitespace) {
+        return Err(DomainError::invalid(
+            "email",
+            format!("{e:?} is not an email address"),
+        ));
+    }
+    Ok(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_lang(input: &str, expected: Option<&str>) {
+        assert_eq!(check_language(input).ok().as_deref(), expected, "{input:?}");
+    }
+
+    #[test]
+    fn languages() {
+        check_lang("", Some("fr"));
+        check_lang("EN", Some("en"));
+        check_lang("de-AT", Some("de-AT"));
+        check_lang("français", None);
+        check_lang("f", None);
+        check_lang("en-", None);
+    }
+
+    #[test]
+    fn emails() {
+        assert!(check_email("anne@kehl.de").is_ok());
+        assert!(check_email("anne@kehl").is_err());
+        assert!(check_email("a b@kehl.de").is_err());
+        assert!(check_email("a@b@c.de").is_err());
+        assert!(check_email("@kehl.de").is_err());
+    }
+}
