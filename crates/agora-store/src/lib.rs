@@ -1,1 +1,527 @@
-//! placeholder
+//! Agora's storage, the only crate that names sled.
+//!
+//! One sled database per node. Writes go through a single writer thread ([`writer`]) that
+//! applies a batch of commands in one transaction (entity rows, one change-log record per
+//! mutation under the next contiguous sequence number, the idempotency record), flushes
+//! once and fdatasyncs, then answers every request of the batch: group commit. Reads go
+//! straight to sled.
+
+mod codec;
+mod error;
+mod rows;
+mod writer;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, watch};
+use tracing::info;
+
+use agora_model::{
+    Challenge, Change, Command, Event, Outcome, Participant, ParticipantId, Registration,
+    RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes,
+};
+
+pub use error::StoreError;
+
+use codec::{FORMAT, decode, encode, target_key, u64_key, u64_of};
+
+/// The trees of a node's database; the discriminant indexes `Inner::trees`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum T {
+    /// Format version, site id, log epoch, log bounds, site counters.
+    Meta,
+    /// seq (u64 BE) → `Change`.
+    Log,
+    Themes,
+    /// number (u32 BE) → `Challenge`.
+    Challenges,
+    /// target key → `SeatPool`.
+    Pools,
+    /// participant id → `Participant`.
+    Participants,
+    /// registration id → `Registration`.
+    Registrations,
+    /// target key ++ registration id → (): registrations of one target.
+    ByTarget,
+    /// participant id → registration id of their active challenge registration.
+    Active,
+    /// ticket code → registration id.
+    Tickets,
+    /// target key ++ waiting slot (u64 BE) → registration id.
+    Waiters,
+    /// request id → `StoredAnswer`.
+    Requests,
+}
+
+impl T {
+    const ALL: [T; 12] = [
+        T::Meta,
+        T::Log,
+        T::Themes,
+        T::Challenges,
+        T::Pools,
+        T::Participants,
+        T::Registrations,
+        T::ByTarget,
+        T::Active,
+        T::Tickets,
+        T::Waiters,
+        T::Requests,
+    ];
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            T::Meta => "meta",
+            T::Log => "log",
+            T::Themes => "themes",
+            T::Challenges => "challenges",
+            T::Pools => "pools",
+            T::Participants => "participants",
+            T::Registrations => "registrations",
+            T::ByTarget => "by_target",
+            T::Active => "active",
+            T::Tickets => "tickets",
+            T::Waiters => "waiters",
+            T::Requests => "requests",
+        }
+    }
+}
+
+mod meta {
+    pub const FORMAT: &[u8] = b"format";
+    pub const SITE_ID: &[u8] = b"site_id";
+    pub const EPOCH: &[u8] = b"epoch";
+    /// Sequence number of the last committed change record.
+    pub const LAST_SEQ: &[u8] = b"last_seq";
+    /// Oldest sequence number still in the log.
+    pub const FIRST_SEQ: &[u8] = b"first_seq";
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    pub path: PathBuf,
+    pub site_id: SiteId,
+    /// sled's page cache, in bytes (sled's default of 1 GiB is far too much for a venue).
+    pub cache_bytes: u64,
+    /// How many change records the log keeps; older ones are pruned, and a reader asking
+    /// for them gets [`StoreError::LogTruncated`].
+    pub log_retention: u64,
+}
+
+impl StoreConfig {
+    pub fn new(path: impl Into<PathBuf>, site_id: SiteId) -> Self {
+        StoreConfig {
+            path: path.into(),
+            site_id,
+            cache_bytes: 32 << 20,
+            log_retention: 1_000_000,
+        }
+    }
+}
+
+/// What `GetSiteInfo` reports.
+#[derive(Debug, Clone)]
+pub struct StoreInfo {
+    pub site_id: SiteId,
+    pub epoch: String,
+    /// Last durable change.
+    pub last_seq: u64,
+    pub first_retained_seq: u64,
+    pub stats: Stats,
+}
+
+/// A request's answer, kept under its id so that a retry gets it again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredAnswer {
+    pub fingerprint: u64,
+    pub outcome: Outcome,
+}
+
+pub(crate) struct Inner {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    /// The database file, fdatasynced after each flush: sled's own flush ends with
+    /// `sync_file_range`, which does not reach the device.
+    db_file: File,
+    site_id: SiteId,
+    epoch: String,
+    log_retention: u64,
+    /// Sequence number of the last change on disk; watchers read the log up to it.
+    durable: watch::Sender<u64>,
+    first_retained: AtomicU64,
+    /// Set when a flush failed: from then on no write is acknowledged.
+    poisoned: AtomicBool,
+}
+
+impl Inner {
+    fn tree(&self, t: T) -> &sled::Tree {
+        &self.trees[t as usize]
+    }
+}
+
+/// A node's database. Cheap to share behind an `Arc`; [`Store::close`] drains the writer.
+pub struct Store {
+    inner: Arc<Inner>,
+    queue: mpsc::Sender<writer::Msg>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("site_id", &self.inner.site_id)
+            .field("epoch", &self.inner.epoch)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the database of `cfg.site_id` in `cfg.path` and starts its writer.
+    pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(&cfg.path)
+            .map_err(|e| StoreError::io(format!("creating {}", cfg.path.display()), e))?;
+        let db = sled::Config::new()
+            .path(&cfg.path)
+            .cache_capacity(cfg.cache_bytes)
+            // We flush after every batch ourselves; a background flush would only contend
+            // for sled's write lock.
+            .flush_every_ms(None)
+            .open()?;
+        let trees = T::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let db_path = cfg.path.join("db");
+        let db_file = File::open(&db_path)
+            .map_err(|e| StoreError::io(format!("opening {}", db_path.display()), e))?;
+        let meta_tree = &trees[T::Meta as usize];
+        let created = match meta_tree.get(meta::FORMAT)? {
+            None => {
+                init(&trees, &cfg.site_id)?;
+                db.flush()?;
+                sync(&db_file, &cfg.path)?;
+                // The directory entry of a new database must be durable too.
+                sync(
+                    &File::open(&cfg.path).map_err(|e| StoreError::io("opening data dir", e))?,
+                    &cfg.path,
+                )?;
+                true
+            }
+            Some(v) if v.as_ref() == [FORMAT] => false,
+            Some(v) => {
+                return Err(StoreError::UnsupportedFormat {
+                    path: cfg.path.clone(),
+                    found: v.first().copied().unwrap_or(0),
+                    supported: FORMAT,
+                });
+            }
+        };
+        let found: String = get_meta(meta_tree, meta::SITE_ID)?;
+        if found != cfg.site_id.as_str() {
+            return Err(StoreError::WrongSite {
+                path: cfg.path.clone(),
+                found,
+                expected: cfg.site_id.to_string(),
+            });
+        }
+        let epoch: String = get_meta(meta_tree, meta::EPOCH)?;
+        let last_seq = get_u64(meta_tree, meta::LAST_SEQ)?;
+        let first_seq = get_u64(meta_tree, meta::FIRST_SEQ)?;
+        info!(
+            site = %cfg.site_id, path = %cfg.path.display(), %epoch, last_seq, first_seq, created,
+            "store opened"
+        );
+        let inner = Arc::new(Inner {
+            db,
+            trees,
+            db_file,
+            site_id: cfg.site_id.clone(),
+            epoch,
+            log_retention: cfg.log_retention.max(1),
+            durable: watch::Sender::new(last_seq),
+            first_retained: AtomicU64::new(first_seq),
+            poisoned: AtomicBool::new(false),
+        });
+        // Capacity: enough to keep the writer fed with full batches while it flushes, small
+        // enough that a stalled disk pushes back on clients instead of growing memory.
+        let (queue, rx) = mpsc::channel(writer::MAX_BATCH * 4);
+        let w = Arc::clone(&inner);
+        let handle = std::thread::Builder::new()
+            .name("agora-store-writer".into())
+            .spawn(move || writer::run(&w, rx))
+            .map_err(|e| StoreError::io("starting the writer thread", e))?;
+        Ok(Store {
+            inner,
+            queue,
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Applies `cmd` under `request_id` and answers once its change is durable. A retry
+    /// with the same id (and the same command) gets the first answer again.
+    pub async fn submit(&self, request_id: &str, cmd: Command) -> Result<Outcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = writer::Job::new(request_id, cmd, reply)?;
+        self.queue
+            .send(writer::Msg::Job(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Stops accepting writes, lets the writer finish what it has, flushes, and waits for it.
+    pub fn close(&self) {
+        let handle = self.writer.lock().ok().and_then(|mut h| h.take());
+        if let Some(handle) = handle {
+            // `try_send` can only fail if the queue is full or closed; then the writer sees
+            // the channel close when this store is dropped.
+            let _ = self.queue.try_send(writer::Msg::Close);
+            if handle.join().is_err() {
+                tracing::error!("the store writer thread panicked");
+            }
+        }
+    }
+
+    pub fn site_id(&self) -> &SiteId {
+        &self.inner.site_id
+    }
+
+    pub fn epoch(&self) -> &str {
+        &self.inner.epoch
+    }
+
+    /// Follows the sequence number of the last durable change.
+    pub fn durable_seq(&self) -> watch::Receiver<u64> {
+        self.inner.durable.subscribe()
+    }
+
+    pub fn info(&self) -> Result<StoreInfo, StoreError> {
+        let tree = self.inner.tree(T::Meta);
+        let stats = match tree.get(rows::STATS_KEY)? {
+            Some(v) => decode("meta", rows::STATS_KEY, &v)?,
+            None => Stats::default(),
+        };
+        Ok(StoreInfo {
+            site_id: self.inner.site_id.clone(),
+            epoch: self.inner.epoch.clone(),
+            last_seq: *self.inner.durable.borrow(),
+            first_retained_seq: self.inner.first_retained.load(Ordering::Acquire),
+            stats,
+        })
+    }
+
+    pub fn themes(&self) -> Result<Vec<Theme>, StoreError> {
+        scan(self.inner.tree(T::Themes), T::Themes, &[])
+    }
+
+    pub fn challenge(&self, number: u32) -> Result<Option<(Challenge, SeatPool)>, StoreError> {
+        match get(
+            self.inner.tree(T::Challenges),
+            T::Challenges,
+            &number.to_be_bytes(),
+        )? {
+            Some(c) => Ok(Some((c, self.pool(Target::Challenge(number))?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Every challenge, by number, with its seats.
+    pub fn challenges(&self) -> Result<Vec<(Challenge, SeatPool)>, StoreError> {
+        let all: Vec<Challenge> = scan(self.inner.tree(T::Challenges), T::Challenges, &[])?;
+        all.into_iter()
+            .map(|c| {
+                let pool = self.pool(Target::Challenge(c.number))?;
+                Ok((c, pool))
+            })
+            .collect()
+    }
+
+    pub fn pool(&self, t: Target) -> Result<SeatPool, StoreError> {
+        get(self.inner.tree(T::Pools), T::Pools, &target_key(t))?.ok_or_else(|| {
+            StoreError::Inconsistent {
+                what: "seat pool of",
+                key: t.to_string(),
+            }
+        })
+    }
+
+    pub fn participant(&self, id: ParticipantId) -> Result<Option<Participant>, StoreError> {
+        get(
+            self.inner.tree(T::Participants),
+            T::Participants,
+            id.as_bytes(),
+        )
+    }
+
+    pub fn registration(&self, id: RegistrationId) -> Result<Option<Registration>, StoreError> {
+        get(
+            self.inner.tree(T::Registrations),
+            T::Registrations,
+            id.as_bytes(),
+        )
+    }
+
+    /// The participant's active (confirmed or waitlisted) challenge registration.
+    pub fn active_registration(
+        &self,
+        p: ParticipantId,
+    ) -> Result<Option<Registration>, StoreError> {
+        match self.inner.tree(T::Active).get(p.as_bytes())? {
+            Some(id) => match uuid::Uuid::from_slice(&id) {
+                Ok(id) => self.registration(RegistrationId(id)),
+                Err(_) => Err(StoreError::Corrupt {
+                    tree: "active",
+                    key: p.to_string(),
+                    reason: "not a registration id".into(),
+                }),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// Every registration of a target, cancelled ones included, in creation order.
+    pub fn registrations_of(&self, t: Target) -> Result<Vec<Registration>, StoreError> {
+        let prefix = target_key(t);
+        let mut out = Vec::new();
+        for kv in self.inner.tree(T::ByTarget).scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            let id =
+                uuid::Uuid::from_slice(&k[prefix.len()..]).map_err(|_| StoreError::Corrupt {
+                    tree: "by_target",
+                    key: codec::hex(&k),
+                    reason: "not a registration id".into(),
+                })?;
+            let r =
+                self.registration(RegistrationId(id))?
+                    .ok_or_else(|| StoreError::Inconsistent {
+                        what: "registration",
+                        key: id.to_string(),
+                    })?;
+            out.push(r);
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` durable change records with `seq > after`, in order. Fails with
+    /// [`StoreError::LogTruncated`] if `after + 1` is no longer retained: never a gap.
+    pub fn read_log(&self, after: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let durable = *self.inner.durable.borrow();
+        let truncated = || StoreError::LogTruncated {
+            after,
+            first_retained: self.inner.first_retained.load(Ordering::Acquire),
+        };
+        if after + 1 < self.inner.first_retained.load(Ordering::Acquire) {
+            return Err(truncated());
+        }
+        let mut out = Vec::new();
+        if after >= durable {
+            return Ok(out);
+        }
+        let range = u64_key(after + 1)..=u64_key(durable);
+        for kv in self.inner.tree(T::Log).range(range).take(limit) {
+            let (k, v) = kv?;
+            let change: Change = decode("log", &k, &v)?;
+            // Pruning may run between the check above and this scan: the first record
+            // read must be exactly the next one, and every later one must follow it.
+            if change.seq != after + 1 + out.len() as u64 {
+                return Err(truncated());
+            }
+            out.push(change);
+        }
+        if out.is_empty() {
+            return Err(truncated());
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Writes what a new database starts with: identity, the default themes, and change 1
+/// recording them.
+fn init(trees: &[sled::Tree], site_id: &SiteId) -> Result<(), StoreError> {
+    let themes = default_themes();
+    let epoch = uuid::Uuid::new_v4().to_string();
+    let first = Change {
+        seq: 1,
+        at_ms: writer::now_ms(),
+        request_id: "init".into(),
+        events: themes.iter().cloned().map(Event::ThemeAdded).collect(),
+    };
+    let mut batch = sled::Batch::default();
+    for t in &themes {
+        batch.insert(t.id.as_bytes(), encode(t)?);
+    }
+    trees[T::Themes as usize].apply_batch(batch)?;
+    trees[T::Log as usize].insert(u64_key(1), encode(&first)?)?;
+    let m = &trees[T::Meta as usize];
+    m.insert(meta::SITE_ID, encode(&site_id.to_string())?)?;
+    m.insert(meta::EPOCH, encode(&epoch)?)?;
+    m.insert(meta::LAST_SEQ, &u64_key(1))?;
+    m.insert(meta::FIRST_SEQ, &u64_key(1))?;
+    // Written last: a database without it is re-initialised on the next open.
+    m.insert(meta::FORMAT, &[FORMAT])?;
+    Ok(())
+}
+
+fn sync(f: &File, path: &Path) -> Result<(), StoreError> {
+    f.sync_data()
+        .map_err(|e| StoreError::io(format!("fdatasync in {}", path.display()), e))
+}
+
+fn get<V: serde::de::DeserializeOwned>(
+    tree: &sled::Tree,
+    t: T,
+    key: &[u8],
+) -> Result<Option<V>, StoreError> {
+    match tree.get(key)? {
+        Some(v) => decode(t.name(), key, &v).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn scan<V: serde::de::DeserializeOwned>(
+    tree: &sled::Tree,
+    t: T,
+    prefix: &[u8],
+) -> Result<Vec<V>, StoreError> {
+    tree.scan_prefix(prefix)
+        .map(|kv| {
+            let (k, v) = kv?;
+            decode(t.name(), &k, &v)
+        })
+        .collect()
+}
+
+fn get_meta<V: serde::de::DeserializeOwned>(
+    tree: &sled::Tree,
+    key: &'static [u8],
+) -> Result<V, StoreError> {
+    get(tree, T::Meta, key)?.ok_or_else(|| StoreError::Inconsistent {
+        what: "meta",
+        key: String::from_utf8_lossy(key).into_owned(),
+    })
+}
+
+fn get_u64(tree: &sled::Tree, key: &'static [u8]) -> Result<u64, StoreError> {
+    match tree.get(key)? {
+        Some(v) => u64_of("meta", key, &v),
+        None => Err(StoreError::Inconsistent {
+            what: "meta",
+            key: String::from_utf8_lossy(key).into_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

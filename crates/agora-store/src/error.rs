@@ -1,0 +1,62 @@
+//! The store's error type.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use agora_model::DomainError;
+
+/// Cloneable, so that one failed batch can answer each of its requests.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The rules refused the command; nothing was written.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("request_id {0:?} was already used for a different request")]
+    RequestIdReused(String),
+    #[error(
+        "position {after} is older than the retained log, which starts at {first_retained}: take a snapshot and resume from its position"
+    )]
+    LogTruncated { after: u64, first_retained: u64 },
+    #[error("data directory {path} belongs to site {found:?}, not {expected:?}")]
+    WrongSite {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("data directory {path} has format version {found}; this build reads {supported}")]
+    UnsupportedFormat {
+        path: PathBuf,
+        found: u8,
+        supported: u8,
+    },
+    #[error("storage engine: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: Arc<std::io::Error>,
+    },
+    #[error("value under {tree}/{key} is unreadable: {reason}")]
+    Corrupt {
+        tree: &'static str,
+        key: String,
+        reason: String,
+    },
+    #[error("inconsistent data: {what} {key} is missing")]
+    Inconsistent { what: &'static str, key: String },
+    #[error("encoding a value: {0}")]
+    Encode(String),
+    #[error("the store is closed")]
+    Closed,
+    #[error("writes are stopped after a failed flush to disk: {0}")]
+    Poisoned(String),
+}
+
+impl StoreError {
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            context: context.into(),
+            source: Arc::new(source),
+        }
+    }
+}

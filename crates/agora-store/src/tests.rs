@@ -1,0 +1,248 @@
+//! Store tests on temporary directories: identity, idempotency, group commit under
+//! concurrency, retention, reopen.
+
+use std::sync::Arc;
+
+use agora_model::{
+    ChallengeFields, ChallengeStatus, Command, DomainError, Event, Holder, NewParticipant,
+    OrganisationType, Outcome, ParticipantId, RegistrationState, SiteId,
+};
+
+use super::*;
+
+fn config(dir: &Path) -> StoreConfig {
+    let mut c = StoreConfig::new(dir, SiteId::parse("site", "cluny").unwrap());
+    c.cache_bytes = 4 << 20;
+    c
+}
+
+fn fields(capacity: u32) -> ChallengeFields {
+    ChallengeFields {
+        title: "Comment engager l'ensemble des citoyens ?".into(),
+        description: String::new(),
+        themes: vec!["les-transitions-ecologiques".into()],
+        holders: vec![Holder {
+            name: "Jean-Luc Delpeuch".into(),
+            role: "président".into(),
+            collectivity: "Communauté de communes du Clunisois".into(),
+        }],
+        facilitators: vec!["Noémie Bernard".into()],
+        room: "Farinier".into(),
+        capacity,
+        status: ChallengeStatus::Open,
+    }
+}
+
+fn person(name: &str) -> Command {
+    Command::CreateParticipant(NewParticipant {
+        display_name: name.into(),
+        organisation: String::new(),
+        organisation_type: OrganisationType::Citizen,
+        language: "fr".into(),
+        email: None,
+        consent_share_name: false,
+    })
+}
+
+async fn participant(store: &Store, rid: &str, name: &str) -> ParticipantId {
+    match store.submit(rid, person(name)).await.unwrap() {
+        Outcome::Participant(p) => p.id,
+        o => panic!("{o:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_new_store_has_an_epoch_and_logs_its_default_themes() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = {
+        let store = Store::open(&config(dir.path())).unwrap();
+        let info = store.info().unwrap();
+        assert_eq!((info.last_seq, info.first_retained_seq), (1, 1));
+        let log = store.read_log(0, 10).unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].events.len(), 7);
+        assert!(matches!(log[0].events[0], Event::ThemeAdded(_)));
+        assert_eq!(store.themes().unwrap().len(), 7);
+        store.epoch().to_owned()
+    };
+    let store = Store::open(&config(dir.path())).unwrap();
+    assert_eq!(store.epoch(), epoch, "the epoch survives a reopen");
+    drop(store);
+    let mut other = config(dir.path());
+    other.site_id = SiteId::parse("site", "volvic").unwrap();
+    let err = Store::open(&other).unwrap_err();
+    assert!(matches!(err, StoreError::WrongSite { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_retry_gets_the_first_answer_and_a_reused_id_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    store
+        .submit(
+            "c1",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(5),
+            },
+        )
+        .await
+        .unwrap();
+    let p = participant(&store, "p1", "Anne").await;
+    let reg = Command::Register {
+        participant: p,
+        challenge: 1,
+        move_: false,
+    };
+    let first = store.submit("r1", reg.clone()).await.unwrap();
+    let again = store.submit("r1", reg).await.unwrap();
+    assert_eq!(first, again);
+    let seq = store.info().unwrap().last_seq;
+    assert_eq!(
+        seq, 4,
+        "init, challenge, participant, registration: the retry logged nothing"
+    );
+    let err = store.submit("r1", person("Bruno")).await.unwrap_err();
+    assert!(matches!(err, StoreError::RequestIdReused(_)), "{err}");
+    let err = store.submit("", person("Bruno")).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "request_id: is required on every mutating request (any unique string, e.g. a UUID)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_registrations_never_oversell_and_the_log_stays_contiguous() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&config(dir.path())).unwrap());
+    store
+        .submit(
+            "c1",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(10),
+            },
+        )
+        .await
+        .unwrap();
+    let mut people = Vec::new();
+    for i in 0..60 {
+        people.push(participant(&store, &format!("p{i}"), &format!("P{i}")).await);
+    }
+    let tasks: Vec<_> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let store = Arc::clone(&store);
+            let cmd = Command::Register {
+                participant: *p,
+                challenge: 1,
+                move_: false,
+            };
+            tokio::spawn(async move { store.submit(&format!("r{i}"), cmd).await })
+        })
+        .collect();
+    let mut confirmed = 0;
+    let mut positions = Vec::new();
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Outcome::Registered {
+                registration,
+                position,
+                ..
+            } => match registration.state {
+                RegistrationState::Confirmed => confirmed += 1,
+                _ => positions.push(position.unwrap()),
+            },
+            o => panic!("{o:?}"),
+        }
+    }
+    assert_eq!(confirmed, 10);
+    positions.sort_unstable();
+    assert_eq!(positions, (1..=50).collect::<Vec<u32>>());
+    let pool = store.pool(Target::Challenge(1)).unwrap();
+    assert_eq!((pool.confirmed, pool.waitlisted), (10, 50));
+    let log = store.read_log(0, 1000).unwrap();
+    let seqs: Vec<u64> = log.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+    assert_eq!(seqs.len(), 1 + 1 + 60 + 60);
+}
+
+#[tokio::test]
+async fn pruned_positions_are_refused_never_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.log_retention = 5;
+    let store = Store::open(&cfg).unwrap();
+    for i in 0..12 {
+        participant(&store, &format!("p{i}"), "X").await;
+    }
+    let info = store.info().unwrap();
+    assert_eq!(info.last_seq, 13);
+    assert_eq!(info.first_retained_seq, 9);
+    let err = store.read_log(3, 10).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::LogTruncated {
+                after: 3,
+                first_retained: 9
+            }
+        ),
+        "{err}"
+    );
+    let tail = store.read_log(8, 10).unwrap();
+    assert_eq!(tail.first().map(|c| c.seq), Some(9));
+    assert_eq!(tail.len(), 5);
+}
+
+#[tokio::test]
+async fn refused_commands_in_a_batch_leave_the_others_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&config(dir.path())).unwrap());
+    store
+        .submit(
+            "c1",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(1),
+            },
+        )
+        .await
+        .unwrap();
+    let a = participant(&store, "pa", "A").await;
+    // Same participant registering twice at once: one wins, one is refused.
+    let (x, y) = tokio::join!(
+        store.submit(
+            "x",
+            Command::Register {
+                participant: a,
+                challenge: 1,
+                move_: false
+            }
+        ),
+        store.submit(
+            "y",
+            Command::Register {
+                participant: a,
+                challenge: 1,
+                move_: false
+            }
+        ),
+    );
+    let refused = [&x, &y]
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Err(StoreError::Domain(DomainError::AlreadyRegistered { .. }))
+            )
+        })
+        .count();
+    assert_eq!(refused, 1, "{x:?} {y:?}");
+    assert_eq!(store.info().unwrap().stats.active_registrations, 1);
+    drop(store);
+    let store = Store::open(&config(dir.path())).unwrap();
+    assert_eq!(store.pool(Target::Challenge(1)).unwrap().confirmed, 1);
+    assert_eq!(store.info().unwrap().last_seq, 4);
+}

@@ -1,0 +1,277 @@
+//! The single writer: drains a batch of requests, applies them in one sled transaction,
+//! flushes and fdatasyncs once, then answers each request (group commit).
+//!
+//! Why one thread: sled transactions take a process-wide lock for their whole closure and
+//! `flush` holds it during its I/O, so concurrent per-request transactions only queue on
+//! that lock. One writer with batches does the same work with one flush per batch, and its
+//! rule checks never conflict: the hottest challenge costs what any other does.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, error};
+
+use agora_model::{
+    ApplyError, Change, Command, DomainError, Fresh, Outcome, TicketCode, apply, limits,
+};
+
+use crate::codec::{encode, fingerprint, u64_key, u64_of};
+use crate::rows::{TxError, TxRows};
+use crate::{Inner, StoreError, StoredAnswer, T, meta};
+
+/// Most requests applied in one transaction: bounds the transaction's memory and the wait
+/// of the first request in a batch.
+pub const MAX_BATCH: usize = 512;
+
+/// Most log records pruned per batch, so pruning never makes one batch slow.
+const PRUNE_PER_BATCH: u64 = 1024;
+
+/// Ticket codes drawn per registration; all of them colliding with existing tickets is
+/// vanishingly unlikely (22^6 ≈ 113 million codes).
+const TICKET_CANDIDATES: usize = 4;
+
+type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
+
+pub enum Msg {
+    Job(Job),
+    /// Finish the work queued before this, flush, and stop.
+    Close,
+}
+
+pub struct Job {
+    request_id: String,
+    fingerprint: u64,
+    cmd: Command,
+    reply: Reply,
+}
+
+impl Job {
+    pub fn new(request_id: &str, cmd: Command, reply: Reply) -> Result<Job, StoreError> {
+        check_request_id(request_id)?;
+        let fingerprint = fingerprint(&encode(&cmd)?);
+        Ok(Job {
+            request_id: request_id.to_owned(),
+            fingerprint,
+            cmd,
+            reply,
+        })
+    }
+}
+
+fn check_request_id(id: &str) -> Result<(), StoreError> {
+    let rule = if id.is_empty() {
+        "is required on every mutating request (any unique string, e.g. a UUID)".to_owned()
+    } else if id.len() > limits::MAX_REQUEST_ID {
+        format!("must hold at most {} characters", limits::MAX_REQUEST_ID)
+    } else if !id.bytes().all(|b| b.is_ascii_graphic()) {
+        "must be printable ASCII without spaces".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(DomainError::invalid("request_id", rule).into())
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The writer thread's loop; returns when the store closes.
+pub fn run(inner: &Arc<Inner>, mut rx: mpsc::Receiver<Msg>) {
+    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut closing = false;
+    while !closing {
+        match rx.blocking_recv() {
+            Some(Msg::Job(j)) => jobs.push(j),
+            Some(Msg::Close) | None => break,
+        }
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(Msg::Job(j)) => jobs.push(j),
+                Ok(Msg::Close) => {
+                    closing = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        inner.process(&mut jobs);
+    }
+    rx.close();
+    while let Ok(msg) = rx.try_recv() {
+        if let Msg::Job(j) = msg {
+            let _ = j.reply.send(Err(StoreError::Closed));
+        }
+    }
+    if let Err(e) = inner.db.flush() {
+        error!(error = %e, "final flush failed");
+    }
+    debug!("store writer stopped");
+}
+
+/// What one committed batch did.
+struct Committed {
+    answers: Vec<Result<Outcome, StoreError>>,
+    /// Whether anything was written (a batch of replays and refusals writes nothing).
+    wrote: bool,
+    last_seq: u64,
+    first_seq: u64,
+}
+
+impl Inner {
+    fn process(&self, jobs: &mut Vec<Job>) {
+        if self.poisoned.load(Ordering::Acquire) {
+            for j in jobs.drain(..) {
+                let _ = j.reply.send(Err(StoreError::Poisoned(
+                    "see the first error in the log".into(),
+                )));
+            }
+            return;
+        }
+        let now = now_ms();
+        let fresh: Vec<Fresh> = jobs.iter().map(|j| fresh_for(&j.cmd, now)).collect();
+        let result = self.commit(jobs, &fresh).and_then(|c| {
+            if c.wrote {
+                self.sync_to_disk()?;
+            }
+            Ok(c)
+        });
+        match result {
+            Ok(c) => {
+                self.first_retained.store(c.first_seq, Ordering::Release);
+                self.durable.send_if_modified(|d| {
+                    let changed = *d != c.last_seq;
+                    *d = c.last_seq;
+                    changed
+                });
+                for (j, answer) in jobs.drain(..).zip(c.answers) {
+                    // The client may have gone; its change stays committed.
+                    let _ = j.reply.send(answer);
+                }
+            }
+            Err(e) => {
+                if matches!(e, StoreError::Io { .. } | StoreError::Sled(_)) {
+                    error!(error = %e, "writing to disk failed; refusing further writes");
+                    self.poisoned.store(true, Ordering::Release);
+                } else {
+                    error!(error = %e, "batch aborted");
+                }
+                for j in jobs.drain(..) {
+                    let _ = j.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    fn sync_to_disk(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        self.db_file
+            .sync_data()
+            .map_err(|e| StoreError::io("fdatasync of the database file", e))
+    }
+
+    /// Applies the batch in one transaction. Refused commands get their error in
+    /// `answers` and write nothing; a storage error aborts the whole batch.
+    fn commit(&self, jobs: &[Job], fresh: &[Fresh]) -> Result<Committed, StoreError> {
+        let result = self.trees.as_slice().transaction(|trees| {
+            let mut rows = TxRows { trees };
+            let meta_u64 = |key: &'static [u8]| -> Result<u64, TxError> {
+                let v = rows.raw(T::Meta, key)?.unwrap_or_default();
+                u64_of("meta", key, &v).map_err(ConflictableTransactionError::Abort)
+            };
+            let mut last_seq = meta_u64(meta::LAST_SEQ)?;
+            let mut first_seq = meta_u64(meta::FIRST_SEQ)?;
+            let mut answers = Vec::with_capacity(jobs.len());
+            let mut wrote = false;
+            for (job, fresh) in jobs.iter().zip(fresh) {
+                let key = job.request_id.as_bytes();
+                if let Some(prev) = rows.get::<StoredAnswer>(T::Requests, key)? {
+                    answers.push(if prev.fingerprint == job.fingerprint {
+                        Ok(prev.outcome)
+                    } else {
+                        Err(StoreError::RequestIdReused(job.request_id.clone()))
+                    });
+                    continue;
+                }
+                match apply(&mut rows, &job.cmd, fresh) {
+                    Ok((outcome, events)) => {
+                        if !events.is_empty() {
+                            last_seq += 1;
+                            let change = Change {
+                                seq: last_seq,
+                                at_ms: fresh.now_ms,
+                                request_id: job.request_id.clone(),
+                                events,
+                            };
+                            rows.put(T::Log, &u64_key(last_seq), &change)?;
+                        }
+                        let answer = StoredAnswer {
+                            fingerprint: job.fingerprint,
+                            outcome,
+                        };
+                        rows.put(T::Requests, key, &answer)?;
+                        answers.push(Ok(answer.outcome));
+                        wrote = true;
+                    }
+                    Err(ApplyError::Domain(e)) => answers.push(Err(e.into())),
+                    Err(ApplyError::Storage(e)) => return Err(e),
+                    Err(ApplyError::Inconsistent { what, key }) => {
+                        return Err(ConflictableTransactionError::Abort(
+                            StoreError::Inconsistent { what, key },
+                        ));
+                    }
+                }
+            }
+            if wrote {
+                rows.put_raw(T::Meta, meta::LAST_SEQ, &u64_key(last_seq))?;
+                // Retention: drop the oldest records beyond the horizon, a bounded number
+                // per batch.
+                let horizon = (last_seq + 1).saturating_sub(self.log_retention);
+                let new_first = horizon.min(first_seq + PRUNE_PER_BATCH).max(first_seq);
+                for seq in first_seq..new_first {
+                    rows.remove(T::Log, &u64_key(seq))?;
+                }
+                if new_first != first_seq {
+                    first_seq = new_first;
+                    rows.put_raw(T::Meta, meta::FIRST_SEQ, &u64_key(first_seq))?;
+                }
+            }
+            Ok(Committed {
+                answers,
+                wrote,
+                last_seq,
+                first_seq,
+            })
+        });
+        match result {
+            Ok(c) => Ok(c),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+        }
+    }
+}
+
+/// Fresh values for one command, drawn before the transaction so that a re-run of the
+/// transaction closure sees the same ones.
+fn fresh_for(cmd: &Command, now_ms: i64) -> Fresh {
+    let tickets = match cmd {
+        Command::Register { .. } => (0..TICKET_CANDIDATES)
+            .map(|_| {
+                let b = uuid::Uuid::new_v4().into_bytes();
+                let idx = |i: usize| u32::from(u16::from_be_bytes([b[2 * i], b[2 * i + 1]]));
+                TicketCode::from_indexes([idx(0), idx(1), idx(2), idx(3), idx(4), idx(5)])
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Fresh {
+        now_ms,
+        id: uuid::Uuid::now_v7(),
+        tickets,
+    }
+}
