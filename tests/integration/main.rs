@@ -1,1 +1,22 @@
-//! placeholder
+//! Agora's integration tests: real nodes on loopback, temporary data directories, real gRPC.
+
+mod common;
+mod site_access;
+mod site_durability;
+mod site_registration;
+mod site_watch;
+
+/// Entry point of the child processes started by `common::ChildSite`: runs the `agora`
+/// command line with the arguments passed in the environment. Does nothing otherwise.
+#[test]
+#[ignore = "entry point for child processes, started by other tests"]
+fn child_process_entry() {
+    if let Ok(args) = std::env::var(common::CHILD_ARGS_VAR) {
+        let code = agora::main(args.split('\u{1f}').map(Into::into));
+        std::process::exit(if code == std::process::ExitCode::SUCCESS {
+            0
+        } else {
+            1
+        });
+    }
+}

@@ -1,1 +1,122 @@
-//! placeholder
+//! The Agora site node: the gRPC server a venue runs, over its own sled store.
+//!
+//! [`run`] serves `agora.v1.SiteService`, the standard gRPC health service and server
+//! reflection on one listener until `shutdown` resolves, then lets in-flight requests
+//! finish, ends the change feeds and flushes the store.
+
+mod auth;
+mod config;
+mod convert;
+mod service;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tracing::{info, warn};
+
+use agora_proto::v1::site_service_server::SiteServiceServer;
+use agora_store::{Store, StoreConfig, StoreError};
+
+pub use auth::Role;
+pub use config::SiteConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("configuration: {field}: {reason}")]
+    Config { field: &'static str, reason: String },
+    #[error("opening the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("the store task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("building gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// How long shutdown waits for change-feed streams to end.
+const WATCHERS_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves the site node on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: SiteConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), SiteError> {
+    let site_id = config.validate()?;
+    let mut store_cfg = StoreConfig::new(&config.data, site_id.clone());
+    store_cfg.cache_bytes = config.cache_mb << 20;
+    store_cfg.log_retention = config.log_retention;
+    let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&store_cfg)).await??);
+
+    let (stopping, _) = watch::channel(false);
+    let site = service::Site {
+        store: Arc::clone(&store),
+        name: config.name.clone(),
+        tokens: auth::Tokens::new(config.organiser_token.clone(), config.desk_token.clone()),
+        watch_buffer: config.watch_buffer,
+        stopping: stopping.clone(),
+    };
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<SiteServiceServer<service::Site>>()
+        .await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(agora_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(agora_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let addr = listener.local_addr().ok();
+    info!(site = %site_id, name = %config.name, addr = ?addr, epoch = store.epoch(), "site node serving");
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|s| {
+            // Small unary calls: do not let Nagle hold answers back.
+            let _ = s.set_nodelay(true);
+        })
+    });
+    let stop_signal = {
+        let stopping = stopping.clone();
+        let health = health.clone();
+        async move {
+            shutdown.await;
+            info!("shutting down: finishing in-flight requests");
+            health
+                .set_not_serving::<SiteServiceServer<service::Site>>()
+                .await;
+            stopping.send_replace(true);
+        }
+    };
+    let served = Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(20)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(SiteServiceServer::new(site))
+        .serve_with_incoming_shutdown(incoming, stop_signal)
+        .await;
+
+    stopping.send_replace(true);
+    if tokio::time::timeout(WATCHERS_GRACE, stopping.closed())
+        .await
+        .is_err()
+    {
+        warn!("change-feed streams did not end in time");
+    }
+    let closing = Arc::clone(&store);
+    tokio::task::spawn_blocking(move || closing.close()).await?;
+    info!(site = %site_id, "site node stopped; store flushed");
+    served?;
+    Ok(())
+}

@@ -29,6 +29,8 @@ pub enum StoreError {
         found: u8,
         supported: u8,
     },
+    #[error("data directory {0} is in use by another process (is a node already running on it?)")]
+    Locked(PathBuf),
     #[error("storage engine: {0}")]
     Sled(#[from] sled::Error),
     #[error("{context}: {source}")]

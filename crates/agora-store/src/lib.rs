@@ -192,7 +192,13 @@ impl Store {
             // We flush after every batch ourselves; a background flush would only contend
             // for sled's write lock.
             .flush_every_ms(None)
-            .open()?;
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    StoreError::Locked(cfg.path.clone())
+                }
+                other => StoreError::Sled(other),
+            })?;
         let trees = T::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
@@ -408,21 +414,48 @@ impl Store {
         Ok(out)
     }
 
-    /// Up to `limit` durable change records with `seq > after`, in order. Fails with
-    /// [`StoreError::LogTruncated`] if `after + 1` is no longer retained: never a gap.
+    /// 1-based place in the waiting list of the registration waiting at `slot`.
+    pub fn waitlist_position(&self, t: Target, slot: u64) -> Result<u32, StoreError> {
+        let prefix = target_key(t);
+        let ahead = self
+            .inner
+            .tree(T::Waiters)
+            .range(
+                codec::join(&prefix, &0u64.to_be_bytes())
+                    ..codec::join(&prefix, &slot.to_be_bytes()),
+            )
+            .count();
+        Ok(u32::try_from(ahead).unwrap_or(u32::MAX).saturating_add(1))
+    }
+
+    /// Whether reading from `after` is possible: [`StoreError::LogTruncated`] if the
+    /// records after it are no longer retained.
+    pub fn check_position(&self, after: u64) -> Result<(), StoreError> {
+        let first_retained = self.inner.first_retained.load(Ordering::Acquire);
+        if after + 1 < first_retained {
+            return Err(StoreError::LogTruncated {
+                after,
+                first_retained,
+            });
+        }
+        Ok(())
+    }
+
+    /// Up to `limit` (at least one) durable change records with `seq > after`, in order.
+    /// Fails with [`StoreError::LogTruncated`] if `after + 1` is no longer retained: never
+    /// a gap.
     pub fn read_log(&self, after: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
         let durable = *self.inner.durable.borrow();
         let truncated = || StoreError::LogTruncated {
             after,
             first_retained: self.inner.first_retained.load(Ordering::Acquire),
         };
-        if after + 1 < self.inner.first_retained.load(Ordering::Acquire) {
-            return Err(truncated());
-        }
+        self.check_position(after)?;
         let mut out = Vec::new();
         if after >= durable {
             return Ok(out);
         }
+        let limit = limit.max(1);
         let range = u64_key(after + 1)..=u64_key(durable);
         for kv in self.inner.tree(T::Log).range(range).take(limit) {
             let (k, v) = kv?;

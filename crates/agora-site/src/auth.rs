@@ -1,0 +1,71 @@
+//! Bearer tokens and roles. Reads of the site and its challenges are public; the desk role
+//! covers participants, registrations and check-in; the organiser role covers everything.
+
+use tonic::Status;
+use tonic::metadata::MetadataMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Desk,
+    Organiser,
+}
+
+#[derive(Clone)]
+pub struct Tokens {
+    organiser: String,
+    desk: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens(..)")
+    }
+}
+
+impl Tokens {
+    pub fn new(organiser: String, desk: Option<String>) -> Self {
+        Tokens { organiser, desk }
+    }
+
+    /// The caller's role if it is at least `need`; `UNAUTHENTICATED` without a valid token,
+    /// `PERMISSION_DENIED` with a token of a lesser role.
+    pub fn require(&self, md: &MetadataMap, need: Role) -> Result<Role, Status> {
+        let value = md.get("authorization").ok_or_else(|| {
+            Status::unauthenticated(
+                "missing authorization metadata: send \"authorization: Bearer <token>\"",
+            )
+        })?;
+        let value = value
+            .to_str()
+            .map_err(|_| Status::unauthenticated("authorization metadata is not ASCII text"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                Status::unauthenticated("authorization metadata must read \"Bearer <token>\"")
+            })?
+            .trim();
+        let role = if same(token, &self.organiser) {
+            Role::Organiser
+        } else if self.desk.as_deref().is_some_and(|d| same(token, d)) {
+            Role::Desk
+        } else {
+            return Err(Status::unauthenticated("invalid token"));
+        };
+        if role < need {
+            return Err(Status::permission_denied(
+                "this call needs the organiser role; the token given is a desk token",
+            ));
+        }
+        Ok(role)
+    }
+}
+
+/// Compares in time that depends only on the lengths, not on where the bytes differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}

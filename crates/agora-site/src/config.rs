@@ -1,0 +1,108 @@
+//! Site node configuration: a TOML file (see `deploy/sites/`), overridden by `AGORA_*`
+//! environment variables and command-line flags in the `agora` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use agora_model::SiteId;
+
+use crate::SiteError;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// Site id: a short slug, `a-z0-9-` ("cluny"). It names the site in every record.
+    pub id: String,
+    /// Name shown to people ("Cluny", "Mâcon").
+    pub name: String,
+    /// Directory of the site's database; created if missing.
+    pub data: PathBuf,
+    /// Address of the gRPC server.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Bearer token of the organiser role (everything). At least 8 characters.
+    pub organiser_token: String,
+    /// Bearer token of the desk role (participants, registrations, check-in).
+    #[serde(default)]
+    pub desk_token: Option<String>,
+    /// sled page cache, MiB.
+    #[serde(default = "default_cache_mb")]
+    pub cache_mb: u64,
+    /// Change records kept in the log for watchers and federation.
+    #[serde(default = "default_log_retention")]
+    pub log_retention: u64,
+    /// Changes buffered per `WatchChanges` stream before the watcher is made to wait.
+    #[serde(default = "default_watch_buffer")]
+    pub watch_buffer: usize,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 50051))
+}
+fn default_cache_mb() -> u64 {
+    32
+}
+fn default_log_retention() -> u64 {
+    1_000_000
+}
+fn default_watch_buffer() -> usize {
+    256
+}
+
+impl SiteConfig {
+    /// A configuration with every default, for tests and embedding.
+    pub fn new(id: &str, name: &str, data: impl Into<PathBuf>, organiser_token: &str) -> Self {
+        SiteConfig {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            data: data.into(),
+            listen: default_listen(),
+            organiser_token: organiser_token.to_owned(),
+            desk_token: None,
+            cache_mb: default_cache_mb(),
+            log_retention: default_log_retention(),
+            watch_buffer: default_watch_buffer(),
+        }
+    }
+
+    /// Checks every field; the error names the field and the rule.
+    pub fn validate(&self) -> Result<SiteId, SiteError> {
+        let bad = |field: &'static str, reason: String| SiteError::Config { field, reason };
+        let id = SiteId::parse("id", &self.id).map_err(|e| match e {
+            agora_model::DomainError::Invalid { rule, .. } => bad("id", rule),
+            other => bad("id", other.to_string()),
+        })?;
+        if self.name.trim().is_empty() || self.name.chars().count() > 80 {
+            return Err(bad("name", "must hold 1..=80 characters".into()));
+        }
+        check_token("organiser_token", &self.organiser_token)?;
+        if let Some(desk) = &self.desk_token {
+            check_token("desk_token", desk)?;
+            if desk == &self.organiser_token {
+                return Err(bad("desk_token", "must differ from organiser_token".into()));
+            }
+        }
+        if !(1..=4096).contains(&self.cache_mb) {
+            return Err(bad("cache_mb", "must be between 1 and 4096".into()));
+        }
+        if self.log_retention < 1000 {
+            return Err(bad("log_retention", "must be at least 1000 records".into()));
+        }
+        if !(1..=65_536).contains(&self.watch_buffer) {
+            return Err(bad("watch_buffer", "must be between 1 and 65536".into()));
+        }
+        Ok(id)
+    }
+}
+
+fn check_token(field: &'static str, token: &str) -> Result<(), SiteError> {
+    if token.len() < 8 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(SiteError::Config {
+            field,
+            reason: "must hold at least 8 printable ASCII characters, no spaces".into(),
+        });
+    }
+    Ok(())
+}

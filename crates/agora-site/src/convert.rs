@@ -1,0 +1,269 @@
+//! The only place where protobuf types meet the domain model: `to_proto` and `from_proto`
+//! conversions for the site API. Every refusal names the request field.
+
+use agora_model as m;
+use agora_proto::v1 as pb;
+use agora_store::StoreInfo;
+
+use m::DomainError;
+
+// ---- from the wire ----
+
+pub fn challenge_status(field: &str, v: i32) -> Result<Option<m::ChallengeStatus>, DomainError> {
+    use pb::ChallengeStatus as P;
+    Ok(match P::try_from(v) {
+        Ok(P::Unspecified) => None,
+        Ok(P::Draft) => Some(m::ChallengeStatus::Draft),
+        Ok(P::Open) => Some(m::ChallengeStatus::Open),
+        Ok(P::Closed) => Some(m::ChallengeStatus::Closed),
+        Ok(P::Exhibited) => Some(m::ChallengeStatus::Exhibited),
+        Err(_) => {
+            return Err(DomainError::invalid(
+                field,
+                format!("unknown status value {v}"),
+            ));
+        }
+    })
+}
+
+pub fn challenge_fields(f: Option<pb::ChallengeFields>) -> Result<m::ChallengeFields, DomainError> {
+    let f = f.ok_or_else(|| DomainError::invalid("fields", "is required"))?;
+    Ok(m::ChallengeFields {
+        status: challenge_status("fields.status", f.status)?.unwrap_or(m::ChallengeStatus::Open),
+        title: f.title,
+        description: f.description,
+        themes: f.themes,
+        holders: f
+            .holders
+            .into_iter()
+            .map(|h| m::Holder {
+                name: h.name,
+                role: h.role,
+                collectivity: h.collectivity,
+            })
+            .collect(),
+        facilitators: f.facilitators,
+        room: f.room,
+        capacity: f.capacity,
+    })
+}
+
+pub fn organisation_type(v: i32) -> Result<m::OrganisationType, DomainError> {
+    use m::OrganisationType as M;
+    use pb::OrganisationType as P;
+    match P::try_from(v) {
+        Ok(P::Collectivity) => Ok(M::Collectivity),
+        Ok(P::State) => Ok(M::State),
+        Ok(P::Association) => Ok(M::Association),
+        Ok(P::Research) => Ok(M::Research),
+        Ok(P::Company) => Ok(M::Company),
+        Ok(P::Citizen) => Ok(M::Citizen),
+        Ok(P::Other) => Ok(M::Other),
+        Ok(P::Unspecified) => Err(DomainError::invalid(
+            "organisation_type",
+            "is required (collectivity, state, association, research, company, citizen or other)",
+        )),
+        Err(_) => Err(DomainError::invalid(
+            "organisation_type",
+            format!("unknown value {v}"),
+        )),
+    }
+}
+
+pub fn new_participant(r: pb::CreateParticipantRequest) -> Result<m::NewParticipant, DomainError> {
+    Ok(m::NewParticipant {
+        organisation_type: organisation_type(r.organisation_type)?,
+        display_name: r.display_name,
+        organisation: r.organisation,
+        language: r.language,
+        email: Some(r.email).filter(|e| !e.trim().is_empty()),
+        consent_share_name: r.consent_share_name,
+    })
+}
+
+pub fn registration_key(
+    key: Option<pb::cancel_registration_request::Key>,
+) -> Result<m::RegistrationKey, DomainError> {
+    use pb::cancel_registration_request::Key;
+    match key {
+        Some(Key::RegistrationId(id)) => Ok(m::RegistrationKey::Id(m::RegistrationId::parse(
+            "registration_id",
+            &id,
+        )?)),
+        Some(Key::TicketCode(code)) => Ok(m::RegistrationKey::Ticket(m::TicketCode::parse(
+            "ticket_code",
+            &code,
+        )?)),
+        None => Err(DomainError::invalid(
+            "key",
+            "give registration_id or ticket_code",
+        )),
+    }
+}
+
+// ---- to the wire ----
+
+pub fn site_info(i: &StoreInfo, name: &str) -> pb::GetSiteInfoResponse {
+    pb::GetSiteInfoResponse {
+        site_id: i.site_id.to_string(),
+        name: name.to_owned(),
+        log_epoch: i.epoch.clone(),
+        last_seq: i.last_seq,
+        first_retained_seq: i.first_retained_seq,
+        challenges: i.stats.challenges,
+        participants: i.stats.participants,
+        registrations: i.stats.active_registrations,
+        server_version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
+}
+
+pub fn theme(t: &m::Theme) -> pb::Theme {
+    pb::Theme {
+        id: t.id.clone(),
+        label: t.label.clone(),
+    }
+}
+
+fn status(s: m::ChallengeStatus) -> pb::ChallengeStatus {
+    match s {
+        m::ChallengeStatus::Draft => pb::ChallengeStatus::Draft,
+        m::ChallengeStatus::Open => pb::ChallengeStatus::Open,
+        m::ChallengeStatus::Closed => pb::ChallengeStatus::Closed,
+        m::ChallengeStatus::Exhibited => pb::ChallengeStatus::Exhibited,
+    }
+}
+
+pub fn challenge(c: &m::Challenge) -> pb::Challenge {
+    let f = &c.fields;
+    pb::Challenge {
+        number: c.number,
+        title: f.title.clone(),
+        description: f.description.clone(),
+        themes: f.themes.clone(),
+        holders: f
+            .holders
+            .iter()
+            .map(|h| pb::Holder {
+                name: h.name.clone(),
+                role: h.role.clone(),
+                collectivity: h.collectivity.clone(),
+            })
+            .collect(),
+        facilitators: f.facilitators.clone(),
+        room: f.room.clone(),
+        capacity: f.capacity,
+        status: status(f.status).into(),
+        version: c.version,
+        created_at_ms: c.created_at_ms,
+        updated_at_ms: c.updated_at_ms,
+    }
+}
+
+pub fn seats(p: &m::SeatPool) -> pb::SeatCounts {
+    pb::SeatCounts {
+        capacity: p.capacity,
+        confirmed: p.confirmed,
+        waitlisted: p.waitlisted,
+        checked_in: p.checked_in,
+        seats_left: p.seats_left(),
+    }
+}
+
+pub fn summary(c: &m::Challenge, p: &m::SeatPool) -> pb::ChallengeSummary {
+    pb::ChallengeSummary {
+        challenge: Some(challenge(c)),
+        seats: Some(seats(p)),
+    }
+}
+
+fn organisation(t: m::OrganisationType) -> pb::OrganisationType {
+    use m::OrganisationType as M;
+    use pb::OrganisationType as P;
+    match t {
+        M::Collectivity => P::Collectivity,
+        M::State => P::State,
+        M::Association => P::Association,
+        M::Research => P::Research,
+        M::Company => P::Company,
+        M::Citizen => P::Citizen,
+        M::Other => P::Other,
+    }
+}
+
+pub fn participant(p: &m::Participant) -> pb::Participant {
+    pb::Participant {
+        id: p.id.to_string(),
+        display_name: p.display_name.clone(),
+        organisation: p.organisation.clone(),
+        organisation_type: organisation(p.organisation_type).into(),
+        language: p.language.clone(),
+        email: p.email.clone().unwrap_or_default(),
+        consent_share_name: p.consent_share_name,
+        created_at_ms: p.created_at_ms,
+    }
+}
+
+/// A registration, with its place in the waiting list when known.
+pub fn registration(r: &m::Registration, position: Option<u32>) -> pb::Registration {
+    let m::Target::Challenge(number) = r.target;
+    pb::Registration {
+        id: r.id.to_string(),
+        participant_id: r.participant.to_string(),
+        challenge_number: number,
+        state: match r.state {
+            m::RegistrationState::Confirmed => pb::RegistrationState::Confirmed,
+            m::RegistrationState::Waitlisted => pb::RegistrationState::Waitlisted,
+            m::RegistrationState::Cancelled => pb::RegistrationState::Cancelled,
+        }
+        .into(),
+        ticket_code: r.ticket.to_string(),
+        waitlist_position: position.unwrap_or(0),
+        registered_at_ms: r.registered_at_ms,
+        confirmed_at_ms: r.confirmed_at_ms.unwrap_or(0),
+        cancelled_at_ms: r.cancelled_at_ms.unwrap_or(0),
+        checked_in_at_ms: r.checked_in_at_ms.unwrap_or(0),
+    }
+}
+
+pub fn registrations(rs: &[m::Registration]) -> Vec<pb::Registration> {
+    rs.iter().map(|r| registration(r, None)).collect()
+}
+
+pub fn change(c: &m::Change) -> pb::Change {
+    use pb::event::Event as E;
+    let events = c
+        .events
+        .iter()
+        .map(|e| pb::Event {
+            event: Some(match e {
+                m::Event::ThemeAdded(t) => E::ThemeAdded(theme(t)),
+                m::Event::ChallengeUpserted(ch) => E::ChallengeUpserted(challenge(ch)),
+                m::Event::ParticipantUpserted(p) => E::ParticipantUpserted(participant(p)),
+                m::Event::Registration {
+                    kind,
+                    registration: r,
+                } => {
+                    use m::RegistrationEventKind as K;
+                    use pb::RegistrationEventKind as P;
+                    E::Registration(pb::RegistrationEvent {
+                        kind: match kind {
+                            K::Confirmed => P::Confirmed,
+                            K::Waitlisted => P::Waitlisted,
+                            K::Promoted => P::Promoted,
+                            K::Cancelled => P::Cancelled,
+                            K::CheckedIn => P::CheckedIn,
+                        }
+                        .into(),
+                        registration: Some(registration(r, None)),
+                    })
+                }
+            }),
+        })
+        .collect();
+    pb::Change {
+        seq: c.seq,
+        at_ms: c.at_ms,
+        request_id: c.request_id.clone(),
+        events,
+    }
+}

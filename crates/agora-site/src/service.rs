@@ -1,0 +1,497 @@
+//! `agora.v1.SiteService` over the store: access checks, conversions, and the change feed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+use tracing::{debug, error, warn};
+
+use agora_model::{self as m, Command, ErrorKind, Outcome, ParticipantId, Target, TicketCode};
+use agora_proto::v1 as pb;
+use agora_proto::v1::site_service_server::SiteService;
+use agora_store::{Store, StoreError};
+
+use crate::auth::{Role, Tokens};
+use crate::convert;
+
+/// Records read from the log per step of a `WatchChanges` stream.
+const WATCH_READ_CHUNK: usize = 256;
+/// A quiet `WatchChanges` stream gets a `CaughtUp` frame this often.
+const WATCH_HEARTBEAT: Duration = Duration::from_secs(10);
+
+pub struct Site {
+    pub store: Arc<Store>,
+    pub name: String,
+    pub tokens: Tokens,
+    pub watch_buffer: usize,
+    /// Turns true when the node shuts down; every watcher task holds a receiver, so the
+    /// sender's `closed()` tells when they have all ended.
+    pub stopping: watch::Sender<bool>,
+}
+
+/// Maps a store error to a gRPC status; internal details are logged, not sent.
+pub fn status(e: StoreError) -> Status {
+    match e {
+        StoreError::Domain(d) => {
+            let msg = d.to_string();
+            match d.kind() {
+                ErrorKind::InvalidArgument => Status::invalid_argument(msg),
+                ErrorKind::NotFound => Status::not_found(msg),
+                ErrorKind::AlreadyExists => Status::already_exists(msg),
+                ErrorKind::FailedPrecondition => Status::failed_precondition(msg),
+            }
+        }
+        StoreError::RequestIdReused(_) => Status::already_exists(e.to_string()),
+        StoreError::LogTruncated { .. } => Status::out_of_range(e.to_string()),
+        StoreError::Closed => Status::unavailable("the site node is shutting down"),
+        StoreError::Poisoned(_) => {
+            Status::unavailable("the site node cannot write to its disk; see its log")
+        }
+        other => {
+            error!(error = %other, "internal error");
+            Status::internal("internal error; the site node's log has the details")
+        }
+    }
+}
+
+fn invalid(e: m::DomainError) -> Status {
+    status(StoreError::Domain(e))
+}
+
+/// Runs a blocking store read off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Status> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(status),
+        Err(e) => {
+            error!(error = %e, "read task failed");
+            Err(Status::internal("internal error"))
+        }
+    }
+}
+
+impl Site {
+    async fn submit(&self, request_id: &str, cmd: Command) -> Result<Outcome, Status> {
+        self.store.submit(request_id, cmd).await.map_err(status)
+    }
+
+    fn position(&self, r: &m::Registration) -> Result<Option<u32>, Status> {
+        match r.wait_slot {
+            Some(slot) => self
+                .store
+                .waitlist_position(r.target, slot)
+                .map(Some)
+                .map_err(status),
+            None => Ok(None),
+        }
+    }
+}
+
+fn unexpected(o: &Outcome) -> Status {
+    error!(outcome = ?o, "a command answered with another command's outcome");
+    Status::internal("internal error")
+}
+
+fn challenge_response(
+    o: Outcome,
+) -> Result<(pb::Challenge, pb::SeatCounts, Vec<pb::Registration>), Status> {
+    match o {
+        Outcome::Challenge {
+            challenge,
+            seats,
+            promoted,
+        } => Ok((
+            convert::challenge(&challenge),
+            convert::seats(&seats),
+            convert::registrations(&promoted),
+        )),
+        o => Err(unexpected(&o)),
+    }
+}
+
+#[tonic::async_trait]
+impl SiteService for Site {
+    async fn get_site_info(
+        &self,
+        _: Request<pb::GetSiteInfoRequest>,
+    ) -> Result<Response<pb::GetSiteInfoResponse>, Status> {
+        let info = self.store.info().map_err(status)?;
+        Ok(Response::new(convert::site_info(&info, &self.name)))
+    }
+
+    async fn list_themes(
+        &self,
+        _: Request<pb::ListThemesRequest>,
+    ) -> Result<Response<pb::ListThemesResponse>, Status> {
+        let themes = self.store.themes().map_err(status)?;
+        Ok(Response::new(pb::ListThemesResponse {
+            themes: themes.iter().map(convert::theme).collect(),
+        }))
+    }
+
+    async fn add_theme(
+        &self,
+        req: Request<pb::AddThemeRequest>,
+    ) -> Result<Response<pb::AddThemeResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let r = req.into_inner();
+        match self
+            .submit(&r.request_id, Command::AddTheme { label: r.label })
+            .await?
+        {
+            Outcome::ThemeAdded(t) => Ok(Response::new(pb::AddThemeResponse {
+                theme: Some(convert::theme(&t)),
+            })),
+            o => Err(unexpected(&o)),
+        }
+    }
+
+    async fn create_challenge(
+        &self,
+        req: Request<pb::CreateChallengeRequest>,
+    ) -> Result<Response<pb::CreateChallengeResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let r = req.into_inner();
+        let fields = convert::challenge_fields(r.fields).map_err(invalid)?;
+        let number = (r.number != 0).then_some(r.number);
+        let (challenge, seats, _) = challenge_response(
+            self.submit(&r.request_id, Command::CreateChallenge { number, fields })
+                .await?,
+        )?;
+        Ok(Response::new(pb::CreateChallengeResponse {
+            challenge: Some(challenge),
+            seats: Some(seats),
+        }))
+    }
+
+    async fn update_challenge(
+        &self,
+        req: Request<pb::UpdateChallengeRequest>,
+    ) -> Result<Response<pb::UpdateChallengeResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let r = req.into_inner();
+        let fields = convert::challenge_fields(r.fields).map_err(invalid)?;
+        let cmd = Command::UpdateChallenge {
+            number: r.number,
+            expected_version: r.expected_version,
+            fields,
+        };
+        let (challenge, seats, promoted) =
+            challenge_response(self.submit(&r.request_id, cmd).await?)?;
+        Ok(Response::new(pb::UpdateChallengeResponse {
+            challenge: Some(challenge),
+            seats: Some(seats),
+            promoted,
+        }))
+    }
+
+    async fn get_challenge(
+        &self,
+        req: Request<pb::GetChallengeRequest>,
+    ) -> Result<Response<pb::GetChallengeResponse>, Status> {
+        let number = m::check_number("number", req.into_inner().number).map_err(invalid)?;
+        match self.store.challenge(number).map_err(status)? {
+            Some((c, p)) => Ok(Response::new(pb::GetChallengeResponse {
+                challenge: Some(convert::challenge(&c)),
+                seats: Some(convert::seats(&p)),
+            })),
+            None => Err(invalid(m::DomainError::ChallengeNotFound(number))),
+        }
+    }
+
+    async fn list_challenges(
+        &self,
+        req: Request<pb::ListChallengesRequest>,
+    ) -> Result<Response<pb::ListChallengesResponse>, Status> {
+        let r = req.into_inner();
+        let status_filter = convert::challenge_status("status", r.status).map_err(invalid)?;
+        let theme = r.theme.trim().to_owned();
+        let store = Arc::clone(&self.store);
+        let (themes, all) = blocking(move || Ok((store.themes()?, store.challenges()?))).await?;
+        if !theme.is_empty() && !themes.iter().any(|t| t.id == theme) {
+            return Err(invalid(m::DomainError::invalid(
+                "theme",
+                format!("unknown theme {theme:?} (see ListThemes)"),
+            )));
+        }
+        let challenges = all
+            .iter()
+            .filter(|(c, _)| theme.is_empty() || c.fields.themes.contains(&theme))
+            .filter(|(c, _)| status_filter.is_none_or(|s| c.fields.status == s))
+            .map(|(c, p)| convert::summary(c, p))
+            .collect();
+        Ok(Response::new(pb::ListChallengesResponse { challenges }))
+    }
+
+    async fn create_participant(
+        &self,
+        req: Request<pb::CreateParticipantRequest>,
+    ) -> Result<Response<pb::CreateParticipantResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Desk)?;
+        let r = req.into_inner();
+        let request_id = r.request_id.clone();
+        let new = convert::new_participant(r).map_err(invalid)?;
+        match self
+            .submit(&request_id, Command::CreateParticipant(new))
+            .await?
+        {
+            Outcome::Participant(p) => Ok(Response::new(pb::CreateParticipantResponse {
+                participant: Some(convert::participant(&p)),
+            })),
+            o => Err(unexpected(&o)),
+        }
+    }
+
+    async fn get_participant(
+        &self,
+        req: Request<pb::GetParticipantRequest>,
+    ) -> Result<Response<pb::GetParticipantResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Desk)?;
+        let id = ParticipantId::parse("participant_id", &req.into_inner().participant_id)
+            .map_err(invalid)?;
+        let p = self
+            .store
+            .participant(id)
+            .map_err(status)?
+            .ok_or_else(|| invalid(m::DomainError::ParticipantNotFound(id)))?;
+        let registration = match self.store.active_registration(id).map_err(status)? {
+            Some(r) => Some(convert::registration(&r, self.position(&r)?)),
+            None => None,
+        };
+        Ok(Response::new(pb::GetParticipantResponse {
+            participant: Some(convert::participant(&p)),
+            registration,
+        }))
+    }
+
+    async fn register(
+        &self,
+        req: Request<pb::RegisterRequest>,
+    ) -> Result<Response<pb::RegisterResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Desk)?;
+        let r = req.into_inner();
+        let participant =
+            ParticipantId::parse("participant_id", &r.participant_id).map_err(invalid)?;
+        let cmd = Command::Register {
+            participant,
+            challenge: r.challenge_number,
+            move_: r.r#move,
+        };
+        match self.submit(&r.request_id, cmd).await? {
+            Outcome::Registered {
+                registration,
+                position,
+                released,
+                promoted,
+            } => Ok(Response::new(pb::RegisterResponse {
+                registration: Some(convert::registration(&registration, position)),
+                released: released.map(|r| convert::registration(&r, None)),
+                promoted: convert::registrations(&promoted),
+            })),
+            o => Err(unexpected(&o)),
+        }
+    }
+
+    async fn cancel_registration(
+        &self,
+        req: Request<pb::CancelRegistrationRequest>,
+    ) -> Result<Response<pb::CancelRegistrationResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Desk)?;
+        let r = req.into_inner();
+        let key = convert::registration_key(r.key).map_err(invalid)?;
+        match self.submit(&r.request_id, Command::Cancel(key)).await? {
+            Outcome::Cancelled {
+                registration,
+                promoted,
+            } => Ok(Response::new(pb::CancelRegistrationResponse {
+                registration: Some(convert::registration(&registration, None)),
+                promoted: convert::registrations(&promoted),
+            })),
+            o => Err(unexpected(&o)),
+        }
+    }
+
+    async fn list_registrations(
+        &self,
+        req: Request<pb::ListRegistrationsRequest>,
+    ) -> Result<Response<pb::ListRegistrationsResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Desk)?;
+        let number = m::check_number("challenge_number", req.into_inner().challenge_number)
+            .map_err(invalid)?;
+        let store = Arc::clone(&self.store);
+        let listed = blocking(move || {
+            let Some((_, pool)) = store.challenge(number)? else {
+                return Ok(None);
+            };
+            let regs = store.registrations_of(Target::Challenge(number))?;
+            let named = regs
+                .into_iter()
+                .filter(|r| r.is_active())
+                .map(|r| {
+                    let name = store.participant(r.participant)?.map(|p| p.display_name);
+                    Ok((r, name.unwrap_or_default()))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(Some((pool, named)))
+        })
+        .await?;
+        let (pool, named) =
+            listed.ok_or_else(|| invalid(m::DomainError::ChallengeNotFound(number)))?;
+        let (mut confirmed, mut waiting): (Vec<_>, Vec<_>) = named
+            .into_iter()
+            .partition(|(r, _)| r.state == m::RegistrationState::Confirmed);
+        confirmed.sort_by_key(|(r, _)| (r.confirmed_at_ms, r.id));
+        waiting.sort_by_key(|(r, _)| r.wait_slot);
+        let entry =
+            |(r, name): &(m::Registration, String), pos: Option<u32>| pb::RegistrationEntry {
+                registration: Some(convert::registration(r, pos)),
+                participant_display_name: name.clone(),
+            };
+        Ok(Response::new(pb::ListRegistrationsResponse {
+            seats: Some(convert::seats(&pool)),
+            confirmed: confirmed.iter().map(|e| entry(e, None)).collect(),
+            waitlist: waiting
+                .iter()
+                .zip(1u32..)
+                .map(|(e, pos)| entry(e, Some(pos)))
+                .collect(),
+        }))
+    }
+
+    async fn check_in(
+        &self,
+        req: Request<pb::CheckInRequest>,
+    ) -> Result<Response<pb::CheckInResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Desk)?;
+        let r = req.into_inner();
+        let code = TicketCode::parse("ticket_code", &r.ticket_code).map_err(invalid)?;
+        match self.submit(&r.request_id, Command::CheckIn(code)).await? {
+            Outcome::CheckedIn {
+                registration,
+                already,
+                display_name,
+            } => Ok(Response::new(pb::CheckInResponse {
+                registration: Some(convert::registration(&registration, None)),
+                already_checked_in: already,
+                participant_display_name: display_name,
+            })),
+            o => Err(unexpected(&o)),
+        }
+    }
+
+    type WatchChangesStream = ReceiverStream<Result<pb::WatchChangesResponse, Status>>;
+
+    async fn watch_changes(
+        &self,
+        req: Request<pb::WatchChangesRequest>,
+    ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let after = req.into_inner().after_seq;
+        let last = *self.store.durable_seq().borrow();
+        if after > last {
+            return Err(Status::out_of_range(format!(
+                "position {after} is ahead of this log (last {last}, epoch {}): was it read from another epoch?",
+                self.store.epoch()
+            )));
+        }
+        // Fails early, with OUT_OF_RANGE, if the position is no longer retained.
+        self.store.check_position(after).map_err(status)?;
+        // The buffer bounds what one watcher holds; past it, only this watcher waits.
+        let (tx, rx) = mpsc::channel(self.watch_buffer);
+        let watcher = Watcher {
+            store: Arc::clone(&self.store),
+            tx,
+            stopping: self.stopping.subscribe(),
+        };
+        tokio::spawn(watcher.run(after));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// One `WatchChanges` stream: reads the log from its own position at its own pace, so a
+/// slow client holds only its buffer and never slows the writer.
+struct Watcher {
+    store: Arc<Store>,
+    tx: mpsc::Sender<Result<pb::WatchChangesResponse, Status>>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Watcher {
+    async fn run(mut self, mut pos: u64) {
+        use pb::watch_changes_response::Item;
+        let mut durable = self.store.durable_seq();
+        let mut told_caught_up = false;
+        loop {
+            let store = Arc::clone(&self.store);
+            let read =
+                tokio::task::spawn_blocking(move || store.read_log(pos, WATCH_READ_CHUNK)).await;
+            let changes = match read {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
+                    warn!(error = %e, pos, "watcher stopped");
+                    let _ = self.tx.send(Err(status(e))).await;
+                    return;
+                }
+                Err(e) => {
+                    error!(error = %e, "watcher read task failed");
+                    return;
+                }
+            };
+            if !changes.is_empty() {
+                told_caught_up = false;
+                for c in &changes {
+                    let item = Item::Change(convert::change(c));
+                    if !self.send(item).await {
+                        return;
+                    }
+                    pos = c.seq;
+                }
+                continue;
+            }
+            if !told_caught_up {
+                if !self.send(Item::CaughtUp(pb::CaughtUp { seq: pos })).await {
+                    return;
+                }
+                told_caught_up = true;
+            }
+            durable.mark_unchanged();
+            if *durable.borrow() > pos {
+                continue;
+            }
+            let stopping = &mut self.stopping;
+            tokio::select! {
+                changed = durable.changed() => if changed.is_err() { return },
+                _ = tokio::time::sleep(WATCH_HEARTBEAT) => told_caught_up = false,
+                _ = self.tx.closed() => return,
+                _ = async { stopping.wait_for(|s| *s).await.is_ok() } => {
+                    self.say_shutting_down();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends one item, waiting while the buffer is full; false when the stream is over.
+    async fn send(&mut self, item: pb::watch_changes_response::Item) -> bool {
+        let msg = Ok(pb::WatchChangesResponse { item: Some(item) });
+        let stopping = &mut self.stopping;
+        tokio::select! {
+            sent = self.tx.send(msg) => return sent.is_ok(),
+            _ = async { stopping.wait_for(|s| *s).await.is_ok() } => {}
+        }
+        self.say_shutting_down();
+        false
+    }
+
+    /// Ends the stream with UNAVAILABLE, so the client knows to reconnect and resume,
+    /// rather than with a plain end that reads as "no more changes".
+    fn say_shutting_down(&self) {
+        debug!("watcher stopped by shutdown");
+        let _ = self.tx.try_send(Err(Status::unavailable(
+            "the site node is shutting down; resume from your last position",
+        )));
+    }
+}

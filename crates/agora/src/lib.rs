@@ -1,0 +1,191 @@
+//! The `agora` command line: parses arguments, merges the TOML config file, `AGORA_*`
+//! environment variables and flags, installs logging, binds, and runs a node library.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+
+/// Agora: the backend of a multi-site, connected, European event.
+#[derive(Debug, Parser)]
+#[command(name = "agora", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the node of one venue (site): défis, participants, registrations, check-in.
+    Site(SiteArgs),
+}
+
+/// Every flag can also come from the config file (same name with underscores) or from an
+/// `AGORA_*` environment variable; flags win over the environment, which wins over the file.
+#[derive(Debug, Args)]
+struct SiteArgs {
+    /// TOML config file (see deploy/sites/).
+    #[arg(long, env = "AGORA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Site id, a short slug such as "cluny".
+    #[arg(long, env = "AGORA_ID")]
+    id: Option<String>,
+    /// Name shown to people, such as "Mâcon".
+    #[arg(long, env = "AGORA_NAME")]
+    name: Option<String>,
+    /// Data directory (created if missing).
+    #[arg(long, env = "AGORA_DATA")]
+    data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long, env = "AGORA_LISTEN")]
+    listen: Option<String>,
+    /// Token of the organiser role.
+    #[arg(long, env = "AGORA_ORGANISER_TOKEN", hide_env_values = true)]
+    organiser_token: Option<String>,
+    /// Token of the desk role.
+    #[arg(long, env = "AGORA_DESK_TOKEN", hide_env_values = true)]
+    desk_token: Option<String>,
+    /// sled page cache in MiB [default: 32].
+    #[arg(long, env = "AGORA_CACHE_MB")]
+    cache_mb: Option<u64>,
+    /// Change records kept in the log [default: 1000000].
+    #[arg(long, env = "AGORA_LOG_RETENTION")]
+    log_retention: Option<u64>,
+}
+
+/// Runs the command line; the exit code says whether it succeeded.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    init_tracing();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .and_then(|rt| rt.block_on(run(cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("agora: error: {}", report(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, skipping a cause whose text its parent's message
+/// already includes (our error types quote their source).
+fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,h2=warn,tower=warn,hyper=warn,sled=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Site(args) => run_site(args).await,
+    }
+}
+
+async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
+    let mut table = read_config(args.config.as_deref())?;
+    let mut set = |key: &str, value: Option<toml::Value>| {
+        if let Some(v) = value {
+            table.insert(key.to_owned(), v);
+        }
+    };
+    set("id", args.id.map(Into::into));
+    set("name", args.name.map(Into::into));
+    set("data", args.data.map(|p| p.display().to_string().into()));
+    set("listen", args.listen.map(Into::into));
+    set("organiser_token", args.organiser_token.map(Into::into));
+    set("desk_token", args.desk_token.map(Into::into));
+    set(
+        "cache_mb",
+        args.cache_mb.map(|n| toml_int("cache_mb", n)).transpose()?,
+    );
+    set(
+        "log_retention",
+        args.log_retention
+            .map(|n| toml_int("log_retention", n))
+            .transpose()?,
+    );
+    let config: agora_site::SiteConfig = toml::Value::Table(table)
+        .try_into()
+        .context("site configuration (config file, AGORA_* variables and flags)")?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    agora_site::run(config, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn toml_int(field: &str, n: u64) -> anyhow::Result<toml::Value> {
+    i64::try_from(n)
+        .map(toml::Value::Integer)
+        .with_context(|| format!("{field}: {n} is too large"))
+}
+
+fn read_config(path: Option<&Path>) -> anyhow::Result<toml::Table> {
+    let Some(path) = path else {
+        return Ok(toml::Table::new());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,331 @@
+//! Test harness: site nodes on 127.0.0.1:0 with temporary data directories, in-process or as
+//! real child processes (that a test can `kill -9`), and authenticated gRPC clients.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use agora_proto::v1 as pb;
+use pb::site_service_client::SiteServiceClient;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::metadata::MetadataValue;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic::{Request, Status};
+
+pub const ORGANISER: &str = "organiser-secret";
+pub const DESK: &str = "desk-secret-1";
+
+pub type Client = SiteServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// Adds `authorization: Bearer <token>` to every call (or nothing).
+#[derive(Clone)]
+pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: Request<()>) -> Result<Request<()>, Status> {
+        if let Some(v) = &self.0 {
+            req.metadata_mut().insert("authorization", v.clone());
+        }
+        Ok(req)
+    }
+}
+
+pub async fn channel(addr: SocketAddr) -> Channel {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .connect_lazy()
+}
+
+/// A connection whose HTTP/2 windows are small (64 KiB, as in the protocol's default), so a
+/// client that stops reading a stream soon makes the server wait.
+pub async fn slow_reader_channel(addr: SocketAddr) -> Channel {
+    Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .initial_stream_window_size(Some(65_535))
+        .initial_connection_window_size(Some(65_535))
+        .connect_lazy()
+}
+
+pub fn client(ch: &Channel, token: Option<&str>) -> Client {
+    let value = token.map(|t| format!("Bearer {t}").parse().expect("ascii token"));
+    SiteServiceClient::with_interceptor(ch.clone(), Bearer(value))
+}
+
+pub fn config(id: &str, data: &Path) -> agora_site::SiteConfig {
+    let mut c = agora_site::SiteConfig::new(id, "Test site", data, ORGANISER);
+    c.desk_token = Some(DESK.to_owned());
+    c.cache_mb = 8;
+    c.log_retention = 1000;
+    c
+}
+
+/// A site node running inside the test process.
+pub struct TestSite {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), agora_site::SiteError>>>,
+}
+
+impl TestSite {
+    pub async fn start(config: agora_site::SiteConfig) -> TestSite {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(agora_site::run(config, listener, async {
+            let _ = stopped.await;
+        }));
+        TestSite {
+            addr,
+            channel: channel(addr).await,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn organiser(&self) -> Client {
+        client(&self.channel, Some(ORGANISER))
+    }
+    pub fn desk(&self) -> Client {
+        client(&self.channel, Some(DESK))
+    }
+    pub fn public(&self) -> Client {
+        client(&self.channel, None)
+    }
+
+    /// Clean shutdown; fails the test if the node reported an error.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("site task").expect("site node run");
+        }
+    }
+}
+
+/// A site node in its own process, started through the `agora` command line, so that a
+/// test can kill it for real.
+pub struct ChildSite {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    child: Child,
+}
+
+/// Name of the ignored test that serves as the child processes' entry point.
+pub const CHILD_ENTRY: &str = "child_process_entry";
+pub const CHILD_ARGS_VAR: &str = "AGORA_TEST_CHILD_ARGS";
+
+impl ChildSite {
+    pub async fn start(id: &str, data: &Path) -> ChildSite {
+        let port = free_port();
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let args = [
+            "agora",
+            "site",
+            "--id",
+            id,
+            "--name",
+            "Child site",
+            "--data",
+            data.to_str().expect("utf-8 path"),
+            "--listen",
+            &addr.to_string(),
+            "--organiser-token",
+            ORGANISER,
+            "--desk-token",
+            DESK,
+            "--cache-mb",
+            "8",
+        ];
+        let child = Command::new(std::env::current_exe().expect("test binary"))
+            .args([
+                "--exact",
+                CHILD_ENTRY,
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ARGS_VAR, args.join("\u{1f}"))
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn child site");
+        let started = ChildSite {
+            addr,
+            channel: channel(addr).await,
+            child,
+        };
+        started.wait_ready().await;
+        started
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut c = client(&self.channel, None);
+        loop {
+            if c.get_site_info(pb::GetSiteInfoRequest {}).await.is_ok() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "child site at {} never answered",
+                self.addr
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub fn desk(&self) -> Client {
+        client(&self.channel, Some(DESK))
+    }
+    pub fn organiser(&self) -> Client {
+        client(&self.channel, Some(ORGANISER))
+    }
+
+    /// `kill -9`: no shutdown code runs.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill child");
+        self.child.wait().expect("reap child");
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait child");
+        assert!(exit.success(), "site node exited with {exit}");
+    }
+}
+
+impl Drop for ChildSite {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+pub fn data_dir(t: &tempfile::TempDir, name: &str) -> PathBuf {
+    t.path().join(name)
+}
+
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A request id unique within the test run.
+pub fn rid() -> String {
+    format!(
+        "req-{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+pub fn fields(title: &str, capacity: u32) -> pb::ChallengeFields {
+    pb::ChallengeFields {
+        title: title.to_owned(),
+        description: "Un défi de test.".to_owned(),
+        themes: vec!["la-qualite-de-l-action-publique".to_owned()],
+        holders: vec![pb::Holder {
+            name: "Myriam Lavigne".to_owned(),
+            role: "DGS".to_owned(),
+            collectivity: "Cluny".to_owned(),
+        }],
+        facilitators: vec!["Laurence Meslier".to_owned()],
+        room: "Salle 1".to_owned(),
+        capacity,
+        status: pb::ChallengeStatus::Open.into(),
+    }
+}
+
+pub async fn create_challenge(c: &mut Client, number: u32, capacity: u32) -> pb::Challenge {
+    c.create_challenge(pb::CreateChallengeRequest {
+        request_id: rid(),
+        number,
+        fields: Some(fields(&format!("Défi numéro {number} ?"), capacity)),
+    })
+    .await
+    .expect("create challenge")
+    .into_inner()
+    .challenge
+    .expect("challenge")
+}
+
+pub fn new_participant(name: &str) -> pb::CreateParticipantRequest {
+    pb::CreateParticipantRequest {
+        request_id: rid(),
+        display_name: name.to_owned(),
+        organisation: "Ville de Mâcon".to_owned(),
+        organisation_type: pb::OrganisationType::Collectivity.into(),
+        language: "fr".to_owned(),
+        email: String::new(),
+        consent_share_name: false,
+    }
+}
+
+pub async fn create_participant(c: &mut Client, name: &str) -> String {
+    c.create_participant(new_participant(name))
+        .await
+        .expect("create participant")
+        .into_inner()
+        .participant
+        .expect("participant")
+        .id
+}
+
+pub fn register_req(participant: &str, challenge: u32) -> pb::RegisterRequest {
+    pb::RegisterRequest {
+        request_id: rid(),
+        participant_id: participant.to_owned(),
+        challenge_number: challenge,
+        r#move: false,
+    }
+}
+
+pub async fn register(c: &mut Client, participant: &str, challenge: u32) -> pb::Registration {
+    c.register(register_req(participant, challenge))
+        .await
+        .expect("register")
+        .into_inner()
+        .registration
+        .expect("registration")
+}
+
+/// Runs `f`, failing the test if it takes longer than 30 s.
+pub async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(30), f).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+/// Waits for `cond` with a deadline instead of sleeping a fixed time.
+pub async fn eventually<F, Fut>(what: &str, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !cond().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,544 @@
+//! Access and input: tokens and roles on every RPC, bad input named field by field, and the
+//! standard health and reflection services on the same port.
+
+use agora_proto::v1 as pb;
+use tonic::Code;
+
+use crate::common::*;
+
+fn expect_code<T: std::fmt::Debug>(
+    what: &str,
+    r: Result<T, tonic::Status>,
+    code: Code,
+    needle: &str,
+) {
+    match r {
+        Ok(v) => panic!("{what}: expected {code:?}, got {v:?}"),
+        Err(s) => {
+            assert_eq!(s.code(), code, "{what}: {}", s.message());
+            assert!(
+                s.message().contains(needle),
+                "{what}: message {:?} should mention {needle:?}",
+                s.message()
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_roles() {
+    let dir = temp_dir();
+    let site = TestSite::start(config("cluny", dir.path())).await;
+    let mut public = site.public();
+    let mut desk = site.desk();
+    let mut org = site.organiser();
+    let mut wrong = client(&site.channel, Some("not-the-token"));
+
+    // Public reads.
+    public
+        .get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .expect("site info is public");
+    public
+        .list_themes(pb::ListThemesRequest {})
+        .await
+        .expect("themes are public");
+    public
+        .list_challenges(pb::ListChallengesRequest::default())
+        .await
+        .expect("challenges are public");
+
+    let create = || pb::CreateChallengeRequest {
+        request_id: rid(),
+        number: 0,
+        fields: Some(fields("Une question ?", 5)),
+    };
+    expect_code(
+        "no token",
+        public.create_challenge(create()).await,
+        Code::Unauthenticated,
+        "authorization",
+    );
+    expect_code(
+        "wrong token",
+        wrong.create_challenge(create()).await,
+        Code::Unauthenticated,
+        "invalid token",
+    );
+    expect_code(
+        "desk creates a challenge",
+        desk.create_challenge(create()).await,
+        Code::PermissionDenied,
+        "organiser",
+    );
+    expect_code(
+        "desk adds a theme",
+        desk.add_theme(pb::AddThemeRequest {
+            request_id: rid(),
+            label: "Identité territoriale".into(),
+        })
+        .await,
+        Code::PermissionDenied,
+        "organiser",
+    );
+    org.create_challenge(create())
+        .await
+        .expect("organiser creates");
+
+    expect_code(
+        "participant without token",
+        public.create_participant(new_participant("A")).await,
+        Code::Unauthenticated,
+        "authorization",
+    );
+    let p = create_participant(&mut desk, "Anne").await;
+    // The organiser can do what the desk does.
+    register(&mut org, &p, 1).await;
+    expect_code(
+        "registrations without token",
+        public
+            .list_registrations(pb::ListRegistrationsRequest {
+                challenge_number: 1,
+            })
+            .await,
+        Code::Unauthenticated,
+        "authorization",
+    );
+    expect_code(
+        "desk watches changes",
+        desk.watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+            .await,
+        Code::PermissionDenied,
+        "organiser",
+    );
+    site.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_written() {
+    let dir = temp_dir();
+    let site = TestSite::start(config("cluny", dir.path())).await;
+    let mut org = site.organiser();
+    create_challenge(&mut org, 1, 2).await;
+    let p = create_participant(&mut org, "Anne").await;
+    let before = org
+        .get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner();
+
+    let with = |f: fn(&mut pb::ChallengeFields)| {
+        let mut x = fields("Une question ?", 5);
+        f(&mut x);
+        pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: 0,
+            fields: Some(x),
+        }
+    };
+    let cases: Vec<(&str, pb::CreateChallengeRequest, Code, &str)> = vec![
+        (
+            "empty title",
+            with(|f| f.title = "  ".into()),
+            Code::InvalidArgument,
+            "title: must not be empty",
+        ),
+        (
+            "long title",
+            with(|f| f.title = "x".repeat(301)),
+            Code::InvalidArgument,
+            "title: must hold at most 300",
+        ),
+        (
+            "zero capacity",
+            with(|f| f.capacity = 0),
+            Code::InvalidArgument,
+            "capacity",
+        ),
+        (
+            "absurd capacity",
+            with(|f| f.capacity = 1_000_000),
+            Code::InvalidArgument,
+            "capacity",
+        ),
+        (
+            "no theme",
+            with(|f| f.themes.clear()),
+            Code::InvalidArgument,
+            "themes",
+        ),
+        (
+            "unknown theme",
+            with(|f| f.themes = vec!["astrologie".into()]),
+            Code::InvalidArgument,
+            "themes[0]: unknown theme",
+        ),
+        (
+            "three facilitators",
+            with(|f| f.facilitators = vec!["a".into(), "b".into(), "c".into()]),
+            Code::InvalidArgument,
+            "facilitators",
+        ),
+        (
+            "no facilitator",
+            with(|f| f.facilitators.clear()),
+            Code::InvalidArgument,
+            "facilitators",
+        ),
+        (
+            "empty holder name",
+            with(|f| f.holders[0].name.clear()),
+            Code::InvalidArgument,
+            "holders[0].name",
+        ),
+        (
+            "bad status",
+            with(|f| f.status = 42),
+            Code::InvalidArgument,
+            "fields.status",
+        ),
+        (
+            "control characters",
+            with(|f| f.room = "a\u{0}b".into()),
+            Code::InvalidArgument,
+            "room",
+        ),
+    ];
+    for (what, req, code, needle) in cases {
+        expect_code(what, org.create_challenge(req).await, code, needle);
+    }
+    let mut no_fields = with(|_| ());
+    no_fields.fields = None;
+    expect_code(
+        "no fields",
+        org.create_challenge(no_fields).await,
+        Code::InvalidArgument,
+        "fields",
+    );
+    let mut no_rid = with(|_| ());
+    no_rid.request_id.clear();
+    expect_code(
+        "no request id",
+        org.create_challenge(no_rid).await,
+        Code::InvalidArgument,
+        "request_id",
+    );
+    let mut big_number = with(|_| ());
+    big_number.number = 10_000;
+    expect_code(
+        "number too large",
+        org.create_challenge(big_number).await,
+        Code::InvalidArgument,
+        "number",
+    );
+    let mut taken = with(|_| ());
+    taken.number = 1;
+    expect_code(
+        "number taken",
+        org.create_challenge(taken).await,
+        Code::AlreadyExists,
+        "challenge 1 already exists",
+    );
+
+    expect_code(
+        "update unknown",
+        org.update_challenge(pb::UpdateChallengeRequest {
+            request_id: rid(),
+            number: 77,
+            expected_version: 1,
+            fields: Some(fields("Q ?", 1)),
+        })
+        .await,
+        Code::NotFound,
+        "challenge 77 not found",
+    );
+    expect_code(
+        "update without version",
+        org.update_challenge(pb::UpdateChallengeRequest {
+            request_id: rid(),
+            number: 1,
+            expected_version: 0,
+            fields: Some(fields("Q ?", 1)),
+        })
+        .await,
+        Code::InvalidArgument,
+        "expected_version",
+    );
+    expect_code(
+        "get number 0",
+        org.get_challenge(pb::GetChallengeRequest { number: 0 })
+            .await,
+        Code::InvalidArgument,
+        "number",
+    );
+    expect_code(
+        "get unknown",
+        org.get_challenge(pb::GetChallengeRequest { number: 9 })
+            .await,
+        Code::NotFound,
+        "challenge 9",
+    );
+    expect_code(
+        "list by unknown theme",
+        org.list_challenges(pb::ListChallengesRequest {
+            theme: "astrologie".into(),
+            status: 0,
+        })
+        .await,
+        Code::InvalidArgument,
+        "theme",
+    );
+    expect_code(
+        "list by bad status",
+        org.list_challenges(pb::ListChallengesRequest {
+            theme: String::new(),
+            status: 9,
+        })
+        .await,
+        Code::InvalidArgument,
+        "status",
+    );
+    expect_code(
+        "empty theme label",
+        org.add_theme(pb::AddThemeRequest {
+            request_id: rid(),
+            label: " ".into(),
+        })
+        .await,
+        Code::InvalidArgument,
+        "label",
+    );
+    expect_code(
+        "existing theme",
+        org.add_theme(pb::AddThemeRequest {
+            request_id: rid(),
+            label: "La cohésion urbaine".into(),
+        })
+        .await,
+        Code::AlreadyExists,
+        "la-cohesion-urbaine",
+    );
+
+    let person = |f: fn(&mut pb::CreateParticipantRequest)| {
+        let mut x = new_participant("Anne");
+        f(&mut x);
+        x
+    };
+    let people: Vec<(&str, pb::CreateParticipantRequest, &str)> = vec![
+        (
+            "no name",
+            person(|p| p.display_name.clear()),
+            "display_name",
+        ),
+        (
+            "long name",
+            person(|p| p.display_name = "é".repeat(121)),
+            "display_name",
+        ),
+        (
+            "no organisation type",
+            person(|p| p.organisation_type = 0),
+            "organisation_type",
+        ),
+        (
+            "unknown organisation type",
+            person(|p| p.organisation_type = 99),
+            "organisation_type",
+        ),
+        (
+            "bad language",
+            person(|p| p.language = "français".into()),
+            "language",
+        ),
+        (
+            "bad email",
+            person(|p| p.email = "anne at kehl.de".into()),
+            "email",
+        ),
+    ];
+    for (what, req, needle) in people {
+        expect_code(
+            what,
+            org.create_participant(req).await,
+            Code::InvalidArgument,
+            needle,
+        );
+    }
+    expect_code(
+        "participant id",
+        org.get_participant(pb::GetParticipantRequest {
+            participant_id: "42".into(),
+        })
+        .await,
+        Code::InvalidArgument,
+        "participant_id",
+    );
+    expect_code(
+        "unknown participant",
+        org.get_participant(pb::GetParticipantRequest {
+            participant_id: "0194f0c2-0000-7000-8000-000000000000".into(),
+        })
+        .await,
+        Code::NotFound,
+        "participant",
+    );
+    expect_code(
+        "register bad id",
+        org.register(register_req("nope", 1)).await,
+        Code::InvalidArgument,
+        "participant_id",
+    );
+    expect_code(
+        "register number 0",
+        org.register(register_req(&p, 0)).await,
+        Code::InvalidArgument,
+        "challenge_number",
+    );
+    expect_code(
+        "register unknown challenge",
+        org.register(register_req(&p, 5)).await,
+        Code::NotFound,
+        "challenge 5",
+    );
+    expect_code(
+        "cancel without key",
+        org.cancel_registration(pb::CancelRegistrationRequest {
+            request_id: rid(),
+            key: None,
+        })
+        .await,
+        Code::InvalidArgument,
+        "registration_id or ticket_code",
+    );
+    expect_code(
+        "cancel bad ticket",
+        org.cancel_registration(pb::CancelRegistrationRequest {
+            request_id: rid(),
+            key: Some(pb::cancel_registration_request::Key::TicketCode(
+                "ABC-DE0".into(),
+            )),
+        })
+        .await,
+        Code::InvalidArgument,
+        "ticket_code",
+    );
+    expect_code(
+        "cancel unknown ticket",
+        org.cancel_registration(pb::CancelRegistrationRequest {
+            request_id: rid(),
+            key: Some(pb::cancel_registration_request::Key::TicketCode(
+                "AAA-AAA".into(),
+            )),
+        })
+        .await,
+        Code::NotFound,
+        "ticket AAA-AAA",
+    );
+    expect_code(
+        "list regs number 0",
+        org.list_registrations(pb::ListRegistrationsRequest {
+            challenge_number: 0,
+        })
+        .await,
+        Code::InvalidArgument,
+        "challenge_number",
+    );
+    expect_code(
+        "list regs unknown",
+        org.list_registrations(pb::ListRegistrationsRequest {
+            challenge_number: 8,
+        })
+        .await,
+        Code::NotFound,
+        "challenge 8",
+    );
+    expect_code(
+        "check in malformed",
+        org.check_in(pb::CheckInRequest {
+            request_id: rid(),
+            ticket_code: "1234".into(),
+        })
+        .await,
+        Code::InvalidArgument,
+        "ticket_code",
+    );
+    expect_code(
+        "check in unknown",
+        org.check_in(pb::CheckInRequest {
+            request_id: rid(),
+            ticket_code: "CCC-CCC".into(),
+        })
+        .await,
+        Code::NotFound,
+        "ticket",
+    );
+    expect_code(
+        "watch ahead",
+        org.watch_changes(pb::WatchChangesRequest { after_seq: 1_000 })
+            .await,
+        Code::OutOfRange,
+        "ahead",
+    );
+
+    let after = org
+        .get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner();
+    assert_eq!(
+        after.last_seq, before.last_seq,
+        "no refused request wrote anything"
+    );
+    assert_eq!(
+        (after.challenges, after.participants, after.registrations),
+        (1, 1, 0)
+    );
+    site.stop().await;
+}
+
+#[tokio::test]
+async fn health_and_reflection_are_served_on_the_same_port() {
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let dir = temp_dir();
+    let site = TestSite::start(config("cluny", dir.path())).await;
+    let mut health = HealthClient::new(site.channel.clone());
+    let status = health
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "agora.v1.SiteService".into(),
+        })
+        .await
+        .expect("health check")
+        .into_inner();
+    assert_eq!(
+        status.status(),
+        tonic_health::pb::health_check_response::ServingStatus::Serving
+    );
+
+    let mut reflection = ServerReflectionClient::new(site.channel.clone());
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream::iter([req]))
+        .await
+        .expect("reflection")
+        .into_inner();
+    let answer = answers
+        .message()
+        .await
+        .expect("answer")
+        .expect("one answer");
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("unexpected reflection answer {answer:?}");
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    assert!(names.contains(&"agora.v1.SiteService"), "{names:?}");
+    assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+    site.stop().await;
+}
