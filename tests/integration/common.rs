@@ -144,20 +144,7 @@ impl ChildSite {
             "--cache-mb",
             "8",
         ];
-        let child = Command::new(std::env::current_exe().expect("test binary"))
-            .args([
-                "--exact",
-                CHILD_ENTRY,
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ARGS_VAR, args.join("\u{1f}"))
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn child site");
+        let child = spawn_child(&args);
         let started = ChildSite {
             addr,
             channel: channel(addr).await,
@@ -327,5 +314,274 @@ where
     while !cond().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+// ---- federation ----
+
+pub const ADMIN: &str = "admin-secret";
+
+pub type NationalClient = agora_proto::v1::national_service_client::NationalServiceClient<
+    InterceptedService<Channel, Bearer>,
+>;
+
+pub fn national_client(ch: &Channel, token: Option<&str>) -> NationalClient {
+    let value = token.map(|t| format!("Bearer {t}").parse().expect("ascii token"));
+    agora_proto::v1::national_service_client::NationalServiceClient::with_interceptor(
+        ch.clone(),
+        Bearer(value),
+    )
+}
+
+/// A national node running inside the test process.
+pub struct TestNational {
+    pub addr: SocketAddr,
+    pub channel: Channel,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), agora_national::NationalError>>>,
+}
+
+impl TestNational {
+    pub async fn start(data: &Path) -> TestNational {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut cfg = agora_national::NationalConfig::new(data, ADMIN);
+        cfg.cache_mb = 8;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(agora_national::run(cfg, listener, async {
+            let _ = stopped.await;
+        }));
+        TestNational {
+            addr,
+            channel: channel(addr).await,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn client(&self) -> NationalClient {
+        national_client(&self.channel, Some(ADMIN))
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("national task").expect("national node run");
+        }
+    }
+}
+
+/// A national node in its own process, to `kill -9`.
+pub struct ChildNational {
+    pub channel: Channel,
+    child: Child,
+}
+
+impl ChildNational {
+    /// Starts on `addr` (pass the same address to restart after a kill).
+    pub async fn start(data: &Path, addr: SocketAddr) -> ChildNational {
+        let args = [
+            "agora",
+            "national",
+            "--data",
+            data.to_str().expect("utf-8 path"),
+            "--listen",
+            &addr.to_string(),
+            "--admin-token",
+            ADMIN,
+            "--cache-mb",
+            "8",
+        ];
+        let child = spawn_child(&args);
+        let n = ChildNational {
+            channel: channel(addr).await,
+            child,
+        };
+        let mut c = n.client();
+        eventually("the national node to answer", || {
+            let mut c = c.clone();
+            async move {
+                c.list_sites(agora_proto::v1::ListSitesRequest {})
+                    .await
+                    .is_ok()
+            }
+        })
+        .await;
+        let _ = &mut c;
+        n
+    }
+
+    pub fn client(&self) -> NationalClient {
+        national_client(&self.channel, Some(ADMIN))
+    }
+
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill national");
+        self.child.wait().expect("reap national");
+    }
+}
+
+impl Drop for ChildNational {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_child(args: &[&str]) -> Child {
+    Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            CHILD_ENTRY,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ARGS_VAR, args.join("\u{1f}"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn child node")
+}
+
+pub fn loopback_port() -> SocketAddr {
+    ([127, 0, 0, 1], free_port()).into()
+}
+
+pub async fn invite(n: &mut NationalClient, site: &str, partner: bool) -> String {
+    n.create_invite(agora_proto::v1::CreateInviteRequest {
+        site_id: site.to_owned(),
+        name: site.to_uppercase(),
+        country: if partner { "GB".into() } else { "FR".into() },
+        partner,
+    })
+    .await
+    .expect("invite")
+    .into_inner()
+    .join_token
+}
+
+/// A site config that streams to `national` with `token`.
+pub fn federated(id: &str, data: &Path, national: &str, token: &str) -> agora_site::SiteConfig {
+    let mut c = config(id, data);
+    c.national = Some(national.to_owned());
+    c.join_token = Some(token.to_owned());
+    c
+}
+
+/// Waits until the national replica of the site equals the site: the uplink acknowledged
+/// every change, and the digests match.
+pub async fn converged(site: &mut Client, national: &mut NationalClient, id: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        let info = site
+            .get_site_info(pb::GetSiteInfoRequest {})
+            .await
+            .expect("site info")
+            .into_inner();
+        if info.national_acked_seq == info.last_seq {
+            let mine = site
+                .get_digest(pb::GetDigestRequest {})
+                .await
+                .expect("site digest")
+                .into_inner();
+            let theirs = national
+                .get_site_digest(pb::GetSiteDigestRequest {
+                    site_id: id.to_owned(),
+                })
+                .await
+                .map(|r| r.into_inner());
+            if let Ok(theirs) = theirs
+                && mine.seq == info.last_seq
+                && theirs.applied_seq == mine.seq
+                && theirs.log_epoch == mine.log_epoch
+            {
+                assert_eq!(
+                    mine.digest, theirs.digest,
+                    "site {id}: national replica differs from the site at seq {}",
+                    mine.seq
+                );
+                return mine.digest;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "site {id} did not converge: acked {} of {} ({})",
+            info.national_acked_seq,
+            info.last_seq,
+            info.national_error
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A TCP relay the test controls: forwards 127.0.0.1:<port> to a target until cut, then
+/// resets every connection and refuses new ones until restored.
+pub struct Relay {
+    pub addr: SocketAddr,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    conns: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    task: JoinHandle<()>,
+}
+
+use std::sync::Arc;
+
+impl Relay {
+    pub async fn start(target: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let addr = listener.local_addr().expect("relay addr");
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let conns: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let (o, c) = (Arc::clone(&open), Arc::clone(&conns));
+        let task = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !o.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(inbound); // refused: the peer sees a reset / EOF
+                    continue;
+                }
+                let h = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                c.lock().expect("relay lock").push(h.abort_handle());
+            }
+        });
+        Relay {
+            addr,
+            open,
+            conns,
+            task,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Cuts every connection now, and refuses new ones.
+    pub fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for h in self.conns.lock().expect("relay lock").drain(..) {
+            h.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.cut();
+        self.task.abort();
     }
 }

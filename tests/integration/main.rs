@@ -1,6 +1,7 @@
 //! Agora's integration tests: real nodes on loopback, temporary data directories, real gRPC.
 
 mod common;
+mod federation;
 mod site_access;
 mod site_durability;
 mod site_registration;

@@ -31,3 +31,18 @@ pub mod limits {
     /// Longest accepted `request_id`.
     pub const MAX_REQUEST_ID: usize = 128;
 }
+
+pub mod shared;
+
+/// FNV-1a, 64 bits: a stable fingerprint (the same across Rust versions and machines,
+/// unlike `DefaultHasher`), for request fingerprints and state digests. Not cryptographic.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_continue(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+/// Continues an FNV-1a hash with more bytes.
+pub fn fnv1a_continue(h: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}

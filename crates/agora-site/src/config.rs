@@ -33,6 +33,13 @@ pub struct SiteConfig {
     /// Change records kept in the log for watchers and federation.
     #[serde(default = "default_log_retention")]
     pub log_retention: u64,
+    /// URL of the national coordination node (`http://host:port`); none: stand-alone.
+    #[serde(default)]
+    pub national: Option<String>,
+    /// One-time token from `agora national invite`, for the first connection to the
+    /// national node (the credential it then issues is kept in the data directory).
+    #[serde(default)]
+    pub join_token: Option<String>,
     /// Changes buffered per `WatchChanges` stream before the watcher is made to wait.
     #[serde(default = "default_watch_buffer")]
     pub watch_buffer: usize,
@@ -63,6 +70,8 @@ impl SiteConfig {
             desk_token: None,
             cache_mb: default_cache_mb(),
             log_retention: default_log_retention(),
+            national: None,
+            join_token: None,
             watch_buffer: default_watch_buffer(),
         }
     }
@@ -89,6 +98,14 @@ impl SiteConfig {
         }
         if self.log_retention < 1000 {
             return Err(bad("log_retention", "must be at least 1000 records".into()));
+        }
+        if let Some(url) = &self.national
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(bad(
+                "national",
+                format!("{url:?} is not an http:// or https:// URL"),
+            ));
         }
         if !(1..=65_536).contains(&self.watch_buffer) {
             return Err(bad("watch_buffer", "must be between 1 and 65536".into()));

@@ -4,6 +4,7 @@
 use agora_model as m;
 use agora_proto::v1 as pb;
 use agora_store::StoreInfo;
+use agora_sync::uplink::UplinkStatus;
 
 use m::DomainError;
 
@@ -103,7 +104,7 @@ pub fn registration_key(
 
 // ---- to the wire ----
 
-pub fn site_info(i: &StoreInfo, name: &str) -> pb::GetSiteInfoResponse {
+pub fn site_info(i: &StoreInfo, name: &str, link: &UplinkStatus) -> pb::GetSiteInfoResponse {
     pb::GetSiteInfoResponse {
         site_id: i.site_id.to_string(),
         name: name.to_owned(),
@@ -114,59 +115,16 @@ pub fn site_info(i: &StoreInfo, name: &str) -> pb::GetSiteInfoResponse {
         participants: i.stats.participants,
         registrations: i.stats.active_registrations,
         server_version: env!("CARGO_PKG_VERSION").to_owned(),
+        national_connected: link.connected,
+        national_acked_seq: link.acked_seq,
+        national_error: link.last_error.clone().unwrap_or_default(),
     }
 }
 
-pub fn theme(t: &m::Theme) -> pb::Theme {
-    pb::Theme {
-        id: t.id.clone(),
-        label: t.label.clone(),
-    }
-}
-
-fn status(s: m::ChallengeStatus) -> pb::ChallengeStatus {
-    match s {
-        m::ChallengeStatus::Draft => pb::ChallengeStatus::Draft,
-        m::ChallengeStatus::Open => pb::ChallengeStatus::Open,
-        m::ChallengeStatus::Closed => pb::ChallengeStatus::Closed,
-        m::ChallengeStatus::Exhibited => pb::ChallengeStatus::Exhibited,
-    }
-}
-
-pub fn challenge(c: &m::Challenge) -> pb::Challenge {
-    let f = &c.fields;
-    pb::Challenge {
-        number: c.number,
-        title: f.title.clone(),
-        description: f.description.clone(),
-        themes: f.themes.clone(),
-        holders: f
-            .holders
-            .iter()
-            .map(|h| pb::Holder {
-                name: h.name.clone(),
-                role: h.role.clone(),
-                collectivity: h.collectivity.clone(),
-            })
-            .collect(),
-        facilitators: f.facilitators.clone(),
-        room: f.room.clone(),
-        capacity: f.capacity,
-        status: status(f.status).into(),
-        version: c.version,
-        created_at_ms: c.created_at_ms,
-        updated_at_ms: c.updated_at_ms,
-    }
-}
+pub use agora_sync::convert::{challenge, theme};
 
 pub fn seats(p: &m::SeatPool) -> pb::SeatCounts {
-    pb::SeatCounts {
-        capacity: p.capacity,
-        confirmed: p.confirmed,
-        waitlisted: p.waitlisted,
-        checked_in: p.checked_in,
-        seats_left: p.seats_left(),
-    }
+    agora_sync::convert::seat_counts(p.capacity, p.confirmed, p.waitlisted, p.checked_in)
 }
 
 pub fn summary(c: &m::Challenge, p: &m::SeatPool) -> pb::ChallengeSummary {
@@ -176,26 +134,12 @@ pub fn summary(c: &m::Challenge, p: &m::SeatPool) -> pb::ChallengeSummary {
     }
 }
 
-fn organisation(t: m::OrganisationType) -> pb::OrganisationType {
-    use m::OrganisationType as M;
-    use pb::OrganisationType as P;
-    match t {
-        M::Collectivity => P::Collectivity,
-        M::State => P::State,
-        M::Association => P::Association,
-        M::Research => P::Research,
-        M::Company => P::Company,
-        M::Citizen => P::Citizen,
-        M::Other => P::Other,
-    }
-}
-
 pub fn participant(p: &m::Participant) -> pb::Participant {
     pb::Participant {
         id: p.id.to_string(),
         display_name: p.display_name.clone(),
         organisation: p.organisation.clone(),
-        organisation_type: organisation(p.organisation_type).into(),
+        organisation_type: agora_sync::convert::organisation(p.organisation_type).into(),
         language: p.language.clone(),
         email: p.email.clone().unwrap_or_default(),
         consent_share_name: p.consent_share_name,
@@ -210,12 +154,7 @@ pub fn registration(r: &m::Registration, position: Option<u32>) -> pb::Registrat
         id: r.id.to_string(),
         participant_id: r.participant.to_string(),
         challenge_number: number,
-        state: match r.state {
-            m::RegistrationState::Confirmed => pb::RegistrationState::Confirmed,
-            m::RegistrationState::Waitlisted => pb::RegistrationState::Waitlisted,
-            m::RegistrationState::Cancelled => pb::RegistrationState::Cancelled,
-        }
-        .into(),
+        state: agora_sync::convert::registration_state(r.state).into(),
         ticket_code: r.ticket.to_string(),
         waitlist_position: position.unwrap_or(0),
         registered_at_ms: r.registered_at_ms,

@@ -22,6 +22,7 @@ use tracing::{info, warn};
 
 use agora_proto::v1::site_service_server::SiteServiceServer;
 use agora_store::{Store, StoreConfig, StoreError};
+use agora_sync::uplink::{UplinkConfig, UplinkStatus};
 
 pub use auth::Role;
 pub use config::SiteConfig;
@@ -56,7 +57,21 @@ pub async fn run(
     let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&store_cfg)).await??);
 
     let (stopping, _) = watch::channel(false);
+    let (uplink_status, uplink) = watch::channel(UplinkStatus::default());
+    let uplink_task = config.national.clone().map(|national| {
+        let cfg = UplinkConfig {
+            national,
+            join_token: config.join_token.clone(),
+        };
+        tokio::spawn(agora_sync::uplink::run(
+            Arc::clone(&store),
+            cfg,
+            stopping.subscribe(),
+            uplink_status,
+        ))
+    });
     let site = service::Site {
+        uplink,
         store: Arc::clone(&store),
         name: config.name.clone(),
         tokens: auth::Tokens::new(config.organiser_token.clone(), config.desk_token.clone()),
@@ -108,6 +123,9 @@ pub async fn run(
         .await;
 
     stopping.send_replace(true);
+    if let Some(task) = uplink_task {
+        task.await?;
+    }
     if tokio::time::timeout(WATCHERS_GRACE, stopping.closed())
         .await
         .is_err()

@@ -12,6 +12,7 @@ use agora_model::{self as m, Command, ErrorKind, Outcome, ParticipantId, Target,
 use agora_proto::v1 as pb;
 use agora_proto::v1::site_service_server::SiteService;
 use agora_store::{Store, StoreError};
+use agora_sync::uplink::UplinkStatus;
 
 use crate::auth::{Role, Tokens};
 use crate::convert;
@@ -29,6 +30,8 @@ pub struct Site {
     /// Turns true when the node shuts down; every watcher task holds a receiver, so the
     /// sender's `closed()` tells when they have all ended.
     pub stopping: watch::Sender<bool>,
+    /// State of the uplink to the national node.
+    pub uplink: watch::Receiver<UplinkStatus>,
 }
 
 /// Maps a store error to a gRPC status; internal details are logged, not sent.
@@ -119,7 +122,8 @@ impl SiteService for Site {
         _: Request<pb::GetSiteInfoRequest>,
     ) -> Result<Response<pb::GetSiteInfoResponse>, Status> {
         let info = self.store.info().map_err(status)?;
-        Ok(Response::new(convert::site_info(&info, &self.name)))
+        let link = self.uplink.borrow().clone();
+        Ok(Response::new(convert::site_info(&info, &self.name, &link)))
     }
 
     async fn list_themes(
@@ -380,6 +384,19 @@ impl SiteService for Site {
             })),
             o => Err(unexpected(&o)),
         }
+    }
+
+    async fn get_digest(
+        &self,
+        req: Request<pb::GetDigestRequest>,
+    ) -> Result<Response<pb::GetDigestResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let state = self.store.shared_state().await.map_err(status)?;
+        Ok(Response::new(pb::GetDigestResponse {
+            digest: state.digest(),
+            seq: state.seq,
+            log_epoch: state.epoch,
+        }))
     }
 
     type WatchChangesStream = ReceiverStream<Result<pb::WatchChangesResponse, Status>>;

@@ -67,11 +67,3 @@ pub fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
     k.extend_from_slice(b);
     k
 }
-
-/// FNV-1a: a stable 64-bit fingerprint of a request's bytes (stable across Rust versions,
-/// unlike `DefaultHasher`), stored with its answer to tell a retry from a reused id.
-pub fn fingerprint(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
-    })
-}

@@ -6,25 +6,30 @@
 //! once and fdatasyncs, then answers every request of the batch: group commit. Reads go
 //! straight to sled.
 
+mod batch;
 mod codec;
 mod error;
+pub mod national;
 mod rows;
 mod writer;
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::info;
 
+use agora_model::shared::{self, SharedParticipant, SharedRegistration};
 use agora_model::{
     Challenge, Change, Command, Event, Outcome, Participant, ParticipantId, Registration,
     RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes,
 };
+use uuid::Uuid;
+
+use batch::{Disk, Msg};
 
 pub use error::StoreError;
 
@@ -100,6 +105,10 @@ mod meta {
     pub const LAST_SEQ: &[u8] = b"last_seq";
     /// Oldest sequence number still in the log.
     pub const FIRST_SEQ: &[u8] = b"first_seq";
+    /// Secret key (UUID) of the participants' pseudonyms.
+    pub const PSEUDONYM_KEY: &[u8] = b"pseudonym_key";
+    /// Credential issued by the national node.
+    pub const NATIONAL_CREDENTIAL: &[u8] = b"national_credential";
 }
 
 /// How to open a store.
@@ -144,13 +153,12 @@ pub(crate) struct StoredAnswer {
 }
 
 pub(crate) struct Inner {
-    db: sled::Db,
+    disk: Disk,
     trees: Vec<sled::Tree>,
-    /// The database file, fdatasynced after each flush: sled's own flush ends with
-    /// `sync_file_range`, which does not reach the device.
-    db_file: File,
     site_id: SiteId,
-    epoch: String,
+    /// Changes only when the site finds that its data was restored from an old copy.
+    epoch: RwLock<String>,
+    pseudonym_key: Uuid,
     log_retention: u64,
     /// Sequence number of the last change on disk; watchers read the log up to it.
     durable: watch::Sender<u64>,
@@ -163,12 +171,38 @@ impl Inner {
     fn tree(&self, t: T) -> &sled::Tree {
         &self.trees[t as usize]
     }
+
+    fn epoch(&self) -> String {
+        self.epoch.read().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+/// A site's shareable state at one log position.
+#[derive(Debug, Clone)]
+pub struct SharedState {
+    pub seq: u64,
+    pub epoch: String,
+    pub challenges: Vec<(Challenge, SeatPool)>,
+    pub registrations: Vec<SharedRegistration>,
+    pub participants: Vec<SharedParticipant>,
+}
+
+impl SharedState {
+    pub fn digest(&self) -> String {
+        shared::digest(
+            self.challenges
+                .iter()
+                .map(|(c, p)| (c, shared::Counts::from_pool(p))),
+            &self.registrations,
+            &self.participants,
+        )
+    }
 }
 
 /// A node's database. Cheap to share behind an `Arc`; [`Store::close`] drains the writer.
 pub struct Store {
     inner: Arc<Inner>,
-    queue: mpsc::Sender<writer::Msg>,
+    queue: mpsc::Sender<Msg<writer::Job>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -176,7 +210,7 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("site_id", &self.inner.site_id)
-            .field("epoch", &self.inner.epoch)
+            .field("epoch", &self.epoch())
             .finish()
     }
 }
@@ -184,39 +218,18 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) the database of `cfg.site_id` in `cfg.path` and starts its writer.
     pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(&cfg.path)
-            .map_err(|e| StoreError::io(format!("creating {}", cfg.path.display()), e))?;
-        let db = sled::Config::new()
-            .path(&cfg.path)
-            .cache_capacity(cfg.cache_bytes)
-            // We flush after every batch ourselves; a background flush would only contend
-            // for sled's write lock.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    StoreError::Locked(cfg.path.clone())
-                }
-                other => StoreError::Sled(other),
-            })?;
+        let db = batch::open_db(&cfg.path, cfg.cache_bytes)?;
         let trees = T::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()?;
-        let db_path = cfg.path.join("db");
-        let db_file = File::open(&db_path)
-            .map_err(|e| StoreError::io(format!("opening {}", db_path.display()), e))?;
+        let disk = Disk::open(db, &cfg.path)?;
         let meta_tree = &trees[T::Meta as usize];
         let created = match meta_tree.get(meta::FORMAT)? {
             None => {
                 init(&trees, &cfg.site_id)?;
-                db.flush()?;
-                sync(&db_file, &cfg.path)?;
-                // The directory entry of a new database must be durable too.
-                sync(
-                    &File::open(&cfg.path).map_err(|e| StoreError::io("opening data dir", e))?,
-                    &cfg.path,
-                )?;
+                disk.sync()?;
+                batch::sync_dir(&cfg.path)?;
                 true
             }
             Some(v) if v.as_ref() == [FORMAT] => false,
@@ -239,16 +252,30 @@ impl Store {
         let epoch: String = get_meta(meta_tree, meta::EPOCH)?;
         let last_seq = get_u64(meta_tree, meta::LAST_SEQ)?;
         let first_seq = get_u64(meta_tree, meta::FIRST_SEQ)?;
+        let pseudonym_key = match meta_tree.get(meta::PSEUDONYM_KEY)? {
+            Some(v) => Uuid::from_slice(&v).map_err(|_| StoreError::Corrupt {
+                tree: "meta",
+                key: "pseudonym_key".into(),
+                reason: "not a UUID".into(),
+            })?,
+            None => {
+                // Databases made before pseudonyms existed get their key now.
+                let key = Uuid::new_v4();
+                meta_tree.insert(meta::PSEUDONYM_KEY, key.as_bytes())?;
+                disk.sync()?;
+                key
+            }
+        };
         info!(
             site = %cfg.site_id, path = %cfg.path.display(), %epoch, last_seq, first_seq, created,
             "store opened"
         );
         let inner = Arc::new(Inner {
-            db,
+            disk,
             trees,
-            db_file,
             site_id: cfg.site_id.clone(),
-            epoch,
+            epoch: RwLock::new(epoch),
+            pseudonym_key,
             log_retention: cfg.log_retention.max(1),
             durable: watch::Sender::new(last_seq),
             first_retained: AtomicU64::new(first_seq),
@@ -260,7 +287,7 @@ impl Store {
         let w = Arc::clone(&inner);
         let handle = std::thread::Builder::new()
             .name("agora-store-writer".into())
-            .spawn(move || writer::run(&w, rx))
+            .spawn(move || writer::run(w, rx))
             .map_err(|e| StoreError::io("starting the writer thread", e))?;
         Ok(Store {
             inner,
@@ -275,7 +302,7 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         let job = writer::Job::new(request_id, cmd, reply)?;
         self.queue
-            .send(writer::Msg::Job(job))
+            .send(Msg::Job(job))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
@@ -287,7 +314,7 @@ impl Store {
         if let Some(handle) = handle {
             // `try_send` can only fail if the queue is full or closed; then the writer sees
             // the channel close when this store is dropped.
-            let _ = self.queue.try_send(writer::Msg::Close);
+            let _ = self.queue.try_send(Msg::Close);
             if handle.join().is_err() {
                 tracing::error!("the store writer thread panicked");
             }
@@ -298,8 +325,103 @@ impl Store {
         &self.inner.site_id
     }
 
-    pub fn epoch(&self) -> &str {
-        &self.inner.epoch
+    pub fn epoch(&self) -> String {
+        self.inner.epoch()
+    }
+
+    /// Key of the participants' pseudonyms in what leaves the site.
+    pub fn pseudonym_key(&self) -> Uuid {
+        self.inner.pseudonym_key
+    }
+
+    /// Runs `f` on the writer thread between two batches: it sees the database with no
+    /// write in progress, so what it reads is consistent with the durable log position.
+    async fn exclusive<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Inner) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let inner = Arc::clone(&self.inner);
+        let run: batch::Exclusive = Box::new(move || {
+            let _ = reply.send(f(&inner));
+        });
+        self.queue
+            .send(Msg::Exclusive(run))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The credential the national node issued to this site, if any.
+    pub fn national_credential(&self) -> Result<Option<String>, StoreError> {
+        get(self.inner.tree(T::Meta), T::Meta, meta::NATIONAL_CREDENTIAL)
+    }
+
+    /// Keeps the credential the national node issued, durably.
+    pub async fn set_national_credential(&self, credential: String) -> Result<(), StoreError> {
+        self.exclusive(move |inner| {
+            inner
+                .tree(T::Meta)
+                .insert(meta::NATIONAL_CREDENTIAL, encode(&credential)?)?;
+            inner.disk.sync()
+        })
+        .await
+    }
+
+    /// Starts a new log epoch, durably: for a site whose data was restored from an old copy
+    /// (its log is behind what it once published), so that downstream replicas rebuild it
+    /// instead of mixing two histories. The log itself keeps its sequence numbers.
+    pub async fn rotate_epoch(&self) -> Result<String, StoreError> {
+        self.exclusive(|inner| {
+            let epoch = Uuid::new_v4().to_string();
+            inner.tree(T::Meta).insert(meta::EPOCH, encode(&epoch)?)?;
+            inner.disk.sync()?;
+            if let Ok(mut e) = inner.epoch.write() {
+                e.clone_from(&epoch);
+            }
+            tracing::warn!(site = %inner.site_id, %epoch, "started a new log epoch");
+            Ok(epoch)
+        })
+        .await
+    }
+
+    /// The site's shareable state (as federation sends it) at one log position, read
+    /// between two write batches.
+    pub async fn shared_state(&self) -> Result<SharedState, StoreError> {
+        self.exclusive(|inner| {
+            let key = inner.pseudonym_key;
+            let challenges: Vec<Challenge> = scan(inner.tree(T::Challenges), T::Challenges, &[])?;
+            let challenges = challenges
+                .into_iter()
+                .map(|c| {
+                    let pool: SeatPool = get(
+                        inner.tree(T::Pools),
+                        T::Pools,
+                        &target_key(Target::Challenge(c.number)),
+                    )?
+                    .unwrap_or_default();
+                    Ok((c, pool))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let registrations: Vec<Registration> =
+                scan(inner.tree(T::Registrations), T::Registrations, &[])?;
+            let participants: Vec<Participant> =
+                scan(inner.tree(T::Participants), T::Participants, &[])?;
+            Ok(SharedState {
+                seq: *inner.durable.borrow(),
+                epoch: inner.epoch(),
+                challenges,
+                registrations: registrations
+                    .iter()
+                    .map(|r| shared::share_registration(&key, r))
+                    .collect(),
+                participants: participants
+                    .iter()
+                    .map(|p| shared::share_participant(&key, p))
+                    .collect(),
+            })
+        })
+        .await
     }
 
     /// Follows the sequence number of the last durable change.
@@ -315,7 +437,7 @@ impl Store {
         };
         Ok(StoreInfo {
             site_id: self.inner.site_id.clone(),
-            epoch: self.inner.epoch.clone(),
+            epoch: self.inner.epoch(),
             last_seq: *self.inner.durable.borrow(),
             first_retained_seq: self.inner.first_retained.load(Ordering::Acquire),
             stats,
@@ -502,14 +624,10 @@ fn init(trees: &[sled::Tree], site_id: &SiteId) -> Result<(), StoreError> {
     m.insert(meta::EPOCH, encode(&epoch)?)?;
     m.insert(meta::LAST_SEQ, &u64_key(1))?;
     m.insert(meta::FIRST_SEQ, &u64_key(1))?;
+    m.insert(meta::PSEUDONYM_KEY, Uuid::new_v4().as_bytes())?;
     // Written last: a database without it is re-initialised on the next open.
     m.insert(meta::FORMAT, &[FORMAT])?;
     Ok(())
-}
-
-fn sync(f: &File, path: &Path) -> Result<(), StoreError> {
-    f.sync_data()
-        .map_err(|e| StoreError::io(format!("fdatasync in {}", path.display()), e))
 }
 
 fn get<V: serde::de::DeserializeOwned>(

@@ -1,6 +1,7 @@
 //! Store tests on temporary directories: identity, idempotency, group commit under
 //! concurrency, retention, reopen.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use agora_model::{

@@ -18,7 +18,8 @@ use agora_model::{
     ApplyError, Change, Command, DomainError, Fresh, Outcome, TicketCode, apply, limits,
 };
 
-use crate::codec::{encode, fingerprint, u64_key, u64_of};
+use crate::batch::{self, Msg};
+use crate::codec::{encode, u64_key, u64_of};
 use crate::rows::{TxError, TxRows};
 use crate::{Inner, StoreError, StoredAnswer, T, meta};
 
@@ -35,12 +36,6 @@ const TICKET_CANDIDATES: usize = 4;
 
 type Reply = oneshot::Sender<Result<Outcome, StoreError>>;
 
-pub enum Msg {
-    Job(Job),
-    /// Finish the work queued before this, flush, and stop.
-    Close,
-}
-
 pub struct Job {
     request_id: String,
     fingerprint: u64,
@@ -51,7 +46,7 @@ pub struct Job {
 impl Job {
     pub fn new(request_id: &str, cmd: Command, reply: Reply) -> Result<Job, StoreError> {
         check_request_id(request_id)?;
-        let fingerprint = fingerprint(&encode(&cmd)?);
+        let fingerprint = agora_model::fnv1a(&encode(&cmd)?);
         Ok(Job {
             request_id: request_id.to_owned(),
             fingerprint,
@@ -82,33 +77,16 @@ pub fn now_ms() -> i64 {
 }
 
 /// The writer thread's loop; returns when the store closes.
-pub fn run(inner: &Arc<Inner>, mut rx: mpsc::Receiver<Msg>) {
-    let mut jobs: Vec<Job> = Vec::with_capacity(MAX_BATCH);
-    let mut closing = false;
-    while !closing {
-        match rx.blocking_recv() {
-            Some(Msg::Job(j)) => jobs.push(j),
-            Some(Msg::Close) | None => break,
-        }
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Msg::Job(j)) => jobs.push(j),
-                Ok(Msg::Close) => {
-                    closing = true;
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        inner.process(&mut jobs);
-    }
-    rx.close();
-    while let Ok(msg) = rx.try_recv() {
-        if let Msg::Job(j) = msg {
+pub fn run(inner: Arc<Inner>, rx: mpsc::Receiver<Msg<Job>>) {
+    batch::run_batches(
+        rx,
+        MAX_BATCH,
+        |jobs| inner.process(jobs),
+        |j| {
             let _ = j.reply.send(Err(StoreError::Closed));
-        }
-    }
-    if let Err(e) = inner.db.flush() {
+        },
+    );
+    if let Err(e) = inner.disk.sync() {
         error!(error = %e, "final flush failed");
     }
     debug!("store writer stopped");
@@ -137,7 +115,7 @@ impl Inner {
         let fresh: Vec<Fresh> = jobs.iter().map(|j| fresh_for(&j.cmd, now)).collect();
         let result = self.commit(jobs, &fresh).and_then(|c| {
             if c.wrote {
-                self.sync_to_disk()?;
+                self.disk.sync()?;
             }
             Ok(c)
         });
@@ -166,13 +144,6 @@ impl Inner {
                 }
             }
         }
-    }
-
-    fn sync_to_disk(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        self.db_file
-            .sync_data()
-            .map_err(|e| StoreError::io("fdatasync of the database file", e))
     }
 
     /// Applies the batch in one transaction. Refused commands get their error in

@@ -21,6 +21,82 @@ struct Cli {
 enum Command {
     /// Run the node of one venue (site): défis, participants, registrations, check-in.
     Site(SiteArgs),
+    /// Run the national coordination node, or administer it (invite, revoke).
+    National(NationalArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct NationalArgs {
+    #[command(subcommand)]
+    action: Option<NationalAction>,
+    #[command(flatten)]
+    serve: NationalServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum NationalAction {
+    /// Create a one-time join token for a site (a venue or a European partner).
+    Invite(InviteArgs),
+    /// Revoke a site: its credential stops working.
+    Revoke(RevokeArgs),
+}
+
+/// Every flag can also come from the config file or an `AGORA_*` environment variable.
+#[derive(Debug, Args)]
+struct NationalServeArgs {
+    /// TOML config file (see deploy/national.toml).
+    #[arg(long, env = "AGORA_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (created if missing).
+    #[arg(long, env = "AGORA_DATA")]
+    data: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:50050].
+    #[arg(long, env = "AGORA_LISTEN")]
+    listen: Option<String>,
+    /// Token of the administrator (invites, revocations).
+    #[arg(long, env = "AGORA_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// sled page cache in MiB [default: 64].
+    #[arg(long, env = "AGORA_CACHE_MB")]
+    cache_mb: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct AdminArgs {
+    /// URL of the national node.
+    #[arg(long, env = "AGORA_NATIONAL", default_value = "http://127.0.0.1:50050")]
+    national: String,
+    /// Token of the administrator.
+    #[arg(long, env = "AGORA_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: String,
+}
+
+#[derive(Debug, Args)]
+struct InviteArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+    /// Id of the site to invite, such as "coventry".
+    #[arg(long)]
+    site: String,
+    /// Name shown to people, such as "Coventry".
+    #[arg(long)]
+    name: String,
+    /// ISO 3166-1 alpha-2 country code, such as "GB".
+    #[arg(long, default_value = "FR")]
+    country: String,
+    /// A European partner collectivity (not one of the French venues).
+    #[arg(long)]
+    partner: bool,
+}
+
+#[derive(Debug, Args)]
+struct RevokeArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+    /// Id of the site to revoke.
+    #[arg(long)]
+    site: String,
 }
 
 /// Every flag can also come from the config file (same name with underscores) or from an
@@ -54,6 +130,12 @@ struct SiteArgs {
     /// Change records kept in the log [default: 1000000].
     #[arg(long, env = "AGORA_LOG_RETENTION")]
     log_retention: Option<u64>,
+    /// URL of the national node to stream changes to, such as http://10.0.0.1:50050.
+    #[arg(long, env = "AGORA_NATIONAL")]
+    national: Option<String>,
+    /// One-time join token from `agora national invite` (first connection only).
+    #[arg(long, env = "AGORA_JOIN_TOKEN", hide_env_values = true)]
+    join_token: Option<String>,
 }
 
 /// Runs the command line; the exit code says whether it succeeded.
@@ -114,35 +196,132 @@ fn init_tracing() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Site(args) => run_site(args).await,
+        Command::National(NationalArgs {
+            action: None,
+            serve,
+        }) => run_national(serve).await,
+        Command::National(NationalArgs {
+            action: Some(a), ..
+        }) => administer(a).await,
     }
 }
 
-async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
-    let mut table = read_config(args.config.as_deref())?;
-    let mut set = |key: &str, value: Option<toml::Value>| {
+/// Merges the config file with flags/environment (`Some` values win) into `T`.
+fn merge_config<T: serde::de::DeserializeOwned>(
+    file: Option<&Path>,
+    overrides: Vec<(&str, Option<toml::Value>)>,
+    what: &str,
+) -> anyhow::Result<T> {
+    let mut table = read_config(file)?;
+    for (key, value) in overrides {
         if let Some(v) = value {
             table.insert(key.to_owned(), v);
         }
-    };
-    set("id", args.id.map(Into::into));
-    set("name", args.name.map(Into::into));
-    set("data", args.data.map(|p| p.display().to_string().into()));
-    set("listen", args.listen.map(Into::into));
-    set("organiser_token", args.organiser_token.map(Into::into));
-    set("desk_token", args.desk_token.map(Into::into));
-    set(
-        "cache_mb",
-        args.cache_mb.map(|n| toml_int("cache_mb", n)).transpose()?,
-    );
-    set(
-        "log_retention",
-        args.log_retention
-            .map(|n| toml_int("log_retention", n))
-            .transpose()?,
-    );
-    let config: agora_site::SiteConfig = toml::Value::Table(table)
+    }
+    toml::Value::Table(table)
         .try_into()
-        .context("site configuration (config file, AGORA_* variables and flags)")?;
+        .with_context(|| format!("{what} configuration (config file, AGORA_* variables and flags)"))
+}
+
+fn text(v: Option<String>) -> Option<toml::Value> {
+    v.map(Into::into)
+}
+
+fn path(v: Option<PathBuf>) -> Option<toml::Value> {
+    v.map(|p| p.display().to_string().into())
+}
+
+fn int(field: &str, v: Option<u64>) -> anyhow::Result<Option<toml::Value>> {
+    v.map(|n| toml_int(field, n)).transpose()
+}
+
+async fn run_national(args: NationalServeArgs) -> anyhow::Result<()> {
+    let config: agora_national::NationalConfig = merge_config(
+        args.config.as_deref(),
+        vec![
+            ("data", path(args.data)),
+            ("listen", text(args.listen)),
+            ("admin_token", text(args.admin_token)),
+            ("cache_mb", int("cache_mb", args.cache_mb)?),
+        ],
+        "national",
+    )?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    agora_national::run(config, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn administer(action: NationalAction) -> anyhow::Result<()> {
+    use agora_proto::v1 as pb;
+    use agora_proto::v1::national_service_client::NationalServiceClient;
+    let admin = match &action {
+        NationalAction::Invite(a) => &a.admin,
+        NationalAction::Revoke(a) => &a.admin,
+    };
+    let channel = tonic::transport::Endpoint::from_shared(admin.national.clone())
+        .with_context(|| format!("national URL {:?}", admin.national))?
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {}", admin.national))?;
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", admin.admin_token)
+        .parse()
+        .context("the admin token must be ASCII")?;
+    let mut client =
+        NationalServiceClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
+            req.metadata_mut().insert("authorization", bearer.clone());
+            Ok(req)
+        });
+    match action {
+        NationalAction::Invite(a) => {
+            let token = client
+                .create_invite(pb::CreateInviteRequest {
+                    site_id: a.site.clone(),
+                    name: a.name,
+                    country: a.country,
+                    partner: a.partner,
+                })
+                .await
+                .context("creating the invite")?
+                .into_inner()
+                .join_token;
+            eprintln!(
+                "invite for site {:?}; start it with --join-token {token}",
+                a.site
+            );
+            println!("{token}");
+        }
+        NationalAction::Revoke(a) => {
+            client
+                .revoke_site(pb::RevokeSiteRequest {
+                    site_id: a.site.clone(),
+                })
+                .await
+                .context("revoking the site")?;
+            eprintln!("site {:?} revoked", a.site);
+        }
+    }
+    Ok(())
+}
+
+async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
+    let config: agora_site::SiteConfig = merge_config(
+        args.config.as_deref(),
+        vec![
+            ("id", text(args.id)),
+            ("name", text(args.name)),
+            ("data", path(args.data)),
+            ("listen", text(args.listen)),
+            ("organiser_token", text(args.organiser_token)),
+            ("desk_token", text(args.desk_token)),
+            ("cache_mb", int("cache_mb", args.cache_mb)?),
+            ("log_retention", int("log_retention", args.log_retention)?),
+            ("national", text(args.national)),
+            ("join_token", text(args.join_token)),
+        ],
+        "site",
+    )?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -1,0 +1,263 @@
+//! What of a site's data may leave it, and the national replica built from it.
+//!
+//! Personal data stays on the site: a participant goes up as a pseudonym (a UUID derived
+//! from their id with the site's secret key), their organisation type and language, and
+//! their name only if they consented; registrations go up without ticket codes.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    Challenge, Event, OrganisationType, Participant, ParticipantId, Registration,
+    RegistrationEventKind, RegistrationId, RegistrationState, SeatPool, Target, Theme,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedParticipant {
+    /// Pseudonym, stable for one site key.
+    pub id: ParticipantId,
+    pub organisation_type: OrganisationType,
+    pub language: String,
+    /// Only with the participant's consent.
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedRegistration {
+    pub id: RegistrationId,
+    /// The participant's pseudonym.
+    pub participant: ParticipantId,
+    pub target: Target,
+    pub state: RegistrationState,
+    pub registered_at_ms: i64,
+    pub confirmed_at_ms: Option<i64>,
+    pub cancelled_at_ms: Option<i64>,
+    pub checked_in_at_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SharedEvent {
+    ThemeAdded(Theme),
+    ChallengeUpserted(Challenge),
+    Participant(SharedParticipant),
+    Registration {
+        kind: RegistrationEventKind,
+        registration: SharedRegistration,
+    },
+}
+
+/// One site change as it travels to the national node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SharedChange {
+    pub seq: u64,
+    pub at_ms: i64,
+    pub events: Vec<SharedEvent>,
+}
+
+/// The participant's pseudonym under the site's key.
+pub fn pseudonym(key: &Uuid, p: ParticipantId) -> ParticipantId {
+    ParticipantId(Uuid::new_v5(key, p.as_bytes()))
+}
+
+pub fn share_participant(key: &Uuid, p: &Participant) -> SharedParticipant {
+    SharedParticipant {
+        id: pseudonym(key, p.id),
+        organisation_type: p.organisation_type,
+        language: p.language.clone(),
+        display_name: p.consent_share_name.then(|| p.display_name.clone()),
+    }
+}
+
+pub fn share_registration(key: &Uuid, r: &Registration) -> SharedRegistration {
+    SharedRegistration {
+        id: r.id,
+        participant: pseudonym(key, r.participant),
+        target: r.target,
+        state: r.state,
+        registered_at_ms: r.registered_at_ms,
+        confirmed_at_ms: r.confirmed_at_ms,
+        cancelled_at_ms: r.cancelled_at_ms,
+        checked_in_at_ms: r.checked_in_at_ms,
+    }
+}
+
+pub fn share_event(key: &Uuid, e: &Event) -> SharedEvent {
+    match e {
+        Event::ThemeAdded(t) => SharedEvent::ThemeAdded(t.clone()),
+        Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(c.clone()),
+        Event::ParticipantUpserted(p) => SharedEvent::Participant(share_participant(key, p)),
+        Event::Registration { kind, registration } => SharedEvent::Registration {
+            kind: *kind,
+            registration: share_registration(key, registration),
+        },
+    }
+}
+
+/// Seat counts a replica derives from the registrations it has seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counts {
+    pub confirmed: u32,
+    pub waitlisted: u32,
+    pub checked_in: u32,
+}
+
+impl Counts {
+    fn of(r: &SharedRegistration) -> Counts {
+        Counts {
+            confirmed: u32::from(r.state == RegistrationState::Confirmed),
+            waitlisted: u32::from(r.state == RegistrationState::Waitlisted),
+            checked_in: u32::from(
+                r.state == RegistrationState::Confirmed && r.checked_in_at_ms.is_some(),
+            ),
+        }
+    }
+
+    fn add(&mut self, o: Counts) {
+        self.confirmed += o.confirmed;
+        self.waitlisted += o.waitlisted;
+        self.checked_in += o.checked_in;
+    }
+
+    fn sub(&mut self, o: Counts) {
+        self.confirmed = self.confirmed.saturating_sub(o.confirmed);
+        self.waitlisted = self.waitlisted.saturating_sub(o.waitlisted);
+        self.checked_in = self.checked_in.saturating_sub(o.checked_in);
+    }
+
+    pub fn from_pool(p: &SeatPool) -> Counts {
+        Counts {
+            confirmed: p.confirmed,
+            waitlisted: p.waitlisted,
+            checked_in: p.checked_in,
+        }
+    }
+}
+
+/// A challenge as the national node holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaChallenge {
+    pub challenge: Challenge,
+    pub counts: Counts,
+}
+
+/// Per-site totals a replica keeps up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReplicaTotals {
+    pub challenges: u32,
+    pub participants: u32,
+    pub active_registrations: u32,
+    pub checked_in: u32,
+}
+
+/// Typed access to one site's replica inside a national transaction.
+pub trait ReplicaRows {
+    type Error;
+    fn put_theme(&mut self, t: &Theme) -> Result<(), Self::Error>;
+    fn challenge(&self, number: u32) -> Result<Option<ReplicaChallenge>, Self::Error>;
+    fn put_challenge(&mut self, c: &ReplicaChallenge) -> Result<(), Self::Error>;
+    fn participant(&self, id: ParticipantId) -> Result<Option<SharedParticipant>, Self::Error>;
+    fn put_participant(&mut self, p: &SharedParticipant) -> Result<(), Self::Error>;
+    fn registration(&self, id: RegistrationId) -> Result<Option<SharedRegistration>, Self::Error>;
+    fn put_registration(&mut self, r: &SharedRegistration) -> Result<(), Self::Error>;
+    fn totals(&self) -> Result<ReplicaTotals, Self::Error>;
+    fn put_totals(&mut self, t: &ReplicaTotals) -> Result<(), Self::Error>;
+}
+
+/// Applies one shared event to a site's replica, keeping counts and totals consistent.
+pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(), R::Error> {
+    let mut totals = rows.totals()?;
+    match e {
+        SharedEvent::ThemeAdded(t) => rows.put_theme(t)?,
+        SharedEvent::ChallengeUpserted(c) => {
+            let counts = match rows.challenge(c.number)? {
+                Some(old) => old.counts,
+                None => {
+                    totals.challenges += 1;
+                    Counts::default()
+                }
+            };
+            rows.put_challenge(&ReplicaChallenge {
+                challenge: c.clone(),
+                counts,
+            })?;
+        }
+        SharedEvent::Participant(p) => {
+            if rows.participant(p.id)?.is_none() {
+                totals.participants += 1;
+            }
+            rows.put_participant(p)?;
+        }
+        SharedEvent::Registration {
+            registration: r, ..
+        } => {
+            let old = rows.registration(r.id)?;
+            let Target::Challenge(number) = r.target;
+            if let Some(mut c) = rows.challenge(number)? {
+                if let Some(old) = &old {
+                    c.counts.sub(Counts::of(old));
+                }
+                c.counts.add(Counts::of(r));
+                rows.put_challenge(&c)?;
+            }
+            let was_active = old
+                .as_ref()
+                .is_some_and(|o| o.state != RegistrationState::Cancelled);
+            let is_active = r.state != RegistrationState::Cancelled;
+            let was_in = old.as_ref().map_or(0, |o| Counts::of(o).checked_in);
+            totals.active_registrations = (totals.active_registrations + u32::from(is_active))
+                .saturating_sub(u32::from(was_active));
+            totals.checked_in =
+                (totals.checked_in + Counts::of(r).checked_in).saturating_sub(was_in);
+            rows.put_registration(r)?;
+        }
+    }
+    rows.put_totals(&totals)
+}
+
+/// A digest of a site's shareable state: the same on the site and on the national replica
+/// when they hold the same data. Lines are sorted, so the order of the inputs is free.
+pub fn digest<'a>(
+    challenges: impl IntoIterator<Item = (&'a Challenge, Counts)>,
+    registrations: impl IntoIterator<Item = &'a SharedRegistration>,
+    participants: impl IntoIterator<Item = &'a SharedParticipant>,
+) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for (c, n) in challenges {
+        lines.push(format!(
+            "c {} v{} cap{} {} {}/{}/{}",
+            c.number,
+            c.version,
+            c.fields.capacity,
+            c.fields.status,
+            n.confirmed,
+            n.waitlisted,
+            n.checked_in
+        ));
+    }
+    for r in registrations {
+        lines.push(format!(
+            "r {} {} {} {} {}",
+            r.id,
+            r.participant,
+            r.target,
+            r.state,
+            r.checked_in_at_ms.unwrap_or(0)
+        ));
+    }
+    for p in participants {
+        lines.push(format!(
+            "p {} {:?} {} {}",
+            p.id,
+            p.organisation_type,
+            p.language,
+            p.display_name.as_deref().unwrap_or("-")
+        ));
+    }
+    lines.sort_unstable();
+    let mut h = crate::fnv1a(&[]);
+    for l in &lines {
+        h = crate::fnv1a_continue(h, l.as_bytes());
+        h = crate::fnv1a_continue(h, b"\n");
+    }
+    format!("{:016x}-{}", h, lines.len())
+}

@@ -1,0 +1,111 @@
+//! The Agora national coordination node: receives every site's change log (Federate),
+//! keeps a replica per site and a national log, and serves the overview and the live
+//! national feed (Watch) to dashboards.
+
+mod config;
+mod links;
+mod service;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tracing::{info, warn};
+
+use agora_proto::v1::national_service_server::NationalServiceServer;
+use agora_store::StoreError;
+use agora_store::national::NationalStore;
+
+pub use config::NationalConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NationalError {
+    #[error("configuration: {field}: {reason}")]
+    Config { field: &'static str, reason: String },
+    #[error("opening the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("the store task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    #[error("building gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// How long shutdown waits for site streams and watchers to end.
+const STREAMS_GRACE: Duration = Duration::from_secs(5);
+
+/// Serves the national node on `listener` until `shutdown` resolves.
+pub async fn run(
+    config: NationalConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), NationalError> {
+    config.validate()?;
+    let store_cfg = agora_store::national::NationalConfig {
+        path: config.data.clone(),
+        cache_bytes: config.cache_mb << 20,
+        log_retention: config.log_retention,
+    };
+    let store =
+        Arc::new(tokio::task::spawn_blocking(move || NationalStore::open(&store_cfg)).await??);
+    let (stopping, _) = watch::channel(false);
+    let national = service::National {
+        store: Arc::clone(&store),
+        admin_token: config.admin_token.clone(),
+        links: Arc::default(),
+        watch_buffer: config.watch_buffer,
+        stopping: stopping.clone(),
+    };
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<NationalServiceServer<service::National>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(agora_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let addr = listener.local_addr().ok();
+    info!(addr = ?addr, "national node serving");
+    let incoming = TcpListenerStream::new(listener).map(|conn| {
+        conn.inspect(|s| {
+            let _ = s.set_nodelay(true);
+        })
+    });
+    let stop_signal = {
+        let stopping = stopping.clone();
+        async move {
+            shutdown.await;
+            info!("shutting down: closing site streams and watchers");
+            health
+                .set_not_serving::<NationalServiceServer<service::National>>()
+                .await;
+            stopping.send_replace(true);
+        }
+    };
+    let served = Server::builder()
+        .http2_keepalive_interval(Some(Duration::from_secs(10)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(5)))
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(NationalServiceServer::new(national))
+        .serve_with_incoming_shutdown(incoming, stop_signal)
+        .await;
+    stopping.send_replace(true);
+    if tokio::time::timeout(STREAMS_GRACE, stopping.closed())
+        .await
+        .is_err()
+    {
+        warn!("streams did not end in time");
+    }
+    let closing = Arc::clone(&store);
+    tokio::task::spawn_blocking(move || closing.close()).await?;
+    info!("national node stopped; store flushed");
+    served?;
+    Ok(())
+}

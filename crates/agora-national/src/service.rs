@@ -1,0 +1,584 @@
+//! `agora.v1.NationalService`: site sessions (Federate), the national change feed (Watch),
+//! overview and listings, and the administrator's invites and revocations.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{debug, error, info, warn};
+
+use agora_model::SiteId;
+use agora_proto::v1 as pb;
+use agora_proto::v1::national_service_server::NationalService;
+use agora_store::StoreError;
+use agora_store::national::{Invite, NationalRecord, NationalStore, SiteRecord};
+use agora_sync::uplink::stopped;
+use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
+
+use crate::links::{LAGGING_AFTER, Links};
+
+/// Records read from the national log per step of a `Watch` stream.
+const WATCH_READ_CHUNK: usize = 512;
+/// A quiet `Watch` stream gets a progress frame this often.
+const WATCH_PROGRESS: Duration = Duration::from_secs(5);
+
+pub struct National {
+    pub store: Arc<NationalStore>,
+    pub admin_token: String,
+    pub links: Arc<Links>,
+    pub watch_buffer: usize,
+    /// Turns true at shutdown; session and watcher tasks hold receivers.
+    pub stopping: watch::Sender<bool>,
+}
+
+/// Maps a store error to a gRPC status; internal details are logged, not sent.
+pub fn status(e: StoreError) -> Status {
+    match e {
+        StoreError::Domain(d) => Status::invalid_argument(d.to_string()),
+        StoreError::BadCredential(_) | StoreError::SiteRevoked(_) => {
+            Status::permission_denied(e.to_string())
+        }
+        StoreError::UnknownSite(_) => Status::not_found(e.to_string()),
+        StoreError::SeqGap { .. } | StoreError::StaleEpoch { .. } => {
+            Status::failed_precondition(e.to_string())
+        }
+        StoreError::LogTruncated { .. } => Status::out_of_range(e.to_string()),
+        StoreError::Closed => Status::unavailable("the national node is shutting down"),
+        StoreError::Poisoned(_) => {
+            Status::unavailable("the national node cannot write to its disk")
+        }
+        other => {
+            error!(error = %other, "internal error");
+            Status::internal("internal error; the national node's log has the details")
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+impl National {
+    fn require_admin<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        let token = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                Status::unauthenticated(
+                    "missing authorization metadata: send \"authorization: Bearer <admin token>\"",
+                )
+            })?;
+        if same(token.trim(), &self.admin_token) {
+            Ok(())
+        } else {
+            Err(Status::unauthenticated("invalid token"))
+        }
+    }
+
+    fn summary(&self, s: &SiteRecord) -> Result<pb::SiteSummary, Status> {
+        let totals = self.store.totals(s).map_err(status)?;
+        let link = self.links.get(&s.id);
+        let lag = link.site_last_seq.saturating_sub(s.applied_seq);
+        let state = if !link.connected {
+            pb::LinkState::Offline
+        } else if lag > LAGGING_AFTER {
+            pb::LinkState::Lagging
+        } else {
+            pb::LinkState::Connected
+        };
+        Ok(pb::SiteSummary {
+            site_id: s.id.clone(),
+            name: s.name.clone(),
+            country: s.country.clone(),
+            partner: s.partner,
+            revoked: s.revoked,
+            link: state.into(),
+            lag,
+            applied_seq: s.applied_seq,
+            last_seen_ms: link.last_seen_ms,
+            log_epoch: s.epoch.clone(),
+            participants: totals.participants,
+            registrations: totals.active_registrations,
+            checked_in: totals.checked_in,
+            challenges: totals.challenges,
+        })
+    }
+
+    fn all_challenges(&self) -> Result<Vec<pb::NationalChallenge>, Status> {
+        let mut out = Vec::new();
+        for s in self.store.sites().map_err(status)? {
+            for c in self.store.challenges(&s).map_err(status)? {
+                out.push(pb::NationalChallenge {
+                    site_id: s.id.clone(),
+                    seats: Some(convert::seat_counts(
+                        c.challenge.fields.capacity,
+                        c.counts.confirmed,
+                        c.counts.waitlisted,
+                        c.counts.checked_in,
+                    )),
+                    challenge: Some(convert::challenge(&c.challenge)),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+pub fn record(r: &NationalRecord) -> pb::NationalChange {
+    pb::NationalChange {
+        position: r.position,
+        site_id: r.site_id.clone(),
+        site_seq: r.site_seq,
+        at_ms: r.at_ms,
+        events: r.events.iter().map(convert::shared_event).collect(),
+        site_reset: r.site_reset,
+    }
+}
+
+type Outbound = mpsc::Sender<Result<pb::FederateResponse, Status>>;
+
+#[tonic::async_trait]
+impl NationalService for National {
+    type FederateStream = ReceiverStream<Result<pb::FederateResponse, Status>>;
+
+    async fn federate(
+        &self,
+        req: Request<Streaming<pb::FederateRequest>>,
+    ) -> Result<Response<Self::FederateStream>, Status> {
+        let peer = req.remote_addr();
+        let mut inbound = req.into_inner();
+        let hello = match tokio::time::timeout(HANDSHAKE_TIMEOUT, inbound.next()).await {
+            Ok(Some(Ok(pb::FederateRequest {
+                msg: Some(pb::federate_request::Msg::Hello(h)),
+            }))) => h,
+            Ok(Some(Err(s))) => return Err(s),
+            Err(_) => return Err(Status::deadline_exceeded("no Hello in time")),
+            _ => return Err(Status::invalid_argument("the first message must be Hello")),
+        };
+        let site = SiteId::parse("hello.site_id", &hello.site_id)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        if uuid_like(&hello.log_epoch).is_none() {
+            return Err(Status::invalid_argument(
+                "hello.log_epoch: must be the site's log epoch (a UUID)",
+            ));
+        }
+        let welcome = match self
+            .store
+            .hello(site.as_str(), &hello.log_epoch, &hello.credential)
+            .await
+        {
+            Ok(w) => w,
+            Err(e) => {
+                warn!(site = %site, ?peer, error = %e, "refused a site stream");
+                return Err(status(e));
+            }
+        };
+        let generation = self.links.open(site.as_str(), hello.last_seq, now_ms());
+        info!(site = %site, ?peer, applied = welcome.applied_seq, site_last_seq = hello.last_seq, joined = welcome.issued_credential.is_some(), "site connected");
+        // A handful of answers in flight: acks are small and the site reads them promptly.
+        let (tx, rx) = mpsc::channel(16);
+        let first = pb::FederateResponse {
+            msg: Some(pb::federate_response::Msg::Welcome(pb::Welcome {
+                applied_seq: welcome.applied_seq,
+                issued_credential: welcome.issued_credential.unwrap_or_default(),
+                window: WINDOW,
+            })),
+        };
+        let _ = tx.send(Ok(first)).await;
+        let session = Session {
+            store: Arc::clone(&self.store),
+            links: Arc::clone(&self.links),
+            site: site.to_string(),
+            epoch: hello.log_epoch,
+            generation,
+            applied: welcome.applied_seq,
+            tx,
+            stopping: self.stopping.subscribe(),
+        };
+        tokio::spawn(session.run(inbound));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    type WatchStream = ReceiverStream<Result<pb::WatchResponse, Status>>;
+
+    async fn watch(
+        &self,
+        req: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let r = req.into_inner();
+        let durable = *self.store.durable_position().borrow();
+        let after = if r.from_now {
+            durable
+        } else {
+            r.after_position
+        };
+        if after > durable {
+            return Err(Status::out_of_range(format!(
+                "position {after} is ahead of the national log (last {durable})"
+            )));
+        }
+        if after + 1 < self.store.first_retained() {
+            return Err(status(StoreError::LogTruncated {
+                after,
+                first_retained: self.store.first_retained(),
+            }));
+        }
+        let sites: HashSet<String> = r.site_ids.into_iter().collect();
+        let (tx, rx) = mpsc::channel(self.watch_buffer);
+        let w = Watcher {
+            store: Arc::clone(&self.store),
+            sites,
+            tx,
+            stopping: self.stopping.subscribe(),
+        };
+        tokio::spawn(w.run(after));
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+
+    async fn get_overview(
+        &self,
+        _: Request<pb::GetOverviewRequest>,
+    ) -> Result<Response<pb::GetOverviewResponse>, Status> {
+        let position = *self.store.durable_position().borrow();
+        let sites = self.store.sites().map_err(status)?;
+        let summaries = sites
+            .iter()
+            .map(|s| self.summary(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let challenges = self.all_challenges()?;
+        let labels: BTreeMap<String, String> = self
+            .store
+            .themes()
+            .map_err(status)?
+            .into_iter()
+            .map(|t| (t.id, t.label))
+            .collect();
+        let mut themes: BTreeMap<String, pb::ThemeTotals> = BTreeMap::new();
+        let mut totals = pb::Totals {
+            sites: summaries.len() as u32,
+            ..Default::default()
+        };
+        for s in &summaries {
+            totals.participants += s.participants;
+            totals.checked_in += s.checked_in;
+        }
+        for c in &challenges {
+            let (Some(ch), Some(seats)) = (&c.challenge, &c.seats) else {
+                continue;
+            };
+            totals.challenges += 1;
+            totals.seats += seats.capacity;
+            totals.confirmed += seats.confirmed;
+            totals.waitlisted += seats.waitlisted;
+            for t in &ch.themes {
+                let e = themes.entry(t.clone()).or_insert_with(|| pb::ThemeTotals {
+                    theme_id: t.clone(),
+                    label: labels.get(t).cloned().unwrap_or_else(|| t.clone()),
+                    ..Default::default()
+                });
+                e.challenges += 1;
+                e.seats += seats.capacity;
+                e.confirmed += seats.confirmed;
+                e.waitlisted += seats.waitlisted;
+            }
+        }
+        Ok(Response::new(pb::GetOverviewResponse {
+            sites: summaries,
+            challenges,
+            themes: themes.into_values().collect(),
+            totals: Some(totals),
+            position,
+        }))
+    }
+
+    async fn list_sites(
+        &self,
+        _: Request<pb::ListSitesRequest>,
+    ) -> Result<Response<pb::ListSitesResponse>, Status> {
+        let sites = self.store.sites().map_err(status)?;
+        let sites = sites
+            .iter()
+            .map(|s| self.summary(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Response::new(pb::ListSitesResponse { sites }))
+    }
+
+    async fn list_challenges(
+        &self,
+        req: Request<pb::ListNationalChallengesRequest>,
+    ) -> Result<Response<pb::ListNationalChallengesResponse>, Status> {
+        let r = req.into_inner();
+        let challenges = self
+            .all_challenges()?
+            .into_iter()
+            .filter(|c| r.site_id.is_empty() || c.site_id == r.site_id)
+            .filter(|c| {
+                r.theme.is_empty()
+                    || c.challenge
+                        .as_ref()
+                        .is_some_and(|ch| ch.themes.contains(&r.theme))
+            })
+            .filter(|c| {
+                c.seats
+                    .as_ref()
+                    .is_some_and(|s| s.seats_left >= r.min_seats_left)
+            })
+            .collect();
+        Ok(Response::new(pb::ListNationalChallengesResponse {
+            challenges,
+        }))
+    }
+
+    async fn get_site_digest(
+        &self,
+        req: Request<pb::GetSiteDigestRequest>,
+    ) -> Result<Response<pb::GetSiteDigestResponse>, Status> {
+        let (digest, site) = self
+            .store
+            .digest(&req.into_inner().site_id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::GetSiteDigestResponse {
+            digest,
+            applied_seq: site.applied_seq,
+            log_epoch: site.epoch,
+        }))
+    }
+
+    async fn create_invite(
+        &self,
+        req: Request<pb::CreateInviteRequest>,
+    ) -> Result<Response<pb::CreateInviteResponse>, Status> {
+        self.require_admin(&req)?;
+        let r = req.into_inner();
+        let site = SiteId::parse("site_id", &r.site_id)
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let name = r.name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(Status::invalid_argument(
+                "name: must hold 1..=80 characters",
+            ));
+        }
+        let country = r.country.trim().to_ascii_uppercase();
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(Status::invalid_argument(format!(
+                "country: {:?} is not an ISO 3166-1 alpha-2 code such as \"FR\", \"GB\" or \"DE\"",
+                r.country
+            )));
+        }
+        let token = self
+            .store
+            .create_invite(Invite {
+                site_id: site.to_string(),
+                name: name.to_owned(),
+                country,
+                partner: r.partner,
+                created_at_ms: 0,
+            })
+            .await
+            .map_err(status)?;
+        info!(site = %site, partner = r.partner, "invite created");
+        Ok(Response::new(pb::CreateInviteResponse {
+            join_token: token,
+        }))
+    }
+
+    async fn revoke_site(
+        &self,
+        req: Request<pb::RevokeSiteRequest>,
+    ) -> Result<Response<pb::RevokeSiteResponse>, Status> {
+        self.require_admin(&req)?;
+        let site = req.into_inner().site_id;
+        self.store.revoke(&site).await.map_err(status)?;
+        warn!(site = %site, "site revoked");
+        Ok(Response::new(pb::RevokeSiteResponse {}))
+    }
+}
+
+fn uuid_like(s: &str) -> Option<()> {
+    (s.len() == 36 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')).then_some(())
+}
+
+/// One site's stream: applies its records in order, acks once durable, beats, and ends
+/// when the site goes silent, a newer stream of the same site opens, or the node stops.
+struct Session {
+    store: Arc<NationalStore>,
+    links: Arc<Links>,
+    site: String,
+    epoch: String,
+    generation: u64,
+    applied: u64,
+    tx: Outbound,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Session {
+    async fn run(mut self, mut inbound: Streaming<pb::FederateRequest>) {
+        let end = self.serve(&mut inbound).await;
+        self.links.close(&self.site, self.generation);
+        match end {
+            Ok(()) => debug!(site = %self.site, "site stream ended"),
+            Err(s) => {
+                info!(site = %self.site, code = ?s.code(), message = s.message(), "site stream closed");
+                let _ = self.tx.send(Err(s)).await;
+            }
+        }
+    }
+
+    async fn reply(&self, msg: pb::federate_response::Msg) -> Result<(), Status> {
+        self.tx
+            .send(Ok(pb::FederateResponse { msg: Some(msg) }))
+            .await
+            .map_err(|_| Status::cancelled("the site went away"))
+    }
+
+    async fn serve(&mut self, inbound: &mut Streaming<pb::FederateRequest>) -> Result<(), Status> {
+        let mut heard = Instant::now();
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        loop {
+            if !self.links.is_current(&self.site, self.generation) {
+                return Err(Status::aborted("superseded by a newer stream of this site"));
+            }
+            tokio::select! {
+                msg = inbound.next() => {
+                    heard = Instant::now();
+                    let msg = match msg {
+                        None => return Ok(()),
+                        Some(Err(s)) => return Err(s),
+                        Some(Ok(m)) => m.msg,
+                    };
+                    match msg {
+                        Some(pb::federate_request::Msg::Records(r)) => {
+                            let changes = r
+                                .changes
+                                .into_iter()
+                                .map(convert::shared_change_from)
+                                .collect::<Result<Vec<_>, _>>()
+                                .map_err(|e| Status::invalid_argument(format!("records: {e}")))?;
+                            let last = changes.last().map(|c| c.seq);
+                            let applied = self.store.ingest(&self.site, &self.epoch, changes).await.map_err(status)?;
+                            self.applied = applied;
+                            self.links.heard(&self.site, self.generation, last, now_ms());
+                            self.reply(pb::federate_response::Msg::Ack(pb::Ack { applied_seq: applied })).await?;
+                        }
+                        Some(pb::federate_request::Msg::Heartbeat(h)) => {
+                            self.links.heard(&self.site, self.generation, Some(h.position), now_ms());
+                        }
+                        Some(pb::federate_request::Msg::Hello(_)) => {
+                            return Err(Status::invalid_argument("Hello may only open a stream"));
+                        }
+                        None => return Err(Status::invalid_argument("empty message")),
+                    }
+                }
+                _ = beat.tick() => {
+                    self.reply(pb::federate_response::Msg::Heartbeat(pb::Heartbeat {
+                        at_ms: now_ms(),
+                        position: self.applied,
+                    }))
+                    .await?;
+                }
+                () = tokio::time::sleep_until(heard + DEAD_AFTER) => {
+                    return Err(Status::unavailable("the site went silent"));
+                }
+                () = stopped(&mut self.stopping) => {
+                    return Err(Status::unavailable("the national node is shutting down; reconnect"));
+                }
+            }
+        }
+    }
+}
+
+/// One `Watch` stream, reading the national log at its own pace.
+struct Watcher {
+    store: Arc<NationalStore>,
+    sites: HashSet<String>,
+    tx: mpsc::Sender<Result<pb::WatchResponse, Status>>,
+    stopping: watch::Receiver<bool>,
+}
+
+impl Watcher {
+    async fn run(mut self, mut pos: u64) {
+        use pb::watch_response::Item;
+        let mut durable = self.store.durable_position();
+        let mut told = false;
+        loop {
+            let store = Arc::clone(&self.store);
+            let read =
+                tokio::task::spawn_blocking(move || store.read_log(pos, WATCH_READ_CHUNK)).await;
+            let records = match read {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    let _ = self.tx.send(Err(status(e))).await;
+                    return;
+                }
+                Err(_) => return,
+            };
+            if let Some(last) = records.last().map(|r| r.position) {
+                let wanted: Vec<pb::NationalChange> = records
+                    .iter()
+                    .filter(|r| self.sites.is_empty() || self.sites.contains(&r.site_id))
+                    .map(record)
+                    .collect();
+                for r in wanted {
+                    if !self.send(Item::Change(r)).await {
+                        return;
+                    }
+                }
+                pos = last;
+                told = false;
+                continue;
+            }
+            if !told {
+                if !self
+                    .send(Item::Progress(pb::WatchProgress { position: pos }))
+                    .await
+                {
+                    return;
+                }
+                told = true;
+            }
+            durable.mark_unchanged();
+            if *durable.borrow() > pos {
+                continue;
+            }
+            tokio::select! {
+                changed = durable.changed() => if changed.is_err() { return },
+                () = tokio::time::sleep(WATCH_PROGRESS) => told = false,
+                () = self.tx.closed() => return,
+                () = stopped(&mut self.stopping) => {
+                    let _ = self.tx.try_send(Err(Status::unavailable("the national node is shutting down; resume from your last position")));
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn send(&mut self, item: pb::watch_response::Item) -> bool {
+        let msg = Ok(pb::WatchResponse { item: Some(item) });
+        tokio::select! {
+            sent = self.tx.send(msg) => sent.is_ok(),
+            () = stopped(&mut self.stopping) => {
+                let _ = self.tx.try_send(Err(Status::unavailable("the national node is shutting down; resume from your last position")));
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The loop shared by the site and national writer threads: block for one message, drain
+//! what else is queued (up to a batch), process the batch, repeat. Closures sent with
+//! `Msg::Exclusive` run between batches, seeing the database with no write in progress.
+
+use std::fs::File;
+use std::path::Path;
+
+use tokio::sync::mpsc;
+
+use crate::StoreError;
+
+/// Work run on the writer thread between two batches.
+pub type Exclusive = Box<dyn FnOnce() + Send>;
+
+pub enum Msg<J> {
+    Job(J),
+    Exclusive(Exclusive),
+    /// Finish the work queued before this, and stop.
+    Close,
+}
+
+/// Runs until `Close` or until every sender is gone; jobs still queued then go to `refuse`.
+pub fn run_batches<J>(
+    mut rx: mpsc::Receiver<Msg<J>>,
+    max_batch: usize,
+    mut process: impl FnMut(&mut Vec<J>),
+    mut refuse: impl FnMut(J),
+) {
+    let mut jobs = Vec::with_capacity(max_batch);
+    loop {
+        let mut stop = false;
+        let mut exclusive = None;
+        match rx.blocking_recv() {
+            Some(Msg::Job(j)) => jobs.push(j),
+            Some(Msg::Exclusive(f)) => exclusive = Some(f),
+            Some(Msg::Close) | None => stop = true,
+        }
+        while !stop && exclusive.is_none() && jobs.len() < max_batch {
+            match rx.try_recv() {
+                Ok(Msg::Job(j)) => jobs.push(j),
+                Ok(Msg::Exclusive(f)) => exclusive = Some(f),
+                Ok(Msg::Close) => stop = true,
+                Err(_) => break,
+            }
+        }
+        if !jobs.is_empty() {
+            process(&mut jobs);
+        }
+        if let Some(f) = exclusive {
+            f();
+        }
+        if stop {
+            break;
+        }
+    }
+    rx.close();
+    while let Ok(msg) = rx.try_recv() {
+        if let Msg::Job(j) = msg {
+            refuse(j);
+        }
+    }
+}
+
+/// A sled database and its file: `sync` makes everything written so far durable. sled's
+/// own `flush` ends with `sync_file_range`, which does not reach the device, hence the
+/// fdatasync of the file after it.
+pub struct Disk {
+    pub db: sled::Db,
+    file: File,
+}
+
+impl Disk {
+    pub fn open(db: sled::Db, dir: &Path) -> Result<Disk, StoreError> {
+        let path = dir.join("db");
+        let file = File::open(&path)
+            .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
+        Ok(Disk { db, file })
+    }
+
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        self.file
+            .sync_data()
+            .map_err(|e| StoreError::io("fdatasync of the database file", e))
+    }
+}
+
+/// Opens a sled database the way every Agora node does: our own group commit, so no
+/// background flusher; a clear error when another process holds the directory.
+pub fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(cache_bytes)
+        .flush_every_ms(None)
+        .open()
+        .map_err(|e| match e {
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                StoreError::Locked(dir.to_path_buf())
+            }
+            other => StoreError::Sled(other),
+        })
+}
+
+/// Makes a new directory entry durable (after creating a database in it).
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io(format!("fsync of {}", dir.display()), e))
+}

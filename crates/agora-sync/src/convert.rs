@@ -1,0 +1,305 @@
+//! Protobuf conversions of what both nodes exchange: challenges, themes, and the shared
+//! (privacy-filtered) changes of the federation stream and the national log.
+
+use agora_model::shared::{SharedChange, SharedEvent, SharedParticipant, SharedRegistration};
+use agora_model::{self as m, DomainError};
+use agora_proto::v1 as pb;
+
+// ---- to the wire ----
+
+pub fn theme(t: &m::Theme) -> pb::Theme {
+    pb::Theme {
+        id: t.id.clone(),
+        label: t.label.clone(),
+    }
+}
+
+pub fn status(s: m::ChallengeStatus) -> pb::ChallengeStatus {
+    match s {
+        m::ChallengeStatus::Draft => pb::ChallengeStatus::Draft,
+        m::ChallengeStatus::Open => pb::ChallengeStatus::Open,
+        m::ChallengeStatus::Closed => pb::ChallengeStatus::Closed,
+        m::ChallengeStatus::Exhibited => pb::ChallengeStatus::Exhibited,
+    }
+}
+
+pub fn challenge(c: &m::Challenge) -> pb::Challenge {
+    let f = &c.fields;
+    pb::Challenge {
+        number: c.number,
+        title: f.title.clone(),
+        description: f.description.clone(),
+        themes: f.themes.clone(),
+        holders: f
+            .holders
+            .iter()
+            .map(|h| pb::Holder {
+                name: h.name.clone(),
+                role: h.role.clone(),
+                collectivity: h.collectivity.clone(),
+            })
+            .collect(),
+        facilitators: f.facilitators.clone(),
+        room: f.room.clone(),
+        capacity: f.capacity,
+        status: status(f.status).into(),
+        version: c.version,
+        created_at_ms: c.created_at_ms,
+        updated_at_ms: c.updated_at_ms,
+    }
+}
+
+pub fn seat_counts(
+    capacity: u32,
+    confirmed: u32,
+    waitlisted: u32,
+    checked_in: u32,
+) -> pb::SeatCounts {
+    pb::SeatCounts {
+        capacity,
+        confirmed,
+        waitlisted,
+        checked_in,
+        seats_left: capacity.saturating_sub(confirmed),
+    }
+}
+
+pub fn organisation(t: m::OrganisationType) -> pb::OrganisationType {
+    use m::OrganisationType as M;
+    use pb::OrganisationType as P;
+    match t {
+        M::Collectivity => P::Collectivity,
+        M::State => P::State,
+        M::Association => P::Association,
+        M::Research => P::Research,
+        M::Company => P::Company,
+        M::Citizen => P::Citizen,
+        M::Other => P::Other,
+    }
+}
+
+pub fn registration_state(s: m::RegistrationState) -> pb::RegistrationState {
+    match s {
+        m::RegistrationState::Confirmed => pb::RegistrationState::Confirmed,
+        m::RegistrationState::Waitlisted => pb::RegistrationState::Waitlisted,
+        m::RegistrationState::Cancelled => pb::RegistrationState::Cancelled,
+    }
+}
+
+pub fn event_kind(k: m::RegistrationEventKind) -> pb::RegistrationEventKind {
+    use m::RegistrationEventKind as K;
+    use pb::RegistrationEventKind as P;
+    match k {
+        K::Confirmed => P::Confirmed,
+        K::Waitlisted => P::Waitlisted,
+        K::Promoted => P::Promoted,
+        K::Cancelled => P::Cancelled,
+        K::CheckedIn => P::CheckedIn,
+    }
+}
+
+fn shared_participant(p: &SharedParticipant) -> pb::Participant {
+    pb::Participant {
+        id: p.id.to_string(),
+        display_name: p.display_name.clone().unwrap_or_default(),
+        organisation: String::new(),
+        organisation_type: organisation(p.organisation_type).into(),
+        language: p.language.clone(),
+        email: String::new(),
+        consent_share_name: p.display_name.is_some(),
+        created_at_ms: 0,
+    }
+}
+
+fn shared_registration(r: &SharedRegistration) -> pb::Registration {
+    let m::Target::Challenge(number) = r.target;
+    pb::Registration {
+        id: r.id.to_string(),
+        participant_id: r.participant.to_string(),
+        challenge_number: number,
+        state: registration_state(r.state).into(),
+        ticket_code: String::new(),
+        waitlist_position: 0,
+        registered_at_ms: r.registered_at_ms,
+        confirmed_at_ms: r.confirmed_at_ms.unwrap_or(0),
+        cancelled_at_ms: r.cancelled_at_ms.unwrap_or(0),
+        checked_in_at_ms: r.checked_in_at_ms.unwrap_or(0),
+    }
+}
+
+pub fn shared_event(e: &SharedEvent) -> pb::Event {
+    use pb::event::Event as E;
+    pb::Event {
+        event: Some(match e {
+            SharedEvent::ThemeAdded(t) => E::ThemeAdded(theme(t)),
+            SharedEvent::ChallengeUpserted(c) => E::ChallengeUpserted(challenge(c)),
+            SharedEvent::Participant(p) => E::ParticipantUpserted(shared_participant(p)),
+            SharedEvent::Registration { kind, registration } => {
+                E::Registration(pb::RegistrationEvent {
+                    kind: event_kind(*kind).into(),
+                    registration: Some(shared_registration(registration)),
+                })
+            }
+        }),
+    }
+}
+
+pub fn shared_change(c: &SharedChange) -> pb::Change {
+    pb::Change {
+        seq: c.seq,
+        at_ms: c.at_ms,
+        request_id: String::new(),
+        events: c.events.iter().map(shared_event).collect(),
+    }
+}
+
+// ---- from the wire ----
+
+fn bad(field: &str, rule: impl Into<String>) -> DomainError {
+    DomainError::invalid(field, rule)
+}
+
+fn opt_ms(v: i64) -> Option<i64> {
+    (v != 0).then_some(v)
+}
+
+fn challenge_from(c: pb::Challenge) -> Result<m::Challenge, DomainError> {
+    use pb::ChallengeStatus as P;
+    let status = match P::try_from(c.status) {
+        Ok(P::Draft) => m::ChallengeStatus::Draft,
+        Ok(P::Open) => m::ChallengeStatus::Open,
+        Ok(P::Closed) => m::ChallengeStatus::Closed,
+        Ok(P::Exhibited) => m::ChallengeStatus::Exhibited,
+        _ => {
+            return Err(bad(
+                "challenge.status",
+                format!("unknown value {}", c.status),
+            ));
+        }
+    };
+    Ok(m::Challenge {
+        number: m::check_number("challenge.number", c.number)?,
+        fields: m::ChallengeFields {
+            title: c.title,
+            description: c.description,
+            themes: c.themes,
+            holders: c
+                .holders
+                .into_iter()
+                .map(|h| m::Holder {
+                    name: h.name,
+                    role: h.role,
+                    collectivity: h.collectivity,
+                })
+                .collect(),
+            facilitators: c.facilitators,
+            room: c.room,
+            capacity: c.capacity,
+            status,
+        },
+        version: c.version,
+        created_at_ms: c.created_at_ms,
+        updated_at_ms: c.updated_at_ms,
+    })
+}
+
+fn organisation_from(v: i32) -> Result<m::OrganisationType, DomainError> {
+    use m::OrganisationType as M;
+    use pb::OrganisationType as P;
+    Ok(match P::try_from(v) {
+        Ok(P::Collectivity) => M::Collectivity,
+        Ok(P::State) => M::State,
+        Ok(P::Association) => M::Association,
+        Ok(P::Research) => M::Research,
+        Ok(P::Company) => M::Company,
+        Ok(P::Citizen) => M::Citizen,
+        Ok(P::Other) => M::Other,
+        _ => {
+            return Err(bad(
+                "participant.organisation_type",
+                format!("unknown value {v}"),
+            ));
+        }
+    })
+}
+
+fn registration_from(
+    kind: i32,
+    r: pb::Registration,
+) -> Result<(m::RegistrationEventKind, SharedRegistration), DomainError> {
+    use m::RegistrationEventKind as K;
+    use pb::RegistrationEventKind as P;
+    let kind = match P::try_from(kind) {
+        Ok(P::Confirmed) => K::Confirmed,
+        Ok(P::Waitlisted) => K::Waitlisted,
+        Ok(P::Promoted) => K::Promoted,
+        Ok(P::Cancelled) => K::Cancelled,
+        Ok(P::CheckedIn) => K::CheckedIn,
+        _ => return Err(bad("registration.kind", format!("unknown value {kind}"))),
+    };
+    let state = match pb::RegistrationState::try_from(r.state) {
+        Ok(pb::RegistrationState::Confirmed) => m::RegistrationState::Confirmed,
+        Ok(pb::RegistrationState::Waitlisted) => m::RegistrationState::Waitlisted,
+        Ok(pb::RegistrationState::Cancelled) => m::RegistrationState::Cancelled,
+        _ => {
+            return Err(bad(
+                "registration.state",
+                format!("unknown value {}", r.state),
+            ));
+        }
+    };
+    Ok((
+        kind,
+        SharedRegistration {
+            id: m::RegistrationId::parse("registration.id", &r.id)?,
+            participant: m::ParticipantId::parse("registration.participant_id", &r.participant_id)?,
+            target: m::Target::Challenge(m::check_number(
+                "registration.challenge_number",
+                r.challenge_number,
+            )?),
+            state,
+            registered_at_ms: r.registered_at_ms,
+            confirmed_at_ms: opt_ms(r.confirmed_at_ms),
+            cancelled_at_ms: opt_ms(r.cancelled_at_ms),
+            checked_in_at_ms: opt_ms(r.checked_in_at_ms),
+        },
+    ))
+}
+
+pub fn shared_event_from(e: pb::Event) -> Result<SharedEvent, DomainError> {
+    use pb::event::Event as E;
+    Ok(match e.event {
+        Some(E::ThemeAdded(t)) => SharedEvent::ThemeAdded(m::Theme {
+            id: t.id,
+            label: t.label,
+        }),
+        Some(E::ChallengeUpserted(c)) => SharedEvent::ChallengeUpserted(challenge_from(c)?),
+        Some(E::ParticipantUpserted(p)) => SharedEvent::Participant(SharedParticipant {
+            id: m::ParticipantId::parse("participant.id", &p.id)?,
+            organisation_type: organisation_from(p.organisation_type)?,
+            language: p.language,
+            display_name: (p.consent_share_name && !p.display_name.is_empty())
+                .then_some(p.display_name),
+        }),
+        Some(E::Registration(r)) => {
+            let reg = r
+                .registration
+                .ok_or_else(|| bad("registration", "is required"))?;
+            let (kind, registration) = registration_from(r.kind, reg)?;
+            SharedEvent::Registration { kind, registration }
+        }
+        None => return Err(bad("event", "is empty")),
+    })
+}
+
+pub fn shared_change_from(c: pb::Change) -> Result<SharedChange, DomainError> {
+    Ok(SharedChange {
+        seq: c.seq,
+        at_ms: c.at_ms,
+        events: c
+            .events
+            .into_iter()
+            .map(shared_event_from)
+            .collect::<Result<_, _>>()?,
+    })
+}

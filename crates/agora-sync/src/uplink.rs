@@ -1,0 +1,265 @@
+//! The uplink: a site node's task that dials the national node (venues sit behind NAT),
+//! says Hello, and streams its log from where the national node says it stands, with a
+//! bounded window of unacknowledged records. On any failure it reconnects with jittered
+//! exponential backoff; the site keeps serving its venue meanwhile, its log waits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Endpoint;
+use tracing::{info, warn};
+
+use agora_model::shared::{self, SharedChange};
+use agora_proto::v1 as pb;
+use agora_proto::v1::national_service_client::NationalServiceClient;
+use agora_store::{Store, StoreError};
+
+use crate::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, RECORDS_PER_MESSAGE, convert};
+
+#[derive(Debug, Clone)]
+pub struct UplinkConfig {
+    /// `http://host:port` of the national node.
+    pub national: String,
+    /// One-time join token, used until the national node issues a credential.
+    pub join_token: Option<String>,
+}
+
+/// What the uplink reports, for the site's API and for tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UplinkStatus {
+    pub connected: bool,
+    /// Last sequence number the national node acknowledged as durably applied.
+    pub acked_seq: u64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum LinkError {
+    #[error("connecting: {0}")]
+    Connect(#[from] tonic::transport::Error),
+    #[error("national node: {0}")]
+    Status(#[from] tonic::Status),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Protocol(&'static str),
+    #[error("no credential: start the site once with --join-token from `agora national invite`")]
+    NoCredential,
+    #[error(
+        "the national node applied up to {applied}, but the log only keeps records from {first}: a snapshot resync is needed"
+    )]
+    BehindRetention { applied: u64, first: u64 },
+}
+
+enum Ended {
+    Stopped,
+    /// Reconnect at once (the epoch was just rotated).
+    Again,
+}
+
+/// Runs until `stopping` turns true.
+pub async fn run(
+    store: Arc<Store>,
+    cfg: UplinkConfig,
+    mut stopping: watch::Receiver<bool>,
+    status: watch::Sender<UplinkStatus>,
+) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let result = session(&store, &cfg, &mut stopping, &status).await;
+        let was_connected = status.borrow().connected;
+        status.send_modify(|s| s.connected = false);
+        if was_connected {
+            // A link that worked starts over with short waits.
+            backoff = Duration::from_millis(100);
+        }
+        match result {
+            Ok(Ended::Stopped) => return,
+            Ok(Ended::Again) => continue,
+            Err(e) => {
+                warn!(error = %e, retry_in = ?backoff, "uplink to the national node failed");
+                status.send_modify(|s| s.last_error = Some(e.to_string()));
+            }
+        }
+        // Full jitter: a fleet of sites reconnecting after a national restart spreads out.
+        let wait = backoff.mul_f64(0.5 + jitter() * 0.5);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stopped(&mut stopping) => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Resolves once `stopping` turns true (or its sender is gone).
+pub async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|s| *s).await;
+}
+
+/// A number in [0, 1) from the OS's randomness (via a v4 UUID).
+fn jitter() -> f64 {
+    let b = uuid::Uuid::new_v4().into_bytes();
+    f64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]])) / (f64::from(u32::MAX) + 1.0)
+}
+
+async fn session(
+    store: &Arc<Store>,
+    cfg: &UplinkConfig,
+    stopping: &mut watch::Receiver<bool>,
+    status: &watch::Sender<UplinkStatus>,
+) -> Result<Ended, LinkError> {
+    let channel = Endpoint::from_shared(cfg.national.clone())?
+        .connect_timeout(Duration::from_secs(5))
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .keep_alive_while_idle(true)
+        .tcp_nodelay(true)
+        .connect()
+        .await?;
+    let mut client = NationalServiceClient::new(channel);
+    let credential = match store.national_credential()? {
+        Some(c) => c,
+        None => cfg.join_token.clone().ok_or(LinkError::NoCredential)?,
+    };
+    let epoch = store.epoch();
+    let mut durable = store.durable_seq();
+    let last_seq = *durable.borrow();
+    // Outbound messages: a few Records in flight inside the process; the window bounds the rest.
+    let (out, rx) = mpsc::channel::<pb::FederateRequest>(4);
+    let send = |m: pb::federate_request::Msg| pb::FederateRequest { msg: Some(m) };
+    out.send(send(pb::federate_request::Msg::Hello(pb::Hello {
+        site_id: store.site_id().to_string(),
+        log_epoch: epoch.clone(),
+        credential,
+        last_seq,
+        software_version: env!("CARGO_PKG_VERSION").to_owned(),
+    })))
+    .await
+    .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
+    let mut inbound = client.federate(ReceiverStream::new(rx)).await?.into_inner();
+    let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, inbound.next())
+        .await
+        .map_err(|_| LinkError::Protocol("no Welcome in time"))?;
+    let welcome = match first {
+        Some(Ok(pb::FederateResponse {
+            msg: Some(pb::federate_response::Msg::Welcome(w)),
+        })) => w,
+        Some(Err(s)) => return Err(s.into()),
+        _ => {
+            return Err(LinkError::Protocol(
+                "the national node did not answer Hello with Welcome",
+            ));
+        }
+    };
+    if !welcome.issued_credential.is_empty() {
+        store
+            .set_national_credential(welcome.issued_credential.clone())
+            .await?;
+        info!("joined the national node; credential stored");
+    }
+    let last_seq = *durable.borrow();
+    if welcome.applied_seq > last_seq {
+        // The national node has records this log no longer has: the data directory was
+        // restored from an older copy. A new epoch makes it rebuild this site's replica.
+        warn!(
+            applied = welcome.applied_seq,
+            last_seq, "log is behind the national node: starting a new epoch"
+        );
+        store.rotate_epoch().await?;
+        return Ok(Ended::Again);
+    }
+    let first_retained = store.info()?.first_retained_seq;
+    if welcome.applied_seq + 1 < first_retained {
+        return Err(LinkError::BehindRetention {
+            applied: welcome.applied_seq,
+            first: first_retained,
+        });
+    }
+    info!(applied = welcome.applied_seq, last_seq, %epoch, "uplink connected");
+    let window = u64::from(welcome.window.max(1));
+    let mut sent = welcome.applied_seq;
+    let mut acked = welcome.applied_seq;
+    status.send_modify(|s| {
+        s.connected = true;
+        s.acked_seq = acked;
+        s.last_error = None;
+    });
+    let key = store.pseudonym_key();
+    let mut heard = Instant::now();
+    let mut beat = tokio::time::interval(HEARTBEAT);
+    loop {
+        let head = *durable.borrow_and_update();
+        if sent < head && sent - acked < window {
+            let room = usize::try_from(window - (sent - acked)).unwrap_or(usize::MAX);
+            let limit = room.min(RECORDS_PER_MESSAGE);
+            let s = Arc::clone(store);
+            let changes = tokio::task::spawn_blocking(move || s.read_log(sent, limit))
+                .await
+                .map_err(|_| LinkError::Protocol("log read task failed"))??;
+            let Some(last) = changes.last().map(|c| c.seq) else {
+                continue;
+            };
+            let shared: Vec<pb::Change> = changes
+                .iter()
+                .map(|c| {
+                    convert::shared_change(&SharedChange {
+                        seq: c.seq,
+                        at_ms: c.at_ms,
+                        events: c
+                            .events
+                            .iter()
+                            .map(|e| shared::share_event(&key, e))
+                            .collect(),
+                    })
+                })
+                .collect();
+            out.send(send(pb::federate_request::Msg::Records(pb::Records {
+                changes: shared,
+            })))
+            .await
+            .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
+            sent = last;
+            continue;
+        }
+        tokio::select! {
+            msg = inbound.next() => {
+                heard = Instant::now();
+                match msg {
+                    Some(Ok(pb::FederateResponse { msg: Some(pb::federate_response::Msg::Ack(a)) })) => {
+                        if a.applied_seq > sent {
+                            return Err(LinkError::Protocol("ack beyond what was sent"));
+                        }
+                        acked = acked.max(a.applied_seq);
+                        status.send_modify(|s| s.acked_seq = acked);
+                    }
+                    Some(Ok(_)) => {} // heartbeat
+                    Some(Err(s)) => return Err(s.into()),
+                    None => return Err(LinkError::Protocol("the national node closed the stream")),
+                }
+            }
+            changed = durable.changed() => if changed.is_err() { return Ok(Ended::Stopped) },
+            _ = beat.tick() => {
+                let m = pb::federate_request::Msg::Heartbeat(pb::Heartbeat {
+                    at_ms: now_ms(),
+                    position: *durable.borrow(),
+                });
+                out.send(send(m)).await.map_err(|_| LinkError::Protocol("outbound stream closed"))?;
+            }
+            () = tokio::time::sleep_until(heard + DEAD_AFTER) => {
+                return Err(LinkError::Protocol("the national node went silent"));
+            }
+            () = stopped(stopping) => return Ok(Ended::Stopped),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

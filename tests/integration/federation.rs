@@ -1,0 +1,671 @@
+//! Federation over real gRPC: sites stream their logs to a national node, through cuts,
+//! crashes, restores and replays, and the national replica always ends equal to each site.
+
+use agora_proto::v1 as pb;
+use tokio_stream::StreamExt;
+use tonic::Code;
+
+use crate::common::*;
+
+/// Registers `n` new participants at `site` round robin over `challenges`, `parallel` at a
+/// time; returns how many were acknowledged.
+async fn load(site: &TestSite, n: usize, challenges: u32, parallel: usize) -> usize {
+    let mut tasks = Vec::new();
+    for w in 0..parallel {
+        let mut desk = site.desk();
+        tasks.push(tokio::spawn(async move {
+            let mut acked = 0;
+            for i in (w..n).step_by(parallel) {
+                let p = create_participant(&mut desk, &format!("P{i}")).await;
+                let n = (i as u32 % challenges) + 1;
+                if desk.register(register_req(&p, n)).await.is_ok() {
+                    acked += 1;
+                }
+            }
+            acked
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("load task");
+    }
+    total
+}
+
+async fn setup_challenges(site: &TestSite, count: u32, capacity: u32) {
+    let mut org = site.organiser();
+    for n in 1..=count {
+        create_challenge(&mut org, n, capacity).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_sites_registering_concurrently_converge_on_the_national_node() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let mut sites = Vec::new();
+    for id in ["cluny", "volvic", "macon"] {
+        let token = invite(&mut admin, id, false).await;
+        let site =
+            TestSite::start(federated(id, &data_dir(&dir, id), &national.url(), &token)).await;
+        setup_challenges(&site, 3, 5).await;
+        sites.push((id, site));
+    }
+    let loads = sites.iter().map(|(_, s)| load(s, 40, 3, 4));
+    let acked: Vec<usize> = futures_join_all(loads).await;
+    assert!(acked.iter().all(|a| *a == 40), "{acked:?}");
+    for (id, site) in &sites {
+        converged(&mut site.organiser(), &mut admin, id).await;
+    }
+    let overview = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner();
+    let totals = overview.totals.expect("totals");
+    assert_eq!(
+        (totals.sites, totals.challenges, totals.participants),
+        (3, 9, 120)
+    );
+    assert_eq!(totals.confirmed + totals.waitlisted, 120);
+    assert_eq!(
+        totals.confirmed, 45,
+        "3 sites × 3 défis × 5 seats, none oversold"
+    );
+    for c in &overview.challenges {
+        let s = c.seats.expect("seats");
+        assert!(s.confirmed <= s.capacity);
+    }
+    for s in &overview.sites {
+        assert_eq!(s.link(), pb::LinkState::Connected, "{s:?}");
+        assert_eq!(s.lag, 0);
+    }
+    // Privacy: no names went up (nobody consented), no ticket codes.
+    let mut feed = admin
+        .watch(pb::WatchRequest {
+            after_position: 0,
+            from_now: false,
+            site_ids: vec!["cluny".into()],
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut seen = 0;
+    while let Some(item) = feed.next().await {
+        match item.expect("watch item").item {
+            Some(pb::watch_response::Item::Change(c)) => {
+                assert_eq!(c.site_id, "cluny");
+                for e in c.events {
+                    match e.event {
+                        Some(pb::event::Event::ParticipantUpserted(p)) => {
+                            assert!(
+                                p.display_name.is_empty()
+                                    && p.email.is_empty()
+                                    && p.organisation.is_empty(),
+                                "{p:?}"
+                            );
+                        }
+                        Some(pb::event::Event::Registration(r)) => {
+                            assert!(r.registration.expect("registration").ticket_code.is_empty());
+                        }
+                        _ => {}
+                    }
+                }
+                seen += 1;
+            }
+            Some(pb::watch_response::Item::Progress(_)) => break,
+            None => {}
+        }
+    }
+    assert!(
+        seen > 80,
+        "cluny's changes are in the national feed ({seen})"
+    );
+    for (_, s) in sites {
+        s.stop().await;
+    }
+    national.stop().await;
+}
+
+async fn futures_join_all<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut out = Vec::new();
+    let handles: Vec<_> = fs.map(|f| Box::pin(f)).collect();
+    for h in handles {
+        out.push(h.await);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_cut_mid_load_and_restored_loses_nothing_and_converges() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let relay = Relay::start(national.addr).await;
+    let token = invite(&mut admin, "volvic", false).await;
+    let site = TestSite::start(federated(
+        "volvic",
+        &data_dir(&dir, "volvic"),
+        &relay.url(),
+        &token,
+    ))
+    .await;
+    setup_challenges(&site, 2, 10).await;
+    let mut org = site.organiser();
+    converged(&mut org, &mut admin, "volvic").await;
+
+    let writer = {
+        let mut desk = site.desk();
+        tokio::spawn(async move {
+            for i in 0..150 {
+                let p = create_participant(&mut desk, &format!("P{i}")).await;
+                desk.register(register_req(&p, (i % 2) + 1))
+                    .await
+                    .expect("the site keeps working offline");
+            }
+        })
+    };
+    eventually("some changes to reach the national node", || {
+        let mut org = org.clone();
+        async move {
+            org.get_site_info(pb::GetSiteInfoRequest {})
+                .await
+                .map(|i| i.into_inner().national_acked_seq > 40)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    relay.cut();
+    eventually("the site to see the link down", || {
+        let mut org = org.clone();
+        async move {
+            org.get_site_info(pb::GetSiteInfoRequest {})
+                .await
+                .map(|i| !i.into_inner().national_connected)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    writer.await.expect("writes while cut");
+    let offline = org
+        .get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner();
+    assert!(
+        offline.national_acked_seq < offline.last_seq,
+        "changes waited in the outbox"
+    );
+    relay.restore();
+    converged(&mut org, &mut admin, "volvic").await;
+    site.stop().await;
+    national.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_the_national_node_and_restart_converges() {
+    let dir = temp_dir();
+    let ndata = data_dir(&dir, "national");
+    let addr = loopback_port();
+    let national = ChildNational::start(&ndata, addr).await;
+    let mut admin = national.client();
+    let token = invite(&mut admin, "macon", false).await;
+    let site = TestSite::start(federated(
+        "macon",
+        &data_dir(&dir, "macon"),
+        &format!("http://{addr}"),
+        &token,
+    ))
+    .await;
+    setup_challenges(&site, 2, 8).await;
+    let mut org = site.organiser();
+    let load_task = {
+        let mut desk = site.desk();
+        tokio::spawn(async move {
+            for i in 0..120 {
+                let p = create_participant(&mut desk, &format!("P{i}")).await;
+                desk.register(register_req(&p, (i % 2) + 1))
+                    .await
+                    .expect("register");
+            }
+        })
+    };
+    eventually("the national node to apply some changes", || {
+        let mut org = org.clone();
+        async move {
+            org.get_site_info(pb::GetSiteInfoRequest {})
+                .await
+                .map(|i| i.into_inner().national_acked_seq > 30)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    national.kill();
+    load_task
+        .await
+        .expect("the site keeps registering while the national node is down");
+    let national = ChildNational::start(&ndata, addr).await;
+    let mut admin = national.client();
+    converged(&mut org, &mut admin, "macon").await;
+    let sites = admin
+        .list_sites(pb::ListSitesRequest {})
+        .await
+        .expect("sites")
+        .into_inner()
+        .sites;
+    assert_eq!(sites.len(), 1);
+    assert_eq!(sites[0].registrations, 120);
+    site.stop().await;
+    national.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_offline_for_thousands_of_changes_catches_up() {
+    let dir = temp_dir();
+    let ndata = data_dir(&dir, "national");
+    let national = TestNational::start(&ndata).await;
+    let token = invite(&mut national.client(), "kehl", true).await;
+    let url = national.url();
+    let addr = national.addr;
+    national.stop().await;
+    // The national node is down the whole time the site works.
+    let mut cfg = federated("kehl", &data_dir(&dir, "kehl"), &url, &token);
+    cfg.log_retention = 100_000;
+    let site = TestSite::start(cfg).await;
+    setup_challenges(&site, 4, 50).await;
+    let acked = load(&site, 1000, 4, 8).await;
+    assert_eq!(acked, 1000);
+    let info = site
+        .organiser()
+        .get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner();
+    assert!(info.last_seq > 2000 && info.national_acked_seq == 0);
+    // Back on the same address and data.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .expect("rebind national");
+    let mut ncfg = agora_national::NationalConfig::new(&ndata, ADMIN);
+    ncfg.cache_mb = 8;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(agora_national::run(ncfg, listener, async {
+        let _ = stopped.await;
+    }));
+    let mut admin = national_client(&channel(addr).await, Some(ADMIN));
+    converged(&mut site.organiser(), &mut admin, "kehl").await;
+    let sites = admin
+        .list_sites(pb::ListSitesRequest {})
+        .await
+        .expect("sites")
+        .into_inner()
+        .sites;
+    assert!(sites[0].partner, "kehl joined as a partner");
+    site.stop().await;
+    let _ = stop.send(());
+    task.await.expect("national task").expect("national run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_restored_from_an_old_copy_is_rebuilt_under_a_new_epoch() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let token = invite(&mut admin, "cluny", false).await;
+    let data = data_dir(&dir, "cluny");
+    let backup = data_dir(&dir, "cluny-backup");
+    let site = TestSite::start(federated("cluny", &data, &national.url(), &token)).await;
+    setup_challenges(&site, 1, 30).await;
+    load(&site, 10, 1, 2).await;
+    converged(&mut site.organiser(), &mut admin, "cluny").await;
+    site.stop().await;
+    copy_dir(&data, &backup);
+
+    let site = TestSite::start(federated("cluny", &data, &national.url(), &token)).await;
+    load(&site, 15, 1, 3).await;
+    let old_epoch = site
+        .organiser()
+        .get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner()
+        .log_epoch;
+    converged(&mut site.organiser(), &mut admin, "cluny").await;
+    site.stop().await;
+
+    // Disaster: the venue's disk is restored from the older copy.
+    std::fs::remove_dir_all(&data).expect("remove data");
+    copy_dir(&backup, &data);
+    let site = TestSite::start(federated("cluny", &data, &national.url(), &token)).await;
+    let mut org = site.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+    let info = org
+        .get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner();
+    assert_ne!(
+        info.log_epoch, old_epoch,
+        "a new epoch, never two histories mixed"
+    );
+    assert_eq!(
+        info.registrations, 10,
+        "the national node now holds exactly the restored state"
+    );
+    let sites = admin
+        .list_sites(pb::ListSitesRequest {})
+        .await
+        .expect("sites")
+        .into_inner()
+        .sites;
+    assert_eq!(sites[0].registrations, 10);
+    // And life goes on.
+    load(&site, 5, 1, 1).await;
+    converged(&mut org, &mut admin, "cluny").await;
+    site.stop().await;
+    national.stop().await;
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy");
+        }
+    }
+}
+
+/// Opens a raw Federate stream, as a (possibly misbehaving) site would.
+async fn raw_stream(
+    n: &mut NationalClient,
+    hello: pb::Hello,
+) -> Result<
+    (
+        tokio::sync::mpsc::Sender<pb::FederateRequest>,
+        tonic::Streaming<pb::FederateResponse>,
+        pb::Welcome,
+    ),
+    tonic::Status,
+> {
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    tx.send(pb::FederateRequest {
+        msg: Some(pb::federate_request::Msg::Hello(hello)),
+    })
+    .await
+    .expect("send hello");
+    let mut inbound = n
+        .federate(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await?
+        .into_inner();
+    match inbound.message().await? {
+        Some(pb::FederateResponse {
+            msg: Some(pb::federate_response::Msg::Welcome(w)),
+        }) => Ok((tx, inbound, w)),
+        other => panic!("expected Welcome, got {other:?}"),
+    }
+}
+
+fn hello(site: &str, epoch: &str, credential: &str) -> pb::Hello {
+    pb::Hello {
+        site_id: site.into(),
+        log_epoch: epoch.into(),
+        credential: credential.into(),
+        last_seq: 0,
+        software_version: "test".into(),
+    }
+}
+
+fn participant_change(seq: u64, id: &str) -> pb::Change {
+    pb::Change {
+        seq,
+        at_ms: 1,
+        request_id: String::new(),
+        events: vec![pb::Event {
+            event: Some(pb::event::Event::ParticipantUpserted(pb::Participant {
+                id: id.into(),
+                organisation_type: pb::OrganisationType::Citizen.into(),
+                language: "fr".into(),
+                ..Default::default()
+            })),
+        }],
+    }
+}
+
+async fn next_ack(
+    inbound: &mut tonic::Streaming<pb::FederateResponse>,
+) -> Result<u64, tonic::Status> {
+    loop {
+        match inbound.message().await? {
+            Some(pb::FederateResponse {
+                msg: Some(pb::federate_response::Msg::Ack(a)),
+            }) => return Ok(a.applied_seq),
+            Some(_) => {}
+            None => panic!("stream ended"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn duplicated_replays_are_acked_and_ignored_and_gaps_refused() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let token = invite(&mut admin, "cluny", false).await;
+    let epoch = "0194f0c2-0000-4000-8000-000000000001";
+    let (tx, mut inbound, welcome) = raw_stream(&mut admin, hello("cluny", epoch, &token))
+        .await
+        .expect("join");
+    assert_eq!(welcome.applied_seq, 0);
+    assert!(!welcome.issued_credential.is_empty());
+    let batch = pb::Records {
+        changes: vec![
+            participant_change(1, "0194f0c2-0000-7000-8000-000000000001"),
+            participant_change(2, "0194f0c2-0000-7000-8000-000000000002"),
+        ],
+    };
+    let send = |r: pb::Records| pb::FederateRequest {
+        msg: Some(pb::federate_request::Msg::Records(r)),
+    };
+    tx.send(send(batch.clone())).await.expect("send");
+    assert_eq!(next_ack(&mut inbound).await.expect("ack"), 2);
+    tx.send(send(batch)).await.expect("send again");
+    assert_eq!(
+        next_ack(&mut inbound).await.expect("re-ack"),
+        2,
+        "a duplicate is re-acked"
+    );
+    let overview = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner();
+    assert_eq!(
+        overview.totals.expect("totals").participants,
+        2,
+        "and applied once"
+    );
+    tx.send(send(pb::Records {
+        changes: vec![participant_change(
+            5,
+            "0194f0c2-0000-7000-8000-000000000005",
+        )],
+    }))
+    .await
+    .expect("send gap");
+    let err = next_ack(&mut inbound).await.expect_err("gap");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(err.message().contains("next one is 3"), "{}", err.message());
+
+    // The join token was single-use; the issued credential works.
+    let err = raw_stream(&mut admin, hello("cluny", epoch, &token))
+        .await
+        .expect_err("token reused");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let (_tx, _inbound, w) = raw_stream(
+        &mut admin,
+        hello("cluny", epoch, &welcome.issued_credential),
+    )
+    .await
+    .expect("credential");
+    assert_eq!(w.applied_seq, 2, "the resume position is the durable one");
+    national.stop().await;
+}
+
+#[tokio::test]
+async fn a_site_cannot_publish_for_another_site_id_and_revocation_shuts_it_out() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let epoch = "0194f0c2-0000-4000-8000-000000000002";
+    let volvic = invite(&mut admin, "volvic", false).await;
+    let cluny = invite(&mut admin, "cluny", false).await;
+    let (_t, _i, w) = raw_stream(&mut admin, hello("volvic", epoch, &volvic))
+        .await
+        .expect("volvic joins");
+    // Volvic's credential, or Cluny's join token, cannot open a stream as another site.
+    let err = raw_stream(&mut admin, hello("cluny", epoch, &w.issued_credential))
+        .await
+        .expect_err("wrong site");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    let err = raw_stream(&mut admin, hello("macon", epoch, &cluny))
+        .await
+        .expect_err("token of another site");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    // Admin calls need the admin token.
+    let mut anonymous = national_client(&national.channel, None);
+    let err = anonymous
+        .create_invite(pb::CreateInviteRequest {
+            site_id: "kehl".into(),
+            name: "Kehl".into(),
+            country: "DE".into(),
+            partner: true,
+        })
+        .await
+        .expect_err("no token");
+    assert_eq!(err.code(), Code::Unauthenticated);
+    let err = admin
+        .create_invite(pb::CreateInviteRequest {
+            site_id: "kehl".into(),
+            name: "Kehl".into(),
+            country: "Germany".into(),
+            partner: true,
+        })
+        .await
+        .expect_err("bad country");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    admin
+        .revoke_site(pb::RevokeSiteRequest {
+            site_id: "volvic".into(),
+        })
+        .await
+        .expect("revoke");
+    let err = raw_stream(&mut admin, hello("volvic", epoch, &w.issued_credential))
+        .await
+        .expect_err("revoked");
+    assert_eq!(err.code(), Code::PermissionDenied);
+    national.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_national_feed_resumes_from_a_position_and_partners_join_under_traffic() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let token = invite(&mut admin, "cluny", false).await;
+    let cluny = TestSite::start(federated(
+        "cluny",
+        &data_dir(&dir, "cluny"),
+        &national.url(),
+        &token,
+    ))
+    .await;
+    setup_challenges(&cluny, 2, 10).await;
+    let traffic = {
+        let mut desk = cluny.desk();
+        tokio::spawn(async move {
+            for i in 0..60 {
+                let p = create_participant(&mut desk, &format!("P{i}")).await;
+                desk.register(register_req(&p, (i % 2) + 1))
+                    .await
+                    .expect("register");
+            }
+        })
+    };
+    let token = invite(&mut admin, "coventry", true).await;
+    let coventry = TestSite::start(federated(
+        "coventry",
+        &data_dir(&dir, "coventry"),
+        &national.url(),
+        &token,
+    ))
+    .await;
+    setup_challenges(&coventry, 1, 5).await;
+    load(&coventry, 8, 1, 2).await;
+    traffic.await.expect("traffic");
+    converged(&mut cluny.organiser(), &mut admin, "cluny").await;
+    converged(&mut coventry.organiser(), &mut admin, "coventry").await;
+
+    // Read the feed to a point, drop it, resume: every position once, in order.
+    let mut feed = admin
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut positions = Vec::new();
+    while positions.len() < 50 {
+        if let Some(pb::watch_response::Item::Change(c)) =
+            feed.message().await.expect("item").expect("open").item
+        {
+            positions.push(c.position);
+        }
+    }
+    drop(feed);
+    let mut feed = admin
+        .watch(pb::WatchRequest {
+            after_position: positions[49],
+            ..Default::default()
+        })
+        .await
+        .expect("resume")
+        .into_inner();
+    loop {
+        match feed.message().await.expect("item").expect("open").item {
+            Some(pb::watch_response::Item::Change(c)) => positions.push(c.position),
+            Some(pb::watch_response::Item::Progress(p)) => {
+                assert_eq!(p.position, *positions.last().expect("some"));
+                break;
+            }
+            None => {}
+        }
+    }
+    assert_eq!(positions, (1..=positions.len() as u64).collect::<Vec<_>>());
+    let sites = admin
+        .list_sites(pb::ListSitesRequest {})
+        .await
+        .expect("sites")
+        .into_inner()
+        .sites;
+    let cov = sites
+        .iter()
+        .find(|s| s.site_id == "coventry")
+        .expect("coventry listed");
+    assert!(cov.partner && cov.country == "GB");
+    let open = admin
+        .list_challenges(pb::ListNationalChallengesRequest {
+            min_seats_left: 1,
+            ..Default::default()
+        })
+        .await
+        .expect("challenges")
+        .into_inner()
+        .challenges;
+    assert!(open.iter().all(|c| c.seats.expect("seats").seats_left >= 1));
+    cluny.stop().await;
+    coventry.stop().await;
+    national.stop().await;
+}
