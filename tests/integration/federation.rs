@@ -417,6 +417,7 @@ fn hello(site: &str, epoch: &str, credential: &str) -> pb::Hello {
         credential: credential.into(),
         last_seq: 0,
         software_version: "test".into(),
+        downlink_position: 0,
     }
 }
 
@@ -667,5 +668,93 @@ async fn the_national_feed_resumes_from_a_position_and_partners_join_under_traff
     assert!(open.iter().all(|c| c.seats.expect("seats").seats_left >= 1));
     cluny.stop().await;
     coventry.stop().await;
+    national.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_national_directory_flows_down_to_every_site() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let mut sites = Vec::new();
+    for id in ["cluny", "kehl"] {
+        let token = invite(&mut admin, id, id == "kehl").await;
+        sites.push(
+            TestSite::start(federated(id, &data_dir(&dir, id), &national.url(), &token)).await,
+        );
+    }
+    setup_challenges(&sites[1], 2, 3).await;
+    load(&sites[1], 4, 2, 1).await;
+    admin
+        .announce(pb::AnnounceRequest {
+            text: "Plénière à 14h, salle des moines".into(),
+        })
+        .await
+        .expect("announce");
+    let mut cluny = sites[0].public();
+    // Cluny sees Kehl's défis with their seats left, Kehl itself, and the announcement.
+    eventually("the directory to reach cluny", || {
+        let mut c = cluny.clone();
+        async move {
+            let d = c
+                .get_national_directory(pb::GetNationalDirectoryRequest::default())
+                .await
+                .expect("directory")
+                .into_inner();
+            d.challenges.len() == 2
+                && d.challenges.iter().all(|c| {
+                    c.site_id == "kehl"
+                        && c.seats
+                            .is_some_and(|s| s.confirmed == 2 && s.seats_left == 1)
+                })
+                && d.sites.iter().any(|s| s.site_id == "kehl" && s.partner)
+                && d.announcements.iter().any(|a| a.text.contains("Plénière"))
+                && !d.themes.is_empty()
+        }
+    })
+    .await;
+    // Kehl's own défis are not in its directory (it has them itself).
+    let kehl = sites[1]
+        .public()
+        .get_national_directory(pb::GetNationalDirectoryRequest::default())
+        .await
+        .expect("dir")
+        .into_inner();
+    assert!(kehl.challenges.iter().all(|c| c.site_id != "kehl"));
+    // The directory survives a restart of the site (it is stored), and resumes.
+    let cluny_site = sites.remove(0);
+    cluny_site.stop().await;
+    let token = "unused-after-join";
+    let cluny_site = TestSite::start(federated(
+        "cluny",
+        &data_dir(&dir, "cluny"),
+        &national.url(),
+        token,
+    ))
+    .await;
+    let d = cluny_site
+        .public()
+        .get_national_directory(pb::GetNationalDirectoryRequest::default())
+        .await
+        .expect("dir")
+        .into_inner();
+    assert_eq!(d.challenges.len(), 2, "kept across a restart");
+    let mut kehl_org = sites[0].organiser();
+    create_challenge(&mut kehl_org, 3, 4).await;
+    cluny = cluny_site.public();
+    eventually("a new défi at kehl to appear at cluny", || {
+        let mut c = cluny.clone();
+        async move {
+            c.get_national_directory(pb::GetNationalDirectoryRequest::default())
+                .await
+                .map(|d| d.into_inner().challenges.len() == 3)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+    cluny_site.stop().await;
+    for s in sites {
+        s.stop().await;
+    }
     national.stop().await;
 }

@@ -261,3 +261,36 @@ pub fn digest<'a>(
     }
     format!("{:016x}-{}", h, lines.len())
 }
+
+/// A site of the event, as the national directory lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteEntry {
+    pub id: String,
+    pub name: String,
+    pub country: String,
+    pub partner: bool,
+}
+
+/// A message from the national coordination to every site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announcement {
+    pub id: u64,
+    pub text: String,
+    pub at_ms: i64,
+}
+
+/// One item of the national directory that the national node pushes down to every site:
+/// national-owned data, read-only at the sites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DirectoryEntry {
+    Site(SiteEntry),
+    Theme(Theme),
+    /// Another site's challenge, with its seat counts.
+    Challenge {
+        site: String,
+        challenge: ReplicaChallenge,
+    },
+    Announcement(Announcement),
+    /// Forget every challenge of this site (its replica was rebuilt); its current ones follow.
+    DropSiteChallenges(String),
+}

@@ -150,6 +150,7 @@ pub fn record(r: &NationalRecord) -> pb::NationalChange {
         at_ms: r.at_ms,
         events: r.events.iter().map(convert::shared_event).collect(),
         site_reset: r.site_reset,
+        announcement: r.announcement.as_ref().map(convert::announcement),
     }
 }
 
@@ -210,6 +211,8 @@ impl NationalService for National {
             epoch: hello.log_epoch,
             generation,
             applied: welcome.applied_seq,
+            down_acked: hello.downlink_position,
+            down_sent: None,
             tx,
             stopping: self.stopping.subscribe(),
         };
@@ -401,6 +404,24 @@ impl NationalService for National {
         }))
     }
 
+    async fn announce(
+        &self,
+        req: Request<pb::AnnounceRequest>,
+    ) -> Result<Response<pb::AnnounceResponse>, Status> {
+        self.require_admin(&req)?;
+        let text = req.into_inner().text;
+        let n = text.trim().chars().count();
+        if n == 0 || n > 500 || text.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(Status::invalid_argument(
+                "text: must hold 1..=500 characters, no control characters",
+            ));
+        }
+        let a = self.store.announce(text.trim()).await.map_err(status)?;
+        Ok(Response::new(pb::AnnounceResponse {
+            announcement: Some(convert::announcement(&a)),
+        }))
+    }
+
     async fn revoke_site(
         &self,
         req: Request<pb::RevokeSiteRequest>,
@@ -426,6 +447,10 @@ struct Session {
     epoch: String,
     generation: u64,
     applied: u64,
+    /// Last directory position the site acknowledged.
+    down_acked: u64,
+    /// Position of the Downlink in flight, if any (one at a time).
+    down_sent: Option<u64>,
     tx: Outbound,
     stopping: watch::Receiver<bool>,
 }
@@ -453,11 +478,16 @@ impl Session {
     async fn serve(&mut self, inbound: &mut Streaming<pb::FederateRequest>) -> Result<(), Status> {
         let mut heard = Instant::now();
         let mut beat = tokio::time::interval(HEARTBEAT);
+        let mut directory = self.store.durable_position();
         loop {
             if !self.links.is_current(&self.site, self.generation) {
                 return Err(Status::aborted("superseded by a newer stream of this site"));
             }
+            self.push_directory().await?;
             tokio::select! {
+                changed = directory.changed() => if changed.is_err() {
+                    return Err(Status::unavailable("the national node is shutting down; reconnect"));
+                },
                 msg = inbound.next() => {
                     heard = Instant::now();
                     let msg = match msg {
@@ -482,6 +512,12 @@ impl Session {
                         Some(pb::federate_request::Msg::Heartbeat(h)) => {
                             self.links.heard(&self.site, self.generation, Some(h.position), now_ms());
                         }
+                        Some(pb::federate_request::Msg::DownlinkAck(a)) => {
+                            if self.down_sent == Some(a.position) {
+                                self.down_acked = a.position;
+                                self.down_sent = None;
+                            }
+                        }
                         Some(pb::federate_request::Msg::Hello(_)) => {
                             return Err(Status::invalid_argument("Hello may only open a stream"));
                         }
@@ -503,6 +539,60 @@ impl Session {
                 }
             }
         }
+    }
+}
+
+impl Session {
+    /// Sends the directory changes since the site's position, one Downlink in flight at a
+    /// time; a position older than the retained log gets the whole directory (reset).
+    async fn push_directory(&mut self) -> Result<(), Status> {
+        if self.down_sent.is_some() {
+            return Ok(());
+        }
+        let durable = *self.store.durable_position().borrow();
+        if self.down_acked >= durable {
+            if self.down_acked > durable {
+                // The site knew a position this node no longer has (national data
+                // restored): start it over from the whole directory.
+                self.down_acked = 0;
+            } else {
+                return Ok(());
+            }
+        }
+        let store = Arc::clone(&self.store);
+        let (after, own) = (self.down_acked, self.site.clone());
+        let computed =
+            tokio::task::spawn_blocking(move || -> Result<(u64, bool, Vec<_>), StoreError> {
+                match store.read_log(after, WATCH_READ_CHUNK) {
+                    Ok(records) => {
+                        let position = records.last().map_or(after, |r| r.position);
+                        Ok((position, false, store.directory_changes(&records)?))
+                    }
+                    Err(StoreError::LogTruncated { .. }) => Ok((durable, true, store.directory()?)),
+                    Err(e) => Err(e),
+                }
+            })
+            .await
+            .map_err(|_| Status::internal("directory task failed"))?
+            .map_err(status)?;
+        let (position, reset, entries) = computed;
+        let entries: Vec<pb::DirectoryEntry> = entries
+            .iter()
+            .filter(|e| !matches!(e, agora_model::shared::DirectoryEntry::Challenge { site, .. } if *site == own))
+            .map(convert::directory_entry)
+            .collect();
+        if entries.is_empty() && !reset {
+            // Nothing for this site in those records: move on without a round trip.
+            self.down_acked = position;
+            return Ok(());
+        }
+        self.down_sent = Some(position);
+        self.reply(pb::federate_response::Msg::Downlink(pb::Downlink {
+            position,
+            reset,
+            entries,
+        }))
+        .await
     }
 }
 

@@ -386,6 +386,37 @@ impl SiteService for Site {
         }
     }
 
+    async fn get_national_directory(
+        &self,
+        req: Request<pb::GetNationalDirectoryRequest>,
+    ) -> Result<Response<pb::GetNationalDirectoryResponse>, Status> {
+        use agora_model::shared::DirectoryEntry as D;
+        let theme = req.into_inner().theme;
+        let store = Arc::clone(&self.store);
+        let (position, entries) = blocking(move || store.directory()).await?;
+        let mut out = pb::GetNationalDirectoryResponse {
+            position,
+            ..Default::default()
+        };
+        for e in &entries {
+            match e {
+                D::Site(s) => out.sites.push(agora_sync::convert::site_entry(s)),
+                D::Theme(t) => out.themes.push(convert::theme(t)),
+                D::Announcement(a) => out.announcements.push(agora_sync::convert::announcement(a)),
+                D::Challenge { site, challenge } => {
+                    if theme.is_empty() || challenge.challenge.fields.themes.contains(&theme) {
+                        out.challenges
+                            .push(agora_sync::convert::national_challenge(site, challenge));
+                    }
+                }
+                D::DropSiteChallenges(_) => {}
+            }
+        }
+        out.challenges
+            .sort_by_key(|c| std::cmp::Reverse(c.seats.map_or(0, |s| s.seats_left)));
+        Ok(Response::new(out))
+    }
+
     async fn get_digest(
         &self,
         req: Request<pb::GetDigestRequest>,

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::info;
 
-use agora_model::shared::{self, SharedParticipant, SharedRegistration};
+use agora_model::shared::{self, DirectoryEntry, SharedParticipant, SharedRegistration};
 use agora_model::{
     Challenge, Change, Command, Event, Outcome, Participant, ParticipantId, Registration,
     RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes,
@@ -61,10 +61,13 @@ pub(crate) enum T {
     Waiters,
     /// request id → `StoredAnswer`.
     Requests,
+    /// The national directory pushed down by the national node (national-owned, not
+    /// logged here): kind byte ++ key → `DirectoryEntry`.
+    Directory,
 }
 
 impl T {
-    const ALL: [T; 12] = [
+    const ALL: [T; 13] = [
         T::Meta,
         T::Log,
         T::Themes,
@@ -77,6 +80,7 @@ impl T {
         T::Tickets,
         T::Waiters,
         T::Requests,
+        T::Directory,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -93,6 +97,7 @@ impl T {
             T::Tickets => "tickets",
             T::Waiters => "waiters",
             T::Requests => "requests",
+            T::Directory => "directory",
         }
     }
 }
@@ -109,6 +114,8 @@ mod meta {
     pub const PSEUDONYM_KEY: &[u8] = b"pseudonym_key";
     /// Credential issued by the national node.
     pub const NATIONAL_CREDENTIAL: &[u8] = b"national_credential";
+    /// National directory position applied (downlink).
+    pub const DOWNLINK_POSITION: &[u8] = b"downlink_position";
 }
 
 /// How to open a store.
@@ -368,6 +375,58 @@ impl Store {
         .await
     }
 
+    /// The national directory position this site durably applied.
+    pub fn downlink_position(&self) -> Result<u64, StoreError> {
+        match self.inner.tree(T::Meta).get(meta::DOWNLINK_POSITION)? {
+            Some(v) => u64_of("meta", meta::DOWNLINK_POSITION, &v),
+            None => Ok(0),
+        }
+    }
+
+    /// Applies a downlink message from the national node, durably: with `reset`, the
+    /// directory is replaced; otherwise entries are upserted in order.
+    pub async fn apply_downlink(
+        &self,
+        position: u64,
+        reset: bool,
+        entries: Vec<DirectoryEntry>,
+    ) -> Result<(), StoreError> {
+        self.exclusive(move |inner| {
+            let tree = inner.tree(T::Directory);
+            if reset {
+                tree.clear()?;
+            }
+            for e in &entries {
+                match e {
+                    DirectoryEntry::DropSiteChallenges(site) => {
+                        let prefix = codec::join(&[3], &codec::join(site.as_bytes(), &[0]));
+                        let mut b = sled::Batch::default();
+                        for k in tree.scan_prefix(&prefix).keys() {
+                            b.remove(k?);
+                        }
+                        tree.apply_batch(b)?;
+                    }
+                    other => {
+                        tree.insert(directory_key(other), encode(other)?)?;
+                    }
+                }
+            }
+            inner
+                .tree(T::Meta)
+                .insert(meta::DOWNLINK_POSITION, &u64_key(position))?;
+            inner.disk.sync()
+        })
+        .await
+    }
+
+    /// The national directory as last received, with its position.
+    pub fn directory(&self) -> Result<(u64, Vec<DirectoryEntry>), StoreError> {
+        Ok((
+            self.downlink_position()?,
+            scan(self.inner.tree(T::Directory), T::Directory, &[])?,
+        ))
+    }
+
     /// Starts a new log epoch, durably: for a site whose data was restored from an old copy
     /// (its log is behind what it once published), so that downstream replicas rebuild it
     /// instead of mixing two histories. The log itself keeps its sequence numbers.
@@ -599,6 +658,23 @@ impl Store {
 impl Drop for Store {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+/// Key of a directory entry: kind byte, then its id.
+fn directory_key(e: &DirectoryEntry) -> Vec<u8> {
+    match e {
+        DirectoryEntry::Site(s) => codec::join(&[1], s.id.as_bytes()),
+        DirectoryEntry::Theme(t) => codec::join(&[2], t.id.as_bytes()),
+        DirectoryEntry::Challenge { site, challenge } => codec::join(
+            &[3],
+            &codec::join(
+                &codec::join(site.as_bytes(), &[0]),
+                &challenge.challenge.number.to_be_bytes(),
+            ),
+        ),
+        DirectoryEntry::Announcement(a) => codec::join(&[4], &a.id.to_be_bytes()),
+        DirectoryEntry::DropSiteChallenges(site) => codec::join(&[5], site.as_bytes()),
     }
 }
 

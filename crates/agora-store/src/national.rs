@@ -16,8 +16,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
 use agora_model::shared::{
-    self, ReplicaChallenge, ReplicaRows, ReplicaTotals, SharedChange, SharedEvent,
-    SharedParticipant, SharedRegistration,
+    self, Announcement, DirectoryEntry, ReplicaChallenge, ReplicaRows, ReplicaTotals, SharedChange,
+    SharedEvent, SharedParticipant, SharedRegistration, SiteEntry,
 };
 use agora_model::{ParticipantId, RegistrationId, Theme};
 
@@ -47,10 +47,12 @@ enum N {
     Totals,
     /// theme id → `Theme`, the union of every site's themes.
     Themes,
+    /// id (u64 BE) → `Announcement`.
+    Announcements,
 }
 
 impl N {
-    const ALL: [N; 9] = [
+    const ALL: [N; 10] = [
         N::Meta,
         N::Log,
         N::Sites,
@@ -60,6 +62,7 @@ impl N {
         N::Participants,
         N::Totals,
         N::Themes,
+        N::Announcements,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -72,6 +75,7 @@ impl N {
             N::Participants => "participants",
             N::Totals => "totals",
             N::Themes => "themes",
+            N::Announcements => "announcements",
         }
     }
 }
@@ -120,6 +124,8 @@ pub struct NationalRecord {
     pub events: Vec<SharedEvent>,
     /// The replica of the site was dropped (new epoch); the records after rebuild it.
     pub site_reset: bool,
+    /// A national announcement (then `site_id` is empty).
+    pub announcement: Option<Announcement>,
 }
 
 /// The answer to a site's Hello.
@@ -159,6 +165,10 @@ enum Job {
         site_id: String,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
+    Announce {
+        text: String,
+        reply: oneshot::Sender<Result<Announcement, StoreError>>,
+    },
 }
 
 impl Job {
@@ -168,6 +178,7 @@ impl Job {
             Job::Ingest { reply, .. } => drop(reply.send(Err(e))),
             Job::Invite { reply, .. } => drop(reply.send(Err(e))),
             Job::Revoke { reply, .. } => drop(reply.send(Err(e))),
+            Job::Announce { reply, .. } => drop(reply.send(Err(e))),
         }
     }
 }
@@ -178,6 +189,7 @@ enum Answer {
     Ingest(Result<u64, StoreError>),
     Invite(Result<String, StoreError>),
     Revoke(Result<(), StoreError>),
+    Announce(Result<Announcement, StoreError>),
 }
 
 struct Inner {
@@ -370,6 +382,131 @@ impl NationalStore {
         .await
     }
 
+    /// Records an announcement for every site.
+    pub async fn announce(&self, text: &str) -> Result<Announcement, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(
+            Job::Announce {
+                text: text.to_owned(),
+                reply,
+            },
+            answer,
+        )
+        .await
+    }
+
+    pub fn announcements(&self) -> Result<Vec<Announcement>, StoreError> {
+        scan(self.inner.tree(N::Announcements), N::Announcements, &[])
+    }
+
+    /// The whole national directory as it stands.
+    pub fn directory(&self) -> Result<Vec<DirectoryEntry>, StoreError> {
+        let mut out = Vec::new();
+        for s in self.sites()? {
+            out.push(DirectoryEntry::Site(site_entry(&s)));
+            for c in self.challenges(&s)? {
+                out.push(DirectoryEntry::Challenge {
+                    site: s.id.clone(),
+                    challenge: c,
+                });
+            }
+        }
+        out.extend(self.themes()?.into_iter().map(DirectoryEntry::Theme));
+        out.extend(
+            self.announcements()?
+                .into_iter()
+                .map(DirectoryEntry::Announcement),
+        );
+        Ok(out)
+    }
+
+    /// The directory entries that `records` changed, as they stand now, in an order that
+    /// replays correctly (a site's drop before its later challenges).
+    pub fn directory_changes(
+        &self,
+        records: &[NationalRecord],
+    ) -> Result<Vec<DirectoryEntry>, StoreError> {
+        #[derive(PartialEq, Eq, Hash, Clone)]
+        enum Touch {
+            Site(String),
+            Drop(String),
+            Theme(String),
+            Challenge(String, u32),
+            Announcement(u64),
+        }
+        let mut touched: Vec<Touch> = Vec::new();
+        for r in records {
+            if let Some(a) = &r.announcement {
+                touched.push(Touch::Announcement(a.id));
+                continue;
+            }
+            if r.site_reset {
+                touched.push(Touch::Drop(r.site_id.clone()));
+            }
+            if r.events.is_empty() {
+                touched.push(Touch::Site(r.site_id.clone()));
+            }
+            for e in &r.events {
+                match e {
+                    SharedEvent::ThemeAdded(t) => touched.push(Touch::Theme(t.id.clone())),
+                    SharedEvent::ChallengeUpserted(c) => {
+                        touched.push(Touch::Challenge(r.site_id.clone(), c.number))
+                    }
+                    SharedEvent::Registration { registration, .. } => {
+                        let agora_model::Target::Challenge(n) = registration.target;
+                        touched.push(Touch::Challenge(r.site_id.clone(), n));
+                    }
+                    SharedEvent::Participant(_) => {}
+                }
+            }
+        }
+        // Keep each key's last occurrence only.
+        let mut seen = std::collections::HashSet::new();
+        let mut order: Vec<Touch> = touched
+            .into_iter()
+            .rev()
+            .filter(|t| seen.insert(t.clone()))
+            .collect();
+        order.reverse();
+        let mut out = Vec::new();
+        for t in order {
+            match t {
+                Touch::Drop(site) => out.push(DirectoryEntry::DropSiteChallenges(site)),
+                Touch::Site(id) => {
+                    if let Some(s) = self.site(&id)? {
+                        out.push(DirectoryEntry::Site(site_entry(&s)));
+                    }
+                }
+                Touch::Theme(id) => {
+                    if let Some(t) = get(self.inner.tree(N::Themes), N::Themes, id.as_bytes())? {
+                        out.push(DirectoryEntry::Theme(t));
+                    }
+                }
+                Touch::Challenge(site, n) => {
+                    let Some(s) = self.site(&site)? else { continue };
+                    let key = key(&replica_prefix(&s.id, &s.epoch), &n.to_be_bytes());
+                    if let Some(c) = get::<ReplicaChallenge>(
+                        self.inner.tree(N::Challenges),
+                        N::Challenges,
+                        &key,
+                    )? {
+                        out.push(DirectoryEntry::Challenge { site, challenge: c });
+                    }
+                }
+                Touch::Announcement(id) => {
+                    if let Some(a) = get(
+                        self.inner.tree(N::Announcements),
+                        N::Announcements,
+                        &u64_key(id),
+                    )? {
+                        out.push(DirectoryEntry::Announcement(a));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub fn close(&self) {
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
         if let Some(handle) = handle {
@@ -489,6 +626,15 @@ impl NationalStore {
 impl Drop for NationalStore {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+fn site_entry(s: &SiteRecord) -> SiteEntry {
+    SiteEntry {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        country: s.country.clone(),
+        partner: s.partner,
     }
 }
 
@@ -634,6 +780,7 @@ impl Inner {
                         (Job::Ingest { reply, .. }, Answer::Ingest(a)) => drop(reply.send(a)),
                         (Job::Invite { reply, .. }, Answer::Invite(a)) => drop(reply.send(a)),
                         (Job::Revoke { reply, .. }, Answer::Revoke(a)) => drop(reply.send(a)),
+                        (Job::Announce { reply, .. }, Answer::Announce(a)) => drop(reply.send(a)),
                         (job, _) => job.fail(StoreError::Closed),
                     }
                 }
@@ -743,11 +890,28 @@ impl Inner {
                                         at_ms: now,
                                         events: vec![],
                                         site_reset: true,
+                                        announcement: None,
                                     },
                                 )?;
                             }
                             site.epoch.clone_from(epoch);
                             site.applied_seq = 0;
+                        }
+                        if issued.is_some() {
+                            // A site joined: its directory entry goes down to every site.
+                            last += 1;
+                            log(
+                                &tx,
+                                NationalRecord {
+                                    position: last,
+                                    site_id: site.id.clone(),
+                                    site_seq: 0,
+                                    at_ms: now,
+                                    events: vec![],
+                                    site_reset: false,
+                                    announcement: None,
+                                },
+                            )?;
                         }
                         tx.put(N::Sites, site.id.as_bytes(), &site)?;
                         answers.push(Answer::Hello(Ok(Welcome {
@@ -820,6 +984,7 @@ impl Inner {
                                     at_ms: c.at_ms,
                                     events: c.events.clone(),
                                     site_reset: false,
+                                    announcement: None,
                                 },
                             )?;
                             site.applied_seq = c.seq;
@@ -840,6 +1005,28 @@ impl Inner {
                             tx.put(N::Sites, s.id.as_bytes(), &s)?;
                         }
                         answers.push(Answer::Invite(Ok(token.clone())));
+                    }
+                    Job::Announce { text, .. } => {
+                        last += 1;
+                        let a = Announcement {
+                            id: last,
+                            text: text.clone(),
+                            at_ms: now,
+                        };
+                        tx.put(N::Announcements, &u64_key(a.id), &a)?;
+                        log(
+                            &tx,
+                            NationalRecord {
+                                position: last,
+                                site_id: String::new(),
+                                site_seq: 0,
+                                at_ms: now,
+                                events: vec![],
+                                site_reset: false,
+                                announcement: Some(a.clone()),
+                            },
+                        )?;
+                        answers.push(Answer::Announce(Ok(a)));
                     }
                     Job::Revoke { site_id, .. } => {
                         match tx.get::<SiteRecord>(N::Sites, site_id.as_bytes())? {

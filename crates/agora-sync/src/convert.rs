@@ -303,3 +303,97 @@ pub fn shared_change_from(c: pb::Change) -> Result<SharedChange, DomainError> {
             .collect::<Result<_, _>>()?,
     })
 }
+
+// ---- the national directory ----
+
+pub fn national_challenge(
+    site: &str,
+    c: &agora_model::shared::ReplicaChallenge,
+) -> pb::NationalChallenge {
+    pb::NationalChallenge {
+        site_id: site.to_owned(),
+        challenge: Some(challenge(&c.challenge)),
+        seats: Some(seat_counts(
+            c.challenge.fields.capacity,
+            c.counts.confirmed,
+            c.counts.waitlisted,
+            c.counts.checked_in,
+        )),
+    }
+}
+
+pub fn announcement(a: &agora_model::shared::Announcement) -> pb::Announcement {
+    pb::Announcement {
+        id: a.id,
+        text: a.text.clone(),
+        at_ms: a.at_ms,
+    }
+}
+
+pub fn site_entry(s: &agora_model::shared::SiteEntry) -> pb::SiteEntry {
+    pb::SiteEntry {
+        site_id: s.id.clone(),
+        name: s.name.clone(),
+        country: s.country.clone(),
+        partner: s.partner,
+    }
+}
+
+pub fn directory_entry(e: &agora_model::shared::DirectoryEntry) -> pb::DirectoryEntry {
+    use agora_model::shared::DirectoryEntry as D;
+    use pb::directory_entry::Entry;
+    pb::DirectoryEntry {
+        entry: Some(match e {
+            D::Site(s) => Entry::Site(site_entry(s)),
+            D::Theme(t) => Entry::Theme(theme(t)),
+            D::Challenge { site, challenge } => {
+                Entry::Challenge(national_challenge(site, challenge))
+            }
+            D::Announcement(a) => Entry::Announcement(announcement(a)),
+            D::DropSiteChallenges(site) => Entry::DropSiteChallenges(site.clone()),
+        }),
+    }
+}
+
+pub fn directory_entry_from(
+    e: pb::DirectoryEntry,
+) -> Result<agora_model::shared::DirectoryEntry, DomainError> {
+    use agora_model::shared::{self as sh, DirectoryEntry as D};
+    use pb::directory_entry::Entry;
+    Ok(match e.entry {
+        Some(Entry::Site(s)) => D::Site(sh::SiteEntry {
+            id: s.site_id,
+            name: s.name,
+            country: s.country,
+            partner: s.partner,
+        }),
+        Some(Entry::Theme(t)) => D::Theme(m::Theme {
+            id: t.id,
+            label: t.label,
+        }),
+        Some(Entry::Challenge(c)) => {
+            let seats = c.seats.unwrap_or_default();
+            let ch = c
+                .challenge
+                .ok_or_else(|| bad("entry.challenge", "is required"))?;
+            D::Challenge {
+                site: c.site_id,
+                challenge: sh::ReplicaChallenge {
+                    challenge: challenge_from(ch)?,
+                    counts: sh::Counts {
+                        confirmed: seats.confirmed,
+                        waitlisted: seats.waitlisted,
+                        checked_in: seats.checked_in,
+                    },
+                },
+            }
+        }
+        Some(Entry::Announcement(a)) => D::Announcement(sh::Announcement {
+            id: a.id,
+            text: a.text,
+            at_ms: a.at_ms,
+        }),
+        Some(Entry::DropSiteChallenges(site)) => D::DropSiteChallenges(site),
+        None => return Err(bad("entry", "is empty")),
+    })
+}

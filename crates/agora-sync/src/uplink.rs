@@ -137,6 +137,7 @@ async fn session(
         credential,
         last_seq,
         software_version: env!("CARGO_PKG_VERSION").to_owned(),
+        downlink_position: store.downlink_position()?,
     })))
     .await
     .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
@@ -235,6 +236,17 @@ async fn session(
                         }
                         acked = acked.max(a.applied_seq);
                         status.send_modify(|s| s.acked_seq = acked);
+                    }
+                    Some(Ok(pb::FederateResponse { msg: Some(pb::federate_response::Msg::Downlink(d)) })) => {
+                        let entries = d
+                            .entries
+                            .into_iter()
+                            .map(convert::directory_entry_from)
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(|_| LinkError::Protocol("malformed directory entry"))?;
+                        store.apply_downlink(d.position, d.reset, entries).await?;
+                        let ack = pb::federate_request::Msg::DownlinkAck(pb::DownlinkAck { position: d.position });
+                        out.send(send(ack)).await.map_err(|_| LinkError::Protocol("outbound stream closed"))?;
                     }
                     Some(Ok(_)) => {} // heartbeat
                     Some(Err(s)) => return Err(s.into()),

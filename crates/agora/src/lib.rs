@@ -40,6 +40,17 @@ enum NationalAction {
     Invite(InviteArgs),
     /// Revoke a site: its credential stops working.
     Revoke(RevokeArgs),
+    /// Push an announcement down to every site.
+    Announce(AnnounceArgs),
+}
+
+#[derive(Debug, Args)]
+struct AnnounceArgs {
+    #[command(flatten)]
+    admin: AdminArgs,
+    /// The text, up to 500 characters.
+    #[arg(long)]
+    text: String,
 }
 
 /// Every flag can also come from the config file or an `AGORA_*` environment variable.
@@ -259,6 +270,7 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
     let admin = match &action {
         NationalAction::Invite(a) => &a.admin,
         NationalAction::Revoke(a) => &a.admin,
+        NationalAction::Announce(a) => &a.admin,
     };
     let channel = tonic::transport::Endpoint::from_shared(admin.national.clone())
         .with_context(|| format!("national URL {:?}", admin.national))?
@@ -300,6 +312,13 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
                 .await
                 .context("revoking the site")?;
             eprintln!("site {:?} revoked", a.site);
+        }
+        NationalAction::Announce(a) => {
+            client
+                .announce(pb::AnnounceRequest { text: a.text })
+                .await
+                .context("announcing")?;
+            eprintln!("announcement sent to every site");
         }
     }
     Ok(())
