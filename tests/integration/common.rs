@@ -124,9 +124,15 @@ pub const CHILD_ARGS_VAR: &str = "AGORA_TEST_CHILD_ARGS";
 
 impl ChildSite {
     pub async fn start(id: &str, data: &Path) -> ChildSite {
+        Self::start_with(id, data, &[]).await
+    }
+
+    /// Starts with more command-line flags (`--national URL --join-token T`, say).
+    pub async fn start_with(id: &str, data: &Path, extra: &[&str]) -> ChildSite {
         let port = free_port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let args = [
+        let listen = addr.to_string();
+        let mut args = vec![
             "agora",
             "site",
             "--id",
@@ -136,7 +142,7 @@ impl ChildSite {
             "--data",
             data.to_str().expect("utf-8 path"),
             "--listen",
-            &addr.to_string(),
+            &listen,
             "--organiser-token",
             ORGANISER,
             "--desk-token",
@@ -144,6 +150,7 @@ impl ChildSite {
             "--cache-mb",
             "8",
         ];
+        args.extend_from_slice(extra);
         let child = spawn_child(&args);
         let started = ChildSite {
             addr,

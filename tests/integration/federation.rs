@@ -758,3 +758,47 @@ async fn the_national_directory_flows_down_to_every_site() {
     }
     national.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_a_site_process_during_load_then_restart_converges() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let token = invite(&mut admin, "volvic", false).await;
+    let data = data_dir(&dir, "volvic");
+    let url = national.url();
+    let flags = ["--national", url.as_str(), "--join-token", token.as_str()];
+    let site = ChildSite::start_with("volvic", &data, &flags).await;
+    let mut org = site.organiser();
+    create_challenge(&mut org, 1, 15).await;
+    let mut desks = Vec::new();
+    for w in 0..4 {
+        let mut desk = site.desk();
+        desks.push(tokio::spawn(async move {
+            for i in 0..100 {
+                let Ok(p) = desk.create_participant(new_participant(&format!("P{w}-{i}"))).await else { return };
+                let p = p.into_inner().participant.expect("participant").id;
+                if desk.register(register_req(&p, 1)).await.is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    eventually("the national node to apply part of the load", || {
+        let mut org = org.clone();
+        async move { org.get_site_info(pb::GetSiteInfoRequest {}).await.map(|i| i.into_inner().national_acked_seq > 60).unwrap_or(false) }
+    })
+    .await;
+    site.kill();
+    for d in desks {
+        d.await.expect("desk");
+    }
+    // Restarted without the join token: the issued credential was kept on disk.
+    let site = ChildSite::start_with("volvic", &data, &["--national", url.as_str()]).await;
+    converged(&mut site.organiser(), &mut admin, "volvic").await;
+    let overview = admin.get_overview(pb::GetOverviewRequest {}).await.expect("overview").into_inner();
+    let seats = overview.challenges[0].seats.expect("seats");
+    assert_eq!(seats.confirmed, 15, "no seat oversold across the crash");
+    site.terminate();
+    national.stop().await;
+}
