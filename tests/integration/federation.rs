@@ -776,7 +776,12 @@ async fn kill_9_of_a_site_process_during_load_then_restart_converges() {
         let mut desk = site.desk();
         desks.push(tokio::spawn(async move {
             for i in 0..100 {
-                let Ok(p) = desk.create_participant(new_participant(&format!("P{w}-{i}"))).await else { return };
+                let Ok(p) = desk
+                    .create_participant(new_participant(&format!("P{w}-{i}")))
+                    .await
+                else {
+                    return;
+                };
                 let p = p.into_inner().participant.expect("participant").id;
                 if desk.register(register_req(&p, 1)).await.is_err() {
                     return;
@@ -786,7 +791,12 @@ async fn kill_9_of_a_site_process_during_load_then_restart_converges() {
     }
     eventually("the national node to apply part of the load", || {
         let mut org = org.clone();
-        async move { org.get_site_info(pb::GetSiteInfoRequest {}).await.map(|i| i.into_inner().national_acked_seq > 60).unwrap_or(false) }
+        async move {
+            org.get_site_info(pb::GetSiteInfoRequest {})
+                .await
+                .map(|i| i.into_inner().national_acked_seq > 60)
+                .unwrap_or(false)
+        }
     })
     .await;
     site.kill();
@@ -796,7 +806,11 @@ async fn kill_9_of_a_site_process_during_load_then_restart_converges() {
     // Restarted without the join token: the issued credential was kept on disk.
     let site = ChildSite::start_with("volvic", &data, &["--national", url.as_str()]).await;
     converged(&mut site.organiser(), &mut admin, "volvic").await;
-    let overview = admin.get_overview(pb::GetOverviewRequest {}).await.expect("overview").into_inner();
+    let overview = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner();
     let seats = overview.challenges[0].seats.expect("seats");
     assert_eq!(seats.confirmed, 15, "no seat oversold across the crash");
     site.terminate();

@@ -95,6 +95,14 @@ impl National {
 
     fn summary(&self, s: &SiteRecord) -> Result<pb::SiteSummary, Status> {
         let totals = self.store.totals(s).map_err(status)?;
+        Ok(self.summary_of(s, &totals))
+    }
+
+    fn summary_of(
+        &self,
+        s: &SiteRecord,
+        totals: &agora_model::shared::ReplicaTotals,
+    ) -> pb::SiteSummary {
         let link = self.links.get(&s.id);
         let lag = link.site_last_seq.saturating_sub(s.applied_seq);
         let state = if !link.connected {
@@ -104,7 +112,7 @@ impl National {
         } else {
             pb::LinkState::Connected
         };
-        Ok(pb::SiteSummary {
+        pb::SiteSummary {
             site_id: s.id.clone(),
             name: s.name.clone(),
             country: s.country.clone(),
@@ -119,23 +127,14 @@ impl National {
             registrations: totals.active_registrations,
             checked_in: totals.checked_in,
             challenges: totals.challenges,
-        })
+        }
     }
 
     fn all_challenges(&self) -> Result<Vec<pb::NationalChallenge>, Status> {
         let mut out = Vec::new();
         for s in self.store.sites().map_err(status)? {
             for c in self.store.challenges(&s).map_err(status)? {
-                out.push(pb::NationalChallenge {
-                    site_id: s.id.clone(),
-                    seats: Some(convert::seat_counts(
-                        c.challenge.fields.capacity,
-                        c.counts.confirmed,
-                        c.counts.waitlisted,
-                        c.counts.checked_in,
-                    )),
-                    challenge: Some(convert::challenge(&c.challenge)),
-                });
+                out.push(convert::national_challenge(&s.id, &c));
             }
         }
         Ok(out)
@@ -260,55 +259,52 @@ impl NationalService for National {
         &self,
         _: Request<pb::GetOverviewRequest>,
     ) -> Result<Response<pb::GetOverviewResponse>, Status> {
-        let position = *self.store.durable_position().borrow();
-        let sites = self.store.sites().map_err(status)?;
-        let summaries = sites
+        // One consistent snapshot: a dashboard loads it, then watches from its position.
+        let snap = self.store.snapshot().await.map_err(status)?;
+        let labels: BTreeMap<&str, &str> = snap
+            .themes
             .iter()
-            .map(|s| self.summary(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        let challenges = self.all_challenges()?;
-        let labels: BTreeMap<String, String> = self
-            .store
-            .themes()
-            .map_err(status)?
-            .into_iter()
-            .map(|t| (t.id, t.label))
+            .map(|t| (t.id.as_str(), t.label.as_str()))
             .collect();
         let mut themes: BTreeMap<String, pb::ThemeTotals> = BTreeMap::new();
         let mut totals = pb::Totals {
-            sites: summaries.len() as u32,
+            sites: snap.sites.len() as u32,
             ..Default::default()
         };
-        for s in &summaries {
-            totals.participants += s.participants;
-            totals.checked_in += s.checked_in;
-        }
-        for c in &challenges {
-            let (Some(ch), Some(seats)) = (&c.challenge, &c.seats) else {
-                continue;
-            };
-            totals.challenges += 1;
-            totals.seats += seats.capacity;
-            totals.confirmed += seats.confirmed;
-            totals.waitlisted += seats.waitlisted;
-            for t in &ch.themes {
-                let e = themes.entry(t.clone()).or_insert_with(|| pb::ThemeTotals {
-                    theme_id: t.clone(),
-                    label: labels.get(t).cloned().unwrap_or_else(|| t.clone()),
-                    ..Default::default()
-                });
-                e.challenges += 1;
-                e.seats += seats.capacity;
-                e.confirmed += seats.confirmed;
-                e.waitlisted += seats.waitlisted;
+        let mut sites = Vec::new();
+        let mut challenges = Vec::new();
+        for (site, site_totals, site_challenges) in &snap.sites {
+            sites.push(self.summary_of(site, site_totals));
+            totals.participants += site_totals.participants;
+            totals.checked_in += site_totals.checked_in;
+            for c in site_challenges {
+                let f = &c.challenge.fields;
+                totals.challenges += 1;
+                totals.seats += f.capacity;
+                totals.confirmed += c.counts.confirmed;
+                totals.waitlisted += c.counts.waitlisted;
+                for t in &f.themes {
+                    let e = themes.entry(t.clone()).or_insert_with(|| pb::ThemeTotals {
+                        theme_id: t.clone(),
+                        label: labels
+                            .get(t.as_str())
+                            .map_or_else(|| t.clone(), |l| (*l).to_owned()),
+                        ..Default::default()
+                    });
+                    e.challenges += 1;
+                    e.seats += f.capacity;
+                    e.confirmed += c.counts.confirmed;
+                    e.waitlisted += c.counts.waitlisted;
+                }
+                challenges.push(convert::national_challenge(&site.id, c));
             }
         }
         Ok(Response::new(pb::GetOverviewResponse {
-            sites: summaries,
+            sites,
             challenges,
             themes: themes.into_values().collect(),
             totals: Some(totals),
-            position,
+            position: snap.position,
         }))
     }
 

@@ -128,6 +128,14 @@ pub struct NationalRecord {
     pub announcement: Option<Announcement>,
 }
 
+/// The national state at one log position.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub position: u64,
+    pub sites: Vec<(SiteRecord, ReplicaTotals, Vec<ReplicaChallenge>)>,
+    pub themes: Vec<Theme>,
+}
+
 /// The answer to a site's Hello.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Welcome {
@@ -579,6 +587,37 @@ impl NationalStore {
                     &people,
                 );
                 Ok((d, site))
+            })();
+            let _ = reply.send(r);
+        });
+        self.queue
+            .send(Msg::Exclusive(run))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Every site with its totals and challenges, and the theme list, read between two
+    /// write batches: exactly the state at `position`, so a client can load it and then
+    /// `Watch` from `position` without missing or double-counting a change.
+    pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let inner = Arc::clone(&self.inner);
+        let run: batch::Exclusive = Box::new(move || {
+            let r = (|| {
+                let mut sites = Vec::new();
+                for s in scan::<SiteRecord>(inner.tree(N::Sites), N::Sites, &[])? {
+                    let prefix = replica_prefix(&s.id, &s.epoch);
+                    let totals =
+                        get(inner.tree(N::Totals), N::Totals, &prefix)?.unwrap_or_default();
+                    let challenges = scan(inner.tree(N::Challenges), N::Challenges, &prefix)?;
+                    sites.push((s, totals, challenges));
+                }
+                Ok(Snapshot {
+                    position: *inner.durable.borrow(),
+                    sites,
+                    themes: scan(inner.tree(N::Themes), N::Themes, &[])?,
+                })
             })();
             let _ = reply.send(r);
         });

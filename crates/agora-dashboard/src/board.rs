@@ -1,0 +1,313 @@
+//! The dashboard's state: loaded from an overview, then moved forward by the national feed,
+//! change by change, each national position applied once.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use agora_proto::v1 as pb;
+
+/// Lines of the live feed kept.
+pub const FEED_LINES: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRow {
+    pub id: String,
+    pub name: String,
+    pub country: String,
+    pub partner: bool,
+    pub link: pb::LinkState,
+    pub lag: u64,
+    pub participants: u32,
+    pub registrations: u32,
+    pub checked_in: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeRow {
+    pub site: String,
+    pub number: u32,
+    pub title: String,
+    pub themes: Vec<String>,
+    pub capacity: u32,
+    pub confirmed: u32,
+    pub waitlisted: u32,
+    pub checked_in: u32,
+}
+
+impl ChallengeRow {
+    pub fn seats_left(&self) -> u32 {
+        self.capacity.saturating_sub(self.confirmed)
+    }
+    /// Confirmed over capacity, 0.0..=1.0.
+    pub fn fill(&self) -> f64 {
+        if self.capacity == 0 {
+            0.0
+        } else {
+            f64::from(self.confirmed.min(self.capacity)) / f64::from(self.capacity)
+        }
+    }
+}
+
+/// What a feed line says happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedKind {
+    Registered,
+    Waitlisted,
+    Promoted,
+    Cancelled,
+    CheckedIn,
+    ChallengeUpdated,
+    NewParticipant,
+    ThemeAdded,
+    SiteReset,
+    SiteJoined,
+    Announcement(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedLine {
+    pub position: u64,
+    pub at_ms: i64,
+    pub site: String,
+    pub kind: FeedKind,
+    /// The challenge concerned, if any.
+    pub challenge: Option<u32>,
+}
+
+/// The link between the dashboard and the national node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Connection {
+    Connecting,
+    Live,
+    /// Lost; retrying (attempt number).
+    Reconnecting(u32),
+}
+
+#[derive(Debug, Clone)]
+pub struct Board {
+    /// National position of the last change applied.
+    pub position: u64,
+    pub sites: BTreeMap<String, SiteRow>,
+    pub challenges: BTreeMap<(String, u32), ChallengeRow>,
+    pub theme_labels: BTreeMap<String, String>,
+    pub feed: VecDeque<FeedLine>,
+    pub connection: Connection,
+    /// How many times the feed resumed after a lost connection.
+    pub resumes: u32,
+    /// Changes applied since start.
+    pub applied: u64,
+}
+
+impl Default for Board {
+    fn default() -> Self {
+        Board {
+            position: 0,
+            sites: BTreeMap::new(),
+            challenges: BTreeMap::new(),
+            theme_labels: BTreeMap::new(),
+            feed: VecDeque::new(),
+            connection: Connection::Connecting,
+            resumes: 0,
+            applied: 0,
+        }
+    }
+}
+
+fn challenge_row(site: &str, c: &pb::Challenge, seats: Option<&pb::SeatCounts>) -> ChallengeRow {
+    let s = seats.copied().unwrap_or_default();
+    ChallengeRow {
+        site: site.to_owned(),
+        number: c.number,
+        title: c.title.clone(),
+        themes: c.themes.clone(),
+        capacity: c.capacity,
+        confirmed: s.confirmed,
+        waitlisted: s.waitlisted,
+        checked_in: s.checked_in,
+    }
+}
+
+impl Board {
+    /// Replaces everything with an overview (a consistent snapshot at `o.position`).
+    pub fn load_overview(&mut self, o: &pb::GetOverviewResponse) {
+        self.position = o.position;
+        self.update_sites(&o.sites);
+        self.challenges = o
+            .challenges
+            .iter()
+            .filter_map(|c| {
+                let ch = c.challenge.as_ref()?;
+                Some((
+                    (c.site_id.clone(), ch.number),
+                    challenge_row(&c.site_id, ch, c.seats.as_ref()),
+                ))
+            })
+            .collect();
+        for t in &o.themes {
+            self.theme_labels
+                .insert(t.theme_id.clone(), t.label.clone());
+        }
+    }
+
+    /// Takes the sites' link states and counts from a listing.
+    pub fn update_sites(&mut self, sites: &[pb::SiteSummary]) {
+        self.sites = sites
+            .iter()
+            .map(|s| {
+                (
+                    s.site_id.clone(),
+                    SiteRow {
+                        id: s.site_id.clone(),
+                        name: s.name.clone(),
+                        country: s.country.clone(),
+                        partner: s.partner,
+                        link: s.link(),
+                        lag: s.lag,
+                        participants: s.participants,
+                        registrations: s.registrations,
+                        checked_in: s.checked_in,
+                    },
+                )
+            })
+            .collect();
+    }
+
+    /// Applies one change of the national feed. A position already applied is ignored
+    /// (returns false): after a reconnect nothing is counted twice.
+    pub fn apply(&mut self, c: &pb::NationalChange) -> bool {
+        if c.position <= self.position {
+            return false;
+        }
+        self.position = c.position;
+        self.applied += 1;
+        let line = |kind, challenge| FeedLine {
+            position: c.position,
+            at_ms: c.at_ms,
+            site: c.site_id.clone(),
+            kind,
+            challenge,
+        };
+        if let Some(a) = &c.announcement {
+            self.push(line(FeedKind::Announcement(a.text.clone()), None));
+            return true;
+        }
+        if c.site_reset {
+            self.challenges.retain(|(site, _), _| *site != c.site_id);
+            self.push(line(FeedKind::SiteReset, None));
+            return true;
+        }
+        if c.events.is_empty() {
+            self.push(line(FeedKind::SiteJoined, None));
+            return true;
+        }
+        for e in &c.events {
+            use pb::event::Event as E;
+            match &e.event {
+                Some(E::ThemeAdded(t)) => {
+                    self.theme_labels.insert(t.id.clone(), t.label.clone());
+                    self.push(line(FeedKind::ThemeAdded, None));
+                }
+                Some(E::ChallengeUpserted(ch)) => {
+                    let key = (c.site_id.clone(), ch.number);
+                    let seats = self.challenges.get(&key).map(|r| pb::SeatCounts {
+                        confirmed: r.confirmed,
+                        waitlisted: r.waitlisted,
+                        checked_in: r.checked_in,
+                        ..Default::default()
+                    });
+                    self.challenges
+                        .insert(key, challenge_row(&c.site_id, ch, seats.as_ref()));
+                    self.push(line(FeedKind::ChallengeUpdated, Some(ch.number)));
+                }
+                Some(E::ParticipantUpserted(_)) => {
+                    if let Some(s) = self.sites.get_mut(&c.site_id) {
+                        s.participants += 1;
+                    }
+                    self.push(line(FeedKind::NewParticipant, None));
+                }
+                Some(E::Registration(r)) => {
+                    let Some(reg) = &r.registration else { continue };
+                    let kind = self.count(&c.site_id, r.kind(), reg);
+                    self.push(line(kind, Some(reg.challenge_number)));
+                }
+                None => {}
+            }
+        }
+        true
+    }
+
+    /// Moves the counts of one registration event; the event says what the registration
+    /// was before (a cancelled one that had been confirmed carries `confirmed_at_ms`).
+    fn count(
+        &mut self,
+        site: &str,
+        kind: pb::RegistrationEventKind,
+        r: &pb::Registration,
+    ) -> FeedKind {
+        use pb::RegistrationEventKind as K;
+        let row = self
+            .challenges
+            .get_mut(&(site.to_owned(), r.challenge_number));
+        let site_row = self.sites.get_mut(site);
+        let (feed, d_conf, d_wait, d_in, d_active): (FeedKind, i64, i64, i64, i64) = match kind {
+            K::Confirmed => (FeedKind::Registered, 1, 0, 0, 1),
+            K::Waitlisted => (FeedKind::Waitlisted, 0, 1, 0, 1),
+            K::Promoted => (FeedKind::Promoted, 1, -1, 0, 0),
+            K::Cancelled => {
+                let was_confirmed = r.confirmed_at_ms != 0;
+                let was_in = r.checked_in_at_ms != 0;
+                (
+                    FeedKind::Cancelled,
+                    -i64::from(was_confirmed),
+                    -i64::from(!was_confirmed),
+                    -i64::from(was_in),
+                    -1,
+                )
+            }
+            K::CheckedIn => (FeedKind::CheckedIn, 0, 0, 1, 0),
+            K::Unspecified => (FeedKind::ChallengeUpdated, 0, 0, 0, 0),
+        };
+        let add = |v: &mut u32, d: i64| {
+            *v = u32::try_from((i64::from(*v) + d).max(0)).unwrap_or(u32::MAX)
+        };
+        if let Some(row) = row {
+            add(&mut row.confirmed, d_conf);
+            add(&mut row.waitlisted, d_wait);
+            add(&mut row.checked_in, d_in);
+        }
+        if let Some(s) = site_row {
+            add(&mut s.registrations, d_active);
+            add(&mut s.checked_in, d_in);
+        }
+        feed
+    }
+
+    fn push(&mut self, l: FeedLine) {
+        if self.feed.len() == FEED_LINES {
+            self.feed.pop_front();
+        }
+        self.feed.push_back(l);
+    }
+
+    /// Demand against seats per theme: (theme id, seats, confirmed, waitlisted).
+    pub fn theme_totals(&self) -> Vec<(String, u32, u32, u32)> {
+        let mut t: BTreeMap<&str, (u32, u32, u32)> = BTreeMap::new();
+        for c in self.challenges.values() {
+            for th in &c.themes {
+                let e = t.entry(th).or_default();
+                e.0 += c.capacity;
+                e.1 += c.confirmed;
+                e.2 += c.waitlisted;
+            }
+        }
+        t.into_iter()
+            .map(|(k, (a, b, c))| (k.to_owned(), a, b, c))
+            .collect()
+    }
+
+    pub fn site_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.sites.get(id).map_or(id, |s| s.name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests;

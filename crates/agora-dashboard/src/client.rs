@@ -1,0 +1,122 @@
+//! Follows the national node: loads an overview, then applies the national feed from its
+//! position; on any failure reconnects with backoff and resumes from the last position
+//! applied (a fresh overview only if that position is no longer retained).
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio_stream::StreamExt;
+use tonic::Code;
+use tonic::transport::Endpoint;
+
+use agora_proto::v1 as pb;
+use agora_proto::v1::national_service_client::NationalServiceClient;
+
+use crate::board::{Board, Connection};
+
+/// How often link states and site counts are refreshed.
+const SITES_REFRESH: Duration = Duration::from_secs(1);
+
+pub type Shared = Arc<Mutex<Board>>;
+
+pub fn with<R>(board: &Shared, f: impl FnOnce(&mut Board) -> R) -> R {
+    match board.lock() {
+        Ok(mut b) => f(&mut b),
+        Err(p) => f(&mut p.into_inner()),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum FollowError {
+    #[error("{0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("{0}")]
+    Status(#[from] tonic::Status),
+    #[error("the feed ended")]
+    Ended,
+}
+
+/// Runs until `stop` turns true.
+pub async fn follow(url: String, board: Shared, mut stop: watch::Receiver<bool>) {
+    let mut attempt = 0u32;
+    let mut need_overview = true;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match session(&url, &board, &mut need_overview, &mut attempt, &mut stop).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "dashboard feed lost");
+                if let FollowError::Status(s) = &e
+                    && s.code() == Code::OutOfRange
+                {
+                    need_overview = true;
+                }
+                attempt += 1;
+                with(&board, |b| b.connection = Connection::Reconnecting(attempt));
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            _ = stop.changed() => return,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(3));
+    }
+}
+
+async fn session(
+    url: &str,
+    board: &Shared,
+    need_overview: &mut bool,
+    attempt: &mut u32,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), FollowError> {
+    let channel = Endpoint::from_shared(url.to_owned())?
+        .connect_timeout(Duration::from_secs(3))
+        .http2_keep_alive_interval(Duration::from_secs(5))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .connect()
+        .await?;
+    let mut client = NationalServiceClient::new(channel);
+    if *need_overview {
+        let o = client
+            .get_overview(pb::GetOverviewRequest {})
+            .await?
+            .into_inner();
+        with(board, |b| b.load_overview(&o));
+        *need_overview = false;
+    }
+    let after = with(board, |b| b.position);
+    let mut feed = client
+        .watch(pb::WatchRequest {
+            after_position: after,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    with(board, |b| {
+        if *attempt > 0 {
+            b.resumes += 1;
+        }
+        b.connection = Connection::Live;
+    });
+    *attempt = 0;
+    let mut refresh = tokio::time::interval(SITES_REFRESH);
+    loop {
+        tokio::select! {
+            item = feed.next() => match item {
+                Some(Ok(pb::WatchResponse { item: Some(pb::watch_response::Item::Change(c)) })) => {
+                    with(board, |b| b.apply(&c));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(s)) => return Err(s.into()),
+                None => return Err(FollowError::Ended),
+            },
+            _ = refresh.tick() => {
+                let sites = client.list_sites(pb::ListSitesRequest {}).await?.into_inner().sites;
+                with(board, |b| b.update_sites(&sites));
+            }
+            _ = stop.changed() => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The national dashboard: a live terminal client of the national node. The state
+//! ([`board::Board`]) is loaded from `GetOverview` and moved forward by `Watch`; the
+//! [`client`] reconnects and resumes by itself; [`tui`] draws it full screen, [`plain`]
+//! prints one line per change.
+
+pub mod board;
+pub mod client;
+pub mod i18n;
+pub mod plain;
+pub mod tui;
+
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+pub use board::Board;
+pub use i18n::Lang;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `http://host:port` of the national node.
+    pub national: String,
+    pub lang: Lang,
+    /// One line per change instead of the full-screen UI.
+    pub plain: bool,
+}
+
+/// Runs the dashboard until the user quits (full screen) or `stop` turns true. Returns the
+/// final board.
+pub async fn run(opts: Options, stop: watch::Receiver<bool>) -> std::io::Result<Board> {
+    let board: client::Shared = Arc::default();
+    let follower = tokio::spawn(client::follow(
+        opts.national.clone(),
+        Arc::clone(&board),
+        stop.clone(),
+    ));
+    if opts.plain {
+        plain::run(Arc::clone(&board), opts.lang, stop).await;
+    } else {
+        let (b, s) = (Arc::clone(&board), stop.clone());
+        let lang = opts.lang;
+        tokio::task::spawn_blocking(move || tui::run(&b, lang, &s))
+            .await
+            .map_err(std::io::Error::other)??;
+    }
+    follower.abort();
+    let _ = follower.await;
+    Ok(client::with(&board, |b| b.clone()))
+}
