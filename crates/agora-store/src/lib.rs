@@ -8,6 +8,7 @@
 
 mod codec;
 mod error;
+mod event;
 mod rows;
 mod writer;
 
@@ -56,10 +57,32 @@ pub(crate) enum T {
     Waiters,
     /// request id → `StoredAnswer`.
     Requests,
+    /// proposal id (u32 BE) → `ChallengeProposal`.
+    Proposals,
+    /// folded question (UTF-8) → `Vec<QuestionRef>`: the duplicate index.
+    Questions,
+    /// challenge number (u32 BE) → proposal id (u32 BE) it was made from.
+    ChallengeProposal,
+    /// conference id (u32 BE) → `Conference`.
+    Conferences,
+    /// slot key (see `codec::slot_key`) → `Vec<Slot>`: per room / speaker / attendee.
+    Slots,
+    /// team id (u32 BE) → `LearningTeam`.
+    Teams,
+    /// participant id → team id (u32 BE).
+    TeamOf,
+    /// team id (u32 BE) ++ moment (u8) ++ entry id (time-ordered UUID) → `NotebookEntry`.
+    Notebook,
+    /// start (i64 as order-preserving u64 BE) ++ item id (u32 BE) → `ProgramItem`.
+    Program,
+    /// challenge number (u32 BE) ++ feedback id (time-ordered UUID) → `Feedback`.
+    Feedback,
+    /// next action id (u32 BE) → `NextAction`.
+    NextActions,
 }
 
 impl T {
-    const ALL: [T; 12] = [
+    const ALL: [T; 23] = [
         T::Meta,
         T::Log,
         T::Themes,
@@ -72,6 +95,17 @@ impl T {
         T::Tickets,
         T::Waiters,
         T::Requests,
+        T::Proposals,
+        T::Questions,
+        T::ChallengeProposal,
+        T::Conferences,
+        T::Slots,
+        T::Teams,
+        T::TeamOf,
+        T::Notebook,
+        T::Program,
+        T::Feedback,
+        T::NextActions,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -88,6 +122,17 @@ impl T {
             T::Tickets => "tickets",
             T::Waiters => "waiters",
             T::Requests => "requests",
+            T::Proposals => "proposals",
+            T::Questions => "questions",
+            T::ChallengeProposal => "challenge_proposal",
+            T::Conferences => "conferences",
+            T::Slots => "slots",
+            T::Teams => "teams",
+            T::TeamOf => "team_of",
+            T::Notebook => "notebook",
+            T::Program => "program",
+            T::Feedback => "feedback",
+            T::NextActions => "next_actions",
         }
     }
 }
