@@ -7,6 +7,9 @@ use agora_store::StoreInfo;
 
 use m::DomainError;
 
+mod event;
+pub use event::*;
+
 // ---- from the wire ----
 
 pub fn challenge_status(field: &str, v: i32) -> Result<Option<m::ChallengeStatus>, DomainError> {
@@ -156,6 +159,15 @@ pub fn challenge(c: &m::Challenge) -> pb::Challenge {
         version: c.version,
         created_at_ms: c.created_at_ms,
         updated_at_ms: c.updated_at_ms,
+        proposal_id: 0,
+    }
+}
+
+/// A challenge with the proposal it was made from.
+pub fn challenge_from(c: &m::Challenge, proposal: Option<u32>) -> pb::Challenge {
+    pb::Challenge {
+        proposal_id: proposal.unwrap_or(0),
+        ..challenge(c)
     }
 }
 
@@ -169,9 +181,9 @@ pub fn seats(p: &m::SeatPool) -> pb::SeatCounts {
     }
 }
 
-pub fn summary(c: &m::Challenge, p: &m::SeatPool) -> pb::ChallengeSummary {
+pub fn summary(c: &m::Challenge, p: &m::SeatPool, proposal: Option<u32>) -> pb::ChallengeSummary {
     pb::ChallengeSummary {
-        challenge: Some(challenge(c)),
+        challenge: Some(challenge_from(c, proposal)),
         seats: Some(seats(p)),
     }
 }
@@ -205,11 +217,15 @@ pub fn participant(p: &m::Participant) -> pb::Participant {
 
 /// A registration, with its place in the waiting list when known.
 pub fn registration(r: &m::Registration, position: Option<u32>) -> pb::Registration {
-    let m::Target::Challenge(number) = r.target;
+    let (challenge_number, conference_id) = match r.target {
+        m::Target::Challenge(n) => (n, 0),
+        m::Target::Conference(c) => (0, c),
+    };
     pb::Registration {
         id: r.id.to_string(),
         participant_id: r.participant.to_string(),
-        challenge_number: number,
+        challenge_number,
+        conference_id,
         state: match r.state {
             m::RegistrationState::Confirmed => pb::RegistrationState::Confirmed,
             m::RegistrationState::Waitlisted => pb::RegistrationState::Waitlisted,
@@ -229,35 +245,31 @@ pub fn registrations(rs: &[m::Registration]) -> Vec<pb::Registration> {
     rs.iter().map(|r| registration(r, None)).collect()
 }
 
+pub fn registration_event(
+    kind: m::RegistrationEventKind,
+    r: &m::Registration,
+) -> pb::RegistrationEvent {
+    use m::RegistrationEventKind as K;
+    use pb::RegistrationEventKind as P;
+    pb::RegistrationEvent {
+        kind: match kind {
+            K::Confirmed => P::Confirmed,
+            K::Waitlisted => P::Waitlisted,
+            K::Promoted => P::Promoted,
+            K::Cancelled => P::Cancelled,
+            K::CheckedIn => P::CheckedIn,
+        }
+        .into(),
+        registration: Some(registration(r, None)),
+    }
+}
+
 pub fn change(c: &m::Change) -> pb::Change {
-    use pb::event::Event as E;
     let events = c
         .events
         .iter()
         .map(|e| pb::Event {
-            event: Some(match e {
-                m::Event::ThemeAdded(t) => E::ThemeAdded(theme(t)),
-                m::Event::ChallengeUpserted(ch) => E::ChallengeUpserted(challenge(ch)),
-                m::Event::ParticipantUpserted(p) => E::ParticipantUpserted(participant(p)),
-                m::Event::Registration {
-                    kind,
-                    registration: r,
-                } => {
-                    use m::RegistrationEventKind as K;
-                    use pb::RegistrationEventKind as P;
-                    E::Registration(pb::RegistrationEvent {
-                        kind: match kind {
-                            K::Confirmed => P::Confirmed,
-                            K::Waitlisted => P::Waitlisted,
-                            K::Promoted => P::Promoted,
-                            K::Cancelled => P::Cancelled,
-                            K::CheckedIn => P::CheckedIn,
-                        }
-                        .into(),
-                        registration: Some(registration(r, None)),
-                    })
-                }
-            }),
+            event: Some(event(e)),
         })
         .collect();
     pb::Change {
