@@ -174,6 +174,15 @@ async fn proposals_are_reviewed_into_challenges_and_the_seed_duplicate_is_flagge
         twelve.id
     );
 
+    // A retried submission (same request_id) answers the same and files nothing twice.
+    let req = pb::SubmitProposalRequest {
+        request_id: "proposal-retry".to_owned(),
+        fields: Some(proposal_fields("Comment ouvrir les données publiques ?")),
+    };
+    let once = org.submit_proposal(req.clone()).await.expect("submit");
+    let twice = org.submit_proposal(req).await.expect("retry");
+    assert_eq!(once.into_inner().proposal, twice.into_inner().proposal);
+
     // The duplicate is declined; a decided proposal stays decided.
     let declined = org
         .review_proposal(pb::ReviewProposalRequest {
@@ -206,7 +215,8 @@ async fn proposals_are_reviewed_into_challenges_and_the_seed_duplicate_is_flagge
         .proposals;
     assert_eq!(
         submitted.iter().map(|p| p.id).collect::<Vec<_>>(),
-        [third.id]
+        [third.id - 1, third.id],
+        "the retried proposal exists once"
     );
     site.stop().await;
 }
