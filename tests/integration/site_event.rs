@@ -259,6 +259,21 @@ async fn proposals_refuse_bad_input_by_field_and_need_the_organiser() {
         "organiser",
     );
     let p = submit_proposal(&mut org, "Une question ?").await;
+    let updated = org
+        .update_proposal(pb::UpdateProposalRequest {
+            request_id: rid(),
+            proposal_id: p.id,
+            fields: Some(proposal_fields("Une question plus précise ?")),
+        })
+        .await
+        .expect("update")
+        .into_inner()
+        .proposal
+        .expect("proposal");
+    assert_eq!(
+        updated.fields.expect("fields").question,
+        "Une question plus précise ?"
+    );
     let mut no_facilitator = accept(p.id, 0);
     no_facilitator.facilitators.clear();
     refused(
@@ -342,7 +357,7 @@ async fn conference_seats_waitlist_check_in_and_cancel_go_through_the_registrati
         .into_inner();
     assert_eq!(cancelled.promoted.len(), 1);
     assert_eq!(cancelled.promoted[0].id, rb.id);
-    // Amélie keeps her défi.
+    // Amélie keeps her défi; Bruno's seat shows on his record.
     let amelie = desk
         .get_participant(pb::GetParticipantRequest {
             participant_id: a.clone(),
@@ -351,6 +366,19 @@ async fn conference_seats_waitlist_check_in_and_cancel_go_through_the_registrati
         .expect("get")
         .into_inner();
     assert_eq!(amelie.registration.expect("défi").challenge_number, 1);
+    assert!(amelie.conference_registrations.is_empty());
+    let bruno = desk
+        .get_participant(pb::GetParticipantRequest {
+            participant_id: b.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(bruno.conference_registrations.len(), 1);
+    assert_eq!(
+        bruno.conference_registrations[0].state(),
+        pb::RegistrationState::Confirmed
+    );
 
     let confs = site
         .public()

@@ -66,6 +66,11 @@ pub enum Command {
     Cancel(RegistrationKey),
     CheckIn(TicketCode),
     SubmitProposal(ProposalFields),
+    /// Rewrites a proposal still open (submitted or needing changes); it is submitted again.
+    UpdateProposal {
+        id: u32,
+        fields: ProposalFields,
+    },
     ReviewProposal {
         id: u32,
         review: Review,
@@ -266,6 +271,7 @@ pub fn apply<R: Rows>(rows: &mut R, cmd: &Command, fresh: &Fresh) -> Applied<R::
         Command::Cancel(key) => tx.cancel(*key),
         Command::CheckIn(code) => tx.check_in(*code),
         Command::SubmitProposal(fields) => tx.submit_proposal(fields),
+        Command::UpdateProposal { id, fields } => tx.update_proposal(*id, fields),
         Command::ReviewProposal {
             id,
             review,

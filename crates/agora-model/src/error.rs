@@ -50,7 +50,7 @@ pub enum DomainError {
     },
     #[error("proposal {0} not found")]
     ProposalNotFound(u32),
-    #[error("proposal {proposal} is already {status}: it cannot be reviewed again")]
+    #[error("proposal {proposal} is already {status}: it can no longer change")]
     ProposalClosed {
         proposal: u32,
         status: ProposalStatus,

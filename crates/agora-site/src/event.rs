@@ -45,6 +45,25 @@ impl Site {
         }
     }
 
+    pub(crate) async fn update_proposal(
+        &self,
+        req: Request<pb::UpdateProposalRequest>,
+    ) -> Answer<pb::UpdateProposalResponse> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let r = req.into_inner();
+        let fields = convert::proposal_fields(r.fields).map_err(invalid)?;
+        let cmd = Command::UpdateProposal {
+            id: r.proposal_id,
+            fields,
+        };
+        match self.submit(&r.request_id, cmd).await? {
+            Outcome::Proposal(p) => Ok(Response::new(pb::UpdateProposalResponse {
+                proposal: Some(convert::proposal(&p)),
+            })),
+            o => Err(unexpected(&o)),
+        }
+    }
+
     pub(crate) async fn review_proposal(
         &self,
         req: Request<pb::ReviewProposalRequest>,

@@ -272,9 +272,17 @@ impl SiteService for Site {
             Some(r) => Some(convert::registration(&r, self.position(&r)?)),
             None => None,
         };
+        let conference_registrations = self
+            .store
+            .conference_registrations(id)
+            .map_err(status)?
+            .iter()
+            .map(|r| Ok(convert::registration(r, self.position(r)?)))
+            .collect::<Result<_, Status>>()?;
         Ok(Response::new(pb::GetParticipantResponse {
             participant: Some(convert::participant(&p)),
             registration,
+            conference_registrations,
         }))
     }
 
@@ -391,6 +399,13 @@ impl SiteService for Site {
         req: Request<pb::SubmitProposalRequest>,
     ) -> Result<Response<pb::SubmitProposalResponse>, Status> {
         Site::submit_proposal(self, req).await
+    }
+
+    async fn update_proposal(
+        &self,
+        req: Request<pb::UpdateProposalRequest>,
+    ) -> Result<Response<pb::UpdateProposalResponse>, Status> {
+        Site::update_proposal(self, req).await
     }
 
     async fn review_proposal(

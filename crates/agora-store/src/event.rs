@@ -3,10 +3,10 @@
 
 use agora_model::{
     ChallengeProposal, Conference, Feedback, LearningTeam, Moment, NextAction, NotebookEntry,
-    ProgramItem, SeatPool, Target,
+    ParticipantId, ProgramItem, Registration, SeatPool, Slot, SlotKey, Target,
 };
 
-use crate::codec::{decode, i64_key, notebook_key};
+use crate::codec::{decode, i64_key, notebook_key, slot_key};
 use crate::{Store, StoreError, T, get, scan};
 
 impl Store {
@@ -61,6 +61,31 @@ impl Store {
             Some(c) => Ok(Some((c, self.pool(Target::Conference(id))?))),
             None => Ok(None),
         }
+    }
+
+    /// A participant's active (confirmed or waitlisted) conference registrations, by
+    /// conference id.
+    pub fn conference_registrations(
+        &self,
+        p: ParticipantId,
+    ) -> Result<Vec<Registration>, StoreError> {
+        let slots: Vec<Slot> = get(
+            self.inner.tree(T::Slots),
+            T::Slots,
+            &slot_key(&SlotKey::Attendee(p)),
+        )?
+        .unwrap_or_default();
+        let mut ids: Vec<u32> = slots.iter().map(|s| s.id).collect();
+        ids.sort_unstable();
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(
+                self.registrations_of(Target::Conference(id))?
+                    .into_iter()
+                    .filter(|r| r.participant == p && r.is_active()),
+            );
+        }
+        Ok(out)
     }
 
     /// Every learning team, by id.

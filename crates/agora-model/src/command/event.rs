@@ -91,15 +91,9 @@ impl<R: Rows> Tx<'_, R> {
         ))
     }
 
-    pub(super) fn review_proposal(
-        &mut self,
-        id: u32,
-        review: &Review,
-        comment: &str,
-    ) -> Applied<R::Error> {
-        let comment =
-            crate::text::checked("comment", comment, 0, crate::limits::proposal::MAX_COMMENT)?;
-        let mut proposal = st(self.rows.proposal(id))?.ok_or(DomainError::ProposalNotFound(id))?;
+    /// A proposal that may still change: submitted or sent back.
+    fn open_proposal(&mut self, id: u32) -> Result<ChallengeProposal, ApplyError<R::Error>> {
+        let proposal = st(self.rows.proposal(id))?.ok_or(DomainError::ProposalNotFound(id))?;
         if matches!(
             proposal.status,
             ProposalStatus::Accepted | ProposalStatus::Declined
@@ -110,6 +104,42 @@ impl<R: Rows> Tx<'_, R> {
             }
             .into());
         }
+        Ok(proposal)
+    }
+
+    pub(super) fn update_proposal(
+        &mut self,
+        id: u32,
+        fields: &ProposalFields,
+    ) -> Applied<R::Error> {
+        let fields = self.theme_checked(|exists| fields.validated(exists))?;
+        let mut proposal = self.open_proposal(id)?;
+        let me = QuestionRef::Proposal(id);
+        let mut duplicates = st(self.rows.question_refs(&question_key(&fields.question)))?;
+        duplicates.retain(|r| *r != me);
+        // From here on, only writes.
+        self.unindex_question(&proposal.fields.question, me)?;
+        self.index_question(&fields.question, me)?;
+        proposal.fields = fields;
+        proposal.duplicates = duplicates;
+        proposal.status = ProposalStatus::Submitted;
+        proposal.updated_at_ms = self.fresh.now_ms;
+        st(self.rows.put_proposal(&proposal))?;
+        Ok((
+            Outcome::Proposal(proposal.clone()),
+            vec![Event::ProposalUpserted(proposal)],
+        ))
+    }
+
+    pub(super) fn review_proposal(
+        &mut self,
+        id: u32,
+        review: &Review,
+        comment: &str,
+    ) -> Applied<R::Error> {
+        let comment =
+            crate::text::checked("comment", comment, 0, crate::limits::proposal::MAX_COMMENT)?;
+        let mut proposal = self.open_proposal(id)?;
         let mut events = Vec::new();
         let mut made = None;
         proposal.status = match review {

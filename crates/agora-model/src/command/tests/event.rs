@@ -128,6 +128,46 @@ fn a_refused_acceptance_writes_nothing_and_names_the_field() {
     assert_eq!(s.rows.proposals[&p.id].challenge, Some(5));
 }
 
+#[test]
+fn a_proposal_sent_back_can_be_rewritten_and_its_duplicates_are_recomputed() {
+    let mut s = Site::new();
+    let first = submitted(&mut s, SEED_QUESTION);
+    let other = submitted(&mut s, "Comment ouvrir les données ?");
+    s.run(Command::ReviewProposal {
+        id: other.id,
+        review: Review::NeedsChanges,
+        comment: "Même question que la 1 ?".into(),
+    })
+    .unwrap();
+    let Outcome::Proposal(p) = s
+        .run(Command::UpdateProposal {
+            id: other.id,
+            fields: proposal(SEED_QUESTION),
+        })
+        .unwrap()
+        .0
+    else {
+        panic!()
+    };
+    assert_eq!(p.status, ProposalStatus::Submitted);
+    assert_eq!(p.duplicates, [QuestionRef::Proposal(first.id)]);
+    assert!(
+        !s.rows.questions.contains_key("comment ouvrir les donnees"),
+        "the old question is no longer indexed"
+    );
+    s.run(Command::ReviewProposal {
+        id: other.id,
+        review: Review::Decline,
+        comment: String::new(),
+    })
+    .unwrap();
+    let err = s.refused(Command::UpdateProposal {
+        id: other.id,
+        fields: proposal("Autre chose ?"),
+    });
+    assert!(matches!(err, DomainError::ProposalClosed { .. }), "{err}");
+}
+
 fn conference(speaker: ParticipantId, room: &str, start_h: i64, end_h: i64) -> Command {
     Command::CreateConference(ConferenceFields {
         title: "Les communs numériques".into(),
