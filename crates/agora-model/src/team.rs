@@ -99,6 +99,12 @@ impl TeamFields {
         } else {
             self.min_members
         };
+        if min > MAX_MEMBERS {
+            return Err(DomainError::invalid(
+                "min_members",
+                format!("must be at most {MAX_MEMBERS} (got {min})"),
+            ));
+        }
         let max = if self.max_members == 0 {
             DEFAULT_MAX_MEMBERS.max(min)
         } else {
