@@ -110,3 +110,80 @@ pub fn program_ical(
     }
     Ok(cal.done().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use agora_model::{
+        Moment, OrganisationType, ParticipantId, ProgramItemFields, RegistrationId, Target,
+        TicketCode,
+    };
+
+    fn person(name: &str, organisation: &str) -> Participant {
+        Participant {
+            id: ParticipantId(uuid::Uuid::from_u128(1)),
+            display_name: name.into(),
+            organisation: organisation.into(),
+            organisation_type: OrganisationType::Collectivity,
+            language: "fr".into(),
+            email: None,
+            consent_share_name: false,
+            created_at_ms: 0,
+        }
+    }
+
+    fn registration(state: RegistrationState, checked_in: Option<i64>) -> Registration {
+        Registration {
+            id: RegistrationId(uuid::Uuid::from_u128(2)),
+            participant: ParticipantId(uuid::Uuid::from_u128(1)),
+            target: Target::Challenge(12),
+            state,
+            ticket: TicketCode::from_indexes([0, 1, 2, 3, 4, 5]),
+            wait_slot: None,
+            registered_at_ms: 1_789_369_200_000,
+            confirmed_at_ms: Some(1_789_369_200_000),
+            cancelled_at_ms: None,
+            checked_in_at_ms: checked_in,
+        }
+    }
+
+    #[test]
+    fn csv_quotes_commas_and_quotes_and_keeps_accents() {
+        let rows = [(
+            registration(RegistrationState::Confirmed, Some(1_789_372_800_500)),
+            Some(person("Zoé \"Zo\" Martin", "Ville de Mâcon, accueil")),
+            None,
+        )];
+        let text = String::from_utf8(registrations_csv(&rows).unwrap()).unwrap();
+        let line = text.lines().nth(1).unwrap();
+        assert!(
+            line.contains(r#","Zoé ""Zo"" Martin","Ville de Mâcon, accueil",confirmed,,"#),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(",2026-09-14T07:00:00Z,2026-09-14T07:00:00Z,2026-09-14T08:00:00Z"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn ical_has_one_event_per_item_with_stable_uids_and_utc_times() {
+        let item = ProgramItem {
+            id: 3,
+            fields: ProgramItemFields {
+                kind: ProgramKind::TeamMoment(Moment::Learnings),
+                title: "Équipes apprenantes, moment 2".into(),
+                room: "Salle des moines".into(),
+                start_ms: 1_789_369_200_000,
+                end_ms: 1_789_372_800_000,
+            },
+            created_at_ms: 1_789_000_000_000,
+        };
+        let ics = program_ical("cluny", "Cluny", &[item]).unwrap();
+        assert_eq!(ics.matches("BEGIN:VEVENT").count(), 1);
+        assert!(ics.contains("UID:3.program.cluny.agora"));
+        assert!(ics.contains("DTSTART:20260914T070000Z"));
+        assert!(ics.contains("DTEND:20260914T080000Z"));
+        assert!(ics.contains("LOCATION:Salle des moines"));
+    }
+}
