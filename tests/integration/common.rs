@@ -291,6 +291,7 @@ pub fn register_req(participant: &str, challenge: u32) -> pb::RegisterRequest {
         participant_id: participant.to_owned(),
         challenge_number: challenge,
         r#move: false,
+        conference_id: 0,
     }
 }
 

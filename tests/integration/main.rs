@@ -4,6 +4,8 @@ mod common;
 mod federation;
 mod site_access;
 mod site_durability;
+mod site_event;
+mod site_export;
 mod site_registration;
 mod site_watch;
 

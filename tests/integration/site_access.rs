@@ -99,6 +99,7 @@ async fn tokens_and_roles() {
         public
             .list_registrations(pb::ListRegistrationsRequest {
                 challenge_number: 1,
+                conference_id: 0,
             })
             .await,
         Code::Unauthenticated,
@@ -438,6 +439,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
         "list regs number 0",
         org.list_registrations(pb::ListRegistrationsRequest {
             challenge_number: 0,
+            conference_id: 0,
         })
         .await,
         Code::InvalidArgument,
@@ -447,6 +449,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
         "list regs unknown",
         org.list_registrations(pb::ListRegistrationsRequest {
             challenge_number: 8,
+            conference_id: 0,
         })
         .await,
         Code::NotFound,

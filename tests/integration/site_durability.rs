@@ -135,6 +135,7 @@ async fn kill_9_during_load_loses_no_acknowledged_registration() {
         let list = org
             .list_registrations(pb::ListRegistrationsRequest {
                 challenge_number: n,
+                conference_id: 0,
             })
             .await
             .expect("list")

@@ -53,6 +53,7 @@ async fn many_desks_racing_for_the_last_seats_confirm_exactly_capacity_and_queue
     let list = desk
         .list_registrations(pb::ListRegistrationsRequest {
             challenge_number: 4,
+            conference_id: 0,
         })
         .await
         .expect("list")

@@ -229,7 +229,8 @@ impl Board {
                     let kind = self.count(&c.site_id, r.kind(), reg);
                     self.push(line(kind, Some(reg.challenge_number)));
                 }
-                None => {}
+                // Other kinds stay on their site; the national feed does not carry them.
+                Some(_) | None => {}
             }
         }
         true

@@ -81,31 +81,7 @@ impl ChallengeFields {
         use limits::*;
         let title = text::checked("title", &self.title, 1, MAX_TITLE)?;
         let description = text::checked("description", &self.description, 0, MAX_DESCRIPTION)?;
-        if self.themes.is_empty() {
-            return Err(DomainError::invalid(
-                "themes",
-                "at least one theme is required",
-            ));
-        }
-        if self.themes.len() > MAX_THEMES {
-            return Err(DomainError::invalid(
-                "themes",
-                format!("at most {MAX_THEMES} themes (has {})", self.themes.len()),
-            ));
-        }
-        let mut themes: Vec<String> = Vec::with_capacity(self.themes.len());
-        for (i, t) in self.themes.iter().enumerate() {
-            let t = t.trim();
-            if !theme_exists(t) {
-                return Err(DomainError::invalid(
-                    format!("themes[{i}]"),
-                    format!("unknown theme {t:?} (see ListThemes, or add it with AddTheme)"),
-                ));
-            }
-            if !themes.iter().any(|x| x == t) {
-                themes.push(t.to_owned());
-            }
-        }
+        let themes = check_themes("themes", &self.themes, theme_exists)?;
         if self.holders.len() > MAX_HOLDERS {
             return Err(DomainError::invalid(
                 "holders",
@@ -165,6 +141,41 @@ impl ChallengeFields {
             status: self.status,
         })
     }
+}
+
+/// Checks a theme list: 1..=7 themes, each on the site's list; duplicates dropped.
+pub(crate) fn check_themes(
+    field: &str,
+    given: &[String],
+    theme_exists: &mut dyn FnMut(&str) -> bool,
+) -> Result<Vec<String>, DomainError> {
+    use limits::MAX_THEMES;
+    if given.is_empty() {
+        return Err(DomainError::invalid(
+            field,
+            "at least one theme is required",
+        ));
+    }
+    if given.len() > MAX_THEMES {
+        return Err(DomainError::invalid(
+            field,
+            format!("at most {MAX_THEMES} themes (has {})", given.len()),
+        ));
+    }
+    let mut themes: Vec<String> = Vec::with_capacity(given.len());
+    for (i, t) in given.iter().enumerate() {
+        let t = t.trim();
+        if !theme_exists(t) {
+            return Err(DomainError::invalid(
+                format!("{field}[{i}]"),
+                format!("unknown theme {t:?} (see ListThemes, or add it with AddTheme)"),
+            ));
+        }
+        if !themes.iter().any(|x| x == t) {
+            themes.push(t.to_owned());
+        }
+    }
+    Ok(themes)
 }
 
 /// Checks a challenge number given by a client.

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Challenge, Participant, Registration, Theme};
+use crate::{
+    Challenge, ChallengeProposal, Conference, Feedback, LearningTeam, NextAction, NotebookEntry,
+    Participant, ProgramItem, Registration, Theme,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RegistrationEventKind {
@@ -25,6 +28,13 @@ pub enum Event {
         /// The registration as it is after the event.
         registration: Registration,
     },
+    ProposalUpserted(ChallengeProposal),
+    ConferenceUpserted(Conference),
+    TeamUpserted(LearningTeam),
+    NotebookEntryAdded(NotebookEntry),
+    ProgramItemAdded(ProgramItem),
+    FeedbackAdded(Feedback),
+    NextActionUpserted(NextAction),
 }
 
 /// One record of the change log: every event of one mutation, under one sequence number.

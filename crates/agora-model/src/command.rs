@@ -8,10 +8,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Admission, Challenge, ChallengeFields, ChallengeStatus, DomainError, Event, NewParticipant,
-    Participant, ParticipantId, Registration, RegistrationEventKind as Kind, RegistrationId,
-    RegistrationState, SeatPool, Target, Theme, TicketCode, challenge,
+    ActionStatus, Admission, Challenge, ChallengeFields, ChallengeProposal, ChallengeStatus,
+    Conference, ConferenceFields, DomainError, Event, Feedback, LearningTeam, Moment,
+    NewParticipant, NextAction, NextActionFields, NotebookEntry, Participant, ParticipantId,
+    ProgramItem, ProgramItemFields, ProposalFields, QuestionRef, Registration,
+    RegistrationEventKind as Kind, RegistrationId, RegistrationState, Review, SeatPool, Slot,
+    SlotKey, Target, TeamFields, Theme, TicketCode, challenge,
 };
+
+mod event;
 
 /// Site-wide counters, kept in the same transaction as the rows they count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -22,6 +27,17 @@ pub struct Stats {
     pub active_registrations: u32,
     /// Highest challenge number in use, for "take the next number".
     pub max_challenge_number: u32,
+}
+
+/// Counters of the event's other entities (their next ids), kept apart from [`Stats`] so
+/// that stored `Stats` keep their shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Counters {
+    pub proposals: u32,
+    pub conferences: u32,
+    pub teams: u32,
+    pub program_items: u32,
+    pub next_actions: u32,
 }
 
 /// A mutation of site-owned data.
@@ -49,6 +65,57 @@ pub enum Command {
     },
     Cancel(RegistrationKey),
     CheckIn(TicketCode),
+    SubmitProposal(ProposalFields),
+    /// Rewrites a proposal still open (submitted or needing changes); it is submitted again.
+    UpdateProposal {
+        id: u32,
+        fields: ProposalFields,
+    },
+    ReviewProposal {
+        id: u32,
+        review: Review,
+        comment: String,
+    },
+    CreateConference(ConferenceFields),
+    /// Same path as [`Command::Register`]: seats, waiting list, ticket, check-in.
+    RegisterConference {
+        participant: ParticipantId,
+        conference: u32,
+    },
+    CreateTeam(TeamFields),
+    JoinTeam {
+        team: u32,
+        participant: ParticipantId,
+    },
+    LeaveTeam {
+        team: u32,
+        participant: ParticipantId,
+    },
+    AddNotebookEntry {
+        team: u32,
+        moment: Moment,
+        author: ParticipantId,
+        text: String,
+    },
+    /// Adds items to the program, all or none.
+    AddProgramItems(Vec<ProgramItemFields>),
+    /// Adds the seed's three-day sequence starting at this local midnight (UTC ms).
+    CreateDefaultProgram {
+        first_day_ms: i64,
+    },
+    AddFeedback {
+        challenge: u32,
+        author: String,
+        text: String,
+    },
+    AddNextAction {
+        challenge: u32,
+        fields: NextActionFields,
+    },
+    SetNextActionStatus {
+        id: u32,
+        status: ActionStatus,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +150,21 @@ pub enum Outcome {
         already: bool,
         display_name: String,
     },
+    Proposal(ChallengeProposal),
+    ProposalReviewed {
+        proposal: ChallengeProposal,
+        /// The challenge made from it, when accepted.
+        challenge: Option<(Challenge, SeatPool)>,
+    },
+    Conference {
+        conference: Conference,
+        seats: SeatPool,
+    },
+    Team(LearningTeam),
+    NotebookEntry(NotebookEntry),
+    ProgramItems(Vec<ProgramItem>),
+    Feedback(Feedback),
+    NextAction(NextAction),
 }
 
 /// Fresh values a command may need, drawn by the caller (the model has no randomness).
@@ -139,6 +221,32 @@ pub trait Rows {
         slot: u64,
         r: Option<RegistrationId>,
     ) -> Result<(), Self::Error>;
+    fn counters(&self) -> Result<Counters, Self::Error>;
+    fn put_counters(&mut self, c: &Counters) -> Result<(), Self::Error>;
+    fn proposal(&self, id: u32) -> Result<Option<ChallengeProposal>, Self::Error>;
+    fn put_proposal(&mut self, p: &ChallengeProposal) -> Result<(), Self::Error>;
+    /// Challenges and proposals whose question folds to `key` (see `question_key`).
+    fn question_refs(&self, key: &str) -> Result<Vec<QuestionRef>, Self::Error>;
+    /// Replaces the list; an empty list removes the row.
+    fn put_question_refs(&mut self, key: &str, refs: &[QuestionRef]) -> Result<(), Self::Error>;
+    /// Records the proposal a challenge was made from.
+    fn set_challenge_proposal(&mut self, challenge: u32, proposal: u32) -> Result<(), Self::Error>;
+    fn conference(&self, id: u32) -> Result<Option<Conference>, Self::Error>;
+    fn put_conference(&mut self, c: &Conference) -> Result<(), Self::Error>;
+    /// The occupied slots under `key` (a room, a speaker, an attendee).
+    fn slots(&self, key: &SlotKey) -> Result<Vec<Slot>, Self::Error>;
+    /// Replaces the list; an empty list removes the row.
+    fn put_slots(&mut self, key: &SlotKey, slots: &[Slot]) -> Result<(), Self::Error>;
+    fn team(&self, id: u32) -> Result<Option<LearningTeam>, Self::Error>;
+    fn put_team(&mut self, t: &LearningTeam) -> Result<(), Self::Error>;
+    /// The learning team a participant belongs to.
+    fn team_of(&self, p: ParticipantId) -> Result<Option<u32>, Self::Error>;
+    fn set_team_of(&mut self, p: ParticipantId, team: Option<u32>) -> Result<(), Self::Error>;
+    fn put_notebook_entry(&mut self, e: &NotebookEntry) -> Result<(), Self::Error>;
+    fn put_program_item(&mut self, i: &ProgramItem) -> Result<(), Self::Error>;
+    fn put_feedback(&mut self, f: &Feedback) -> Result<(), Self::Error>;
+    fn next_action(&self, id: u32) -> Result<Option<NextAction>, Self::Error>;
+    fn put_next_action(&mut self, a: &NextAction) -> Result<(), Self::Error>;
 }
 
 type Applied<E> = Result<(Outcome, Vec<Event>), ApplyError<E>>;
@@ -159,9 +267,41 @@ pub fn apply<R: Rows>(rows: &mut R, cmd: &Command, fresh: &Fresh) -> Applied<R::
             participant,
             challenge,
             move_,
-        } => tx.register(*participant, *challenge, *move_),
+        } => tx.register(*participant, Target::Challenge(*challenge), *move_),
         Command::Cancel(key) => tx.cancel(*key),
         Command::CheckIn(code) => tx.check_in(*code),
+        Command::SubmitProposal(fields) => tx.submit_proposal(fields),
+        Command::UpdateProposal { id, fields } => tx.update_proposal(*id, fields),
+        Command::ReviewProposal {
+            id,
+            review,
+            comment,
+        } => tx.review_proposal(*id, review, comment),
+        Command::CreateConference(fields) => tx.create_conference(fields),
+        Command::RegisterConference {
+            participant,
+            conference,
+        } => tx.register(*participant, Target::Conference(*conference), false),
+        Command::CreateTeam(fields) => tx.create_team(fields),
+        Command::JoinTeam { team, participant } => tx.join_team(*team, *participant),
+        Command::LeaveTeam { team, participant } => tx.leave_team(*team, *participant),
+        Command::AddNotebookEntry {
+            team,
+            moment,
+            author,
+            text,
+        } => tx.add_notebook_entry(*team, *moment, *author, text),
+        Command::AddProgramItems(items) => tx.add_program_items(items, "items"),
+        Command::CreateDefaultProgram { first_day_ms } => {
+            tx.add_program_items(&crate::default_program(*first_day_ms), "first_day")
+        }
+        Command::AddFeedback {
+            challenge,
+            author,
+            text,
+        } => tx.add_feedback(*challenge, author, text),
+        Command::AddNextAction { challenge, fields } => tx.add_next_action(*challenge, fields),
+        Command::SetNextActionStatus { id, status } => tx.set_next_action_status(*id, *status),
     }
 }
 
@@ -248,6 +388,7 @@ impl<R: Rows> Tx<'_, R> {
         st(self.rows.put_challenge(&challenge))?;
         st(self.rows.put_pool(Target::Challenge(number), &pool))?;
         st(self.rows.put_stats(&stats))?;
+        self.index_question(&challenge.fields.title, QuestionRef::Challenge(number))?;
         Ok((
             Outcome::Challenge {
                 challenge: challenge.clone(),
@@ -295,6 +436,10 @@ impl<R: Rows> Tx<'_, R> {
             .into());
         }
         // From here on, only writes.
+        if crate::question_key(&fields.title) != crate::question_key(&challenge.fields.title) {
+            self.unindex_question(&challenge.fields.title, QuestionRef::Challenge(number))?;
+            self.index_question(&fields.title, QuestionRef::Challenge(number))?;
+        }
         pool.capacity = fields.capacity;
         challenge.fields = fields;
         challenge.version += 1;
@@ -325,49 +470,30 @@ impl<R: Rows> Tx<'_, R> {
         ))
     }
 
+    /// Registers a participant to a challenge or a conference: one path for both, so seats,
+    /// waiting list, tickets and check-in behave the same. Challenges allow one active
+    /// registration per participant (`move_` releases the old one); conferences allow
+    /// several, as long as their time slots do not overlap.
     fn register(
         &mut self,
         participant: ParticipantId,
-        number: u32,
+        target: Target,
         move_: bool,
     ) -> Applied<R::Error> {
-        let number = challenge::check_number("challenge_number", number)?;
+        let target = match target {
+            Target::Challenge(n) => {
+                Target::Challenge(challenge::check_number("challenge_number", n)?)
+            }
+            t @ Target::Conference(_) => t,
+        };
         if st(self.rows.participant(participant))?.is_none() {
             return Err(DomainError::ParticipantNotFound(participant).into());
         }
-        let challenge =
-            st(self.rows.challenge(number))?.ok_or(DomainError::ChallengeNotFound(number))?;
-        if challenge.fields.status != ChallengeStatus::Open {
-            return Err(DomainError::NotOpen {
-                challenge: number,
-                status: challenge.fields.status,
+        let (previous, attendee_slot) = match target {
+            Target::Challenge(number) => {
+                (self.challenge_precheck(participant, number, move_)?, None)
             }
-            .into());
-        }
-        let target = Target::Challenge(number);
-        let previous = match st(self.rows.active(participant))? {
-            None => None,
-            Some(rid) => {
-                let old =
-                    st(self.rows.registration(rid))?.ok_or_else(|| missing("registration", rid))?;
-                let Target::Challenge(old_number) = old.target;
-                if old.target == target {
-                    return Err(DomainError::AlreadyRegistered {
-                        participant,
-                        challenge: number,
-                        ticket: old.ticket,
-                    }
-                    .into());
-                }
-                if !move_ {
-                    return Err(DomainError::RegisteredElsewhere {
-                        participant,
-                        challenge: old_number,
-                    }
-                    .into());
-                }
-                Some(old)
-            }
+            Target::Conference(id) => (None, Some(self.conference_precheck(participant, id)?)),
         };
         let ticket = self.free_ticket()?;
         let mut pool =
@@ -411,7 +537,15 @@ impl<R: Rows> Tx<'_, R> {
         }
         st(self.rows.put_registration(&registration))?;
         st(self.rows.put_ticket(ticket, id))?;
-        st(self.rows.set_active(participant, Some(id)))?;
+        match attendee_slot {
+            None => st(self.rows.set_active(participant, Some(id)))?,
+            Some(slot) => {
+                let key = SlotKey::Attendee(participant);
+                let mut slots = st(self.rows.slots(&key))?;
+                slots.push(slot);
+                st(self.rows.put_slots(&key, &slots))?;
+            }
+        }
         st(self.rows.put_pool(target, &pool))?;
         if released.is_none() {
             let mut stats = st(self.rows.stats())?;
@@ -433,6 +567,49 @@ impl<R: Rows> Tx<'_, R> {
         ))
     }
 
+    /// Challenge rules of [`Tx::register`]: the challenge is open, and the participant's
+    /// other challenge registration (returned, to release) exists only with `move_`.
+    fn challenge_precheck(
+        &mut self,
+        participant: ParticipantId,
+        number: u32,
+        move_: bool,
+    ) -> Result<Option<Registration>, ApplyError<R::Error>> {
+        let challenge =
+            st(self.rows.challenge(number))?.ok_or(DomainError::ChallengeNotFound(number))?;
+        if challenge.fields.status != ChallengeStatus::Open {
+            return Err(DomainError::NotOpen {
+                challenge: number,
+                status: challenge.fields.status,
+            }
+            .into());
+        }
+        let target = Target::Challenge(number);
+        let Some(rid) = st(self.rows.active(participant))? else {
+            return Ok(None);
+        };
+        let old = st(self.rows.registration(rid))?.ok_or_else(|| missing("registration", rid))?;
+        if old.target == target {
+            return Err(DomainError::AlreadyRegistered {
+                participant,
+                target,
+                ticket: old.ticket,
+            }
+            .into());
+        }
+        if !move_ {
+            let Target::Challenge(old_number) = old.target else {
+                return Err(missing("challenge registration", rid));
+            };
+            return Err(DomainError::RegisteredElsewhere {
+                participant,
+                challenge: old_number,
+            }
+            .into());
+        }
+        Ok(Some(old))
+    }
+
     fn cancel(&mut self, key: crate::RegistrationKey) -> Applied<R::Error> {
         let reg = match key {
             crate::RegistrationKey::Id(id) => st(self.rows.registration(id))?
@@ -449,7 +626,9 @@ impl<R: Rows> Tx<'_, R> {
         let participant = reg.participant;
         let mut events = Vec::new();
         let (reg, promoted) = self.release(reg, &mut events)?;
-        st(self.rows.set_active(participant, None))?;
+        if let Target::Challenge(_) = reg.target {
+            st(self.rows.set_active(participant, None))?;
+        }
         let mut stats = st(self.rows.stats())?;
         stats.active_registrations = stats.active_registrations.saturating_sub(1);
         st(self.rows.put_stats(&stats))?;
@@ -528,6 +707,12 @@ impl<R: Rows> Tx<'_, R> {
                 pool.waitlisted -= 1;
             }
             RegistrationState::Cancelled => {}
+        }
+        if let Target::Conference(c) = target {
+            let key = SlotKey::Attendee(reg.participant);
+            let mut slots = st(self.rows.slots(&key))?;
+            slots.retain(|s| s.id != c);
+            st(self.rows.put_slots(&key, &slots))?;
         }
         reg.state = RegistrationState::Cancelled;
         reg.wait_slot = None;

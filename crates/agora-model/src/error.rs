@@ -1,6 +1,9 @@
 //! Domain errors: every way a command can be refused, with the facts needed to say why.
 
-use crate::{ChallengeStatus, ParticipantId, RegistrationState, TicketCode};
+use crate::schedule::Utc;
+use crate::{
+    ChallengeStatus, ParticipantId, ProposalStatus, RegistrationState, Target, TicketCode,
+};
 
 /// How a client should read an error; each node maps it to its transport's codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,13 +37,64 @@ pub enum DomainError {
     ThemeExists(String),
     #[error("no challenge number left below {max}")]
     NoChallengeNumberLeft { max: u32 },
-    #[error(
-        "participant {participant} is already registered to challenge {challenge} (ticket {ticket})"
-    )]
+    #[error("participant {participant} is already registered to {target} (ticket {ticket})")]
     AlreadyRegistered {
         participant: ParticipantId,
-        challenge: u32,
+        target: Target,
         ticket: TicketCode,
+    },
+    #[error("participant {participant} is already registered to conference {conference}")]
+    AlreadyRegisteredConference {
+        participant: ParticipantId,
+        conference: u32,
+    },
+    #[error("proposal {0} not found")]
+    ProposalNotFound(u32),
+    #[error("proposal {proposal} is already {status}: it can no longer change")]
+    ProposalClosed {
+        proposal: u32,
+        status: ProposalStatus,
+    },
+    #[error("conference {0} not found")]
+    ConferenceNotFound(u32),
+    #[error("learning team {0} not found")]
+    TeamNotFound(u32),
+    #[error("next action {0} not found")]
+    NextActionNotFound(u32),
+    #[error("room {room:?} is taken by {by} from {start} to {end}")]
+    RoomTaken {
+        room: String,
+        by: String,
+        start: Utc,
+        end: Utc,
+    },
+    #[error("speaker {speaker} already gives conference {conference} from {start} to {end}")]
+    SpeakerBusy {
+        speaker: ParticipantId,
+        conference: u32,
+        start: Utc,
+        end: Utc,
+    },
+    #[error(
+        "participant {participant} is registered to conference {conference}, which overlaps it ({start} to {end})"
+    )]
+    AttendeeBusy {
+        participant: ParticipantId,
+        conference: u32,
+        start: Utc,
+        end: Utc,
+    },
+    #[error("learning team {team} is full ({max} members)")]
+    TeamFull { team: u32, max: u32 },
+    #[error("participant {participant} is already in learning team {team}")]
+    InTeam {
+        participant: ParticipantId,
+        team: u32,
+    },
+    #[error("participant {participant} is not a member of learning team {team}")]
+    NotTeamMember {
+        participant: ParticipantId,
+        team: u32,
     },
     #[error(
         "participant {participant} is registered to challenge {challenge}; set move to release that seat and register here"
@@ -97,10 +151,16 @@ impl DomainError {
             ChallengeNotFound(_)
             | ParticipantNotFound(_)
             | RegistrationNotFound(_)
-            | TicketNotFound(_) => ErrorKind::NotFound,
-            ChallengeExists(_) | ThemeExists(_) | AlreadyRegistered { .. } => {
-                ErrorKind::AlreadyExists
-            }
+            | TicketNotFound(_)
+            | ProposalNotFound(_)
+            | ConferenceNotFound(_)
+            | TeamNotFound(_)
+            | NextActionNotFound(_) => ErrorKind::NotFound,
+            ChallengeExists(_)
+            | ThemeExists(_)
+            | AlreadyRegistered { .. }
+            | AlreadyRegisteredConference { .. }
+            | InTeam { .. } => ErrorKind::AlreadyExists,
             NoChallengeNumberLeft { .. }
             | RegisteredElsewhere { .. }
             | NotOpen { .. }
@@ -108,7 +168,13 @@ impl DomainError {
             | CapacityBelowConfirmed { .. }
             | NotConfirmed { .. }
             | AlreadyCancelled(_)
-            | TicketSpaceExhausted { .. } => ErrorKind::FailedPrecondition,
+            | TicketSpaceExhausted { .. }
+            | ProposalClosed { .. }
+            | RoomTaken { .. }
+            | SpeakerBusy { .. }
+            | AttendeeBusy { .. }
+            | TeamFull { .. }
+            | NotTeamMember { .. } => ErrorKind::FailedPrecondition,
         }
     }
 }

@@ -7,26 +7,47 @@
 mod challenge;
 mod change;
 mod command;
+mod conference;
 mod error;
+mod exhibition;
 mod ids;
 mod participant;
+mod program;
+mod proposal;
 mod registration;
+pub mod schedule;
+mod team;
 pub mod text;
 mod theme;
 
 pub use challenge::{Challenge, ChallengeFields, ChallengeStatus, Holder, check_number};
 pub use change::{Change, Event, RegistrationEventKind};
-pub use command::{ApplyError, Command, Fresh, Outcome, RegistrationKey, Rows, Stats, apply};
+pub use command::{
+    ApplyError, Command, Counters, Fresh, Outcome, RegistrationKey, Rows, Stats, apply,
+};
+pub use conference::{Conference, ConferenceFields};
 pub use error::{DomainError, ErrorKind};
+pub use exhibition::{ActionStatus, Feedback, NextAction, NextActionFields};
 pub use ids::{ParticipantId, RegistrationId, SiteId, TicketCode};
 pub use participant::{NewParticipant, OrganisationType, Participant};
+pub use program::{ProgramItem, ProgramItemFields, ProgramKind, default_program};
+pub use proposal::{
+    ChallengeProposal, ProposalFields, ProposalStatus, QuestionRef, Review, question_key,
+};
 pub use registration::{Admission, Registration, RegistrationState, SeatPool, Target};
+pub use schedule::{Slot, SlotKey};
+pub use team::{LearningTeam, Moment, NotebookEntry, TeamFields};
 pub use theme::{GRANDES_MUTATIONS, Theme, default_themes};
 
 /// Limits on every text and number field, part of the API contract.
 pub mod limits {
     pub use crate::challenge::limits as challenge;
+    pub use crate::conference::limits as conference;
+    pub use crate::exhibition::limits as exhibition;
     pub use crate::participant::limits as participant;
+    pub use crate::program::limits as program;
+    pub use crate::proposal::limits as proposal;
+    pub use crate::team::limits as team;
     pub use crate::theme::Theme;
     /// Longest accepted `request_id`.
     pub const MAX_REQUEST_ID: usize = 128;

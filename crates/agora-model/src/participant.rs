@@ -70,7 +70,7 @@ impl NewParticipant {
 
 /// A BCP 47-shaped tag: letters, digits and dashes, starting with 2–3 letters; lowercased
 /// primary subtag. Empty means "fr".
-fn check_language(tag: &str) -> Result<String, DomainError> {
+pub(crate) fn check_language(tag: &str) -> Result<String, DomainError> {
     let tag = tag.trim();
     if tag.is_empty() {
         return Ok("fr".to_owned());

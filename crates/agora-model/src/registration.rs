@@ -10,12 +10,15 @@ use crate::{ParticipantId, RegistrationId, TicketCode};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Target {
     Challenge(u32),
+    /// A mini-conference, by id.
+    Conference(u32),
 }
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Target::Challenge(n) => write!(f, "challenge {n}"),
+            Target::Conference(n) => write!(f, "conference {n}"),
         }
     }
 }

@@ -81,16 +81,28 @@ pub fn share_registration(key: &Uuid, r: &Registration) -> SharedRegistration {
     }
 }
 
-pub fn share_event(key: &Uuid, e: &Event) -> SharedEvent {
-    match e {
+/// What of an event may leave the site, if anything. Challenges, themes, pseudonymous
+/// participants and challenge registrations go up; the rest of the event (proposals,
+/// conferences and their registrations, teams, notebooks, program, feedback, next actions)
+/// stays on the site: notebooks and feedback carry personal words and names.
+pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
+    Some(match e {
         Event::ThemeAdded(t) => SharedEvent::ThemeAdded(t.clone()),
         Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(c.clone()),
         Event::ParticipantUpserted(p) => SharedEvent::Participant(share_participant(key, p)),
-        Event::Registration { kind, registration } => SharedEvent::Registration {
-            kind: *kind,
-            registration: share_registration(key, registration),
-        },
-    }
+        Event::Registration { kind, registration } if is_shared(registration) => {
+            SharedEvent::Registration {
+                kind: *kind,
+                registration: share_registration(key, registration),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// Whether a registration goes up to the national node (challenge registrations do).
+pub fn is_shared(r: &Registration) -> bool {
+    matches!(r.target, Target::Challenge(_))
 }
 
 /// Seat counts a replica derives from the registrations it has seen.
@@ -191,8 +203,11 @@ pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(),
             registration: r, ..
         } => {
             let old = rows.registration(r.id)?;
-            let Target::Challenge(number) = r.target;
-            if let Some(mut c) = rows.challenge(number)? {
+            let challenge = match r.target {
+                Target::Challenge(number) => rows.challenge(number)?,
+                Target::Conference(_) => None,
+            };
+            if let Some(mut c) = challenge {
                 if let Some(old) = &old {
                     c.counts.sub(Counts::of(old));
                 }

@@ -1,5 +1,7 @@
-//! Bearer tokens and roles. Reads of the site and its challenges are public; the desk role
-//! covers participants, registrations and check-in; the organiser role covers everything.
+//! Bearer tokens and roles. Reads of the site, its challenges, conferences and program are
+//! public; the desk role covers participants, registrations (to challenges and conferences),
+//! check-in, learning teams and their notebooks, exhibition feedback and attendance exports;
+//! the organiser role covers everything (proposals, program, conferences, next actions …).
 
 use tonic::Status;
 use tonic::metadata::MetadataMap;

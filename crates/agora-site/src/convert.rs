@@ -8,6 +8,9 @@ use agora_sync::uplink::UplinkStatus;
 
 use m::DomainError;
 
+mod event;
+pub use event::*;
+
 // ---- from the wire ----
 
 pub fn challenge_status(field: &str, v: i32) -> Result<Option<m::ChallengeStatus>, DomainError> {
@@ -123,13 +126,21 @@ pub fn site_info(i: &StoreInfo, name: &str, link: &UplinkStatus) -> pb::GetSiteI
 
 pub use agora_sync::convert::{challenge, theme};
 
+/// A challenge with the proposal it was made from.
+pub fn challenge_from(c: &m::Challenge, proposal: Option<u32>) -> pb::Challenge {
+    pb::Challenge {
+        proposal_id: proposal.unwrap_or(0),
+        ..challenge(c)
+    }
+}
+
 pub fn seats(p: &m::SeatPool) -> pb::SeatCounts {
     agora_sync::convert::seat_counts(p.capacity, p.confirmed, p.waitlisted, p.checked_in)
 }
 
-pub fn summary(c: &m::Challenge, p: &m::SeatPool) -> pb::ChallengeSummary {
+pub fn summary(c: &m::Challenge, p: &m::SeatPool, proposal: Option<u32>) -> pb::ChallengeSummary {
     pb::ChallengeSummary {
-        challenge: Some(challenge(c)),
+        challenge: Some(challenge_from(c, proposal)),
         seats: Some(seats(p)),
     }
 }
@@ -149,11 +160,15 @@ pub fn participant(p: &m::Participant) -> pb::Participant {
 
 /// A registration, with its place in the waiting list when known.
 pub fn registration(r: &m::Registration, position: Option<u32>) -> pb::Registration {
-    let m::Target::Challenge(number) = r.target;
+    let (challenge_number, conference_id) = match r.target {
+        m::Target::Challenge(n) => (n, 0),
+        m::Target::Conference(c) => (0, c),
+    };
     pb::Registration {
         id: r.id.to_string(),
         participant_id: r.participant.to_string(),
-        challenge_number: number,
+        challenge_number,
+        conference_id,
         state: agora_sync::convert::registration_state(r.state).into(),
         ticket_code: r.ticket.to_string(),
         waitlist_position: position.unwrap_or(0),
@@ -168,35 +183,31 @@ pub fn registrations(rs: &[m::Registration]) -> Vec<pb::Registration> {
     rs.iter().map(|r| registration(r, None)).collect()
 }
 
+pub fn registration_event(
+    kind: m::RegistrationEventKind,
+    r: &m::Registration,
+) -> pb::RegistrationEvent {
+    use m::RegistrationEventKind as K;
+    use pb::RegistrationEventKind as P;
+    pb::RegistrationEvent {
+        kind: match kind {
+            K::Confirmed => P::Confirmed,
+            K::Waitlisted => P::Waitlisted,
+            K::Promoted => P::Promoted,
+            K::Cancelled => P::Cancelled,
+            K::CheckedIn => P::CheckedIn,
+        }
+        .into(),
+        registration: Some(registration(r, None)),
+    }
+}
+
 pub fn change(c: &m::Change) -> pb::Change {
-    use pb::event::Event as E;
     let events = c
         .events
         .iter()
         .map(|e| pb::Event {
-            event: Some(match e {
-                m::Event::ThemeAdded(t) => E::ThemeAdded(theme(t)),
-                m::Event::ChallengeUpserted(ch) => E::ChallengeUpserted(challenge(ch)),
-                m::Event::ParticipantUpserted(p) => E::ParticipantUpserted(participant(p)),
-                m::Event::Registration {
-                    kind,
-                    registration: r,
-                } => {
-                    use m::RegistrationEventKind as K;
-                    use pb::RegistrationEventKind as P;
-                    E::Registration(pb::RegistrationEvent {
-                        kind: match kind {
-                            K::Confirmed => P::Confirmed,
-                            K::Waitlisted => P::Waitlisted,
-                            K::Promoted => P::Promoted,
-                            K::Cancelled => P::Cancelled,
-                            K::CheckedIn => P::CheckedIn,
-                        }
-                        .into(),
-                        registration: Some(registration(r, None)),
-                    })
-                }
-            }),
+            event: Some(event(e)),
         })
         .collect();
     pb::Change {

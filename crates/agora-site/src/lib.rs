@@ -7,6 +7,8 @@
 mod auth;
 mod config;
 mod convert;
+mod event;
+mod export;
 mod service;
 
 use std::future::Future;

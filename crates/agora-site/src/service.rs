@@ -8,7 +8,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 use tracing::{debug, error, warn};
 
-use agora_model::{self as m, Command, ErrorKind, Outcome, ParticipantId, Target, TicketCode};
+use agora_model::{self as m, Command, ErrorKind, Outcome, ParticipantId, TicketCode};
 use agora_proto::v1 as pb;
 use agora_proto::v1::site_service_server::SiteService;
 use agora_store::{Store, StoreError};
@@ -59,12 +59,12 @@ pub fn status(e: StoreError) -> Status {
     }
 }
 
-fn invalid(e: m::DomainError) -> Status {
+pub(crate) fn invalid(e: m::DomainError) -> Status {
     status(StoreError::Domain(e))
 }
 
 /// Runs a blocking store read off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Status> {
     match tokio::task::spawn_blocking(f).await {
@@ -77,7 +77,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Site {
-    async fn submit(&self, request_id: &str, cmd: Command) -> Result<Outcome, Status> {
+    pub(crate) async fn submit(&self, request_id: &str, cmd: Command) -> Result<Outcome, Status> {
         self.store.submit(request_id, cmd).await.map_err(status)
     }
 
@@ -93,7 +93,7 @@ impl Site {
     }
 }
 
-fn unexpected(o: &Outcome) -> Status {
+pub(crate) fn unexpected(o: &Outcome) -> Status {
     error!(outcome = ?o, "a command answered with another command's outcome");
     Status::internal("internal error")
 }
@@ -199,7 +199,10 @@ impl SiteService for Site {
         let number = m::check_number("number", req.into_inner().number).map_err(invalid)?;
         match self.store.challenge(number).map_err(status)? {
             Some((c, p)) => Ok(Response::new(pb::GetChallengeResponse {
-                challenge: Some(convert::challenge(&c)),
+                challenge: Some(convert::challenge_from(
+                    &c,
+                    self.store.proposal_of_challenge(number).map_err(status)?,
+                )),
                 seats: Some(convert::seats(&p)),
             })),
             None => Err(invalid(m::DomainError::ChallengeNotFound(number))),
@@ -214,7 +217,15 @@ impl SiteService for Site {
         let status_filter = convert::challenge_status("status", r.status).map_err(invalid)?;
         let theme = r.theme.trim().to_owned();
         let store = Arc::clone(&self.store);
-        let (themes, all) = blocking(move || Ok((store.themes()?, store.challenges()?))).await?;
+        let (themes, all) = blocking(move || {
+            let all = store
+                .challenges()?
+                .into_iter()
+                .map(|(c, p)| Ok((store.proposal_of_challenge(c.number)?, c, p)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok((store.themes()?, all))
+        })
+        .await?;
         if !theme.is_empty() && !themes.iter().any(|t| t.id == theme) {
             return Err(invalid(m::DomainError::invalid(
                 "theme",
@@ -223,9 +234,9 @@ impl SiteService for Site {
         }
         let challenges = all
             .iter()
-            .filter(|(c, _)| theme.is_empty() || c.fields.themes.contains(&theme))
-            .filter(|(c, _)| status_filter.is_none_or(|s| c.fields.status == s))
-            .map(|(c, p)| convert::summary(c, p))
+            .filter(|(_, c, _)| theme.is_empty() || c.fields.themes.contains(&theme))
+            .filter(|(_, c, _)| status_filter.is_none_or(|s| c.fields.status == s))
+            .map(|(proposal, c, p)| convert::summary(c, p, *proposal))
             .collect();
         Ok(Response::new(pb::ListChallengesResponse { challenges }))
     }
@@ -265,9 +276,17 @@ impl SiteService for Site {
             Some(r) => Some(convert::registration(&r, self.position(&r)?)),
             None => None,
         };
+        let conference_registrations = self
+            .store
+            .conference_registrations(id)
+            .map_err(status)?
+            .iter()
+            .map(|r| Ok(convert::registration(r, self.position(r)?)))
+            .collect::<Result<_, Status>>()?;
         Ok(Response::new(pb::GetParticipantResponse {
             participant: Some(convert::participant(&p)),
             registration,
+            conference_registrations,
         }))
     }
 
@@ -279,10 +298,22 @@ impl SiteService for Site {
         let r = req.into_inner();
         let participant =
             ParticipantId::parse("participant_id", &r.participant_id).map_err(invalid)?;
-        let cmd = Command::Register {
-            participant,
-            challenge: r.challenge_number,
-            move_: r.r#move,
+        let cmd = match convert::target(r.challenge_number, r.conference_id).map_err(invalid)? {
+            m::Target::Challenge(challenge) => Command::Register {
+                participant,
+                challenge,
+                move_: r.r#move,
+            },
+            m::Target::Conference(_) if r.r#move => {
+                return Err(invalid(m::DomainError::invalid(
+                    "move",
+                    "applies to challenges only: conference registrations do not exclude each other",
+                )));
+            }
+            m::Target::Conference(conference) => Command::RegisterConference {
+                participant,
+                conference,
+            },
         };
         match self.submit(&r.request_id, cmd).await? {
             Outcome::Registered {
@@ -323,45 +354,24 @@ impl SiteService for Site {
         req: Request<pb::ListRegistrationsRequest>,
     ) -> Result<Response<pb::ListRegistrationsResponse>, Status> {
         self.tokens.require(req.metadata(), Role::Desk)?;
-        let number = m::check_number("challenge_number", req.into_inner().challenge_number)
-            .map_err(invalid)?;
-        let store = Arc::clone(&self.store);
-        let listed = blocking(move || {
-            let Some((_, pool)) = store.challenge(number)? else {
-                return Ok(None);
-            };
-            let regs = store.registrations_of(Target::Challenge(number))?;
-            let named = regs
-                .into_iter()
-                .filter(|r| r.is_active())
-                .map(|r| {
-                    let name = store.participant(r.participant)?.map(|p| p.display_name);
-                    Ok((r, name.unwrap_or_default()))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok(Some((pool, named)))
-        })
-        .await?;
-        let (pool, named) =
-            listed.ok_or_else(|| invalid(m::DomainError::ChallengeNotFound(number)))?;
-        let (mut confirmed, mut waiting): (Vec<_>, Vec<_>) = named
-            .into_iter()
-            .partition(|(r, _)| r.state == m::RegistrationState::Confirmed);
-        confirmed.sort_by_key(|(r, _)| (r.confirmed_at_ms, r.id));
-        waiting.sort_by_key(|(r, _)| r.wait_slot);
-        let entry =
-            |(r, name): &(m::Registration, String), pos: Option<u32>| pb::RegistrationEntry {
-                registration: Some(convert::registration(r, pos)),
-                participant_display_name: name.clone(),
-            };
+        let r = req.into_inner();
+        let target = convert::target(r.challenge_number, r.conference_id).map_err(invalid)?;
+        let (pool, rows) = self.attendance(target).await?;
+        let entry = |(r, p, pos): &(m::Registration, Option<m::Participant>, Option<u32>)| {
+            pb::RegistrationEntry {
+                registration: Some(convert::registration(r, *pos)),
+                participant_display_name: p
+                    .as_ref()
+                    .map(|p| p.display_name.clone())
+                    .unwrap_or_default(),
+            }
+        };
+        let (waiting, confirmed): (Vec<_>, Vec<_>) =
+            rows.iter().partition(|(_, _, pos)| pos.is_some());
         Ok(Response::new(pb::ListRegistrationsResponse {
             seats: Some(convert::seats(&pool)),
-            confirmed: confirmed.iter().map(|e| entry(e, None)).collect(),
-            waitlist: waiting
-                .iter()
-                .zip(1u32..)
-                .map(|(e, pos)| entry(e, Some(pos)))
-                .collect(),
+            confirmed: confirmed.into_iter().map(entry).collect(),
+            waitlist: waiting.into_iter().map(entry).collect(),
         }))
     }
 
@@ -428,6 +438,162 @@ impl SiteService for Site {
             seq: state.seq,
             log_epoch: state.epoch,
         }))
+    }
+
+    // ---- the rest of the event: handlers in event.rs ----
+
+    async fn submit_proposal(
+        &self,
+        req: Request<pb::SubmitProposalRequest>,
+    ) -> Result<Response<pb::SubmitProposalResponse>, Status> {
+        Site::submit_proposal(self, req).await
+    }
+
+    async fn update_proposal(
+        &self,
+        req: Request<pb::UpdateProposalRequest>,
+    ) -> Result<Response<pb::UpdateProposalResponse>, Status> {
+        Site::update_proposal(self, req).await
+    }
+
+    async fn review_proposal(
+        &self,
+        req: Request<pb::ReviewProposalRequest>,
+    ) -> Result<Response<pb::ReviewProposalResponse>, Status> {
+        Site::review_proposal(self, req).await
+    }
+
+    async fn list_proposals(
+        &self,
+        req: Request<pb::ListProposalsRequest>,
+    ) -> Result<Response<pb::ListProposalsResponse>, Status> {
+        Site::list_proposals(self, req).await
+    }
+
+    async fn create_conference(
+        &self,
+        req: Request<pb::CreateConferenceRequest>,
+    ) -> Result<Response<pb::CreateConferenceResponse>, Status> {
+        Site::create_conference(self, req).await
+    }
+
+    async fn list_conferences(
+        &self,
+        req: Request<pb::ListConferencesRequest>,
+    ) -> Result<Response<pb::ListConferencesResponse>, Status> {
+        Site::list_conferences(self, req).await
+    }
+
+    async fn create_learning_team(
+        &self,
+        req: Request<pb::CreateLearningTeamRequest>,
+    ) -> Result<Response<pb::CreateLearningTeamResponse>, Status> {
+        Site::create_learning_team(self, req).await
+    }
+
+    async fn join_learning_team(
+        &self,
+        req: Request<pb::JoinLearningTeamRequest>,
+    ) -> Result<Response<pb::JoinLearningTeamResponse>, Status> {
+        Site::join_learning_team(self, req).await
+    }
+
+    async fn leave_learning_team(
+        &self,
+        req: Request<pb::LeaveLearningTeamRequest>,
+    ) -> Result<Response<pb::LeaveLearningTeamResponse>, Status> {
+        Site::leave_learning_team(self, req).await
+    }
+
+    async fn list_learning_teams(
+        &self,
+        req: Request<pb::ListLearningTeamsRequest>,
+    ) -> Result<Response<pb::ListLearningTeamsResponse>, Status> {
+        Site::list_learning_teams(self, req).await
+    }
+
+    async fn add_notebook_entry(
+        &self,
+        req: Request<pb::AddNotebookEntryRequest>,
+    ) -> Result<Response<pb::AddNotebookEntryResponse>, Status> {
+        Site::add_notebook_entry(self, req).await
+    }
+
+    async fn list_notebook_entries(
+        &self,
+        req: Request<pb::ListNotebookEntriesRequest>,
+    ) -> Result<Response<pb::ListNotebookEntriesResponse>, Status> {
+        Site::list_notebook_entries(self, req).await
+    }
+
+    async fn add_program_items(
+        &self,
+        req: Request<pb::AddProgramItemsRequest>,
+    ) -> Result<Response<pb::AddProgramItemsResponse>, Status> {
+        Site::add_program_items(self, req).await
+    }
+
+    async fn create_default_program(
+        &self,
+        req: Request<pb::CreateDefaultProgramRequest>,
+    ) -> Result<Response<pb::CreateDefaultProgramResponse>, Status> {
+        Site::create_default_program(self, req).await
+    }
+
+    async fn list_program(
+        &self,
+        req: Request<pb::ListProgramRequest>,
+    ) -> Result<Response<pb::ListProgramResponse>, Status> {
+        Site::list_program(self, req).await
+    }
+
+    async fn add_feedback(
+        &self,
+        req: Request<pb::AddFeedbackRequest>,
+    ) -> Result<Response<pb::AddFeedbackResponse>, Status> {
+        Site::add_feedback(self, req).await
+    }
+
+    async fn add_next_action(
+        &self,
+        req: Request<pb::AddNextActionRequest>,
+    ) -> Result<Response<pb::AddNextActionResponse>, Status> {
+        Site::add_next_action(self, req).await
+    }
+
+    async fn update_next_action(
+        &self,
+        req: Request<pb::UpdateNextActionRequest>,
+    ) -> Result<Response<pb::UpdateNextActionResponse>, Status> {
+        Site::update_next_action(self, req).await
+    }
+
+    async fn get_exhibition(
+        &self,
+        req: Request<pb::GetExhibitionRequest>,
+    ) -> Result<Response<pb::GetExhibitionResponse>, Status> {
+        Site::get_exhibition(self, req).await
+    }
+
+    async fn list_next_actions(
+        &self,
+        req: Request<pb::ListNextActionsRequest>,
+    ) -> Result<Response<pb::ListNextActionsResponse>, Status> {
+        Site::list_next_actions(self, req).await
+    }
+
+    async fn export_registrations_csv(
+        &self,
+        req: Request<pb::ExportRegistrationsCsvRequest>,
+    ) -> Result<Response<pb::ExportRegistrationsCsvResponse>, Status> {
+        Site::export_registrations_csv(self, req).await
+    }
+
+    async fn export_program_ical(
+        &self,
+        req: Request<pb::ExportProgramIcalRequest>,
+    ) -> Result<Response<pb::ExportProgramIcalResponse>, Status> {
+        Site::export_program_ical(self, req).await
     }
 
     type WatchChangesStream = ReceiverStream<Result<pb::WatchChangesResponse, Status>>;

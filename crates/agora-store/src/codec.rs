@@ -3,7 +3,7 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use agora_model::Target;
+use agora_model::{Moment, SlotKey, Target};
 
 use crate::StoreError;
 
@@ -58,12 +58,45 @@ pub fn target_key(t: Target) -> Vec<u8> {
             k.extend_from_slice(&n.to_be_bytes());
             k
         }
+        Target::Conference(n) => {
+            let mut k = vec![2u8];
+            k.extend_from_slice(&n.to_be_bytes());
+            k
+        }
     }
+}
+
+/// `[kind][folded room name | participant id]`.
+pub fn slot_key(key: &SlotKey) -> Vec<u8> {
+    let (kind, rest): (u8, &[u8]) = match key {
+        SlotKey::ConferenceRoom(room) => (1, room.as_bytes()),
+        SlotKey::Speaker(p) => (2, p.as_bytes()),
+        SlotKey::Attendee(p) => (3, p.as_bytes()),
+        SlotKey::ProgramRoom(room) => (4, room.as_bytes()),
+    };
+    join(&[kind], rest)
+}
+
+/// An `i64` as big-endian bytes that sort in numeric order (sign bit flipped).
+pub fn i64_key(n: i64) -> [u8; 8] {
+    ((n as u64) ^ (1 << 63)).to_be_bytes()
 }
 
 pub fn join(a: &[u8], b: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(a.len() + b.len());
     k.extend_from_slice(a);
     k.extend_from_slice(b);
+    k
+}
+
+/// `team ++ moment ++ entry id`, or a prefix of it for listing.
+pub fn notebook_key(team: u32, moment: Option<Moment>, id: Option<uuid::Uuid>) -> Vec<u8> {
+    let mut k = team.to_be_bytes().to_vec();
+    if let Some(m) = moment {
+        k.push(m.number());
+        if let Some(id) = id {
+            k.extend_from_slice(id.as_bytes());
+        }
+    }
     k
 }

@@ -9,6 +9,7 @@
 mod batch;
 mod codec;
 mod error;
+mod event;
 pub mod national;
 mod rows;
 mod writer;
@@ -61,13 +62,35 @@ pub(crate) enum T {
     Waiters,
     /// request id → `StoredAnswer`.
     Requests,
+    /// proposal id (u32 BE) → `ChallengeProposal`.
+    Proposals,
+    /// folded question (UTF-8) → `Vec<QuestionRef>`: the duplicate index.
+    Questions,
+    /// challenge number (u32 BE) → proposal id (u32 BE) it was made from.
+    ChallengeProposal,
+    /// conference id (u32 BE) → `Conference`.
+    Conferences,
+    /// slot key (see `codec::slot_key`) → `Vec<Slot>`: per room / speaker / attendee.
+    Slots,
+    /// team id (u32 BE) → `LearningTeam`.
+    Teams,
+    /// participant id → team id (u32 BE).
+    TeamOf,
+    /// team id (u32 BE) ++ moment (u8) ++ entry id (time-ordered UUID) → `NotebookEntry`.
+    Notebook,
+    /// start (i64 as order-preserving u64 BE) ++ item id (u32 BE) → `ProgramItem`.
+    Program,
+    /// challenge number (u32 BE) ++ feedback id (time-ordered UUID) → `Feedback`.
+    Feedback,
+    /// next action id (u32 BE) → `NextAction`.
+    NextActions,
     /// The national directory pushed down by the national node (national-owned, not
     /// logged here): kind byte ++ key → `DirectoryEntry`.
     Directory,
 }
 
 impl T {
-    const ALL: [T; 13] = [
+    const ALL: [T; 24] = [
         T::Meta,
         T::Log,
         T::Themes,
@@ -80,6 +103,17 @@ impl T {
         T::Tickets,
         T::Waiters,
         T::Requests,
+        T::Proposals,
+        T::Questions,
+        T::ChallengeProposal,
+        T::Conferences,
+        T::Slots,
+        T::Teams,
+        T::TeamOf,
+        T::Notebook,
+        T::Program,
+        T::Feedback,
+        T::NextActions,
         T::Directory,
     ];
 
@@ -97,6 +131,17 @@ impl T {
             T::Tickets => "tickets",
             T::Waiters => "waiters",
             T::Requests => "requests",
+            T::Proposals => "proposals",
+            T::Questions => "questions",
+            T::ChallengeProposal => "challenge_proposal",
+            T::Conferences => "conferences",
+            T::Slots => "slots",
+            T::Teams => "teams",
+            T::TeamOf => "team_of",
+            T::Notebook => "notebook",
+            T::Program => "program",
+            T::Feedback => "feedback",
+            T::NextActions => "next_actions",
             T::Directory => "directory",
         }
     }

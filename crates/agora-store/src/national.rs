@@ -461,8 +461,9 @@ impl NationalStore {
                         touched.push(Touch::Challenge(r.site_id.clone(), c.number))
                     }
                     SharedEvent::Registration { registration, .. } => {
-                        let agora_model::Target::Challenge(n) = registration.target;
-                        touched.push(Touch::Challenge(r.site_id.clone(), n));
+                        if let agora_model::Target::Challenge(n) = registration.target {
+                            touched.push(Touch::Challenge(r.site_id.clone(), n));
+                        }
                     }
                     SharedEvent::Participant(_) => {}
                 }
@@ -1012,6 +1013,11 @@ impl Inner {
                         for c in fresh {
                             for e in &c.events {
                                 shared::apply_shared(&mut replica, e)?;
+                            }
+                            site.applied_seq = c.seq;
+                            if c.events.is_empty() {
+                                // Nothing of this change left its site: nothing to log.
+                                continue;
                             }
                             last += 1;
                             log(

@@ -3,18 +3,21 @@
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 use agora_model::{
-    Challenge, Participant, ParticipantId, Registration, RegistrationId, Rows, SeatPool, Stats,
-    Target, Theme, TicketCode,
+    Challenge, ChallengeProposal, Conference, Counters, Feedback, LearningTeam, NextAction,
+    NotebookEntry, Participant, ParticipantId, ProgramItem, QuestionRef, Registration,
+    RegistrationId, Rows, SeatPool, Slot, SlotKey, Stats, Target, Theme, TicketCode,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-use crate::codec::{decode, encode, join, target_key};
+use crate::codec::{decode, encode, i64_key, join, slot_key, target_key};
 use crate::{StoreError, T};
 
 pub type TxError = ConflictableTransactionError<StoreError>;
 
 pub const STATS_KEY: &[u8] = b"stats";
+/// Next ids of the event's other entities (`Counters`).
+pub const COUNTERS_KEY: &[u8] = b"event_counters";
 
 pub struct TxRows<'a> {
     pub trees: &'a [TransactionalTree],
@@ -145,5 +148,83 @@ impl Rows for TxRows<'_> {
             &join(&target_key(t), &slot.to_be_bytes()),
             r.map(|r| r.0),
         )
+    }
+    fn counters(&self) -> Result<Counters, TxError> {
+        Ok(self.get(T::Meta, COUNTERS_KEY)?.unwrap_or_default())
+    }
+    fn put_counters(&mut self, c: &Counters) -> Result<(), TxError> {
+        self.put(T::Meta, COUNTERS_KEY, c)
+    }
+    fn proposal(&self, id: u32) -> Result<Option<ChallengeProposal>, TxError> {
+        self.get(T::Proposals, &id.to_be_bytes())
+    }
+    fn put_proposal(&mut self, p: &ChallengeProposal) -> Result<(), TxError> {
+        self.put(T::Proposals, &p.id.to_be_bytes(), p)
+    }
+    fn question_refs(&self, key: &str) -> Result<Vec<QuestionRef>, TxError> {
+        Ok(self.get(T::Questions, key.as_bytes())?.unwrap_or_default())
+    }
+    fn put_question_refs(&mut self, key: &str, refs: &[QuestionRef]) -> Result<(), TxError> {
+        if refs.is_empty() {
+            self.remove(T::Questions, key.as_bytes())
+        } else {
+            self.put(T::Questions, key.as_bytes(), &refs)
+        }
+    }
+    fn set_challenge_proposal(&mut self, challenge: u32, proposal: u32) -> Result<(), TxError> {
+        self.put_raw(
+            T::ChallengeProposal,
+            &challenge.to_be_bytes(),
+            &proposal.to_be_bytes(),
+        )
+    }
+    fn conference(&self, id: u32) -> Result<Option<Conference>, TxError> {
+        self.get(T::Conferences, &id.to_be_bytes())
+    }
+    fn put_conference(&mut self, c: &Conference) -> Result<(), TxError> {
+        self.put(T::Conferences, &c.id.to_be_bytes(), c)
+    }
+    fn slots(&self, key: &SlotKey) -> Result<Vec<Slot>, TxError> {
+        Ok(self.get(T::Slots, &slot_key(key))?.unwrap_or_default())
+    }
+    fn put_slots(&mut self, key: &SlotKey, slots: &[Slot]) -> Result<(), TxError> {
+        if slots.is_empty() {
+            self.remove(T::Slots, &slot_key(key))
+        } else {
+            self.put(T::Slots, &slot_key(key), &slots)
+        }
+    }
+    fn team(&self, id: u32) -> Result<Option<LearningTeam>, TxError> {
+        self.get(T::Teams, &id.to_be_bytes())
+    }
+    fn put_team(&mut self, t: &LearningTeam) -> Result<(), TxError> {
+        self.put(T::Teams, &t.id.to_be_bytes(), t)
+    }
+    fn team_of(&self, p: ParticipantId) -> Result<Option<u32>, TxError> {
+        self.get(T::TeamOf, p.as_bytes())
+    }
+    fn set_team_of(&mut self, p: ParticipantId, team: Option<u32>) -> Result<(), TxError> {
+        match team {
+            Some(t) => self.put(T::TeamOf, p.as_bytes(), &t),
+            None => self.remove(T::TeamOf, p.as_bytes()),
+        }
+    }
+    fn put_notebook_entry(&mut self, e: &NotebookEntry) -> Result<(), TxError> {
+        let key = crate::codec::notebook_key(e.team, Some(e.moment), Some(e.id));
+        self.put(T::Notebook, &key, e)
+    }
+    fn put_program_item(&mut self, i: &ProgramItem) -> Result<(), TxError> {
+        let key = join(&i64_key(i.fields.start_ms), &i.id.to_be_bytes());
+        self.put(T::Program, &key, i)
+    }
+    fn put_feedback(&mut self, f: &Feedback) -> Result<(), TxError> {
+        let key = join(&f.challenge.to_be_bytes(), f.id.as_bytes());
+        self.put(T::Feedback, &key, f)
+    }
+    fn next_action(&self, id: u32) -> Result<Option<NextAction>, TxError> {
+        self.get(T::NextActions, &id.to_be_bytes())
+    }
+    fn put_next_action(&mut self, a: &NextAction) -> Result<(), TxError> {
+        self.put(T::NextActions, &a.id.to_be_bytes(), a)
     }
 }

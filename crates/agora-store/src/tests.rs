@@ -247,3 +247,105 @@ async fn refused_commands_in_a_batch_leave_the_others_intact() {
     assert_eq!(store.pool(Target::Challenge(1)).unwrap().confirmed, 1);
     assert_eq!(store.info().unwrap().last_seq, 4);
 }
+
+#[tokio::test]
+async fn event_rows_survive_a_reopen_and_list_in_order() {
+    use agora_model::{ConferenceFields, Moment, Target, TeamFields};
+    let dir = tempfile::tempdir().unwrap();
+    let day = 1_789_344_000_000;
+    {
+        let store = Store::open(&config(dir.path())).unwrap();
+        let speaker = participant(&store, "p1", "Anne").await;
+        let listener = participant(&store, "p2", "Paul").await;
+        let conf = ConferenceFields {
+            title: "Les communs".into(),
+            speaker,
+            abstract_: String::new(),
+            room: "Salle 1".into(),
+            start_ms: day + 9 * 3_600_000,
+            end_ms: day + 10 * 3_600_000,
+            capacity: 5,
+            language: String::new(),
+        };
+        store
+            .submit("c1", Command::CreateConference(conf.clone()))
+            .await
+            .unwrap();
+        let again = store.submit("c2", Command::CreateConference(conf)).await;
+        assert!(matches!(
+            again,
+            Err(StoreError::Domain(DomainError::RoomTaken { .. }))
+        ));
+        store
+            .submit(
+                "r1",
+                Command::RegisterConference {
+                    participant: listener,
+                    conference: 1,
+                },
+            )
+            .await
+            .unwrap();
+        store
+            .submit("d1", Command::CreateDefaultProgram { first_day_ms: day })
+            .await
+            .unwrap();
+        store
+            .submit(
+                "t1",
+                Command::CreateTeam(TeamFields {
+                    name: "Colibris".into(),
+                    min_members: 0,
+                    max_members: 0,
+                }),
+            )
+            .await
+            .unwrap();
+        store
+            .submit(
+                "t2",
+                Command::JoinTeam {
+                    team: 1,
+                    participant: listener,
+                },
+            )
+            .await
+            .unwrap();
+        for (i, m) in [Moment::Learnings, Moment::Objectives]
+            .into_iter()
+            .enumerate()
+        {
+            store
+                .submit(
+                    &format!("n{i}"),
+                    Command::AddNotebookEntry {
+                        team: 1,
+                        moment: m,
+                        author: listener,
+                        text: format!("entrée {i}"),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    }
+    let store = Store::open(&config(dir.path())).unwrap();
+    let confs = store.conferences().unwrap();
+    assert_eq!(confs.len(), 1);
+    assert_eq!(confs[0].1.confirmed, 1);
+    assert_eq!(
+        store.registrations_of(Target::Conference(1)).unwrap().len(),
+        1
+    );
+    let program = store.program(day, day + 86_400_000).unwrap();
+    assert_eq!(program.len(), 5, "first day of the default program");
+    assert!(
+        program
+            .windows(2)
+            .all(|w| w[0].fields.start_ms <= w[1].fields.start_ms)
+    );
+    let notebook = store.notebook(1, None).unwrap();
+    assert_eq!(notebook[0].moment, Moment::Objectives, "listed by moment");
+    assert_eq!(store.notebook(1, Some(Moment::Learnings)).unwrap().len(), 1);
+    assert_eq!(store.teams().unwrap()[0].members.len(), 1);
+}

@@ -231,7 +231,7 @@ impl Inner {
 /// transaction closure sees the same ones.
 fn fresh_for(cmd: &Command, now_ms: i64) -> Fresh {
     let tickets = match cmd {
-        Command::Register { .. } => (0..TICKET_CANDIDATES)
+        Command::Register { .. } | Command::RegisterConference { .. } => (0..TICKET_CANDIDATES)
             .map(|_| {
                 let b = uuid::Uuid::new_v4().into_bytes();
                 let idx = |i: usize| u32::from(u16::from_be_bytes([b[2 * i], b[2 * i + 1]]));

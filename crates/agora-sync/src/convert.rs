@@ -46,6 +46,7 @@ pub fn challenge(c: &m::Challenge) -> pb::Challenge {
         version: c.version,
         created_at_ms: c.created_at_ms,
         updated_at_ms: c.updated_at_ms,
+        proposal_id: 0,
     }
 }
 
@@ -112,11 +113,15 @@ fn shared_participant(p: &SharedParticipant) -> pb::Participant {
 }
 
 fn shared_registration(r: &SharedRegistration) -> pb::Registration {
-    let m::Target::Challenge(number) = r.target;
+    let (challenge_number, conference_id) = match r.target {
+        m::Target::Challenge(n) => (n, 0),
+        m::Target::Conference(c) => (0, c),
+    };
     pb::Registration {
         id: r.id.to_string(),
         participant_id: r.participant.to_string(),
-        challenge_number: number,
+        challenge_number,
+        conference_id,
         state: registration_state(r.state).into(),
         ticket_code: String::new(),
         waitlist_position: 0,
@@ -253,10 +258,14 @@ fn registration_from(
         SharedRegistration {
             id: m::RegistrationId::parse("registration.id", &r.id)?,
             participant: m::ParticipantId::parse("registration.participant_id", &r.participant_id)?,
-            target: m::Target::Challenge(m::check_number(
-                "registration.challenge_number",
-                r.challenge_number,
-            )?),
+            target: if r.conference_id != 0 {
+                m::Target::Conference(r.conference_id)
+            } else {
+                m::Target::Challenge(m::check_number(
+                    "registration.challenge_number",
+                    r.challenge_number,
+                )?)
+            },
             state,
             registered_at_ms: r.registered_at_ms,
             confirmed_at_ms: opt_ms(r.confirmed_at_ms),
@@ -287,6 +296,12 @@ pub fn shared_event_from(e: pb::Event) -> Result<SharedEvent, DomainError> {
                 .ok_or_else(|| bad("registration", "is required"))?;
             let (kind, registration) = registration_from(r.kind, reg)?;
             SharedEvent::Registration { kind, registration }
+        }
+        Some(_) => {
+            return Err(bad(
+                "event",
+                "this kind of event stays on its site and is not accepted here",
+            ));
         }
         None => return Err(bad("event", "is empty")),
     })

@@ -213,7 +213,7 @@ async fn session(
                         events: c
                             .events
                             .iter()
-                            .map(|e| shared::share_event(&key, e))
+                            .filter_map(|e| shared::share_event(&key, e))
                             .collect(),
                     })
                 })

@@ -23,6 +23,44 @@ enum Command {
     Site(SiteArgs),
     /// Run the national coordination node, or administer it (invite, revoke).
     National(NationalArgs),
+    /// Export from a running site node to standard output (CSV, iCalendar).
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportCommand {
+    /// Attendance list of a challenge or a conference, as CSV (UTF-8, with check-in times).
+    Registrations(ExportRegistrationsArgs),
+    /// The site's program as an iCalendar (.ics) file.
+    Program(ExportProgramArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExportRegistrationsArgs {
+    /// The site node's address, e.g. http://127.0.0.1:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
+    /// Desk or organiser token.
+    #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Challenge number.
+    #[arg(
+        long,
+        conflicts_with = "conference",
+        required_unless_present = "conference"
+    )]
+    challenge: Option<u32>,
+    /// Conference id.
+    #[arg(long)]
+    conference: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct ExportProgramArgs {
+    /// The site node's address, e.g. http://127.0.0.1:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +252,75 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::National(NationalArgs {
             action: Some(a), ..
         }) => administer(a).await,
+        Command::Export(e) => export::run(e).await,
+    }
+}
+
+/// `agora export …`: gRPC calls to a running site node, the file on standard output.
+mod export {
+    use std::io::Write;
+
+    use agora_proto::v1 as pb;
+    use anyhow::Context;
+    use pb::site_service_client::SiteServiceClient;
+    use tonic::transport::{Channel, Endpoint};
+
+    use super::ExportCommand;
+
+    async fn connect(site: &str) -> anyhow::Result<SiteServiceClient<Channel>> {
+        let url = if site.contains("://") {
+            site.to_owned()
+        } else {
+            format!("http://{site}")
+        };
+        let channel = Endpoint::from_shared(url.clone())
+            .with_context(|| format!("site address {url:?}"))?
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
+        Ok(SiteServiceClient::new(channel))
+    }
+
+    fn status(s: tonic::Status) -> anyhow::Error {
+        anyhow::anyhow!("{:?}: {}", s.code(), s.message())
+    }
+
+    pub async fn run(cmd: ExportCommand) -> anyhow::Result<()> {
+        let bytes = match cmd {
+            ExportCommand::Registrations(a) => {
+                let mut client = connect(&a.site).await?;
+                let mut req = tonic::Request::new(pb::ExportRegistrationsCsvRequest {
+                    challenge_number: a.challenge.unwrap_or(0),
+                    conference_id: a.conference.unwrap_or(0),
+                });
+                let value = format!("Bearer {}", a.token)
+                    .parse()
+                    .context("the token must be printable ASCII")?;
+                req.metadata_mut().insert("authorization", value);
+                client
+                    .export_registrations_csv(req)
+                    .await
+                    .map_err(status)
+                    .context("ExportRegistrationsCsv")?
+                    .into_inner()
+                    .csv
+            }
+            ExportCommand::Program(a) => {
+                let mut client = connect(&a.site).await?;
+                client
+                    .export_program_ical(pb::ExportProgramIcalRequest {})
+                    .await
+                    .map_err(status)
+                    .context("ExportProgramIcal")?
+                    .into_inner()
+                    .ical
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        out.write_all(&bytes)
+            .and_then(|()| out.flush())
+            .context("writing to standard output")
     }
 }
 

@@ -17,6 +17,18 @@ struct Mem {
     active: BTreeMap<ParticipantId, RegistrationId>,
     tickets: BTreeMap<TicketCode, RegistrationId>,
     waiters: BTreeMap<(Target, u64), RegistrationId>,
+    counters: Counters,
+    proposals: BTreeMap<u32, ChallengeProposal>,
+    questions: BTreeMap<String, Vec<QuestionRef>>,
+    challenge_proposal: BTreeMap<u32, u32>,
+    conferences: BTreeMap<u32, Conference>,
+    slots: BTreeMap<SlotKey, Vec<Slot>>,
+    teams: BTreeMap<u32, LearningTeam>,
+    team_of: BTreeMap<ParticipantId, u32>,
+    notebook: Vec<NotebookEntry>,
+    program: BTreeMap<u32, ProgramItem>,
+    feedback: Vec<Feedback>,
+    actions: BTreeMap<u32, NextAction>,
 }
 
 fn set<K: Ord, V>(m: &mut BTreeMap<K, V>, k: K, v: Option<V>) {
@@ -98,6 +110,86 @@ impl Rows for Mem {
         r: Option<RegistrationId>,
     ) -> Result<(), Infallible> {
         set(&mut self.waiters, (t, slot), r);
+        Ok(())
+    }
+    fn counters(&self) -> Result<Counters, Infallible> {
+        Ok(self.counters)
+    }
+    fn put_counters(&mut self, c: &Counters) -> Result<(), Infallible> {
+        self.counters = *c;
+        Ok(())
+    }
+    fn proposal(&self, id: u32) -> Result<Option<ChallengeProposal>, Infallible> {
+        Ok(self.proposals.get(&id).cloned())
+    }
+    fn put_proposal(&mut self, p: &ChallengeProposal) -> Result<(), Infallible> {
+        self.proposals.insert(p.id, p.clone());
+        Ok(())
+    }
+    fn question_refs(&self, key: &str) -> Result<Vec<QuestionRef>, Infallible> {
+        Ok(self.questions.get(key).cloned().unwrap_or_default())
+    }
+    fn put_question_refs(&mut self, key: &str, refs: &[QuestionRef]) -> Result<(), Infallible> {
+        set(
+            &mut self.questions,
+            key.to_owned(),
+            (!refs.is_empty()).then(|| refs.to_vec()),
+        );
+        Ok(())
+    }
+    fn set_challenge_proposal(&mut self, c: u32, p: u32) -> Result<(), Infallible> {
+        self.challenge_proposal.insert(c, p);
+        Ok(())
+    }
+    fn conference(&self, id: u32) -> Result<Option<Conference>, Infallible> {
+        Ok(self.conferences.get(&id).cloned())
+    }
+    fn put_conference(&mut self, c: &Conference) -> Result<(), Infallible> {
+        self.conferences.insert(c.id, c.clone());
+        Ok(())
+    }
+    fn slots(&self, key: &SlotKey) -> Result<Vec<Slot>, Infallible> {
+        Ok(self.slots.get(key).cloned().unwrap_or_default())
+    }
+    fn put_slots(&mut self, key: &SlotKey, slots: &[Slot]) -> Result<(), Infallible> {
+        set(
+            &mut self.slots,
+            key.clone(),
+            (!slots.is_empty()).then(|| slots.to_vec()),
+        );
+        Ok(())
+    }
+    fn team(&self, id: u32) -> Result<Option<LearningTeam>, Infallible> {
+        Ok(self.teams.get(&id).cloned())
+    }
+    fn put_team(&mut self, t: &LearningTeam) -> Result<(), Infallible> {
+        self.teams.insert(t.id, t.clone());
+        Ok(())
+    }
+    fn team_of(&self, p: ParticipantId) -> Result<Option<u32>, Infallible> {
+        Ok(self.team_of.get(&p).copied())
+    }
+    fn set_team_of(&mut self, p: ParticipantId, team: Option<u32>) -> Result<(), Infallible> {
+        set(&mut self.team_of, p, team);
+        Ok(())
+    }
+    fn put_notebook_entry(&mut self, e: &NotebookEntry) -> Result<(), Infallible> {
+        self.notebook.push(e.clone());
+        Ok(())
+    }
+    fn put_program_item(&mut self, i: &ProgramItem) -> Result<(), Infallible> {
+        self.program.insert(i.id, i.clone());
+        Ok(())
+    }
+    fn put_feedback(&mut self, f: &Feedback) -> Result<(), Infallible> {
+        self.feedback.push(f.clone());
+        Ok(())
+    }
+    fn next_action(&self, id: u32) -> Result<Option<NextAction>, Infallible> {
+        Ok(self.actions.get(&id).cloned())
+    }
+    fn put_next_action(&mut self, a: &NextAction) -> Result<(), Infallible> {
+        self.actions.insert(a.id, a.clone());
         Ok(())
     }
 }
@@ -236,6 +328,8 @@ fn registered(o: &Outcome) -> (&Registration, Option<u32>) {
     }
 }
 
+mod event;
+
 #[test]
 fn seats_fill_then_waiting_list_in_order() {
     let mut s = Site::new();
@@ -318,7 +412,10 @@ fn one_challenge_per_participant_unless_moved_and_a_move_frees_the_seat() {
             challenge: 1,
             move_: true
         }),
-        DomainError::AlreadyRegistered { challenge: 1, .. }
+        DomainError::AlreadyRegistered {
+            target: Target::Challenge(1),
+            ..
+        }
     ));
     assert!(matches!(
         s.refused(Command::Register {

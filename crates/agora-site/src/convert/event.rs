@@ -1,0 +1,312 @@
+//! Conversions of the rest of the event: proposals, conferences, teams and notebooks, the
+//! program, feedback and next actions.
+
+use agora_model as m;
+use agora_proto::v1 as pb;
+
+use m::DomainError;
+
+// ---- from the wire ----
+
+pub fn proposal_status(field: &str, v: i32) -> Result<Option<m::ProposalStatus>, DomainError> {
+    use pb::ProposalStatus as P;
+    Ok(match P::try_from(v) {
+        Ok(P::Unspecified) => None,
+        Ok(P::Submitted) => Some(m::ProposalStatus::Submitted),
+        Ok(P::Accepted) => Some(m::ProposalStatus::Accepted),
+        Ok(P::Declined) => Some(m::ProposalStatus::Declined),
+        Ok(P::NeedsChanges) => Some(m::ProposalStatus::NeedsChanges),
+        Err(_) => return Err(DomainError::invalid(field, format!("unknown value {v}"))),
+    })
+}
+
+pub fn proposal_fields(f: Option<pb::ProposalFields>) -> Result<m::ProposalFields, DomainError> {
+    let f = f.ok_or_else(|| DomainError::invalid("fields", "is required"))?;
+    let h = f
+        .holder
+        .ok_or_else(|| DomainError::invalid("fields.holder", "is required"))?;
+    Ok(m::ProposalFields {
+        question: f.question,
+        context: f.context,
+        holder: m::Holder {
+            name: h.name,
+            role: h.role,
+            collectivity: h.collectivity,
+        },
+        themes: f.themes,
+        wished_site: f.wished_site,
+        expected_participants: f.expected_participants,
+    })
+}
+
+pub fn review(r: &pb::ReviewProposalRequest) -> Result<m::Review, DomainError> {
+    use pb::ProposalDecision as D;
+    match D::try_from(r.decision) {
+        Ok(D::Accept) => Ok(m::Review::Accept {
+            number: (r.challenge_number != 0).then_some(r.challenge_number),
+            facilitators: r.facilitators.clone(),
+            room: r.room.clone(),
+            capacity: r.capacity,
+        }),
+        Ok(D::Decline) => Ok(m::Review::Decline),
+        Ok(D::NeedsChanges) => Ok(m::Review::NeedsChanges),
+        Ok(D::Unspecified) => Err(DomainError::invalid(
+            "decision",
+            "is required (accept, decline or needs changes)",
+        )),
+        Err(_) => Err(DomainError::invalid(
+            "decision",
+            format!("unknown value {}", r.decision),
+        )),
+    }
+}
+
+pub fn conference_fields(
+    f: Option<pb::ConferenceFields>,
+) -> Result<m::ConferenceFields, DomainError> {
+    let f = f.ok_or_else(|| DomainError::invalid("fields", "is required"))?;
+    Ok(m::ConferenceFields {
+        speaker: m::ParticipantId::parse(
+            "fields.speaker_participant_id",
+            &f.speaker_participant_id,
+        )?,
+        title: f.title,
+        abstract_: f.r#abstract,
+        room: f.room,
+        start_ms: f.start_ms,
+        end_ms: f.end_ms,
+        capacity: f.capacity,
+        language: f.language,
+    })
+}
+
+/// What a registration request or listing is for: exactly one of the two numbers.
+pub fn target(challenge_number: u32, conference_id: u32) -> Result<m::Target, DomainError> {
+    match (challenge_number, conference_id) {
+        (0, 0) => Err(DomainError::invalid(
+            "challenge_number",
+            "give challenge_number or conference_id",
+        )),
+        (n, 0) => Ok(m::Target::Challenge(n)),
+        (0, c) => Ok(m::Target::Conference(c)),
+        _ => Err(DomainError::invalid(
+            "conference_id",
+            "give challenge_number or conference_id, not both",
+        )),
+    }
+}
+
+pub fn program_item_fields(
+    field: &str,
+    f: pb::ProgramItemFields,
+) -> Result<m::ProgramItemFields, DomainError> {
+    use pb::ProgramKind as P;
+    let step_field = format!("{field}step");
+    let kind = match P::try_from(f.kind) {
+        Ok(P::Welcome) => m::ProgramKind::Welcome,
+        Ok(P::Plenary) => m::ProgramKind::Plenary,
+        Ok(P::ChallengeStep) => m::ProgramKind::ChallengeStep(
+            u8::try_from(f.step)
+                .ok()
+                .filter(|s| (1..=6).contains(s))
+                .ok_or_else(|| {
+                    DomainError::invalid(
+                        &step_field,
+                        format!("a challenge step is 1..=6 (got {})", f.step),
+                    )
+                })?,
+        ),
+        Ok(P::MiniConferences) => m::ProgramKind::MiniConferences,
+        Ok(P::LearningTeamMoment) => {
+            m::ProgramKind::TeamMoment(m::Moment::from_number(&step_field, f.step)?)
+        }
+        Ok(P::Exhibition) => m::ProgramKind::Exhibition,
+        Ok(P::Closing) => m::ProgramKind::Closing,
+        Ok(P::Unspecified) => {
+            return Err(DomainError::invalid(format!("{field}kind"), "is required"));
+        }
+        Err(_) => {
+            return Err(DomainError::invalid(
+                format!("{field}kind"),
+                format!("unknown value {}", f.kind),
+            ));
+        }
+    };
+    Ok(m::ProgramItemFields {
+        kind,
+        title: f.title,
+        room: f.room,
+        start_ms: f.start_ms,
+        end_ms: f.end_ms,
+    })
+}
+
+pub fn action_status(field: &str, v: i32) -> Result<Option<m::ActionStatus>, DomainError> {
+    use pb::NextActionStatus as P;
+    Ok(match P::try_from(v) {
+        Ok(P::Unspecified) => None,
+        Ok(P::Open) => Some(m::ActionStatus::Open),
+        Ok(P::Done) => Some(m::ActionStatus::Done),
+        Ok(P::Dropped) => Some(m::ActionStatus::Dropped),
+        Err(_) => return Err(DomainError::invalid(field, format!("unknown value {v}"))),
+    })
+}
+
+// ---- to the wire ----
+
+pub fn proposal(p: &m::ChallengeProposal) -> pb::ChallengeProposal {
+    let f = &p.fields;
+    pb::ChallengeProposal {
+        id: p.id,
+        fields: Some(pb::ProposalFields {
+            question: f.question.clone(),
+            context: f.context.clone(),
+            holder: Some(pb::Holder {
+                name: f.holder.name.clone(),
+                role: f.holder.role.clone(),
+                collectivity: f.holder.collectivity.clone(),
+            }),
+            themes: f.themes.clone(),
+            wished_site: f.wished_site.clone(),
+            expected_participants: f.expected_participants,
+        }),
+        status: match p.status {
+            m::ProposalStatus::Submitted => pb::ProposalStatus::Submitted,
+            m::ProposalStatus::Accepted => pb::ProposalStatus::Accepted,
+            m::ProposalStatus::Declined => pb::ProposalStatus::Declined,
+            m::ProposalStatus::NeedsChanges => pb::ProposalStatus::NeedsChanges,
+        }
+        .into(),
+        review_comment: p.review_comment.clone(),
+        challenge_number: p.challenge.unwrap_or(0),
+        duplicates: p
+            .duplicates
+            .iter()
+            .map(|d| {
+                use pb::question_ref::Ref;
+                pb::QuestionRef {
+                    r#ref: Some(match d {
+                        m::QuestionRef::Challenge(n) => Ref::ChallengeNumber(*n),
+                        m::QuestionRef::Proposal(n) => Ref::ProposalId(*n),
+                    }),
+                }
+            })
+            .collect(),
+        created_at_ms: p.created_at_ms,
+        updated_at_ms: p.updated_at_ms,
+    }
+}
+
+pub fn conference(c: &m::Conference) -> pb::Conference {
+    let f = &c.fields;
+    pb::Conference {
+        id: c.id,
+        fields: Some(pb::ConferenceFields {
+            title: f.title.clone(),
+            speaker_participant_id: f.speaker.to_string(),
+            r#abstract: f.abstract_.clone(),
+            room: f.room.clone(),
+            start_ms: f.start_ms,
+            end_ms: f.end_ms,
+            capacity: f.capacity,
+            language: f.language.clone(),
+        }),
+        created_at_ms: c.created_at_ms,
+    }
+}
+
+pub fn team(t: &m::LearningTeam) -> pb::LearningTeam {
+    pb::LearningTeam {
+        id: t.id,
+        name: t.name.clone(),
+        min_members: t.min_members,
+        max_members: t.max_members,
+        member_ids: t.members.iter().map(ToString::to_string).collect(),
+        created_at_ms: t.created_at_ms,
+    }
+}
+
+pub fn notebook_entry(e: &m::NotebookEntry) -> pb::NotebookEntry {
+    pb::NotebookEntry {
+        id: e.id.to_string(),
+        team_id: e.team,
+        moment: u32::from(e.moment.number()),
+        author_participant_id: e.author.to_string(),
+        text: e.text.clone(),
+        at_ms: e.at_ms,
+    }
+}
+
+pub fn program_item(i: &m::ProgramItem) -> pb::ProgramItem {
+    use pb::ProgramKind as P;
+    let f = &i.fields;
+    let (kind, step) = match f.kind {
+        m::ProgramKind::Welcome => (P::Welcome, 0),
+        m::ProgramKind::Plenary => (P::Plenary, 0),
+        m::ProgramKind::ChallengeStep(n) => (P::ChallengeStep, u32::from(n)),
+        m::ProgramKind::MiniConferences => (P::MiniConferences, 0),
+        m::ProgramKind::TeamMoment(mo) => (P::LearningTeamMoment, u32::from(mo.number())),
+        m::ProgramKind::Exhibition => (P::Exhibition, 0),
+        m::ProgramKind::Closing => (P::Closing, 0),
+    };
+    pb::ProgramItem {
+        id: i.id,
+        fields: Some(pb::ProgramItemFields {
+            kind: kind.into(),
+            step,
+            title: f.title.clone(),
+            room: f.room.clone(),
+            start_ms: f.start_ms,
+            end_ms: f.end_ms,
+        }),
+        created_at_ms: i.created_at_ms,
+    }
+}
+
+pub fn feedback(f: &m::Feedback) -> pb::Feedback {
+    pb::Feedback {
+        id: f.id.to_string(),
+        challenge_number: f.challenge,
+        author: f.author.clone(),
+        text: f.text.clone(),
+        at_ms: f.at_ms,
+    }
+}
+
+pub fn next_action(a: &m::NextAction) -> pb::NextAction {
+    pb::NextAction {
+        id: a.id,
+        challenge_number: a.challenge,
+        what: a.fields.what.clone(),
+        owner: a.fields.owner.clone(),
+        due_ms: a.fields.due_ms.unwrap_or(0),
+        status: match a.status {
+            m::ActionStatus::Open => pb::NextActionStatus::Open,
+            m::ActionStatus::Done => pb::NextActionStatus::Done,
+            m::ActionStatus::Dropped => pb::NextActionStatus::Dropped,
+        }
+        .into(),
+        created_at_ms: a.created_at_ms,
+        updated_at_ms: a.updated_at_ms,
+    }
+}
+
+/// The wire form of one change-log event.
+pub fn event(e: &m::Event) -> pb::event::Event {
+    use pb::event::Event as E;
+    match e {
+        m::Event::ThemeAdded(t) => E::ThemeAdded(super::theme(t)),
+        m::Event::ChallengeUpserted(c) => E::ChallengeUpserted(super::challenge(c)),
+        m::Event::ParticipantUpserted(p) => E::ParticipantUpserted(super::participant(p)),
+        m::Event::Registration { kind, registration } => {
+            E::Registration(super::registration_event(*kind, registration))
+        }
+        m::Event::ProposalUpserted(p) => E::ProposalUpserted(proposal(p)),
+        m::Event::ConferenceUpserted(c) => E::ConferenceUpserted(conference(c)),
+        m::Event::TeamUpserted(t) => E::LearningTeamUpserted(team(t)),
+        m::Event::NotebookEntryAdded(n) => E::NotebookEntryAdded(notebook_entry(n)),
+        m::Event::ProgramItemAdded(i) => E::ProgramItemAdded(program_item(i)),
+        m::Event::FeedbackAdded(f) => E::FeedbackAdded(feedback(f)),
+        m::Event::NextActionUpserted(a) => E::NextActionUpserted(next_action(a)),
+    }
+}

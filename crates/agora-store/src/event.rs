@@ -1,0 +1,147 @@
+//! Reads of the rest of the event: proposals, conferences, teams and notebooks, the
+//! program, feedback and next actions. Straight to sled, like the other reads.
+
+use agora_model::{
+    ChallengeProposal, Conference, Feedback, LearningTeam, Moment, NextAction, NotebookEntry,
+    ParticipantId, ProgramItem, Registration, SeatPool, Slot, SlotKey, Target,
+};
+
+use crate::codec::{decode, i64_key, notebook_key, slot_key};
+use crate::{Store, StoreError, T, get, scan};
+
+impl Store {
+    /// Every proposal, by id.
+    pub fn proposals(&self) -> Result<Vec<ChallengeProposal>, StoreError> {
+        scan(self.inner.tree(T::Proposals), T::Proposals, &[])
+    }
+
+    pub fn proposal(&self, id: u32) -> Result<Option<ChallengeProposal>, StoreError> {
+        get(
+            self.inner.tree(T::Proposals),
+            T::Proposals,
+            &id.to_be_bytes(),
+        )
+    }
+
+    /// The proposal a challenge was made from, if any.
+    pub fn proposal_of_challenge(&self, number: u32) -> Result<Option<u32>, StoreError> {
+        match self
+            .inner
+            .tree(T::ChallengeProposal)
+            .get(number.to_be_bytes())?
+        {
+            None => Ok(None),
+            Some(v) => <[u8; 4]>::try_from(v.as_ref())
+                .map(|b| Some(u32::from_be_bytes(b)))
+                .map_err(|_| StoreError::Corrupt {
+                    tree: "challenge_proposal",
+                    key: number.to_string(),
+                    reason: "expected 4 bytes".into(),
+                }),
+        }
+    }
+
+    /// Every conference, by id, with its seats.
+    pub fn conferences(&self) -> Result<Vec<(Conference, SeatPool)>, StoreError> {
+        let all: Vec<Conference> = scan(self.inner.tree(T::Conferences), T::Conferences, &[])?;
+        all.into_iter()
+            .map(|c| {
+                let pool = self.pool(Target::Conference(c.id))?;
+                Ok((c, pool))
+            })
+            .collect()
+    }
+
+    pub fn conference(&self, id: u32) -> Result<Option<(Conference, SeatPool)>, StoreError> {
+        match get(
+            self.inner.tree(T::Conferences),
+            T::Conferences,
+            &id.to_be_bytes(),
+        )? {
+            Some(c) => Ok(Some((c, self.pool(Target::Conference(id))?))),
+            None => Ok(None),
+        }
+    }
+
+    /// A participant's active (confirmed or waitlisted) conference registrations, by
+    /// conference id.
+    pub fn conference_registrations(
+        &self,
+        p: ParticipantId,
+    ) -> Result<Vec<Registration>, StoreError> {
+        let slots: Vec<Slot> = get(
+            self.inner.tree(T::Slots),
+            T::Slots,
+            &slot_key(&SlotKey::Attendee(p)),
+        )?
+        .unwrap_or_default();
+        let mut ids: Vec<u32> = slots.iter().map(|s| s.id).collect();
+        ids.sort_unstable();
+        let mut out = Vec::new();
+        for id in ids {
+            out.extend(
+                self.registrations_of(Target::Conference(id))?
+                    .into_iter()
+                    .filter(|r| r.participant == p && r.is_active()),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Every learning team, by id.
+    pub fn teams(&self) -> Result<Vec<LearningTeam>, StoreError> {
+        scan(self.inner.tree(T::Teams), T::Teams, &[])
+    }
+
+    pub fn team(&self, id: u32) -> Result<Option<LearningTeam>, StoreError> {
+        get(self.inner.tree(T::Teams), T::Teams, &id.to_be_bytes())
+    }
+
+    /// A team's notebook, by moment then time; one moment only if given.
+    pub fn notebook(
+        &self,
+        team: u32,
+        moment: Option<Moment>,
+    ) -> Result<Vec<NotebookEntry>, StoreError> {
+        scan(
+            self.inner.tree(T::Notebook),
+            T::Notebook,
+            &notebook_key(team, moment, None),
+        )
+    }
+
+    /// Program items starting in `[from_ms, to_ms)`, in order of start.
+    pub fn program(&self, from_ms: i64, to_ms: i64) -> Result<Vec<ProgramItem>, StoreError> {
+        let mut out = Vec::new();
+        if from_ms >= to_ms {
+            return Ok(out);
+        }
+        for kv in self
+            .inner
+            .tree(T::Program)
+            .range(i64_key(from_ms)..i64_key(to_ms))
+        {
+            let (k, v) = kv?;
+            out.push(decode("program", &k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Feedback on a challenge, oldest first.
+    pub fn feedback(&self, challenge: u32) -> Result<Vec<Feedback>, StoreError> {
+        scan(
+            self.inner.tree(T::Feedback),
+            T::Feedback,
+            &challenge.to_be_bytes(),
+        )
+    }
+
+    /// Next actions, by id; of one challenge only if given.
+    pub fn next_actions(&self, challenge: Option<u32>) -> Result<Vec<NextAction>, StoreError> {
+        let all: Vec<NextAction> = scan(self.inner.tree(T::NextActions), T::NextActions, &[])?;
+        Ok(all
+            .into_iter()
+            .filter(|a| challenge.is_none_or(|c| a.challenge == c))
+            .collect())
+    }
+}
