@@ -459,6 +459,23 @@ fn spawn_child(args: &[&str]) -> Child {
         .expect("spawn child node")
 }
 
+/// Runs the `agora` command line in a child process to its end; its output, captured.
+pub fn run_child_to_end(args: &[&str]) -> std::process::Output {
+    Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            CHILD_ENTRY,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ARGS_VAR, args.join("\u{1f}"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run child")
+}
+
 pub fn loopback_port() -> SocketAddr {
     ([127, 0, 0, 1], free_port()).into()
 }
@@ -530,66 +547,4 @@ pub async fn converged(site: &mut Client, national: &mut NationalClient, id: &st
     }
 }
 
-/// A TCP relay the test controls: forwards 127.0.0.1:<port> to a target until cut, then
-/// resets every connection and refuses new ones until restored.
-pub struct Relay {
-    pub addr: SocketAddr,
-    open: Arc<std::sync::atomic::AtomicBool>,
-    conns: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
-    task: JoinHandle<()>,
-}
-
-use std::sync::Arc;
-
-impl Relay {
-    pub async fn start(target: SocketAddr) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
-        let addr = listener.local_addr().expect("relay addr");
-        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let conns: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
-        let (o, c) = (Arc::clone(&open), Arc::clone(&conns));
-        let task = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !o.load(std::sync::atomic::Ordering::SeqCst) {
-                    drop(inbound); // refused: the peer sees a reset / EOF
-                    continue;
-                }
-                let h = tokio::spawn(async move {
-                    if let Ok(mut out) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
-                    }
-                });
-                c.lock().expect("relay lock").push(h.abort_handle());
-            }
-        });
-        Relay {
-            addr,
-            open,
-            conns,
-            task,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Cuts every connection now, and refuses new ones.
-    pub fn cut(&self) {
-        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
-        for h in self.conns.lock().expect("relay lock").drain(..) {
-            h.abort();
-        }
-    }
-
-    pub fn restore(&self) {
-        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.cut();
-        self.task.abort();
-    }
-}
+pub use agora::relay::Relay;

@@ -142,7 +142,7 @@ async fn a_link_cut_mid_load_and_restored_loses_nothing_and_converges() {
     let dir = temp_dir();
     let national = TestNational::start(&data_dir(&dir, "national")).await;
     let mut admin = national.client();
-    let relay = Relay::start(national.addr).await;
+    let relay = Relay::start(national.addr).await.expect("relay");
     let token = invite(&mut admin, "volvic", false).await;
     let site = TestSite::start(federated(
         "volvic",
@@ -815,4 +815,40 @@ async fn kill_9_of_a_site_process_during_load_then_restart_converges() {
     assert_eq!(seats.confirmed, 15, "no seat oversold across the crash");
     site.terminate();
     national.stop().await;
+}
+
+/// The newcomer's first command, in its CI form: a short `agora demo --plain` in its own
+/// process must end with its consistency check holding (exit code 0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_and_its_consistency_check_holds() {
+    let out = tokio::task::spawn_blocking(|| {
+        run_child_to_end(&[
+            "agora",
+            "demo",
+            "--plain",
+            "--duration",
+            "6s",
+            "--lang",
+            "en",
+        ])
+    })
+    .await
+    .expect("demo task");
+    assert!(
+        out.status.success(),
+        "demo failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("consistency: OK"), "{text}");
+    assert!(
+        text.contains("link to the national node cut"),
+        "the demo cuts a link: {text}"
+    );
+    assert_eq!(
+        text.matches("= national").count(),
+        5,
+        "five sites checked: {text}"
+    );
 }

@@ -120,7 +120,7 @@ fn bar(fill: f64, width: usize) -> String {
 
 fn draw(f: &mut Frame<'_>, b: &Board, lang: Lang, v: &View) {
     let [head, main, feed, keys] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(3),
         Constraint::Min(6),
         Constraint::Length(8),
         Constraint::Length(1),
@@ -137,7 +137,8 @@ fn draw(f: &mut Frame<'_>, b: &Board, lang: Lang, v: &View) {
                 Style::default().add_modifier(Modifier::BOLD),
             )),
             Line::from(format!("{status} · {}", lang.summary(b))),
-        ]),
+        ])
+        .wrap(ratatui::widgets::Wrap { trim: true }),
         head,
     );
     let site_ids: Vec<&String> = b.sites.keys().collect();
@@ -167,9 +168,9 @@ fn draw(f: &mut Frame<'_>, b: &Board, lang: Lang, v: &View) {
                 Constraint::Length(4),
                 Constraint::Length(10),
                 Constraint::Length(6),
-                Constraint::Length(12),
-                Constraint::Length(10),
-                Constraint::Length(10),
+                Constraint::Length(9),
+                Constraint::Length(9),
+                Constraint::Length(8),
             ];
             f.render_widget(
                 Table::new(rows, widths)

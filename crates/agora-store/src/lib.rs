@@ -517,6 +517,7 @@ impl Store {
                 challenges,
                 registrations: registrations
                     .iter()
+                    .filter(|r| shared::is_shared(r))
                     .map(|r| shared::share_registration(&key, r))
                     .collect(),
                 participants: participants

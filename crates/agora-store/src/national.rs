@@ -1032,7 +1032,6 @@ impl Inner {
                                     announcement: None,
                                 },
                             )?;
-                            site.applied_seq = c.seq;
                         }
                         tx.put(N::Sites, site.id.as_bytes(), &site)?;
                         answers.push(Answer::Ingest(Ok(site.applied_seq)));

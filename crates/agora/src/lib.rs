@@ -9,6 +9,9 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
+mod demo;
+pub mod relay;
+
 /// Agora: the backend of a multi-site, connected, European event.
 #[derive(Debug, Parser)]
 #[command(name = "agora", version, about)]
@@ -23,9 +26,50 @@ enum Command {
     Site(SiteArgs),
     /// Run the national coordination node, or administer it (invite, revoke).
     National(NationalArgs),
+    /// Watch the whole event live from the national node.
+    Dashboard(DashboardArgs),
+    /// The whole system on this machine: a national node, five sites, simulated desks, the
+    /// dashboard, and a consistency check at the end.
+    Demo(DemoArgs),
     /// Export from a running site node to standard output (CSV, iCalendar).
     #[command(subcommand)]
     Export(ExportCommand),
+}
+
+#[derive(Debug, Args)]
+struct DashboardArgs {
+    /// URL of the national node.
+    #[arg(long, env = "AGORA_NATIONAL", default_value = "http://127.0.0.1:50050")]
+    national: String,
+    /// One line per change and a summary every few seconds, instead of the full screen.
+    #[arg(long)]
+    plain: bool,
+    /// Language of the labels: fr or en.
+    #[arg(long, default_value = "fr", value_parser = parse_lang)]
+    lang: agora_dashboard::Lang,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// How long the simulated event runs, such as 30s or 2m.
+    #[arg(long, default_value = "60s", value_parser = demo::parse_duration)]
+    duration: std::time::Duration,
+    /// Line output instead of the full-screen dashboard.
+    #[arg(long)]
+    plain: bool,
+    /// Keep every node's data in this directory (default: a temporary one).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Language of the labels: fr or en.
+    #[arg(long, default_value = "fr", value_parser = parse_lang)]
+    lang: agora_dashboard::Lang,
+    /// Seed of the simulation.
+    #[arg(long, default_value_t = 2018)]
+    seed: u64,
+}
+
+fn parse_lang(s: &str) -> Result<agora_dashboard::Lang, String> {
+    agora_dashboard::Lang::parse(s).ok_or_else(|| format!("{s:?}: fr or en"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,7 +244,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
-    init_tracing();
+    init_tracing(match &cli.command {
+        // Full-screen views own the terminal: logs would scribble over them.
+        Command::Dashboard(a) if !a.plain => "off",
+        Command::Demo(a) if !a.plain => "off",
+        Command::Demo(_) | Command::Dashboard(_) | Command::Export(_) => "warn",
+        _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
+    });
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -231,10 +281,9 @@ fn report(e: &anyhow::Error) -> String {
     out
 }
 
-fn init_tracing() {
+fn init_tracing(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,h2=warn,tower=warn,hyper=warn,sled=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -253,6 +302,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: Some(a), ..
         }) => administer(a).await,
         Command::Export(e) => export::run(e).await,
+        Command::Dashboard(a) => {
+            let (_stop, stop) = tokio::sync::watch::channel(false);
+            let opts = agora_dashboard::Options {
+                national: a.national,
+                lang: a.lang,
+                plain: a.plain,
+            };
+            if a.plain {
+                // Runs until Ctrl-C.
+                let (tx, rx) = tokio::sync::watch::channel(false);
+                tokio::spawn(async move {
+                    shutdown_signal().await;
+                    let _ = tx.send(true);
+                });
+                agora_dashboard::run(opts, rx).await?;
+            } else {
+                agora_dashboard::run(opts, stop).await?;
+            }
+            Ok(())
+        }
+        Command::Demo(a) => {
+            let opts = demo::DemoOptions {
+                duration: a.duration,
+                plain: a.plain,
+                data: a.data,
+                lang: a.lang,
+                seed: a.seed,
+            };
+            if demo::run(opts, Box::pin(shutdown_signal())).await? {
+                Ok(())
+            } else {
+                anyhow::bail!("the demo's consistency check failed")
+            }
+        }
     }
 }
 

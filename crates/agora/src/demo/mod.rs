@@ -1,0 +1,558 @@
+//! `agora demo`: the whole system on one machine. A national node and five site nodes
+//! (Cluny, Volvic, Mâcon, and the European partners Coventry and Kehl, who join with invite
+//! tokens), each a real gRPC server on loopback with its own sled directory; the 2017 défis
+//! of the seed; simulated desks; one site's link cut and restored mid-demo; the dashboard
+//! live; and at the end a consistency check: the national replica equals every site, no
+//! seat oversold.
+
+mod seed;
+mod sim;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use agora_dashboard::Lang;
+use agora_proto::v1 as pb;
+use pb::national_service_client::NationalServiceClient;
+use pb::site_service_client::SiteServiceClient;
+
+use crate::relay::Relay;
+
+const ORGANISER: &str = "demo-organiser-token";
+const DESK: &str = "demo-desk-token";
+const ADMIN: &str = "demo-admin-token";
+/// The site whose link to the national node is cut mid-demo.
+const CUT_SITE: &str = "macon";
+
+type Auth =
+    Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send + Sync>;
+pub type SiteClient = SiteServiceClient<InterceptedService<Channel, Auth>>;
+type NationalClient = NationalServiceClient<InterceptedService<Channel, Auth>>;
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub duration: Duration,
+    pub plain: bool,
+    /// Keep the data here instead of a temporary directory.
+    pub data: Option<PathBuf>,
+    pub lang: Lang,
+    pub seed: u64,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A request id unique within this demo run.
+pub fn rid() -> String {
+    format!(
+        "demo-{}-{}",
+        std::process::id(),
+        NEXT_ID.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn auth(token: &str) -> anyhow::Result<Auth> {
+    let value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
+    Ok(Box::new(move |mut req: tonic::Request<()>| {
+        req.metadata_mut().insert("authorization", value.clone());
+        Ok(req)
+    }))
+}
+
+fn channel(addr: std::net::SocketAddr) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(format!("http://{addr}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect_lazy())
+}
+
+fn site_client(ch: &Channel, token: &str) -> anyhow::Result<SiteClient> {
+    Ok(SiteServiceClient::with_interceptor(
+        ch.clone(),
+        auth(token)?,
+    ))
+}
+
+struct RunningSite {
+    id: &'static str,
+    name: &'static str,
+    channel: Channel,
+    task: JoinHandle<Result<(), agora_site::SiteError>>,
+}
+
+/// Runs the demo; `Ok(true)` when the final consistency check holds.
+pub async fn run(
+    opts: DemoOptions,
+    mut interrupt: impl std::future::Future<Output = ()> + Unpin,
+) -> anyhow::Result<bool> {
+    let tmp;
+    let root: PathBuf = match &opts.data {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir().context("creating a temporary data directory")?;
+            tmp.path().to_owned()
+        }
+    };
+    let (stop_nodes, nodes_stopped) = watch::channel(false);
+    let until = |rx: &watch::Receiver<bool>| {
+        let mut rx = rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+
+    // The national node.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let national_addr = listener.local_addr()?;
+    let mut ncfg = agora_national::NationalConfig::new(root.join("national"), ADMIN);
+    ncfg.cache_mb = 16;
+    let national_task = tokio::spawn(agora_national::run(ncfg, listener, until(&nodes_stopped)));
+    let national_url = format!("http://{national_addr}");
+    let mut admin: NationalClient =
+        NationalServiceClient::with_interceptor(channel(national_addr)?, auth(ADMIN)?);
+    let relay = Relay::start(national_addr).await?;
+
+    // The sites, each invited, then joining with its token.
+    let mut sites = Vec::new();
+    for (id, name, country, partner) in seed::SITES {
+        let token = admin
+            .create_invite(pb::CreateInviteRequest {
+                site_id: id.into(),
+                name: name.into(),
+                country: country.into(),
+                partner,
+            })
+            .await
+            .context("inviting a site")?
+            .into_inner()
+            .join_token;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let mut cfg = agora_site::SiteConfig::new(id, name, root.join(id), ORGANISER);
+        cfg.desk_token = Some(DESK.into());
+        cfg.cache_mb = 8;
+        cfg.national = Some(if id == CUT_SITE {
+            relay.url()
+        } else {
+            national_url.clone()
+        });
+        cfg.join_token = Some(token);
+        let task = tokio::spawn(agora_site::run(cfg, listener, until(&nodes_stopped)));
+        sites.push(RunningSite {
+            id,
+            name,
+            channel: channel(addr)?,
+            task,
+        });
+    }
+
+    // The seed: défis, extra themes, the default program, a few mini-conferences.
+    let mut desks = Vec::new();
+    for (i, s) in sites.iter().enumerate() {
+        let mut org = site_client(&s.channel, ORGANISER)?;
+        let defis = load_defis(&mut org, s.id)
+            .await
+            .with_context(|| format!("loading the défis of {}", s.name))?;
+        org.create_default_program(pb::CreateDefaultProgramRequest {
+            request_id: rid(),
+            first_day: "2018-07-10".into(),
+            utc_offset_minutes: 120,
+        })
+        .await
+        .with_context(|| format!("creating the program of {}", s.name))?;
+        let conferences = create_conferences(&mut org, s.name).await?;
+        let desk = site_client(&s.channel, DESK)?;
+        desks.push(sim::Desk::new(
+            desk,
+            defis,
+            conferences,
+            opts.seed.wrapping_add(i as u64 * 7919),
+        ));
+    }
+
+    // The dashboard, live.
+    let (stop_dash, dash_stop) = watch::channel(false);
+    let dash = tokio::spawn(agora_dashboard::run(
+        agora_dashboard::Options {
+            national: national_url.clone(),
+            lang: opts.lang,
+            plain: opts.plain,
+        },
+        dash_stop,
+    ));
+
+    // The event: desks busy until the deadline; one site's link cut for a while.
+    let start = Instant::now();
+    let deadline = start + opts.duration;
+    let (stop_desks, desks_stop) = watch::channel(false);
+    let desk_tasks: Vec<_> = desks
+        .into_iter()
+        .map(|d| tokio::spawn(d.run(deadline, desks_stop.clone())))
+        .collect();
+    let cut_at = start + opts.duration.mul_f64(0.3);
+    let restore_at = start + opts.duration.mul_f64(0.6);
+    let mut cut_done = false;
+    let mut restored = false;
+    let mut dash = dash;
+    let mut ended_by_user = false;
+    loop {
+        let next = if !cut_done {
+            cut_at
+        } else if !restored {
+            restore_at
+        } else {
+            deadline
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(next) => {
+                if !cut_done {
+                    relay.cut();
+                    cut_done = true;
+                    say(&opts, &format!("{} : {}", cut_label(opts.lang), CUT_SITE));
+                } else if !restored {
+                    relay.restore();
+                    restored = true;
+                    say(&opts, &format!("{} : {}", restore_label(opts.lang), CUT_SITE));
+                } else {
+                    break;
+                }
+            }
+            r = &mut dash => {
+                // The user quit the dashboard: end the demo now.
+                r.context("dashboard task")??;
+                ended_by_user = true;
+                break;
+            }
+            () = &mut interrupt => break,
+        }
+    }
+    relay.restore();
+    let _ = stop_desks.send(true);
+    let mut totals = sim::DeskStats::default();
+    for t in desk_tasks {
+        let s = t.await.context("desk task")?;
+        totals.participants += s.participants;
+        totals.registrations += s.registrations;
+        totals.waitlisted += s.waitlisted;
+        totals.cancellations += s.cancellations;
+        totals.moves += s.moves;
+        totals.check_ins += s.check_ins;
+        totals.conference_registrations += s.conference_registrations;
+        totals.refused += s.refused;
+        totals.failures += s.failures;
+    }
+
+    // Everything must arrive: wait for each site to converge, then check.
+    let check = consistency(&sites, &mut admin, opts.lang).await;
+    let _ = stop_dash.send(true);
+    if !ended_by_user {
+        let _ = dash.await;
+    }
+    let report = match &check {
+        Ok(lines) => lines.join("\n"),
+        Err(e) => format!("{e:#}"),
+    };
+    println!();
+    println!("{}", summary_line(opts.lang, &totals, start.elapsed()));
+    println!("{report}");
+    let ok = check.is_ok() && totals.failures == 0;
+    println!("{}", verdict(opts.lang, ok));
+
+    let _ = stop_nodes.send(true);
+    for s in sites {
+        s.task.await.context("site task")??;
+    }
+    national_task.await.context("national task")??;
+    if let Some(d) = &opts.data {
+        println!("data kept in {}", d.display());
+    }
+    Ok(ok)
+}
+
+fn say(opts: &DemoOptions, line: &str) {
+    if opts.plain {
+        println!("-- {line}");
+    }
+}
+
+fn cut_label(l: Lang) -> &'static str {
+    match l {
+        Lang::Fr => "lien coupé vers le national (le site continue hors ligne)",
+        Lang::En => "link to the national node cut (the site keeps working offline)",
+    }
+}
+
+fn restore_label(l: Lang) -> &'static str {
+    match l {
+        Lang::Fr => "lien rétabli, rattrapage",
+        Lang::En => "link restored, catching up",
+    }
+}
+
+fn summary_line(l: Lang, t: &sim::DeskStats, took: Duration) -> String {
+    match l {
+        Lang::Fr => format!(
+            "bilan ({:.0} s) : {} participants, {} inscriptions ({} en liste d'attente), {} désinscriptions, {} changements de défi, {} arrivées, {} inscriptions aux mini-conférences, {} refus attendus, {} erreurs",
+            took.as_secs_f64(),
+            t.participants,
+            t.registrations,
+            t.waitlisted,
+            t.cancellations,
+            t.moves,
+            t.check_ins,
+            t.conference_registrations,
+            t.refused,
+            t.failures
+        ),
+        Lang::En => format!(
+            "summary ({:.0} s): {} participants, {} registrations ({} waitlisted), {} cancellations, {} moves, {} check-ins, {} conference registrations, {} expected refusals, {} errors",
+            took.as_secs_f64(),
+            t.participants,
+            t.registrations,
+            t.waitlisted,
+            t.cancellations,
+            t.moves,
+            t.check_ins,
+            t.conference_registrations,
+            t.refused,
+            t.failures
+        ),
+    }
+}
+
+fn verdict(l: Lang, ok: bool) -> &'static str {
+    match (l, ok) {
+        (Lang::Fr, true) => {
+            "cohérence : OK — le national est identique à chaque site, aucune place survendue"
+        }
+        (Lang::Fr, false) => "cohérence : ÉCHEC",
+        (Lang::En, true) => {
+            "consistency: OK — the national node equals every site, no seat oversold"
+        }
+        (Lang::En, false) => "consistency: FAILED",
+    }
+}
+
+/// Creates the site's défis from the seed (and the extra themes they need); returns their
+/// numbers.
+async fn load_defis(org: &mut SiteClient, site: &str) -> anyhow::Result<Vec<u32>> {
+    let themes = org
+        .list_themes(pb::ListThemesRequest {})
+        .await?
+        .into_inner()
+        .themes;
+    let mut numbers = Vec::new();
+    for d in seed::DEFIS.iter().filter(|d| d.site == site) {
+        let mut ids = Vec::new();
+        for t in d.themes {
+            let id = match t {
+                seed::SeedTheme::Mutation(key) => themes
+                    .iter()
+                    .find(|th| th.id.contains(key))
+                    .map(|th| th.id.clone())
+                    .with_context(|| format!("no theme matches {key:?}"))?,
+                seed::SeedTheme::Extra(label) => {
+                    match org
+                        .add_theme(pb::AddThemeRequest {
+                            request_id: rid(),
+                            label: (*label).into(),
+                        })
+                        .await
+                    {
+                        Ok(r) => r.into_inner().theme.map(|t| t.id).unwrap_or_default(),
+                        Err(s) if s.code() == tonic::Code::AlreadyExists => {
+                            agora_model::text::slug(label)
+                        }
+                        Err(s) => bail!("adding theme {label:?}: {}", s.message()),
+                    }
+                }
+            };
+            ids.push(id);
+        }
+        let fields = pb::ChallengeFields {
+            title: d.question.into(),
+            description: String::new(),
+            themes: ids,
+            holders: d
+                .holders
+                .iter()
+                .map(|(name, role)| pb::Holder {
+                    name: (*name).into(),
+                    role: (*role).into(),
+                    collectivity: String::new(),
+                })
+                .collect(),
+            facilitators: d.facilitators.iter().map(|f| (*f).into()).collect(),
+            room: format!("Salle {}", d.number),
+            capacity: 12,
+            status: pb::ChallengeStatus::Open.into(),
+        };
+        org.create_challenge(pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: d.number,
+            fields: Some(fields),
+        })
+        .await
+        .with_context(|| format!("défi {}", d.number))?;
+        numbers.push(d.number);
+    }
+    Ok(numbers)
+}
+
+/// Two mini-conferences on the first afternoon, each offered by a participant.
+async fn create_conferences(org: &mut SiteClient, site: &str) -> anyhow::Result<Vec<u32>> {
+    // 10 July 2018, 15:00 and 16:00 in Paris (UTC+2).
+    let base = 1_531_227_600_000i64;
+    let talks = [
+        ("Sociocratie : décider ensemble", "Atelier 1"),
+        ("Le design des politiques publiques", "Atelier 2"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (title, room)) in talks.iter().enumerate() {
+        let speaker = org
+            .create_participant(pb::CreateParticipantRequest {
+                request_id: rid(),
+                display_name: format!("Conférencier·e {} de {site}", i + 1),
+                organisation: "CNFPT".into(),
+                organisation_type: pb::OrganisationType::State.into(),
+                language: String::new(),
+                email: String::new(),
+                consent_share_name: true,
+            })
+            .await?
+            .into_inner()
+            .participant
+            .map(|p| p.id)
+            .unwrap_or_default();
+        let start = base + i as i64 * 3_600_000;
+        let c = org
+            .create_conference(pb::CreateConferenceRequest {
+                request_id: rid(),
+                fields: Some(pb::ConferenceFields {
+                    title: (*title).into(),
+                    speaker_participant_id: speaker,
+                    r#abstract: String::new(),
+                    room: (*room).into(),
+                    start_ms: start,
+                    end_ms: start + 3_000_000,
+                    capacity: 15,
+                    language: String::new(),
+                }),
+            })
+            .await
+            .context("creating a mini-conference")?
+            .into_inner();
+        if let Some(c) = c.conference {
+            ids.push(c.id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Waits until every site's changes are acknowledged by the national node, then compares
+/// digests and seats. Returns one line per site, or what failed.
+async fn consistency(
+    sites: &[RunningSite],
+    admin: &mut NationalClient,
+    lang: Lang,
+) -> anyhow::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    let mut failed = Vec::new();
+    for s in sites {
+        let mut org = site_client(&s.channel, ORGANISER)?;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let (info, digest) = loop {
+            let info = org
+                .get_site_info(pb::GetSiteInfoRequest {})
+                .await?
+                .into_inner();
+            if info.national_acked_seq == info.last_seq {
+                let mine = org.get_digest(pb::GetDigestRequest {}).await?.into_inner();
+                let theirs = admin
+                    .get_site_digest(pb::GetSiteDigestRequest {
+                        site_id: s.id.into(),
+                    })
+                    .await?
+                    .into_inner();
+                if mine.seq == theirs.applied_seq {
+                    break (info, (mine.digest, theirs.digest));
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{} did not converge: {} of {} changes acknowledged ({})",
+                    s.name,
+                    info.national_acked_seq,
+                    info.last_seq,
+                    info.national_error
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let challenges = org
+            .list_challenges(pb::ListChallengesRequest::default())
+            .await?
+            .into_inner()
+            .challenges;
+        let oversold = challenges
+            .iter()
+            .filter(|c| c.seats.is_some_and(|x| x.confirmed > x.capacity))
+            .count();
+        let same = digest.0 == digest.1;
+        if !same || oversold > 0 {
+            failed.push(s.name);
+        }
+        lines.push(match lang {
+            Lang::Fr => format!(
+                "  {:<9} {:>3} défis · {:>3} participants · {:>3} inscriptions actives · seq {:>5} · empreinte {} {}",
+                s.name, info.challenges, info.participants, info.registrations, info.last_seq, digest.0,
+                if same && oversold == 0 { "= national" } else { "≠ national !" }
+            ),
+            Lang::En => format!(
+                "  {:<9} {:>3} challenges · {:>3} participants · {:>3} active registrations · seq {:>5} · digest {} {}",
+                s.name, info.challenges, info.participants, info.registrations, info.last_seq, digest.0,
+                if same && oversold == 0 { "= national" } else { "≠ national!" }
+            ),
+        });
+    }
+    let overview = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await?
+        .into_inner();
+    if overview
+        .challenges
+        .iter()
+        .any(|c| c.seats.is_some_and(|x| x.confirmed > x.capacity))
+    {
+        failed.push("national");
+    }
+    if !failed.is_empty() {
+        bail!("{}\ninconsistent: {}", lines.join("\n"), failed.join(", "));
+    }
+    Ok(lines)
+}
+
+/// Parses "30s", "2m", "90" (seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 30s or 2m"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" | "min" => n * 60,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use s or m)")),
+    };
+    if !(1..=3600).contains(&secs) {
+        return Err(format!("{s:?}: between 1 s and 1 hour, please"));
+    }
+    Ok(Duration::from_secs(secs))
+}
