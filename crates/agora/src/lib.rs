@@ -9,6 +9,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
+mod bench;
+mod bearer;
 mod demo;
 pub mod relay;
 
@@ -28,6 +30,8 @@ enum Command {
     National(NationalArgs),
     /// Watch the whole event live from the national node.
     Dashboard(DashboardArgs),
+    /// Measure: starts real nodes on loopback and prints figures (build with --release).
+    Bench(BenchArgs),
     /// The whole system on this machine: a national node, five sites, simulated desks, the
     /// dashboard, and a consistency check at the end.
     Demo(DemoArgs),
@@ -47,6 +51,19 @@ struct DashboardArgs {
     /// Language of the labels: fr or en.
     #[arg(long, default_value = "fr", value_parser = parse_lang)]
     lang: agora_dashboard::Lang,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    /// Scenarios to run (default: all): floor, register, sync-latency, catch-up, fan-in,
+    /// memory.
+    scenarios: Vec<String>,
+    /// Also print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Smaller counts, for a quick look (not the reference figures).
+    #[arg(long)]
+    quick: bool,
 }
 
 #[derive(Debug, Args)]
@@ -248,7 +265,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         // Full-screen views own the terminal: logs would scribble over them.
         Command::Dashboard(a) if !a.plain => "off",
         Command::Demo(a) if !a.plain => "off",
-        Command::Demo(_) | Command::Dashboard(_) | Command::Export(_) => "warn",
+        Command::Demo(_) | Command::Dashboard(_) | Command::Export(_) | Command::Bench(_) => "warn",
         _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
     });
     let result = tokio::runtime::Builder::new_multi_thread()
@@ -321,6 +338,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 agora_dashboard::run(opts, stop).await?;
             }
             Ok(())
+        }
+        Command::Bench(a) => {
+            bench::run(bench::BenchOptions { scenarios: a.scenarios, json: a.json, quick: a.quick }).await
         }
         Command::Demo(a) => {
             let opts = demo::DemoOptions {

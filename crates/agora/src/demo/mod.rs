@@ -33,8 +33,7 @@ const ADMIN: &str = "demo-admin-token";
 /// The site whose link to the national node is cut mid-demo.
 const CUT_SITE: &str = "macon";
 
-type Auth =
-    Box<dyn FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Send + Sync>;
+type Auth = crate::bearer::Bearer;
 pub type SiteClient = SiteServiceClient<InterceptedService<Channel, Auth>>;
 type NationalClient = NationalServiceClient<InterceptedService<Channel, Auth>>;
 
@@ -60,11 +59,7 @@ pub fn rid() -> String {
 }
 
 fn auth(token: &str) -> anyhow::Result<Auth> {
-    let value: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
-    Ok(Box::new(move |mut req: tonic::Request<()>| {
-        req.metadata_mut().insert("authorization", value.clone());
-        Ok(req)
-    }))
+    crate::bearer::Bearer::new(token)
 }
 
 fn channel(addr: std::net::SocketAddr) -> anyhow::Result<Channel> {

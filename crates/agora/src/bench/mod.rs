@@ -1,0 +1,632 @@
+//! `agora bench`: how fast Agora is, against what the machine allows. Each scenario starts
+//! real node processes on loopback (this binary, so build it with `--release`), drives them
+//! through the public gRPC API with loops bounded in count and time, and prints a table
+//! (and `--json`). Method and figures: docs/BENCHMARKS.md.
+
+mod proc;
+mod stats;
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use tokio_stream::StreamExt;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+use agora_proto::v1 as pb;
+use pb::national_service_client::NationalServiceClient;
+use pb::site_service_client::SiteServiceClient;
+
+use proc::{ADMIN, DESK, Node, ORGANISER};
+use stats::{Row, Samples};
+
+pub const SCENARIOS: [&str; 6] = ["floor", "register", "sync-latency", "catch-up", "fan-in", "memory"];
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    pub scenarios: Vec<String>,
+    pub json: bool,
+    /// Smaller counts (a quick look, not the reference figures).
+    pub quick: bool,
+}
+
+type Auth = crate::bearer::Bearer;
+type Site = SiteServiceClient<InterceptedService<Channel, Auth>>;
+type National = NationalServiceClient<InterceptedService<Channel, Auth>>;
+
+fn auth(token: &str) -> anyhow::Result<Auth> {
+    crate::bearer::Bearer::new(token)
+}
+
+async fn channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())?
+        .tcp_nodelay(true)
+        .initial_stream_window_size(Some(1 << 20))
+        .initial_connection_window_size(Some(4 << 20))
+        .connect()
+        .await?)
+}
+
+/// `n` connections to one node, for `n` groups of clients.
+async fn site_clients(node: &Node, n: usize, token: &str) -> anyhow::Result<Vec<Site>> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(SiteServiceClient::with_interceptor(channel(&node.url()).await?, auth(token)?));
+    }
+    Ok(out)
+}
+
+async fn national_client(node: &Node) -> anyhow::Result<National> {
+    Ok(NationalServiceClient::with_interceptor(channel(&node.url()).await?, auth(ADMIN)?))
+}
+
+static RID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+fn rid() -> String {
+    format!("b{}", RID.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Runs `op(client, i)` for i in 0..total from `concurrency` tasks (spread over the given
+/// clients), stopping at `total` or after `limit`. Returns latencies, elapsed time, errors.
+async fn drive<C, F, Fut>(
+    clients: &[C],
+    concurrency: usize,
+    total: usize,
+    limit: Duration,
+    op: F,
+) -> (Samples, Duration, usize)
+where
+    C: Clone + Send + 'static,
+    F: Fn(C, usize) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for t in 0..concurrency {
+        let client = clients[t % clients.len()].clone();
+        let (next, errors, op) = (Arc::clone(&next), Arc::clone(&errors), op.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Samples::default();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total || start.elapsed() > limit {
+                    break;
+                }
+                let t0 = Instant::now();
+                if op(client.clone(), i).await {
+                    samples.push(t0.elapsed());
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            samples
+        }));
+    }
+    let mut all = Samples::default();
+    for t in tasks {
+        if let Ok(s) = t.await {
+            all.extend(s);
+        }
+    }
+    (all, start.elapsed(), errors.load(Ordering::Relaxed))
+}
+
+fn participant_req(i: usize, share: bool) -> pb::CreateParticipantRequest {
+    pb::CreateParticipantRequest {
+        request_id: rid(),
+        display_name: format!("b-{i}"),
+        organisation: String::new(),
+        organisation_type: pb::OrganisationType::Collectivity.into(),
+        language: String::new(),
+        email: String::new(),
+        consent_share_name: share,
+    }
+}
+
+/// Creates `n` participants with 64 in flight; returns their ids in order.
+async fn create_participants(clients: &[Site], n: usize) -> anyhow::Result<Vec<String>> {
+    let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
+    let out = Arc::clone(&ids);
+    let (_, _, errors) = drive(clients, 64, n, Duration::from_secs(600), move |mut c: Site, i| {
+        let out = Arc::clone(&out);
+        async move {
+            match c.create_participant(participant_req(i, false)).await {
+                Ok(r) => {
+                    if let (Some(p), Ok(mut v)) = (r.into_inner().participant, out.lock()) {
+                        v[i] = p.id;
+                    }
+                    true
+                }
+                Err(_) => false,
+            }
+        }
+    })
+    .await;
+    if errors > 0 {
+        bail!("{errors} participants could not be created");
+    }
+    let v = ids.lock().map(|v| v.clone()).unwrap_or_default();
+    Ok(v)
+}
+
+async fn create_challenges(org: &mut Site, count: u32, capacity: u32) -> anyhow::Result<()> {
+    for n in 1..=count {
+        org.create_challenge(pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: n,
+            fields: Some(pb::ChallengeFields {
+                title: format!("Défi {n} ?"),
+                themes: vec!["la-qualite-de-l-action-publique".into()],
+                facilitators: vec!["F".into()],
+                capacity,
+                status: pb::ChallengeStatus::Open.into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .context("creating a challenge")?;
+    }
+    Ok(())
+}
+
+fn tempdir() -> anyhow::Result<tempfile::TempDir> {
+    // The data disk: under the working directory's filesystem, not a tmpfs.
+    let base = std::env::current_dir()?.join("target").join("bench-data");
+    std::fs::create_dir_all(&base)?;
+    Ok(tempfile::tempdir_in(base)?)
+}
+
+fn progress(msg: &str) {
+    eprintln!("bench: {msg}");
+    let _ = std::io::stderr().flush();
+}
+
+pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
+    let mut rows = Vec::new();
+    let wanted: Vec<&str> = if opts.scenarios.is_empty() {
+        SCENARIOS.to_vec()
+    } else {
+        opts.scenarios.iter().map(String::as_str).collect()
+    };
+    for s in &wanted {
+        if !SCENARIOS.contains(s) {
+            bail!("unknown scenario {s:?}; known: {}", SCENARIOS.join(", "));
+        }
+    }
+    let mut floor_rates = std::collections::BTreeMap::new();
+    for s in wanted {
+        progress(&format!("scenario {s}"));
+        match s {
+            "floor" => floor(&mut rows, &mut floor_rates, opts.quick).await?,
+            "register" => register(&mut rows, &floor_rates, opts.quick).await?,
+            "sync-latency" => sync_latency(&mut rows, opts.quick).await?,
+            "catch-up" => catch_up(&mut rows, opts.quick).await?,
+            "fan-in" => fan_in(&mut rows, opts.quick).await?,
+            "memory" => memory(&mut rows, opts.quick).await?,
+            _ => {}
+        }
+    }
+    stats::print_table(&rows);
+    if opts.json {
+        println!("{}", stats::to_json(&rows));
+    }
+    Ok(())
+}
+
+async fn floor(rows: &mut Vec<Row>, rates: &mut std::collections::BTreeMap<usize, f64>, quick: bool) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let node = Node::site("floor", &dir.path().join("site"), &[])?;
+    let clients = site_clients(&node, 8, DESK).await?;
+    for c in [1usize, 16, 64, 256] {
+        let total = if quick { 20_000 } else { 100_000 };
+        let cpu0 = node.cpu_s();
+        let (lat, took, errors) = drive(&clients[..c.min(8)], c, total, Duration::from_secs(5), |mut cl: Site, _| async move {
+            cl.get_site_info(pb::GetSiteInfoRequest {}).await.is_ok()
+        })
+        .await;
+        let rate = lat.len() as f64 / took.as_secs_f64();
+        rates.insert(c, rate);
+        rows.push(Row {
+            scenario: "floor".into(),
+            case: format!("GetSiteInfo, {c} in flight"),
+            rate,
+            latency: Some(lat.summary()),
+            cpu_s: node.cpu_s() - cpu0,
+            peak_rss_mib: node.peak_rss_mib(),
+            note: if errors > 0 { format!("{errors} errors") } else { String::new() },
+        });
+    }
+    node.stop()?;
+    // The disk: a 4 KiB write + fdatasync, on the same filesystem as the node's data.
+    let path = dir.path().join("fsync-probe");
+    let rounds = if quick { 500 } else { 3000 };
+    let lat = tokio::task::spawn_blocking(move || -> std::io::Result<Samples> {
+        use std::os::unix::fs::FileExt;
+        let f = std::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&path)?;
+        let block = [7u8; 4096];
+        let mut s = Samples::default();
+        for i in 0..rounds {
+            let t0 = Instant::now();
+            f.write_all_at(&block, (i % 256) * 4096)?;
+            f.sync_data()?;
+            s.push(t0.elapsed());
+        }
+        Ok(s)
+    })
+    .await??;
+    let l = lat.summary();
+    rows.push(Row {
+        scenario: "floor".into(),
+        case: "4 KiB write + fdatasync".into(),
+        rate: if l.p50 > 0.0 { 1000.0 / l.p50 } else { 0.0 },
+        latency: Some(l),
+        note: "one at a time".into(),
+        ..Row::default()
+    });
+    Ok(())
+}
+
+async fn register(rows: &mut Vec<Row>, floor: &std::collections::BTreeMap<usize, f64>, quick: bool) -> anyhow::Result<()> {
+    let people = if quick { 20_000 } else { 100_000 };
+    for (case, challenges, capacity) in [("hot défi", 1u32, 100u32), ("1000 défis", 1000, 100)] {
+        let dir = tempdir()?;
+        let node = Node::site("reg", &dir.path().join("site"), &["--cache-mb", "16"])?;
+        let clients = site_clients(&node, 8, ORGANISER).await?;
+        let mut org = clients[0].clone();
+        create_challenges(&mut org, challenges, capacity).await?;
+        progress(&format!("register {case}: creating {people} participants"));
+        let ids = Arc::new(create_participants(&clients, people).await?);
+        let mut offset = 0usize;
+        for c in [1usize, 16, 64, 256] {
+            let budget = (people - offset) / (5 - [1, 16, 64, 256].iter().position(|x| *x == c).unwrap_or(0));
+            let base = offset;
+            let ids2 = Arc::clone(&ids);
+            let cpu0 = node.cpu_s();
+            let (lat, took, errors) = drive(&clients[..c.min(8)], c, budget, Duration::from_secs(8), move |mut cl: Site, i| {
+                let ids = Arc::clone(&ids2);
+                async move {
+                    let req = pb::RegisterRequest {
+                        request_id: rid(),
+                        participant_id: ids[base + i].clone(),
+                        challenge_number: (((base + i) as u32) % challenges) + 1,
+                        r#move: false,
+                        conference_id: 0,
+                    };
+                    cl.register(req).await.is_ok()
+                }
+            })
+            .await;
+            offset += lat.len() + errors;
+            let rate = lat.len() as f64 / took.as_secs_f64();
+            let ratio = floor.get(&c).map_or(String::new(), |f| format!("{:.0}% of floor", 100.0 * rate / f));
+            rows.push(Row {
+                scenario: "register".into(),
+                case: format!("{case}, {c} clients"),
+                rate,
+                latency: Some(lat.summary()),
+                cpu_s: node.cpu_s() - cpu0,
+                peak_rss_mib: node.peak_rss_mib(),
+                note: if errors > 0 { format!("{ratio}; {errors} errors") } else { ratio },
+            });
+        }
+        node.stop()?;
+    }
+    Ok(())
+}
+
+/// A national node and one federated site; returns them with the site's clients.
+async fn federation(dir: &std::path::Path) -> anyhow::Result<(Node, Node)> {
+    let national = Node::national(&dir.join("national"))?;
+    let mut admin = national_client(&national).await?;
+    let token = admin
+        .create_invite(pb::CreateInviteRequest { site_id: "cluny".into(), name: "Cluny".into(), country: "FR".into(), partner: false })
+        .await?
+        .into_inner()
+        .join_token;
+    let site = Node::site("cluny", &dir.join("cluny"), &["--national", &national.url(), "--join-token", &token])?;
+    Ok((national, site))
+}
+
+async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let (national, site) = federation(dir.path()).await?;
+    let clients = site_clients(&site, 4, DESK).await?;
+    let mut admin = national_client(&national).await?;
+    for (case, rate, concurrency) in [("1000 writes/s", Some(1000u32), 1usize), ("max rate, 16 writers", None, 16)] {
+        let total = if quick { 3_000 } else { 10_000 };
+        let acks: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> = Arc::default();
+        let arrivals: Arc<std::sync::Mutex<Samples>> = Arc::default();
+        let mut feed = admin.watch(pb::WatchRequest { from_now: true, ..Default::default() }).await?.into_inner();
+        let (a2, r2) = (Arc::clone(&acks), Arc::clone(&arrivals));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let seen2 = Arc::clone(&seen);
+        let watcher = tokio::spawn(async move {
+            while let Some(Ok(item)) = feed.next().await {
+                let Some(pb::watch_response::Item::Change(c)) = item.item else { continue };
+                let now = Instant::now();
+                for e in c.events {
+                    if let Some(pb::event::Event::ParticipantUpserted(p)) = e.event {
+                        let acked = a2.lock().ok().and_then(|m| m.get(&p.display_name).copied());
+                        if let (Some(t), Ok(mut s)) = (acked, r2.lock()) {
+                            s.push(now.saturating_duration_since(t));
+                        }
+                        seen2.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+        let tag = case.len();
+        let start = Instant::now();
+        let cpu0 = national.cpu_s() + site.cpu_s();
+        let a3 = Arc::clone(&acks);
+        let (_, took, errors) = drive(&clients, concurrency, total, Duration::from_secs(20), move |mut c: Site, i| {
+            let acks = Arc::clone(&a3);
+            async move {
+                if let Some(r) = rate {
+                    // Paced: op i starts at i / rate seconds.
+                    let due = start + Duration::from_secs_f64(i as f64 / f64::from(r));
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let mut req = participant_req(i, true);
+                req.display_name = format!("s{tag}-{i}");
+                let name = req.display_name.clone();
+                let ok = c.create_participant(req).await.is_ok();
+                if let Ok(mut m) = acks.lock() {
+                    m.insert(name, Instant::now());
+                }
+                ok
+            }
+        })
+        .await;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while seen.load(Ordering::Relaxed) < total - errors && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        watcher.abort();
+        let lat = arrivals.lock().map(|s| s.clone()).unwrap_or_default();
+        let delivered = lat.len();
+        rows.push(Row {
+            scenario: "sync-latency".into(),
+            case: case.into(),
+            rate: (total - errors) as f64 / took.as_secs_f64(),
+            latency: Some(lat.summary()),
+            cpu_s: national.cpu_s() + site.cpu_s() - cpu0,
+            peak_rss_mib: national.peak_rss_mib() + site.peak_rss_mib(),
+            note: format!("site ack → national Watch; {delivered} of {} seen", total - errors),
+        });
+    }
+    site.stop()?;
+    national.stop()?;
+    Ok(())
+}
+
+async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let changes = if quick { 20_000 } else { 100_000 };
+    let national = Node::national(&dir.path().join("national"))?;
+    let addr = national.addr;
+    let mut admin = national_client(&national).await?;
+    let token = admin
+        .create_invite(pb::CreateInviteRequest { site_id: "volvic".into(), name: "Volvic".into(), country: "FR".into(), partner: false })
+        .await?
+        .into_inner()
+        .join_token;
+    drop(admin);
+    national.stop()?;
+    // The site works offline: its national node is down.
+    let url = format!("http://{addr}");
+    let site = Node::site("volvic", &dir.path().join("volvic"), &["--national", &url, "--join-token", &token])?;
+    let clients = site_clients(&site, 8, DESK).await?;
+    progress(&format!("catch-up: {changes} changes while offline"));
+    create_participants(&clients, changes).await?;
+    let mut probe = clients[0].clone();
+    let last = probe.get_site_info(pb::GetSiteInfoRequest {}).await?.into_inner().last_seq;
+    // The national node comes back on the same address and data.
+    let args: Vec<String> = vec![
+        "national".into(), "--data".into(), dir.path().join("national").display().to_string(),
+        "--listen".into(), addr.to_string(), "--admin-token".into(), ADMIN.into(),
+    ];
+    let start = Instant::now();
+    let national = proc::respawn("national", &args, addr)?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let info = probe.get_site_info(pb::GetSiteInfoRequest {}).await?.into_inner();
+        if info.national_acked_seq >= last {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("catch-up did not finish: {} of {last}", info.national_acked_seq);
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let took = start.elapsed();
+    rows.push(Row {
+        scenario: "catch-up".into(),
+        case: format!("{last} changes after an outage"),
+        rate: last as f64 / took.as_secs_f64(),
+        latency: None,
+        cpu_s: national.cpu_s(),
+        peak_rss_mib: national.peak_rss_mib(),
+        note: format!("{:.2} s from national start to all applied (incl. reconnect backoff)", took.as_secs_f64()),
+    });
+    site.stop()?;
+    national.stop()?;
+    Ok(())
+}
+
+async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let national = Node::national(&dir.path().join("national"))?;
+    let mut admin = national_client(&national).await?;
+    let sites = 50usize;
+    let watchers = 100usize;
+    let per_site = if quick { 400 } else { 2_000 };
+    // Watchers from now: delivery latency from each record's at_ms (set at send time).
+    let delivered: Arc<std::sync::Mutex<Samples>> = Arc::default();
+    let mut watch_tasks = Vec::new();
+    for _ in 0..watchers {
+        let mut c = national_client(&national).await?;
+        let d = Arc::clone(&delivered);
+        let mut feed = c.watch(pb::WatchRequest { from_now: true, ..Default::default() }).await?.into_inner();
+        watch_tasks.push(tokio::spawn(async move {
+            let mut n = 0usize;
+            while let Some(Ok(item)) = feed.next().await {
+                if let Some(pb::watch_response::Item::Change(c)) = item.item {
+                    let now = unix_ms();
+                    if let Ok(mut s) = d.lock() {
+                        s.push(Duration::from_millis(u64::try_from(now - c.at_ms).unwrap_or(0)));
+                    }
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let mut streams = Vec::new();
+    let start = Instant::now();
+    let cpu0 = national.cpu_s();
+    for s in 0..sites {
+        let id = format!("site{s:02}");
+        let token = admin
+            .create_invite(pb::CreateInviteRequest { site_id: id.clone(), name: id.clone(), country: "FR".into(), partner: false })
+            .await?
+            .into_inner()
+            .join_token;
+        let mut client = national_client(&national).await?;
+        streams.push(tokio::spawn(async move { synthetic_site(&mut client, &id, &token, per_site).await }));
+    }
+    let mut total = 0usize;
+    for s in streams {
+        total += s.await??;
+    }
+    let took = start.elapsed();
+    let expected = total * watchers;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while delivered.lock().map(|s| s.len()).unwrap_or(0) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for w in watch_tasks {
+        w.abort();
+    }
+    let lat = delivered.lock().map(|s| s.clone()).unwrap_or_default();
+    let got = lat.len();
+    rows.push(Row {
+        scenario: "fan-in".into(),
+        case: format!("{sites} sites → national, {watchers} watchers"),
+        rate: total as f64 / took.as_secs_f64(),
+        latency: Some(lat.summary()),
+        cpu_s: national.cpu_s() - cpu0,
+        peak_rss_mib: national.peak_rss_mib(),
+        note: format!("ingest records/s; watcher latency (ms resolution); {got} of {expected} deliveries"),
+    });
+    rows.push(Row {
+        scenario: "memory".into(),
+        case: format!("national node, {sites} sites"),
+        rate: 0.0,
+        latency: None,
+        cpu_s: 0.0,
+        peak_rss_mib: national.peak_rss_mib(),
+        note: format!("RSS now {:.1} MiB; target < 256 MiB", national.rss_mib()),
+    });
+    national.stop()?;
+    Ok(())
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(0))
+        .unwrap_or(0)
+}
+
+/// A site as the protocol sees it: Hello, then `count` one-participant records in batches
+/// of 100, waiting for each ack. Returns the records acknowledged.
+async fn synthetic_site(client: &mut National, id: &str, token: &str, count: usize) -> anyhow::Result<usize> {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let epoch = uuid::Uuid::new_v4().to_string();
+    let msg = |m| pb::FederateRequest { msg: Some(m) };
+    tx.send(msg(pb::federate_request::Msg::Hello(pb::Hello {
+        site_id: id.into(),
+        log_epoch: epoch,
+        credential: token.into(),
+        last_seq: count as u64,
+        software_version: "bench".into(),
+        downlink_position: 0,
+    })))
+    .await?;
+    let mut inbound = client.federate(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
+    let mut seq = 0u64;
+    while (seq as usize) < count {
+        let batch: Vec<pb::Change> = (0..100.min(count - seq as usize))
+            .map(|_| {
+                seq += 1;
+                pb::Change {
+                    seq,
+                    at_ms: unix_ms(),
+                    request_id: String::new(),
+                    events: vec![pb::Event {
+                        event: Some(pb::event::Event::ParticipantUpserted(pb::Participant {
+                            id: uuid::Uuid::new_v4().to_string(),
+                            organisation_type: pb::OrganisationType::Citizen.into(),
+                            language: "fr".into(),
+                            ..Default::default()
+                        })),
+                    }],
+                }
+            })
+            .collect();
+        tx.send(msg(pb::federate_request::Msg::Records(pb::Records { changes: batch }))).await?;
+        loop {
+            match inbound.next().await {
+                Some(Ok(pb::FederateResponse { msg: Some(pb::federate_response::Msg::Ack(a)) })) if a.applied_seq == seq => break,
+                Some(Ok(_)) => {}
+                Some(Err(s)) => bail!("{id}: {}", s.message()),
+                None => bail!("{id}: stream ended"),
+            }
+        }
+    }
+    Ok(seq as usize)
+}
+
+async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let n = if quick { 20_000 } else { 100_000 };
+    let node = Node::site("memory", &dir.path().join("site"), &[])?;
+    let clients = site_clients(&node, 8, ORGANISER).await?;
+    let mut org = clients[0].clone();
+    create_challenges(&mut org, 1000, 100).await?;
+    progress(&format!("memory: {n} participants and registrations"));
+    let ids = Arc::new(create_participants(&clients, n).await?);
+    let ids2 = Arc::clone(&ids);
+    let (_, _, errors) = drive(&clients, 64, n, Duration::from_secs(600), move |mut c: Site, i| {
+        let ids = Arc::clone(&ids2);
+        async move {
+            c.register(pb::RegisterRequest {
+                request_id: rid(),
+                participant_id: ids[i].clone(),
+                challenge_number: (i as u32 % 1000) + 1,
+                r#move: false,
+                conference_id: 0,
+            })
+            .await
+            .is_ok()
+        }
+    })
+    .await;
+    rows.push(Row {
+        scenario: "memory".into(),
+        case: format!("site node, {} registrations", n - errors),
+        rate: 0.0,
+        latency: None,
+        cpu_s: node.cpu_s(),
+        peak_rss_mib: node.peak_rss_mib(),
+        note: format!("RSS now {:.1} MiB (cache 32 MiB); target < 64 MiB", node.rss_mib()),
+    });
+    node.stop()?;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Node processes for the benchmarks: the `agora` binary itself started as `agora site` or
+//! `agora national` on a free loopback port, with CPU time and memory read from /proc.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+pub const ORGANISER: &str = "bench-organiser";
+pub const DESK: &str = "bench-desk-token";
+pub const ADMIN: &str = "bench-admin-token";
+
+pub struct Node {
+    pub name: String,
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+pub fn free_addr() -> anyhow::Result<SocketAddr> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?)
+}
+
+impl Node {
+    fn spawn(name: &str, args: &[String], addr: SocketAddr) -> anyhow::Result<Node> {
+        let exe = std::env::current_exe().context("locating the agora binary")?;
+        let child = Command::new(exe)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        let node = Node { name: name.to_owned(), addr, child };
+        node.wait_listening()?;
+        Ok(node)
+    }
+
+    fn wait_listening(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(self.addr).is_err() {
+            if Instant::now() > deadline {
+                bail!("{} did not listen on {}", self.name, self.addr);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(())
+    }
+
+    pub fn site(id: &str, data: &Path, extra: &[&str]) -> anyhow::Result<Node> {
+        let addr = free_addr()?;
+        let mut args: Vec<String> = [
+            "site", "--id", id, "--name", id, "--listen", &addr.to_string(),
+            "--organiser-token", ORGANISER, "--desk-token", DESK,
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        args.push("--data".into());
+        args.push(data.display().to_string());
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        Node::spawn(id, &args, addr)
+    }
+
+    pub fn national(data: &Path) -> anyhow::Result<Node> {
+        let addr = free_addr()?;
+        let args: Vec<String> = vec![
+            "national".into(),
+            "--data".into(),
+            data.display().to_string(),
+            "--listen".into(),
+            addr.to_string(),
+            "--admin-token".into(),
+            ADMIN.into(),
+        ];
+        Node::spawn("national", &args, addr)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn status_kib(&self, field: &str) -> u64 {
+        let text = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        text.lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Resident memory now, MiB.
+    pub fn rss_mib(&self) -> f64 {
+        self.status_kib("VmRSS:") as f64 / 1024.0
+    }
+
+    /// Peak resident memory, MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.status_kib("VmHWM:") as f64 / 1024.0
+    }
+
+    /// User + system CPU time so far, seconds.
+    pub fn cpu_s(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): utime is the 14th field.
+        let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    /// SIGTERM, wait for a clean exit.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                bail!("{} did not stop on SIGTERM", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a node with explicit arguments on a known address (a restart).
+pub fn respawn(name: &str, args: &[String], addr: SocketAddr) -> anyhow::Result<Node> {
+    Node::spawn(name, args, addr)
+}
