@@ -9,8 +9,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
-mod bench;
 mod bearer;
+mod bench;
 mod demo;
 pub mod relay;
 
@@ -340,7 +340,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(a) => {
-            bench::run(bench::BenchOptions { scenarios: a.scenarios, json: a.json, quick: a.quick }).await
+            bench::run(bench::BenchOptions {
+                scenarios: a.scenarios,
+                json: a.json,
+                quick: a.quick,
+            })
+            .await
         }
         Command::Demo(a) => {
             let opts = demo::DemoOptions {

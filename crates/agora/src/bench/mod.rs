@@ -24,7 +24,14 @@ use pb::site_service_client::SiteServiceClient;
 use proc::{ADMIN, DESK, Node, ORGANISER};
 use stats::{Row, Samples};
 
-pub const SCENARIOS: [&str; 6] = ["floor", "register", "sync-latency", "catch-up", "fan-in", "memory"];
+pub const SCENARIOS: [&str; 6] = [
+    "floor",
+    "register",
+    "sync-latency",
+    "catch-up",
+    "fan-in",
+    "memory",
+];
 
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -55,13 +62,19 @@ async fn channel(url: &str) -> anyhow::Result<Channel> {
 async fn site_clients(node: &Node, n: usize, token: &str) -> anyhow::Result<Vec<Site>> {
     let mut out = Vec::new();
     for _ in 0..n {
-        out.push(SiteServiceClient::with_interceptor(channel(&node.url()).await?, auth(token)?));
+        out.push(SiteServiceClient::with_interceptor(
+            channel(&node.url()).await?,
+            auth(token)?,
+        ));
     }
     Ok(out)
 }
 
 async fn national_client(node: &Node) -> anyhow::Result<National> {
-    Ok(NationalServiceClient::with_interceptor(channel(&node.url()).await?, auth(ADMIN)?))
+    Ok(NationalServiceClient::with_interceptor(
+        channel(&node.url()).await?,
+        auth(ADMIN)?,
+    ))
 }
 
 static RID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -132,20 +145,26 @@ fn participant_req(i: usize, share: bool) -> pb::CreateParticipantRequest {
 async fn create_participants(clients: &[Site], n: usize) -> anyhow::Result<Vec<String>> {
     let ids = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
     let out = Arc::clone(&ids);
-    let (_, _, errors) = drive(clients, 64, n, Duration::from_secs(600), move |mut c: Site, i| {
-        let out = Arc::clone(&out);
-        async move {
-            match c.create_participant(participant_req(i, false)).await {
-                Ok(r) => {
-                    if let (Some(p), Ok(mut v)) = (r.into_inner().participant, out.lock()) {
-                        v[i] = p.id;
+    let (_, _, errors) = drive(
+        clients,
+        64,
+        n,
+        Duration::from_secs(600),
+        move |mut c: Site, i| {
+            let out = Arc::clone(&out);
+            async move {
+                match c.create_participant(participant_req(i, false)).await {
+                    Ok(r) => {
+                        if let (Some(p), Ok(mut v)) = (r.into_inner().participant, out.lock()) {
+                            v[i] = p.id;
+                        }
+                        true
                     }
-                    true
+                    Err(_) => false,
                 }
-                Err(_) => false,
             }
-        }
-    })
+        },
+    )
     .await;
     if errors > 0 {
         bail!("{errors} participants could not be created");
@@ -218,17 +237,28 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn floor(rows: &mut Vec<Row>, rates: &mut std::collections::BTreeMap<usize, f64>, quick: bool) -> anyhow::Result<()> {
+async fn floor(
+    rows: &mut Vec<Row>,
+    rates: &mut std::collections::BTreeMap<usize, f64>,
+    quick: bool,
+) -> anyhow::Result<()> {
     let dir = tempdir()?;
     let node = Node::site("floor", &dir.path().join("site"), &[])?;
     let clients = site_clients(&node, 8, DESK).await?;
     for c in [1usize, 16, 64, 256] {
         let total = if quick { 20_000 } else { 100_000 };
         let cpu0 = node.cpu_s();
-        let (lat, took, errors) = drive(&clients[..c.min(8)], c, total, Duration::from_secs(5), |mut cl: Site, _| async move {
-            cl.get_site_info(pb::GetSiteInfoRequest {}).await.is_ok()
-        })
-        .await;
+        let (lat, took, errors) =
+            drive(
+                &clients[..c.min(8)],
+                c,
+                total,
+                Duration::from_secs(5),
+                |mut cl: Site, _| async move {
+                    cl.get_site_info(pb::GetSiteInfoRequest {}).await.is_ok()
+                },
+            )
+            .await;
         let rate = lat.len() as f64 / took.as_secs_f64();
         rates.insert(c, rate);
         rows.push(Row {
@@ -238,7 +268,11 @@ async fn floor(rows: &mut Vec<Row>, rates: &mut std::collections::BTreeMap<usize
             latency: Some(lat.summary()),
             cpu_s: node.cpu_s() - cpu0,
             peak_rss_mib: node.peak_rss_mib(),
-            note: if errors > 0 { format!("{errors} errors") } else { String::new() },
+            note: if errors > 0 {
+                format!("{errors} errors")
+            } else {
+                String::new()
+            },
         });
     }
     node.stop()?;
@@ -247,7 +281,12 @@ async fn floor(rows: &mut Vec<Row>, rates: &mut std::collections::BTreeMap<usize
     let rounds = if quick { 500 } else { 3000 };
     let lat = tokio::task::spawn_blocking(move || -> std::io::Result<Samples> {
         use std::os::unix::fs::FileExt;
-        let f = std::fs::OpenOptions::new().create(true).truncate(true).read(true).write(true).open(&path)?;
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)?;
         let block = [7u8; 4096];
         let mut s = Samples::default();
         for i in 0..rounds {
@@ -271,7 +310,11 @@ async fn floor(rows: &mut Vec<Row>, rates: &mut std::collections::BTreeMap<usize
     Ok(())
 }
 
-async fn register(rows: &mut Vec<Row>, floor: &std::collections::BTreeMap<usize, f64>, quick: bool) -> anyhow::Result<()> {
+async fn register(
+    rows: &mut Vec<Row>,
+    floor: &std::collections::BTreeMap<usize, f64>,
+    quick: bool,
+) -> anyhow::Result<()> {
     let people = if quick { 20_000 } else { 100_000 };
     for (case, challenges, capacity) in [("hot défi", 1u32, 100u32), ("1000 défis", 1000, 100)] {
         let dir = tempdir()?;
@@ -283,27 +326,36 @@ async fn register(rows: &mut Vec<Row>, floor: &std::collections::BTreeMap<usize,
         let ids = Arc::new(create_participants(&clients, people).await?);
         let mut offset = 0usize;
         for c in [1usize, 16, 64, 256] {
-            let budget = (people - offset) / (5 - [1, 16, 64, 256].iter().position(|x| *x == c).unwrap_or(0));
+            let budget = (people - offset)
+                / (5 - [1, 16, 64, 256].iter().position(|x| *x == c).unwrap_or(0));
             let base = offset;
             let ids2 = Arc::clone(&ids);
             let cpu0 = node.cpu_s();
-            let (lat, took, errors) = drive(&clients[..c.min(8)], c, budget, Duration::from_secs(8), move |mut cl: Site, i| {
-                let ids = Arc::clone(&ids2);
-                async move {
-                    let req = pb::RegisterRequest {
-                        request_id: rid(),
-                        participant_id: ids[base + i].clone(),
-                        challenge_number: (((base + i) as u32) % challenges) + 1,
-                        r#move: false,
-                        conference_id: 0,
-                    };
-                    cl.register(req).await.is_ok()
-                }
-            })
+            let (lat, took, errors) = drive(
+                &clients[..c.min(8)],
+                c,
+                budget,
+                Duration::from_secs(8),
+                move |mut cl: Site, i| {
+                    let ids = Arc::clone(&ids2);
+                    async move {
+                        let req = pb::RegisterRequest {
+                            request_id: rid(),
+                            participant_id: ids[base + i].clone(),
+                            challenge_number: (((base + i) as u32) % challenges) + 1,
+                            r#move: false,
+                            conference_id: 0,
+                        };
+                        cl.register(req).await.is_ok()
+                    }
+                },
+            )
             .await;
             offset += lat.len() + errors;
             let rate = lat.len() as f64 / took.as_secs_f64();
-            let ratio = floor.get(&c).map_or(String::new(), |f| format!("{:.0}% of floor", 100.0 * rate / f));
+            let ratio = floor.get(&c).map_or(String::new(), |f| {
+                format!("{:.0}% of floor", 100.0 * rate / f)
+            });
             rows.push(Row {
                 scenario: "register".into(),
                 case: format!("{case}, {c} clients"),
@@ -311,7 +363,11 @@ async fn register(rows: &mut Vec<Row>, floor: &std::collections::BTreeMap<usize,
                 latency: Some(lat.summary()),
                 cpu_s: node.cpu_s() - cpu0,
                 peak_rss_mib: node.peak_rss_mib(),
-                note: if errors > 0 { format!("{ratio}; {errors} errors") } else { ratio },
+                note: if errors > 0 {
+                    format!("{ratio}; {errors} errors")
+                } else {
+                    ratio
+                },
             });
         }
         node.stop()?;
@@ -324,11 +380,20 @@ async fn federation(dir: &std::path::Path) -> anyhow::Result<(Node, Node)> {
     let national = Node::national(&dir.join("national"))?;
     let mut admin = national_client(&national).await?;
     let token = admin
-        .create_invite(pb::CreateInviteRequest { site_id: "cluny".into(), name: "Cluny".into(), country: "FR".into(), partner: false })
+        .create_invite(pb::CreateInviteRequest {
+            site_id: "cluny".into(),
+            name: "Cluny".into(),
+            country: "FR".into(),
+            partner: false,
+        })
         .await?
         .into_inner()
         .join_token;
-    let site = Node::site("cluny", &dir.join("cluny"), &["--national", &national.url(), "--join-token", &token])?;
+    let site = Node::site(
+        "cluny",
+        &dir.join("cluny"),
+        &["--national", &national.url(), "--join-token", &token],
+    )?;
     Ok((national, site))
 }
 
@@ -337,17 +402,29 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     let (national, site) = federation(dir.path()).await?;
     let clients = site_clients(&site, 4, DESK).await?;
     let mut admin = national_client(&national).await?;
-    for (case, rate, concurrency) in [("1000 writes/s", Some(1000u32), 1usize), ("max rate, 16 writers", None, 16)] {
+    for (case, rate, concurrency) in [
+        ("1000 writes/s", Some(1000u32), 1usize),
+        ("max rate, 16 writers", None, 16),
+    ] {
         let total = if quick { 3_000 } else { 10_000 };
-        let acks: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> = Arc::default();
+        let acks: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> =
+            Arc::default();
         let arrivals: Arc<std::sync::Mutex<Samples>> = Arc::default();
-        let mut feed = admin.watch(pb::WatchRequest { from_now: true, ..Default::default() }).await?.into_inner();
+        let mut feed = admin
+            .watch(pb::WatchRequest {
+                from_now: true,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
         let (a2, r2) = (Arc::clone(&acks), Arc::clone(&arrivals));
         let seen = Arc::new(AtomicUsize::new(0));
         let seen2 = Arc::clone(&seen);
         let watcher = tokio::spawn(async move {
             while let Some(Ok(item)) = feed.next().await {
-                let Some(pb::watch_response::Item::Change(c)) = item.item else { continue };
+                let Some(pb::watch_response::Item::Change(c)) = item.item else {
+                    continue;
+                };
                 let now = Instant::now();
                 for e in c.events {
                     if let Some(pb::event::Event::ParticipantUpserted(p)) = e.event {
@@ -364,24 +441,30 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         let start = Instant::now();
         let cpu0 = national.cpu_s() + site.cpu_s();
         let a3 = Arc::clone(&acks);
-        let (_, took, errors) = drive(&clients, concurrency, total, Duration::from_secs(20), move |mut c: Site, i| {
-            let acks = Arc::clone(&a3);
-            async move {
-                if let Some(r) = rate {
-                    // Paced: op i starts at i / rate seconds.
-                    let due = start + Duration::from_secs_f64(i as f64 / f64::from(r));
-                    tokio::time::sleep_until(due.into()).await;
+        let (_, took, errors) = drive(
+            &clients,
+            concurrency,
+            total,
+            Duration::from_secs(20),
+            move |mut c: Site, i| {
+                let acks = Arc::clone(&a3);
+                async move {
+                    if let Some(r) = rate {
+                        // Paced: op i starts at i / rate seconds.
+                        let due = start + Duration::from_secs_f64(i as f64 / f64::from(r));
+                        tokio::time::sleep_until(due.into()).await;
+                    }
+                    let mut req = participant_req(i, true);
+                    req.display_name = format!("s{tag}-{i}");
+                    let name = req.display_name.clone();
+                    let ok = c.create_participant(req).await.is_ok();
+                    if let Ok(mut m) = acks.lock() {
+                        m.insert(name, Instant::now());
+                    }
+                    ok
                 }
-                let mut req = participant_req(i, true);
-                req.display_name = format!("s{tag}-{i}");
-                let name = req.display_name.clone();
-                let ok = c.create_participant(req).await.is_ok();
-                if let Ok(mut m) = acks.lock() {
-                    m.insert(name, Instant::now());
-                }
-                ok
-            }
-        })
+            },
+        )
         .await;
         let deadline = Instant::now() + Duration::from_secs(30);
         while seen.load(Ordering::Relaxed) < total - errors && Instant::now() < deadline {
@@ -397,7 +480,10 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             latency: Some(lat.summary()),
             cpu_s: national.cpu_s() + site.cpu_s() - cpu0,
             peak_rss_mib: national.peak_rss_mib() + site.peak_rss_mib(),
-            note: format!("site ack → national Watch; {delivered} of {} seen", total - errors),
+            note: format!(
+                "site ack → national Watch; {delivered} of {} seen",
+                total - errors
+            ),
         });
     }
     site.stop()?;
@@ -412,7 +498,12 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     let addr = national.addr;
     let mut admin = national_client(&national).await?;
     let token = admin
-        .create_invite(pb::CreateInviteRequest { site_id: "volvic".into(), name: "Volvic".into(), country: "FR".into(), partner: false })
+        .create_invite(pb::CreateInviteRequest {
+            site_id: "volvic".into(),
+            name: "Volvic".into(),
+            country: "FR".into(),
+            partner: false,
+        })
         .await?
         .into_inner()
         .join_token;
@@ -420,27 +511,46 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     national.stop()?;
     // The site works offline: its national node is down.
     let url = format!("http://{addr}");
-    let site = Node::site("volvic", &dir.path().join("volvic"), &["--national", &url, "--join-token", &token])?;
+    let site = Node::site(
+        "volvic",
+        &dir.path().join("volvic"),
+        &["--national", &url, "--join-token", &token],
+    )?;
     let clients = site_clients(&site, 8, DESK).await?;
     progress(&format!("catch-up: {changes} changes while offline"));
     create_participants(&clients, changes).await?;
     let mut probe = clients[0].clone();
-    let last = probe.get_site_info(pb::GetSiteInfoRequest {}).await?.into_inner().last_seq;
+    let last = probe
+        .get_site_info(pb::GetSiteInfoRequest {})
+        .await?
+        .into_inner()
+        .last_seq;
     // The national node comes back on the same address and data.
     let args: Vec<String> = vec![
-        "national".into(), "--data".into(), dir.path().join("national").display().to_string(),
-        "--listen".into(), addr.to_string(), "--admin-token".into(), ADMIN.into(),
+        "national".into(),
+        "--data".into(),
+        dir.path().join("national").display().to_string(),
+        "--listen".into(),
+        addr.to_string(),
+        "--admin-token".into(),
+        ADMIN.into(),
     ];
     let start = Instant::now();
     let national = proc::respawn("national", &args, addr)?;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let info = probe.get_site_info(pb::GetSiteInfoRequest {}).await?.into_inner();
+        let info = probe
+            .get_site_info(pb::GetSiteInfoRequest {})
+            .await?
+            .into_inner();
         if info.national_acked_seq >= last {
             break;
         }
         if Instant::now() > deadline {
-            bail!("catch-up did not finish: {} of {last}", info.national_acked_seq);
+            bail!(
+                "catch-up did not finish: {} of {last}",
+                info.national_acked_seq
+            );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -452,7 +562,10 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         latency: None,
         cpu_s: national.cpu_s(),
         peak_rss_mib: national.peak_rss_mib(),
-        note: format!("{:.2} s from national start to all applied (incl. reconnect backoff)", took.as_secs_f64()),
+        note: format!(
+            "{:.2} s from national start to all applied (incl. reconnect backoff)",
+            took.as_secs_f64()
+        ),
     });
     site.stop()?;
     national.stop()?;
@@ -472,14 +585,22 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     for _ in 0..watchers {
         let mut c = national_client(&national).await?;
         let d = Arc::clone(&delivered);
-        let mut feed = c.watch(pb::WatchRequest { from_now: true, ..Default::default() }).await?.into_inner();
+        let mut feed = c
+            .watch(pb::WatchRequest {
+                from_now: true,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
         watch_tasks.push(tokio::spawn(async move {
             let mut n = 0usize;
             while let Some(Ok(item)) = feed.next().await {
                 if let Some(pb::watch_response::Item::Change(c)) = item.item {
                     let now = unix_ms();
                     if let Ok(mut s) = d.lock() {
-                        s.push(Duration::from_millis(u64::try_from(now - c.at_ms).unwrap_or(0)));
+                        s.push(Duration::from_millis(
+                            u64::try_from(now - c.at_ms).unwrap_or(0),
+                        ));
                     }
                     n += 1;
                 }
@@ -493,12 +614,19 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     for s in 0..sites {
         let id = format!("site{s:02}");
         let token = admin
-            .create_invite(pb::CreateInviteRequest { site_id: id.clone(), name: id.clone(), country: "FR".into(), partner: false })
+            .create_invite(pb::CreateInviteRequest {
+                site_id: id.clone(),
+                name: id.clone(),
+                country: "FR".into(),
+                partner: false,
+            })
             .await?
             .into_inner()
             .join_token;
         let mut client = national_client(&national).await?;
-        streams.push(tokio::spawn(async move { synthetic_site(&mut client, &id, &token, per_site).await }));
+        streams.push(tokio::spawn(async move {
+            synthetic_site(&mut client, &id, &token, per_site).await
+        }));
     }
     let mut total = 0usize;
     for s in streams {
@@ -522,7 +650,9 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         latency: Some(lat.summary()),
         cpu_s: national.cpu_s() - cpu0,
         peak_rss_mib: national.peak_rss_mib(),
-        note: format!("ingest records/s; watcher latency (ms resolution); {got} of {expected} deliveries"),
+        note: format!(
+            "ingest records/s; watcher latency (ms resolution); {got} of {expected} deliveries"
+        ),
     });
     rows.push(Row {
         scenario: "memory".into(),
@@ -546,7 +676,12 @@ fn unix_ms() -> i64 {
 
 /// A site as the protocol sees it: Hello, then `count` one-participant records in batches
 /// of 100, waiting for each ack. Returns the records acknowledged.
-async fn synthetic_site(client: &mut National, id: &str, token: &str, count: usize) -> anyhow::Result<usize> {
+async fn synthetic_site(
+    client: &mut National,
+    id: &str,
+    token: &str,
+    count: usize,
+) -> anyhow::Result<usize> {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let epoch = uuid::Uuid::new_v4().to_string();
     let msg = |m| pb::FederateRequest { msg: Some(m) };
@@ -559,7 +694,10 @@ async fn synthetic_site(client: &mut National, id: &str, token: &str, count: usi
         downlink_position: 0,
     })))
     .await?;
-    let mut inbound = client.federate(tokio_stream::wrappers::ReceiverStream::new(rx)).await?.into_inner();
+    let mut inbound = client
+        .federate(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await?
+        .into_inner();
     let mut seq = 0u64;
     while (seq as usize) < count {
         let batch: Vec<pb::Change> = (0..100.min(count - seq as usize))
@@ -580,10 +718,15 @@ async fn synthetic_site(client: &mut National, id: &str, token: &str, count: usi
                 }
             })
             .collect();
-        tx.send(msg(pb::federate_request::Msg::Records(pb::Records { changes: batch }))).await?;
+        tx.send(msg(pb::federate_request::Msg::Records(pb::Records {
+            changes: batch,
+        })))
+        .await?;
         loop {
             match inbound.next().await {
-                Some(Ok(pb::FederateResponse { msg: Some(pb::federate_response::Msg::Ack(a)) })) if a.applied_seq == seq => break,
+                Some(Ok(pb::FederateResponse {
+                    msg: Some(pb::federate_response::Msg::Ack(a)),
+                })) if a.applied_seq == seq => break,
                 Some(Ok(_)) => {}
                 Some(Err(s)) => bail!("{id}: {}", s.message()),
                 None => bail!("{id}: stream ended"),
@@ -603,20 +746,26 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     progress(&format!("memory: {n} participants and registrations"));
     let ids = Arc::new(create_participants(&clients, n).await?);
     let ids2 = Arc::clone(&ids);
-    let (_, _, errors) = drive(&clients, 64, n, Duration::from_secs(600), move |mut c: Site, i| {
-        let ids = Arc::clone(&ids2);
-        async move {
-            c.register(pb::RegisterRequest {
-                request_id: rid(),
-                participant_id: ids[i].clone(),
-                challenge_number: (i as u32 % 1000) + 1,
-                r#move: false,
-                conference_id: 0,
-            })
-            .await
-            .is_ok()
-        }
-    })
+    let (_, _, errors) = drive(
+        &clients,
+        64,
+        n,
+        Duration::from_secs(600),
+        move |mut c: Site, i| {
+            let ids = Arc::clone(&ids2);
+            async move {
+                c.register(pb::RegisterRequest {
+                    request_id: rid(),
+                    participant_id: ids[i].clone(),
+                    challenge_number: (i as u32 % 1000) + 1,
+                    r#move: false,
+                    conference_id: 0,
+                })
+                .await
+                .is_ok()
+            }
+        },
+    )
     .await;
     rows.push(Row {
         scenario: "memory".into(),
@@ -625,7 +774,10 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         latency: None,
         cpu_s: node.cpu_s(),
         peak_rss_mib: node.peak_rss_mib(),
-        note: format!("RSS now {:.1} MiB (cache 32 MiB); target < 64 MiB", node.rss_mib()),
+        note: format!(
+            "RSS now {:.1} MiB (cache 32 MiB); target < 64 MiB",
+            node.rss_mib()
+        ),
     });
     node.stop()?;
     Ok(())

@@ -33,7 +33,11 @@ impl Node {
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {name}"))?;
-        let node = Node { name: name.to_owned(), addr, child };
+        let node = Node {
+            name: name.to_owned(),
+            addr,
+            child,
+        };
         node.wait_listening()?;
         Ok(node)
     }
@@ -52,8 +56,17 @@ impl Node {
     pub fn site(id: &str, data: &Path, extra: &[&str]) -> anyhow::Result<Node> {
         let addr = free_addr()?;
         let mut args: Vec<String> = [
-            "site", "--id", id, "--name", id, "--listen", &addr.to_string(),
-            "--organiser-token", ORGANISER, "--desk-token", DESK,
+            "site",
+            "--id",
+            id,
+            "--name",
+            id,
+            "--listen",
+            &addr.to_string(),
+            "--organiser-token",
+            ORGANISER,
+            "--desk-token",
+            DESK,
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -83,7 +96,8 @@ impl Node {
     }
 
     fn status_kib(&self, field: &str) -> u64 {
-        let text = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let text = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         text.lines()
             .find(|l| l.starts_with(field))
             .and_then(|l| l.split_whitespace().nth(1))
@@ -103,7 +117,8 @@ impl Node {
 
     /// User + system CPU time so far, seconds.
     pub fn cpu_s(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the command name (which is in parentheses): utime is the 14th field.
         let after = stat.rsplit_once(')').map_or("", |(_, r)| r);
         let f: Vec<&str> = after.split_whitespace().collect();
@@ -128,7 +143,6 @@ impl Node {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-
 }
 
 impl Drop for Node {

@@ -7,7 +7,8 @@ pub struct Samples(Vec<u32>);
 
 impl Samples {
     pub fn push(&mut self, d: Duration) {
-        self.0.push(u32::try_from(d.as_micros()).unwrap_or(u32::MAX));
+        self.0
+            .push(u32::try_from(d.as_micros()).unwrap_or(u32::MAX));
     }
     pub fn extend(&mut self, o: Samples) {
         self.0.extend(o.0);
@@ -68,10 +69,25 @@ pub fn print_table(rows: &[Row]) {
     );
     for r in rows {
         let l = r.latency.unwrap_or_default();
-        let lat = |v: f64| if r.latency.is_some() { format!("{v:.3}") } else { "-".into() };
+        let lat = |v: f64| {
+            if r.latency.is_some() {
+                format!("{v:.3}")
+            } else {
+                "-".into()
+            }
+        };
         println!(
             "{:<13} {:<34} {:>11.0} {:>8} {:>8} {:>8} {:>8} {:>7.2} {:>8.1}  {}",
-            r.scenario, r.case, r.rate, lat(l.p50), lat(l.p99), lat(l.p999), lat(l.max), r.cpu_s, r.peak_rss_mib, r.note
+            r.scenario,
+            r.case,
+            r.rate,
+            lat(l.p50),
+            lat(l.p99),
+            lat(l.p999),
+            lat(l.max),
+            r.cpu_s,
+            r.peak_rss_mib,
+            r.note
         );
     }
 }
