@@ -852,3 +852,116 @@ async fn the_demo_runs_and_its_consistency_check_holds() {
         "five sites checked: {text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_whose_log_was_pruned_past_the_national_position_resyncs_by_snapshot() {
+    let dir = temp_dir();
+    let ndata = data_dir(&dir, "national");
+    let national = TestNational::start(&ndata).await;
+    let addr = national.addr;
+    let mut admin = national.client();
+    let token = invite(&mut admin, "volvic", false).await;
+    // The smallest retention the site accepts: 1000 records.
+    let site = TestSite::start(federated(
+        "volvic",
+        &data_dir(&dir, "volvic"),
+        &national.url(),
+        &token,
+    ))
+    .await;
+    setup_challenges(&site, 3, 20).await;
+    load(&site, 20, 3, 2).await;
+    converged(&mut site.organiser(), &mut admin, "volvic").await;
+    national.stop().await;
+
+    // While the national node is away, the site takes far more changes than it retains.
+    load(&site, 700, 3, 8).await;
+    let info = site
+        .organiser()
+        .get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .expect("info")
+        .into_inner();
+    assert!(
+        info.first_retained_seq > info.national_acked_seq + 1,
+        "pruned past the national position: {info:?}"
+    );
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .expect("rebind national");
+    let mut ncfg = agora_national::NationalConfig::new(&ndata, ADMIN);
+    ncfg.cache_mb = 8;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(agora_national::run(ncfg, listener, async {
+        let _ = stopped.await;
+    }));
+    let mut admin = national_client(&channel(addr).await, Some(ADMIN));
+    converged(&mut site.organiser(), &mut admin, "volvic").await;
+    // The national feed said so: a reset of the site, then its state.
+    let mut feed = admin
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut resets = 0;
+    loop {
+        match feed.message().await.expect("item").expect("open").item {
+            Some(pb::watch_response::Item::Change(c)) => resets += usize::from(c.site_reset),
+            Some(pb::watch_response::Item::Progress(_)) => break,
+            None => {}
+        }
+    }
+    assert_eq!(resets, 1);
+    // And it goes on from there.
+    load(&site, 5, 3, 1).await;
+    converged(&mut site.organiser(), &mut admin, "volvic").await;
+    site.stop().await;
+    let _ = stop.send(());
+    task.await.expect("national task").expect("national run");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_national_watcher_that_reads_slowly_never_slows_ingest_and_misses_nothing() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    // Its own connection with small HTTP/2 windows: not reading soon makes the server wait.
+    let mut slow = national_client(&slow_reader_channel(national.addr).await, None)
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
+    let token = invite(&mut admin, "macon", false).await;
+    let site = TestSite::start(federated(
+        "macon",
+        &data_dir(&dir, "macon"),
+        &national.url(),
+        &token,
+    ))
+    .await;
+    setup_challenges(&site, 4, 30).await;
+    load(&site, 1500, 4, 8).await;
+    converged(&mut site.organiser(), &mut admin, "macon").await;
+    let end = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner()
+        .position;
+    // Now it reads: every position once, in order, up to the end.
+    let mut positions = Vec::new();
+    within("the slow watcher to catch up", async {
+        while positions.last() != Some(&end) {
+            if let Some(pb::watch_response::Item::Change(c)) =
+                slow.message().await.expect("item").expect("open").item
+            {
+                positions.push(c.position);
+            }
+        }
+    })
+    .await;
+    assert_eq!(positions, (1..=end).collect::<Vec<u64>>());
+    site.stop().await;
+    national.stop().await;
+}

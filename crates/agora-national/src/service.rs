@@ -24,6 +24,8 @@ use crate::links::{LAGGING_AFTER, Links};
 
 /// Records read from the national log per step of a `Watch` stream.
 const WATCH_READ_CHUNK: usize = 512;
+/// Most events a site snapshot may carry (a site of 100–200 people has a few thousand).
+const MAX_SNAPSHOT_EVENTS: usize = 2_000_000;
 /// A quiet `Watch` stream gets a progress frame this often.
 const WATCH_PROGRESS: Duration = Duration::from_secs(5);
 
@@ -212,6 +214,7 @@ impl NationalService for National {
             applied: welcome.applied_seq,
             down_acked: hello.downlink_position,
             down_sent: None,
+            snapshot: Vec::new(),
             tx,
             stopping: self.stopping.subscribe(),
         };
@@ -447,6 +450,8 @@ struct Session {
     down_acked: u64,
     /// Position of the Downlink in flight, if any (one at a time).
     down_sent: Option<u64>,
+    /// Chunks of a snapshot being received.
+    snapshot: Vec<agora_model::shared::SharedEvent>,
     tx: Outbound,
     stopping: watch::Receiver<bool>,
 }
@@ -507,6 +512,28 @@ impl Session {
                         }
                         Some(pb::federate_request::Msg::Heartbeat(h)) => {
                             self.links.heard(&self.site, self.generation, Some(h.position), now_ms());
+                        }
+                        Some(pb::federate_request::Msg::Snapshot(snap)) => {
+                            for e in snap.events {
+                                let e = convert::shared_event_from(e)
+                                    .map_err(|e| Status::invalid_argument(format!("snapshot: {e}")))?;
+                                self.snapshot.push(e);
+                            }
+                            if self.snapshot.len() > MAX_SNAPSHOT_EVENTS {
+                                return Err(Status::resource_exhausted("snapshot too large"));
+                            }
+                            if snap.done {
+                                let events = std::mem::take(&mut self.snapshot);
+                                info!(site = %self.site, seq = snap.seq, events = events.len(), "installing a snapshot");
+                                let applied = self
+                                    .store
+                                    .install_snapshot(&self.site, &self.epoch, snap.seq, events)
+                                    .await
+                                    .map_err(status)?;
+                                self.applied = applied;
+                                self.links.heard(&self.site, self.generation, Some(applied), now_ms());
+                                self.reply(pb::federate_response::Msg::Ack(pb::Ack { applied_seq: applied })).await?;
+                            }
                         }
                         Some(pb::federate_request::Msg::DownlinkAck(a)) => {
                             if self.down_sent == Some(a.position) {

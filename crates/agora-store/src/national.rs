@@ -30,6 +30,8 @@ use crate::writer::now_ms;
 /// Most jobs applied in one transaction.
 const MAX_BATCH: usize = 256;
 const PRUNE_PER_BATCH: u64 = 1024;
+/// Events per national log record when a snapshot is logged.
+const SNAPSHOT_RECORD_EVENTS: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum N {
@@ -101,6 +103,15 @@ pub struct SiteRecord {
     pub applied_seq: u64,
     pub revoked: bool,
     pub joined_at_ms: i64,
+    /// Key space of the replica's rows: a new one (a random id) whenever the replica is
+    /// rebuilt, for a new epoch or a snapshot; the old one is dropped after commit.
+    pub replica: String,
+}
+
+impl SiteRecord {
+    fn prefix(&self) -> Vec<u8> {
+        replica_prefix(&self.id, &self.replica)
+    }
 }
 
 /// A pending invitation to join, under its one-time token.
@@ -156,7 +167,16 @@ enum Job {
         epoch: String,
         credential: String,
         fresh: String,
+        replica: String,
         reply: oneshot::Sender<Result<Welcome, StoreError>>,
+    },
+    Snapshot {
+        site_id: String,
+        epoch: String,
+        seq: u64,
+        events: Vec<SharedEvent>,
+        replica: String,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
     },
     Ingest {
         site_id: String,
@@ -187,6 +207,7 @@ impl Job {
             Job::Invite { reply, .. } => drop(reply.send(Err(e))),
             Job::Revoke { reply, .. } => drop(reply.send(Err(e))),
             Job::Announce { reply, .. } => drop(reply.send(Err(e))),
+            Job::Snapshot { reply, .. } => drop(reply.send(Err(e))),
         }
     }
 }
@@ -228,13 +249,13 @@ impl std::fmt::Debug for NationalStore {
     }
 }
 
-/// `site ++ 0 ++ epoch ++ 0`: all rows of one site's replica in one epoch sort together, and
-/// a new epoch starts from an empty key space.
-fn replica_prefix(site: &str, epoch: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(site.len() + epoch.len() + 2);
+/// `site ++ 0 ++ replica id ++ 0`: all rows of one replica sort together, and a rebuilt
+/// replica starts from an empty key space.
+fn replica_prefix(site: &str, replica: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(site.len() + replica.len() + 2);
     k.extend_from_slice(site.as_bytes());
     k.push(0);
-    k.extend_from_slice(epoch.as_bytes());
+    k.extend_from_slice(replica.as_bytes());
     k.push(0);
     k
 }
@@ -342,6 +363,7 @@ impl NationalStore {
             epoch: epoch.to_owned(),
             credential: credential.to_owned(),
             fresh: secret(),
+            replica: secret(),
             reply,
         };
         self.submit(job, answer).await
@@ -360,6 +382,27 @@ impl NationalStore {
             site_id: site_id.to_owned(),
             epoch: epoch.to_owned(),
             changes,
+            reply,
+        };
+        self.submit(job, answer).await
+    }
+
+    /// Replaces the replica of a site with a snapshot of its shareable state at `seq`
+    /// (for a site whose log no longer reaches back to `applied_seq + 1`).
+    pub async fn install_snapshot(
+        &self,
+        site_id: &str,
+        epoch: &str,
+        seq: u64,
+        events: Vec<SharedEvent>,
+    ) -> Result<u64, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Snapshot {
+            site_id: site_id.to_owned(),
+            epoch: epoch.to_owned(),
+            seq,
+            events,
+            replica: secret(),
             reply,
         };
         self.submit(job, answer).await
@@ -493,7 +536,7 @@ impl NationalStore {
                 }
                 Touch::Challenge(site, n) => {
                     let Some(s) = self.site(&site)? else { continue };
-                    let key = key(&replica_prefix(&s.id, &s.epoch), &n.to_be_bytes());
+                    let key = key(&s.prefix(), &n.to_be_bytes());
                     if let Some(c) = get::<ReplicaChallenge>(
                         self.inner.tree(N::Challenges),
                         N::Challenges,
@@ -552,17 +595,12 @@ impl NationalStore {
         scan(
             self.inner.tree(N::Challenges),
             N::Challenges,
-            &replica_prefix(&site.id, &site.epoch),
+            &site.prefix(),
         )
     }
 
     pub fn totals(&self, site: &SiteRecord) -> Result<ReplicaTotals, StoreError> {
-        Ok(get(
-            self.inner.tree(N::Totals),
-            N::Totals,
-            &replica_prefix(&site.id, &site.epoch),
-        )?
-        .unwrap_or_default())
+        Ok(get(self.inner.tree(N::Totals), N::Totals, &site.prefix())?.unwrap_or_default())
     }
 
     /// Digest of the replica of one site, comparable with the site's own; read between
@@ -575,7 +613,7 @@ impl NationalStore {
             let r = (|| {
                 let site: SiteRecord = get(inner.tree(N::Sites), N::Sites, site_id.as_bytes())?
                     .ok_or_else(|| StoreError::UnknownSite(site_id.clone()))?;
-                let prefix = replica_prefix(&site.id, &site.epoch);
+                let prefix = site.prefix();
                 let challenges: Vec<ReplicaChallenge> =
                     scan(inner.tree(N::Challenges), N::Challenges, &prefix)?;
                 let regs: Vec<SharedRegistration> =
@@ -608,7 +646,7 @@ impl NationalStore {
             let r = (|| {
                 let mut sites = Vec::new();
                 for s in scan::<SiteRecord>(inner.tree(N::Sites), N::Sites, &[])? {
-                    let prefix = replica_prefix(&s.id, &s.epoch);
+                    let prefix = s.prefix();
                     let totals =
                         get(inner.tree(N::Totals), N::Totals, &prefix)?.unwrap_or_default();
                     let challenges = scan(inner.tree(N::Challenges), N::Challenges, &prefix)?;
@@ -821,6 +859,7 @@ impl Inner {
                         (Job::Invite { reply, .. }, Answer::Invite(a)) => drop(reply.send(a)),
                         (Job::Revoke { reply, .. }, Answer::Revoke(a)) => drop(reply.send(a)),
                         (Job::Announce { reply, .. }, Answer::Announce(a)) => drop(reply.send(a)),
+                        (Job::Snapshot { reply, .. }, Answer::Ingest(a)) => drop(reply.send(a)),
                         (job, _) => job.fail(StoreError::Closed),
                     }
                 }
@@ -872,6 +911,7 @@ impl Inner {
                         epoch,
                         credential,
                         fresh,
+                        replica,
                         ..
                     } => {
                         let site: Option<SiteRecord> = tx.get(N::Sites, site_id.as_bytes())?;
@@ -901,6 +941,7 @@ impl Inner {
                                             applied_seq: 0,
                                             revoked: false,
                                             joined_at_ms: now,
+                                            replica: replica.clone(),
                                         });
                                         s.name = inv.name;
                                         s.country = inv.country;
@@ -919,7 +960,7 @@ impl Inner {
                         };
                         if site.epoch != *epoch {
                             if !site.epoch.is_empty() {
-                                garbage.push(replica_prefix(&site.id, &site.epoch));
+                                garbage.push(site.prefix());
                                 last += 1;
                                 log(
                                     &tx,
@@ -935,6 +976,7 @@ impl Inner {
                                 )?;
                             }
                             site.epoch.clone_from(epoch);
+                            site.replica.clone_from(replica);
                             site.applied_seq = 0;
                         }
                         if issued.is_some() {
@@ -1008,7 +1050,7 @@ impl Inner {
                         }
                         let mut replica = Replica {
                             tx: &tx,
-                            prefix: replica_prefix(&site.id, &site.epoch),
+                            prefix: site.prefix(),
                         };
                         for c in fresh {
                             for e in &c.events {
@@ -1033,6 +1075,80 @@ impl Inner {
                                 },
                             )?;
                         }
+                        tx.put(N::Sites, site.id.as_bytes(), &site)?;
+                        answers.push(Answer::Ingest(Ok(site.applied_seq)));
+                    }
+                    Job::Snapshot {
+                        site_id,
+                        epoch,
+                        seq,
+                        events,
+                        replica,
+                        ..
+                    } => {
+                        let mut site = match tx.get::<SiteRecord>(N::Sites, site_id.as_bytes())? {
+                            Some(s) if !s.revoked && s.epoch == *epoch => s,
+                            Some(s) if s.revoked => {
+                                answers.push(Answer::Ingest(Err(StoreError::SiteRevoked(
+                                    site_id.clone(),
+                                ))));
+                                continue;
+                            }
+                            Some(s) => {
+                                answers.push(Answer::Ingest(Err(StoreError::StaleEpoch {
+                                    site: site_id.clone(),
+                                    current: s.epoch,
+                                    got: epoch.clone(),
+                                })));
+                                continue;
+                            }
+                            None => {
+                                answers.push(Answer::Ingest(Err(StoreError::UnknownSite(
+                                    site_id.clone(),
+                                ))));
+                                continue;
+                            }
+                        };
+                        // The snapshot replaces the replica: a new key space, the old one
+                        // dropped after commit; watchers see a reset, then the state.
+                        garbage.push(site.prefix());
+                        site.replica.clone_from(replica);
+                        let mut rows = Replica {
+                            tx: &tx,
+                            prefix: site.prefix(),
+                        };
+                        for e in events {
+                            shared::apply_shared(&mut rows, e)?;
+                        }
+                        last += 1;
+                        log(
+                            &tx,
+                            NationalRecord {
+                                position: last,
+                                site_id: site.id.clone(),
+                                site_seq: 0,
+                                at_ms: now,
+                                events: vec![],
+                                site_reset: true,
+                                announcement: None,
+                            },
+                        )?;
+                        for chunk in events.chunks(SNAPSHOT_RECORD_EVENTS) {
+                            last += 1;
+                            log(
+                                &tx,
+                                NationalRecord {
+                                    position: last,
+                                    site_id: site.id.clone(),
+                                    site_seq: *seq,
+                                    at_ms: now,
+                                    events: chunk.to_vec(),
+                                    site_reset: false,
+                                    announcement: None,
+                                },
+                            )?;
+                        }
+                        site.applied_seq = *seq;
                         tx.put(N::Sites, site.id.as_bytes(), &site)?;
                         answers.push(Answer::Ingest(Ok(site.applied_seq)));
                     }

@@ -49,10 +49,6 @@ enum LinkError {
     Protocol(&'static str),
     #[error("no credential: start the site once with --join-token from `agora national invite`")]
     NoCredential,
-    #[error(
-        "the national node applied up to {applied}, but the log only keeps records from {first}: a snapshot resync is needed"
-    )]
-    BehindRetention { applied: u64, first: u64 },
 }
 
 enum Ended {
@@ -173,17 +169,17 @@ async fn session(
         store.rotate_epoch().await?;
         return Ok(Ended::Again);
     }
+    let mut applied = welcome.applied_seq;
     let first_retained = store.info()?.first_retained_seq;
-    if welcome.applied_seq + 1 < first_retained {
-        return Err(LinkError::BehindRetention {
-            applied: welcome.applied_seq,
-            first: first_retained,
-        });
+    if applied + 1 < first_retained {
+        // The log no longer reaches back to where the national node stands: send the whole
+        // shareable state at one position instead, then the log from there.
+        applied = send_snapshot(store, &out, &mut inbound).await?;
     }
-    info!(applied = welcome.applied_seq, last_seq, %epoch, "uplink connected");
+    info!(applied, last_seq, %epoch, "uplink connected");
     let window = u64::from(welcome.window.max(1));
-    let mut sent = welcome.applied_seq;
-    let mut acked = welcome.applied_seq;
+    let mut sent = applied;
+    let mut acked = applied;
     status.send_modify(|s| {
         s.connected = true;
         s.acked_seq = acked;
@@ -238,16 +234,9 @@ async fn session(
                         status.send_modify(|s| s.acked_seq = acked);
                     }
                     Some(Ok(pb::FederateResponse { msg: Some(pb::federate_response::Msg::Downlink(d)) })) => {
-                        let entries = d
-                            .entries
-                            .into_iter()
-                            .map(convert::directory_entry_from)
-                            .collect::<Result<Vec<_>, _>>()
-                            .map_err(|_| LinkError::Protocol("malformed directory entry"))?;
-                        store.apply_downlink(d.position, d.reset, entries).await?;
-                        let ack = pb::federate_request::Msg::DownlinkAck(pb::DownlinkAck { position: d.position });
-                        out.send(send(ack)).await.map_err(|_| LinkError::Protocol("outbound stream closed"))?;
+                        apply_downlink(store, &out, d).await?;
                     }
+
                     Some(Ok(_)) => {} // heartbeat
                     Some(Err(s)) => return Err(s.into()),
                     None => return Err(LinkError::Protocol("the national node closed the stream")),
@@ -265,6 +254,98 @@ async fn session(
                 return Err(LinkError::Protocol("the national node went silent"));
             }
             () = stopped(stopping) => return Ok(Ended::Stopped),
+        }
+    }
+}
+
+/// Applies a Downlink durably, then acknowledges it.
+async fn apply_downlink(
+    store: &Arc<Store>,
+    out: &mpsc::Sender<pb::FederateRequest>,
+    d: pb::Downlink,
+) -> Result<(), LinkError> {
+    let entries = d
+        .entries
+        .into_iter()
+        .map(convert::directory_entry_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| LinkError::Protocol("malformed directory entry"))?;
+    store.apply_downlink(d.position, d.reset, entries).await?;
+    let ack = pb::federate_request::Msg::DownlinkAck(pb::DownlinkAck {
+        position: d.position,
+    });
+    out.send(pb::FederateRequest { msg: Some(ack) })
+        .await
+        .map_err(|_| LinkError::Protocol("outbound stream closed"))
+}
+
+/// Events per `Snapshot` message (well under gRPC's 4 MiB message limit).
+const SNAPSHOT_CHUNK: usize = 2000;
+
+/// Sends the site's shareable state at its durable position, in chunks, and waits for the
+/// national node to ack it; returns that position.
+async fn send_snapshot(
+    store: &Arc<Store>,
+    out: &mpsc::Sender<pb::FederateRequest>,
+    inbound: &mut tonic::Streaming<pb::FederateResponse>,
+) -> Result<u64, LinkError> {
+    use agora_model::RegistrationEventKind as K;
+    use agora_model::RegistrationState as S;
+    use shared::SharedEvent as E;
+    let state = store.shared_state().await?;
+    let mut events: Vec<E> = store.themes()?.into_iter().map(E::ThemeAdded).collect();
+    events.extend(
+        state
+            .challenges
+            .iter()
+            .map(|(c, _)| E::ChallengeUpserted(c.clone())),
+    );
+    events.extend(state.participants.iter().cloned().map(E::Participant));
+    events.extend(state.registrations.iter().map(|r| E::Registration {
+        kind: match r.state {
+            S::Confirmed => K::Confirmed,
+            S::Waitlisted => K::Waitlisted,
+            S::Cancelled => K::Cancelled,
+        },
+        registration: r.clone(),
+    }));
+    warn!(
+        seq = state.seq,
+        events = events.len(),
+        "log pruned past the national position: sending a snapshot"
+    );
+    let chunks: Vec<&[E]> = events.chunks(SNAPSHOT_CHUNK).collect();
+    let n = chunks.len().max(1);
+    for i in 0..n {
+        let chunk = chunks.get(i).copied().unwrap_or(&[]);
+        let msg = pb::federate_request::Msg::Snapshot(pb::Snapshot {
+            seq: state.seq,
+            events: chunk.iter().map(convert::shared_event).collect(),
+            done: i + 1 == n,
+        });
+        out.send(pb::FederateRequest { msg: Some(msg) })
+            .await
+            .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
+    }
+    let deadline = tokio::time::Instant::now() + DEAD_AFTER;
+    loop {
+        let next = tokio::time::timeout_at(deadline, inbound.next())
+            .await
+            .map_err(|_| LinkError::Protocol("no ack of the snapshot in time"))?;
+        match next {
+            Some(Ok(pb::FederateResponse {
+                msg: Some(pb::federate_response::Msg::Ack(a)),
+            })) if a.applied_seq == state.seq => {
+                return Ok(state.seq);
+            }
+            Some(Ok(pb::FederateResponse {
+                msg: Some(pb::federate_response::Msg::Downlink(d)),
+            })) => {
+                apply_downlink(store, out, d).await?;
+            }
+            Some(Ok(_)) => {}
+            Some(Err(s)) => return Err(s.into()),
+            None => return Err(LinkError::Protocol("the national node closed the stream")),
         }
     }
 }
