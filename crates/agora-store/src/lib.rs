@@ -180,7 +180,7 @@ impl StoreConfig {
         StoreConfig {
             path: path.into(),
             site_id,
-            cache_bytes: 32 << 20,
+            cache_bytes: 6 << 20,
             log_retention: 1_000_000,
         }
     }

@@ -318,7 +318,7 @@ async fn register(
     let people = if quick { 20_000 } else { 100_000 };
     for (case, challenges, capacity) in [("hot défi", 1u32, 100u32), ("1000 défis", 1000, 100)] {
         let dir = tempdir()?;
-        let node = Node::site("reg", &dir.path().join("site"), &["--cache-mb", "16"])?;
+        let node = Node::site("reg", &dir.path().join("site"), &[])?;
         let clients = site_clients(&node, 8, ORGANISER).await?;
         let mut org = clients[0].clone();
         create_challenges(&mut org, challenges, capacity).await?;
@@ -775,7 +775,7 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         cpu_s: node.cpu_s(),
         peak_rss_mib: node.peak_rss_mib(),
         note: format!(
-            "RSS now {:.1} MiB (cache 32 MiB); target < 64 MiB",
+            "RSS now {:.1} MiB (default cache, 6 MiB); target < 64 MiB",
             node.rss_mib()
         ),
     });
