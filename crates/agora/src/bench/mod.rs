@@ -537,8 +537,22 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     ];
     let start = Instant::now();
     let national = proc::respawn("national", &args, addr)?;
+    let mut admin = national_client(&national).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
+    // Two moments: the site's stream is back (after its reconnect backoff), and every
+    // change is applied and acknowledged.
+    let mut connected: Option<Instant> = None;
     loop {
+        if connected.is_none() {
+            let sites = admin
+                .list_sites(pb::ListSitesRequest {})
+                .await?
+                .into_inner()
+                .sites;
+            if sites.iter().any(|s| s.link() != pb::LinkState::Offline) {
+                connected = Some(Instant::now());
+            }
+        }
         let info = probe
             .get_site_info(pb::GetSiteInfoRequest {})
             .await?
@@ -554,17 +568,19 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let took = start.elapsed();
+    let done = Instant::now();
+    let from_link = done - connected.unwrap_or(start);
     rows.push(Row {
         scenario: "catch-up".into(),
         case: format!("{last} changes after an outage"),
-        rate: last as f64 / took.as_secs_f64(),
+        rate: last as f64 / from_link.as_secs_f64(),
         latency: None,
         cpu_s: national.cpu_s(),
         peak_rss_mib: national.peak_rss_mib(),
         note: format!(
-            "{:.2} s from national start to all applied (incl. reconnect backoff)",
-            took.as_secs_f64()
+            "{:.2} s from the stream's return to all applied; {:.2} s from national start (site's reconnect backoff included)",
+            from_link.as_secs_f64(),
+            (done - start).as_secs_f64()
         ),
     });
     site.stop()?;
