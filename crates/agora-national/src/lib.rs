@@ -12,9 +12,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::server::NamedService;
+use tonic::service::Routes;
 use tracing::{info, warn};
 
 use agora_proto::v1::national_service_server::NationalServiceServer;
@@ -31,10 +30,8 @@ pub enum NationalError {
     Store(#[from] StoreError),
     #[error("the store task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
-    #[error("building gRPC reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    #[error("gRPC server: {0}")]
-    Transport(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Serve(#[from] agora_sync::serve::ServeError),
 }
 
 /// How long shutdown waits for site streams and watchers to end.
@@ -62,40 +59,15 @@ pub async fn run(
         watch_buffer: config.watch_buffer,
         stopping: stopping.clone(),
     };
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<NationalServiceServer<service::National>>()
-        .await;
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(agora_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let addr = listener.local_addr().ok();
-    info!(addr = ?addr, "national node serving");
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|s| {
-            let _ = s.set_nodelay(true);
-        })
-    });
-    let stop_signal = {
-        let stopping = stopping.clone();
-        async move {
-            shutdown.await;
-            info!("shutting down: closing site streams and watchers");
-            health
-                .set_not_serving::<NationalServiceServer<service::National>>()
-                .await;
-            stopping.send_replace(true);
-        }
-    };
-    let served = Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(10)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(5)))
-        .add_service(health_service)
-        .add_service(reflection)
-        .add_service(NationalServiceServer::new(national))
-        .serve_with_incoming_shutdown(incoming, stop_signal)
-        .await;
+    info!(addr = ?listener.local_addr().ok(), "national node serving");
+    let served = agora_sync::serve::serve(
+        Routes::new(NationalServiceServer::new(national)),
+        <NationalServiceServer<service::National> as NamedService>::NAME,
+        listener,
+        stopping.clone(),
+        shutdown,
+    )
+    .await;
     stopping.send_replace(true);
     if tokio::time::timeout(STREAMS_GRACE, stopping.closed())
         .await

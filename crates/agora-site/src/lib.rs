@@ -17,9 +17,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::server::NamedService;
+use tonic::service::Routes;
 use tracing::{info, warn};
 
 use agora_proto::v1::site_service_server::SiteServiceServer;
@@ -37,10 +36,8 @@ pub enum SiteError {
     Store(#[from] StoreError),
     #[error("the store task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
-    #[error("building gRPC reflection: {0}")]
-    Reflection(#[from] tonic_reflection::server::Error),
-    #[error("gRPC server: {0}")]
-    Transport(#[from] tonic::transport::Error),
+    #[error(transparent)]
+    Serve(#[from] agora_sync::serve::ServeError),
 }
 
 /// How long shutdown waits for change-feed streams to end.
@@ -81,48 +78,15 @@ pub async fn run(
         stopping: stopping.clone(),
     };
 
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<SiteServiceServer<service::Site>>()
-        .await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(agora_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(agora_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
-
-    let addr = listener.local_addr().ok();
-    info!(site = %site_id, name = %config.name, addr = ?addr, epoch = store.epoch(), "site node serving");
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|s| {
-            // Small unary calls: do not let Nagle hold answers back.
-            let _ = s.set_nodelay(true);
-        })
-    });
-    let stop_signal = {
-        let stopping = stopping.clone();
-        let health = health.clone();
-        async move {
-            shutdown.await;
-            info!("shutting down: finishing in-flight requests");
-            health
-                .set_not_serving::<SiteServiceServer<service::Site>>()
-                .await;
-            stopping.send_replace(true);
-        }
-    };
-    let served = Server::builder()
-        .http2_keepalive_interval(Some(Duration::from_secs(20)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(10)))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(SiteServiceServer::new(site))
-        .serve_with_incoming_shutdown(incoming, stop_signal)
-        .await;
+    info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), "site node serving");
+    let served = agora_sync::serve::serve(
+        Routes::new(SiteServiceServer::new(site)),
+        <SiteServiceServer<service::Site> as NamedService>::NAME,
+        listener,
+        stopping.clone(),
+        shutdown,
+    )
+    .await;
 
     stopping.send_replace(true);
     if let Some(task) = uplink_task {

@@ -2,6 +2,7 @@
 //! changes, and the uplink that a site node runs towards the national node.
 
 pub mod convert;
+pub mod serve;
 pub mod uplink;
 
 use std::time::Duration;
