@@ -32,6 +32,34 @@ async fn load(site: &TestSite, n: usize, challenges: u32, parallel: usize) -> us
     total
 }
 
+/// Registers `n` new participants in the background, alternating between défis 1 and 2;
+/// every call must succeed (the site works whatever its link does).
+fn background_registrations(site: &TestSite, n: u32) -> tokio::task::JoinHandle<()> {
+    let mut desk = site.desk();
+    tokio::spawn(async move {
+        for i in 0..n {
+            let p = create_participant(&mut desk, &format!("P{i}")).await;
+            desk.register(register_req(&p, (i % 2) + 1))
+                .await
+                .expect("the site keeps registering whatever its link does");
+        }
+    })
+}
+
+/// Waits until the national node acknowledged more than `n` of the site's changes.
+async fn acked_over(org: &Client, n: u64) {
+    eventually("the national node to apply some changes", || {
+        let mut org = org.clone();
+        async move {
+            org.get_site_info(pb::GetSiteInfoRequest {})
+                .await
+                .map(|i| i.into_inner().national_acked_seq > n)
+                .unwrap_or(false)
+        }
+    })
+    .await;
+}
+
 async fn setup_challenges(site: &TestSite, count: u32, capacity: u32) {
     let mut org = site.organiser();
     for n in 1..=count {
@@ -155,27 +183,8 @@ async fn a_link_cut_mid_load_and_restored_loses_nothing_and_converges() {
     let mut org = site.organiser();
     converged(&mut org, &mut admin, "volvic").await;
 
-    let writer = {
-        let mut desk = site.desk();
-        tokio::spawn(async move {
-            for i in 0..150 {
-                let p = create_participant(&mut desk, &format!("P{i}")).await;
-                desk.register(register_req(&p, (i % 2) + 1))
-                    .await
-                    .expect("the site keeps working offline");
-            }
-        })
-    };
-    eventually("some changes to reach the national node", || {
-        let mut org = org.clone();
-        async move {
-            org.get_site_info(pb::GetSiteInfoRequest {})
-                .await
-                .map(|i| i.into_inner().national_acked_seq > 40)
-                .unwrap_or(false)
-        }
-    })
-    .await;
+    let writer = background_registrations(&site, 150);
+    acked_over(&org, 40).await;
     relay.cut();
     eventually("the site to see the link down", || {
         let mut org = org.clone();
@@ -220,27 +229,8 @@ async fn kill_9_of_the_national_node_and_restart_converges() {
     .await;
     setup_challenges(&site, 2, 8).await;
     let mut org = site.organiser();
-    let load_task = {
-        let mut desk = site.desk();
-        tokio::spawn(async move {
-            for i in 0..120 {
-                let p = create_participant(&mut desk, &format!("P{i}")).await;
-                desk.register(register_req(&p, (i % 2) + 1))
-                    .await
-                    .expect("register");
-            }
-        })
-    };
-    eventually("the national node to apply some changes", || {
-        let mut org = org.clone();
-        async move {
-            org.get_site_info(pb::GetSiteInfoRequest {})
-                .await
-                .map(|i| i.into_inner().national_acked_seq > 30)
-                .unwrap_or(false)
-        }
-    })
-    .await;
+    let load_task = background_registrations(&site, 120);
+    acked_over(&org, 30).await;
     national.kill();
     load_task
         .await
@@ -586,17 +576,7 @@ async fn the_national_feed_resumes_from_a_position_and_partners_join_under_traff
     ))
     .await;
     setup_challenges(&cluny, 2, 10).await;
-    let traffic = {
-        let mut desk = cluny.desk();
-        tokio::spawn(async move {
-            for i in 0..60 {
-                let p = create_participant(&mut desk, &format!("P{i}")).await;
-                desk.register(register_req(&p, (i % 2) + 1))
-                    .await
-                    .expect("register");
-            }
-        })
-    };
+    let traffic = background_registrations(&cluny, 60);
     let token = invite(&mut admin, "coventry", true).await;
     let coventry = TestSite::start(federated(
         "coventry",
@@ -789,16 +769,7 @@ async fn kill_9_of_a_site_process_during_load_then_restart_converges() {
             }
         }));
     }
-    eventually("the national node to apply part of the load", || {
-        let mut org = org.clone();
-        async move {
-            org.get_site_info(pb::GetSiteInfoRequest {})
-                .await
-                .map(|i| i.into_inner().national_acked_seq > 60)
-                .unwrap_or(false)
-        }
-    })
-    .await;
+    acked_over(&org, 60).await;
     site.kill();
     for d in desks {
         d.await.expect("desk");

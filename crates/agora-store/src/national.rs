@@ -716,6 +716,37 @@ fn site_entry(s: &SiteRecord) -> SiteEntry {
     }
 }
 
+/// A national record that carries no events: a site's replica was reset, or a site joined.
+fn marker(position: u64, site_id: &str, at_ms: i64, site_reset: bool) -> NationalRecord {
+    NationalRecord {
+        position,
+        site_id: site_id.to_owned(),
+        site_seq: 0,
+        at_ms,
+        events: vec![],
+        site_reset,
+        announcement: None,
+    }
+}
+
+/// The site's record if it may publish under `epoch` now, else why not.
+fn publishing_site(
+    tx: &Tx<'_>,
+    site_id: &str,
+    epoch: &str,
+) -> Result<Result<SiteRecord, StoreError>, TxError> {
+    Ok(match tx.get::<SiteRecord>(N::Sites, site_id.as_bytes())? {
+        None => Err(StoreError::UnknownSite(site_id.to_owned())),
+        Some(s) if s.revoked => Err(StoreError::SiteRevoked(site_id.to_owned())),
+        Some(s) if s.epoch != epoch => Err(StoreError::StaleEpoch {
+            site: site_id.to_owned(),
+            current: s.epoch,
+            got: epoch.to_owned(),
+        }),
+        Some(s) => Ok(s),
+    })
+}
+
 /// A random secret for join tokens and site credentials (122 random bits).
 fn secret() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -962,18 +993,7 @@ impl Inner {
                             if !site.epoch.is_empty() {
                                 garbage.push(site.prefix());
                                 last += 1;
-                                log(
-                                    &tx,
-                                    NationalRecord {
-                                        position: last,
-                                        site_id: site.id.clone(),
-                                        site_seq: 0,
-                                        at_ms: now,
-                                        events: vec![],
-                                        site_reset: true,
-                                        announcement: None,
-                                    },
-                                )?;
+                                log(&tx, marker(last, &site.id, now, true))?;
                             }
                             site.epoch.clone_from(epoch);
                             site.replica.clone_from(replica);
@@ -982,18 +1002,7 @@ impl Inner {
                         if issued.is_some() {
                             // A site joined: its directory entry goes down to every site.
                             last += 1;
-                            log(
-                                &tx,
-                                NationalRecord {
-                                    position: last,
-                                    site_id: site.id.clone(),
-                                    site_seq: 0,
-                                    at_ms: now,
-                                    events: vec![],
-                                    site_reset: false,
-                                    announcement: None,
-                                },
-                            )?;
+                            log(&tx, marker(last, &site.id, now, false))?;
                         }
                         tx.put(N::Sites, site.id.as_bytes(), &site)?;
                         answers.push(Answer::Hello(Ok(Welcome {
@@ -1007,29 +1016,12 @@ impl Inner {
                         changes,
                         ..
                     } => {
-                        let site: Option<SiteRecord> = tx.get(N::Sites, site_id.as_bytes())?;
-                        let mut site = match site {
-                            None => {
-                                answers.push(Answer::Ingest(Err(StoreError::UnknownSite(
-                                    site_id.clone(),
-                                ))));
+                        let mut site = match publishing_site(&tx, site_id, epoch)? {
+                            Ok(s) => s,
+                            Err(e) => {
+                                answers.push(Answer::Ingest(Err(e)));
                                 continue;
                             }
-                            Some(s) if s.revoked => {
-                                answers.push(Answer::Ingest(Err(StoreError::SiteRevoked(
-                                    site_id.clone(),
-                                ))));
-                                continue;
-                            }
-                            Some(s) if s.epoch != *epoch => {
-                                answers.push(Answer::Ingest(Err(StoreError::StaleEpoch {
-                                    site: site_id.clone(),
-                                    current: s.epoch,
-                                    got: epoch.clone(),
-                                })));
-                                continue;
-                            }
-                            Some(s) => s,
                         };
                         // Duplicates are skipped; what remains must follow on exactly.
                         let fresh: Vec<&SharedChange> = changes
@@ -1086,26 +1078,10 @@ impl Inner {
                         replica,
                         ..
                     } => {
-                        let mut site = match tx.get::<SiteRecord>(N::Sites, site_id.as_bytes())? {
-                            Some(s) if !s.revoked && s.epoch == *epoch => s,
-                            Some(s) if s.revoked => {
-                                answers.push(Answer::Ingest(Err(StoreError::SiteRevoked(
-                                    site_id.clone(),
-                                ))));
-                                continue;
-                            }
-                            Some(s) => {
-                                answers.push(Answer::Ingest(Err(StoreError::StaleEpoch {
-                                    site: site_id.clone(),
-                                    current: s.epoch,
-                                    got: epoch.clone(),
-                                })));
-                                continue;
-                            }
-                            None => {
-                                answers.push(Answer::Ingest(Err(StoreError::UnknownSite(
-                                    site_id.clone(),
-                                ))));
+                        let mut site = match publishing_site(&tx, site_id, epoch)? {
+                            Ok(s) => s,
+                            Err(e) => {
+                                answers.push(Answer::Ingest(Err(e)));
                                 continue;
                             }
                         };
@@ -1121,18 +1097,7 @@ impl Inner {
                             shared::apply_shared(&mut rows, e)?;
                         }
                         last += 1;
-                        log(
-                            &tx,
-                            NationalRecord {
-                                position: last,
-                                site_id: site.id.clone(),
-                                site_seq: 0,
-                                at_ms: now,
-                                events: vec![],
-                                site_reset: true,
-                                announcement: None,
-                            },
-                        )?;
+                        log(&tx, marker(last, &site.id, now, true))?;
                         for chunk in events.chunks(SNAPSHOT_RECORD_EVENTS) {
                             last += 1;
                             log(
