@@ -936,3 +936,49 @@ async fn a_national_watcher_that_reads_slowly_never_slows_ingest_and_misses_noth
     site.stop().await;
     national.stop().await;
 }
+
+/// A silent network (every byte dropped, connections left open) is found out by heartbeats
+/// and HTTP/2 keepalive, not by an error: the site marks its link down, keeps working, and
+/// converges once the network is back. Takes about as long as the dead-peer timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_link_is_detected_and_recovered() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let relay = Relay::start(national.addr).await.expect("relay");
+    let token = invite(&mut admin, "cluny", false).await;
+    let site = TestSite::start(federated(
+        "cluny",
+        &data_dir(&dir, "cluny"),
+        &relay.url(),
+        &token,
+    ))
+    .await;
+    setup_challenges(&site, 2, 10).await;
+    let org = site.organiser();
+    converged(&mut org.clone(), &mut admin, "cluny").await;
+    relay.blackhole();
+    let writes = background_registrations(&site, 40);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let info = org
+            .clone()
+            .get_site_info(pb::GetSiteInfoRequest {})
+            .await
+            .expect("info")
+            .into_inner();
+        if !info.national_connected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the silent link was never detected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    writes.await.expect("the site keeps working");
+    relay.restore();
+    converged(&mut org.clone(), &mut admin, "cluny").await;
+    site.stop().await;
+    national.stop().await;
+}

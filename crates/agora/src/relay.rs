@@ -1,6 +1,7 @@
-//! A TCP relay that a test or the demo controls: it forwards a loopback port to a target
-//! until cut, then resets every connection and refuses new ones until restored. Used to
-//! cut a site's link to the national node for real.
+//! A TCP relay that a test or the demo controls: it forwards a loopback port to a target;
+//! `cut` resets every connection and refuses new ones, `blackhole` keeps connections open
+//! but drops every byte (a silent network), `restore` forwards again. Used to break a
+//! site's link to the national node for real.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use tokio::task::{AbortHandle, JoinHandle};
 pub struct Relay {
     pub addr: SocketAddr,
     open: Arc<AtomicBool>,
+    /// While set, bytes are read and dropped in both directions.
+    silent: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<AbortHandle>>>,
     task: JoinHandle<()>,
 }
@@ -23,17 +26,21 @@ impl Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let open = Arc::new(AtomicBool::new(true));
+        let silent = Arc::new(AtomicBool::new(false));
         let conns: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let (o, c) = (Arc::clone(&open), Arc::clone(&conns));
+        let (o, c, q) = (Arc::clone(&open), Arc::clone(&conns), Arc::clone(&silent));
         let task = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 if !o.load(Ordering::SeqCst) {
                     drop(inbound); // refused: the peer sees a reset / EOF
                     continue;
                 }
+                let q = Arc::clone(&q);
                 let h = tokio::spawn(async move {
-                    if let Ok(mut out) = tokio::net::TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    if let Ok(out) = tokio::net::TcpStream::connect(target).await {
+                        let (ri, wi) = inbound.into_split();
+                        let (ro, wo) = out.into_split();
+                        tokio::join!(pump(ri, wo, Arc::clone(&q)), pump(ro, wi, q));
                     }
                 });
                 if let Ok(mut c) = c.lock() {
@@ -44,6 +51,7 @@ impl Relay {
         Ok(Relay {
             addr,
             open,
+            silent,
             conns,
             task,
         })
@@ -63,9 +71,35 @@ impl Relay {
         }
     }
 
+    /// Keeps every connection open but drops every byte, both ways, until restored.
+    pub fn blackhole(&self) {
+        self.silent.store(true, Ordering::SeqCst);
+    }
+
     pub fn restore(&self) {
+        self.silent.store(false, Ordering::SeqCst);
         self.open.store(true, Ordering::SeqCst);
     }
+}
+
+/// Copies `from` to `to`, dropping what it reads while `silent` is set.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    silent: Arc<AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if !silent.load(Ordering::SeqCst) && to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 impl Drop for Relay {
