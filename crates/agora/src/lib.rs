@@ -263,8 +263,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     init_tracing(match &cli.command {
         // Full-screen views own the terminal: logs would scribble over them.
-        Command::Dashboard(a) if !a.plain => "off",
-        Command::Demo(a) if !a.plain => "off",
+        Command::Dashboard(a)
+            if !a.plain && std::io::IsTerminal::is_terminal(&std::io::stdout()) =>
+        {
+            "off"
+        }
+        Command::Demo(a) if !a.plain && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
+            "off"
+        }
         Command::Demo(_) | Command::Dashboard(_) | Command::Export(_) | Command::Bench(_) => "warn",
         _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
     });
@@ -321,12 +327,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(e) => export::run(e).await,
         Command::Dashboard(a) => {
             let (_stop, stop) = tokio::sync::watch::channel(false);
+            // Not a terminal (a log file, a pipe): line output.
+            let plain = a.plain || !std::io::IsTerminal::is_terminal(&std::io::stdout());
             let opts = agora_dashboard::Options {
                 national: a.national,
                 lang: a.lang,
-                plain: a.plain,
+                plain,
             };
-            if a.plain {
+            if plain {
                 // Runs until Ctrl-C.
                 let (tx, rx) = tokio::sync::watch::channel(false);
                 tokio::spawn(async move {
@@ -350,7 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(a) => {
             let opts = demo::DemoOptions {
                 duration: a.duration,
-                plain: a.plain,
+                plain: a.plain || !std::io::IsTerminal::is_terminal(&std::io::stdout()),
                 data: a.data,
                 lang: a.lang,
                 seed: a.seed,
