@@ -351,7 +351,12 @@ pub struct TestNational {
 
 impl TestNational {
     pub async fn start(data: &Path) -> TestNational {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on(data, "127.0.0.1:0".parse().expect("address")).await
+    }
+
+    /// Starts on `addr` (a restart: the address the sites already dial).
+    pub async fn start_on(data: &Path, addr: SocketAddr) -> TestNational {
+        let listener = TcpListener::bind(addr).await.expect("bind national");
         let addr = listener.local_addr().expect("addr");
         let mut cfg = agora_national::NationalConfig::new(data, ADMIN);
         cfg.cache_mb = 8;

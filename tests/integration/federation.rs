@@ -274,16 +274,8 @@ async fn a_site_offline_for_thousands_of_changes_catches_up() {
         .into_inner();
     assert!(info.last_seq > 2000 && info.national_acked_seq == 0);
     // Back on the same address and data.
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .expect("rebind national");
-    let mut ncfg = agora_national::NationalConfig::new(&ndata, ADMIN);
-    ncfg.cache_mb = 8;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(agora_national::run(ncfg, listener, async {
-        let _ = stopped.await;
-    }));
-    let mut admin = national_client(&channel(addr).await, Some(ADMIN));
+    let national = TestNational::start_on(&ndata, addr).await;
+    let mut admin = national.client();
     converged(&mut site.organiser(), &mut admin, "kehl").await;
     let sites = admin
         .list_sites(pb::ListSitesRequest {})
@@ -293,8 +285,7 @@ async fn a_site_offline_for_thousands_of_changes_catches_up() {
         .sites;
     assert!(sites[0].partner, "kehl joined as a partner");
     site.stop().await;
-    let _ = stop.send(());
-    task.await.expect("national task").expect("national run");
+    national.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -858,16 +849,8 @@ async fn a_site_whose_log_was_pruned_past_the_national_position_resyncs_by_snaps
         "pruned past the national position: {info:?}"
     );
 
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .expect("rebind national");
-    let mut ncfg = agora_national::NationalConfig::new(&ndata, ADMIN);
-    ncfg.cache_mb = 8;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(agora_national::run(ncfg, listener, async {
-        let _ = stopped.await;
-    }));
-    let mut admin = national_client(&channel(addr).await, Some(ADMIN));
+    let national = TestNational::start_on(&ndata, addr).await;
+    let mut admin = national.client();
     converged(&mut site.organiser(), &mut admin, "volvic").await;
     // The national feed said so: a reset of the site, then its state.
     let mut feed = admin
@@ -888,8 +871,7 @@ async fn a_site_whose_log_was_pruned_past_the_national_position_resyncs_by_snaps
     load(&site, 5, 3, 1).await;
     converged(&mut site.organiser(), &mut admin, "volvic").await;
     site.stop().await;
-    let _ = stop.send(());
-    task.await.expect("national task").expect("national run");
+    national.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

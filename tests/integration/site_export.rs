@@ -2,8 +2,6 @@
 //! with the csv crate) and the program as iCalendar (parsed back with the icalendar crate);
 //! and the seed's three-day event run end to end on one site.
 
-use std::process::{Command, Stdio};
-
 use agora_proto::v1 as pb;
 use tonic::Code;
 
@@ -161,19 +159,7 @@ async fn the_program_exports_as_an_icalendar_file_with_one_event_per_item() {
 /// Runs `agora <args>` in a child process (the test binary's child entry point) and returns
 /// what it wrote to standard output, from `marker` on (libtest prints a header first).
 fn agora_cli(args: &[&str], marker: &str) -> String {
-    let out = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            CHILD_ENTRY,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ARGS_VAR, args.join("\u{1f}"))
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run agora");
+    let out = run_child_to_end(args);
     assert!(
         out.status.success(),
         "agora {args:?} failed: {}",

@@ -15,8 +15,8 @@ use tracing::{debug, error, info, warn};
 use agora_model::SiteId;
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_server::NationalService;
-use agora_store::StoreError;
 use agora_store::national::{Invite, NationalRecord, NationalStore, SiteRecord};
+use agora_store::{StoreError, now_ms};
 use agora_sync::uplink::stopped;
 use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
 
@@ -61,34 +61,10 @@ pub fn status(e: StoreError) -> Status {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
 impl National {
     fn require_admin<T>(&self, req: &Request<T>) -> Result<(), Status> {
-        let token = req
-            .metadata()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                Status::unauthenticated(
-                    "missing authorization metadata: send \"authorization: Bearer <admin token>\"",
-                )
-            })?;
-        if same(token.trim(), &self.admin_token) {
+        let token = agora_sync::auth::bearer(req.metadata())?;
+        if agora_sync::auth::same(token, &self.admin_token) {
             Ok(())
         } else {
             Err(Status::unauthenticated("invalid token"))

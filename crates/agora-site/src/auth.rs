@@ -6,6 +6,8 @@
 use tonic::Status;
 use tonic::metadata::MetadataMap;
 
+use agora_sync::auth::{bearer, same};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     Desk,
@@ -32,21 +34,7 @@ impl Tokens {
     /// The caller's role if it is at least `need`; `UNAUTHENTICATED` without a valid token,
     /// `PERMISSION_DENIED` with a token of a lesser role.
     pub fn require(&self, md: &MetadataMap, need: Role) -> Result<Role, Status> {
-        let value = md.get("authorization").ok_or_else(|| {
-            Status::unauthenticated(
-                "missing authorization metadata: send \"authorization: Bearer <token>\"",
-            )
-        })?;
-        let value = value
-            .to_str()
-            .map_err(|_| Status::unauthenticated("authorization metadata is not ASCII text"))?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                Status::unauthenticated("authorization metadata must read \"Bearer <token>\"")
-            })?
-            .trim();
+        let token = bearer(md)?;
         let role = if same(token, &self.organiser) {
             Role::Organiser
         } else if self.desk.as_deref().is_some_and(|d| same(token, d)) {
@@ -61,13 +49,4 @@ impl Tokens {
         }
         Ok(role)
     }
-}
-
-/// Compares in time that depends only on the lengths, not on where the bytes differ.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }

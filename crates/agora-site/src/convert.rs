@@ -160,10 +160,7 @@ pub fn participant(p: &m::Participant) -> pb::Participant {
 
 /// A registration, with its place in the waiting list when known.
 pub fn registration(r: &m::Registration, position: Option<u32>) -> pb::Registration {
-    let (challenge_number, conference_id) = match r.target {
-        m::Target::Challenge(n) => (n, 0),
-        m::Target::Conference(c) => (0, c),
-    };
+    let (challenge_number, conference_id) = agora_sync::convert::target_fields(r.target);
     pb::Registration {
         id: r.id.to_string(),
         participant_id: r.participant.to_string(),

@@ -33,6 +33,7 @@ use uuid::Uuid;
 use batch::{Disk, Msg};
 
 pub use error::StoreError;
+pub use writer::now_ms;
 
 use codec::{FORMAT, decode, encode, target_key, u64_key, u64_of};
 

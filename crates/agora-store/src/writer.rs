@@ -69,6 +69,7 @@ fn check_request_id(id: &str) -> Result<(), StoreError> {
     Err(DomainError::invalid("request_id", rule).into())
 }
 
+/// Wall-clock time in milliseconds since the Unix epoch (0 if the clock is before it).
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

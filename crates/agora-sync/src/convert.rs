@@ -112,11 +112,17 @@ fn shared_participant(p: &SharedParticipant) -> pb::Participant {
     }
 }
 
-fn shared_registration(r: &SharedRegistration) -> pb::Registration {
-    let (challenge_number, conference_id) = match r.target {
+/// A registration target as the wire has it: (challenge_number, conference_id), one of
+/// them zero.
+pub fn target_fields(t: m::Target) -> (u32, u32) {
+    match t {
         m::Target::Challenge(n) => (n, 0),
         m::Target::Conference(c) => (0, c),
-    };
+    }
+}
+
+fn shared_registration(r: &SharedRegistration) -> pb::Registration {
+    let (challenge_number, conference_id) = target_fields(r.target);
     pb::Registration {
         id: r.id.to_string(),
         participant_id: r.participant.to_string(),

@@ -1,6 +1,7 @@
 //! Site ⇄ national sync: the protocol's timing constants, the conversions of shared
 //! changes, and the uplink that a site node runs towards the national node.
 
+pub mod auth;
 pub mod convert;
 pub mod serve;
 pub mod uplink;

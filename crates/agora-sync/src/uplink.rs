@@ -16,7 +16,7 @@ use tracing::{info, warn};
 use agora_model::shared::{self, SharedChange};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
-use agora_store::{Store, StoreError};
+use agora_store::{Store, StoreError, now_ms};
 
 use crate::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, RECORDS_PER_MESSAGE, convert};
 
@@ -348,11 +348,4 @@ async fn send_snapshot(
             None => return Err(LinkError::Protocol("the national node closed the stream")),
         }
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }

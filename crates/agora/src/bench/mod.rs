@@ -21,6 +21,7 @@ use agora_proto::v1 as pb;
 use pb::national_service_client::NationalServiceClient;
 use pb::site_service_client::SiteServiceClient;
 
+use agora_store::now_ms;
 use proc::{ADMIN, DESK, Node, ORGANISER};
 use stats::{Row, Samples};
 
@@ -612,7 +613,7 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             let mut n = 0usize;
             while let Some(Ok(item)) = feed.next().await {
                 if let Some(pb::watch_response::Item::Change(c)) = item.item {
-                    let now = unix_ms();
+                    let now = now_ms();
                     if let Ok(mut s) = d.lock() {
                         s.push(Duration::from_millis(
                             u64::try_from(now - c.at_ms).unwrap_or(0),
@@ -683,13 +684,6 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn unix_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(0))
-        .unwrap_or(0)
-}
-
 /// A site as the protocol sees it: Hello, then `count` one-participant records in batches
 /// of 100, waiting for each ack. Returns the records acknowledged.
 async fn synthetic_site(
@@ -721,7 +715,7 @@ async fn synthetic_site(
                 seq += 1;
                 pb::Change {
                     seq,
-                    at_ms: unix_ms(),
+                    at_ms: now_ms(),
                     request_id: String::new(),
                     events: vec![pb::Event {
                         event: Some(pb::event::Event::ParticipantUpserted(pb::Participant {
