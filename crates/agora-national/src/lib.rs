@@ -48,6 +48,7 @@ pub async fn run(
         path: config.data.clone(),
         cache_bytes: config.cache_mb << 20,
         log_retention: config.log_retention,
+        wal_file_bytes: agora_store::WAL_FILE_BYTES,
     };
     let store =
         Arc::new(tokio::task::spawn_blocking(move || NationalStore::open(&store_cfg)).await??);

@@ -61,32 +61,8 @@ pub fn run_batches<J>(
     }
 }
 
-/// A sled database and its file: `sync` makes everything written so far durable. sled's
-/// own `flush` ends with `sync_file_range`, which does not reach the device, hence the
-/// fdatasync of the file after it.
-pub struct Disk {
-    pub db: sled::Db,
-    file: File,
-}
-
-impl Disk {
-    pub fn open(db: sled::Db, dir: &Path) -> Result<Disk, StoreError> {
-        let path = dir.join("db");
-        let file = File::open(&path)
-            .map_err(|e| StoreError::io(format!("opening {}", path.display()), e))?;
-        Ok(Disk { db, file })
-    }
-
-    pub fn sync(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        self.file
-            .sync_data()
-            .map_err(|e| StoreError::io("fdatasync of the database file", e))
-    }
-}
-
-/// Opens a sled database the way every Agora node does: our own group commit, so no
-/// background flusher; a clear error when another process holds the directory.
+/// Opens a sled database the way every Agora node does: our own group commit and write-ahead log, so
+/// no background flusher; a clear error when another process holds the directory.
 pub fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;

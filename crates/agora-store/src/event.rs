@@ -43,6 +43,7 @@ impl Store {
 
     /// Every conference, by id, with its seats.
     pub fn conferences(&self) -> Result<Vec<(Conference, SeatPool)>, StoreError> {
+        let _batch = self.inner.read_gate();
         let all: Vec<Conference> = scan(self.inner.tree(T::Conferences), T::Conferences, &[])?;
         all.into_iter()
             .map(|c| {
@@ -53,6 +54,7 @@ impl Store {
     }
 
     pub fn conference(&self, id: u32) -> Result<Option<(Conference, SeatPool)>, StoreError> {
+        let _batch = self.inner.read_gate();
         match get(
             self.inner.tree(T::Conferences),
             T::Conferences,

@@ -2,9 +2,9 @@
 //!
 //! One sled database per node. Writes go through a single writer thread ([`writer`]) that
 //! applies a batch of commands in one transaction (entity rows, one change-log record per
-//! mutation under the next contiguous sequence number, the idempotency record), flushes
-//! once and fdatasyncs, then answers every request of the batch: group commit. Reads go
-//! straight to sled.
+//! mutation under the next contiguous sequence number, the idempotency record), appends
+//! that transaction's writes to the write-ahead log ([`wal`]) with one fdatasync, then
+//! answers every request of the batch: group commit. Reads go straight to sled.
 
 mod batch;
 mod codec;
@@ -12,6 +12,7 @@ mod error;
 mod event;
 pub mod national;
 mod rows;
+mod wal;
 mod writer;
 
 use std::path::PathBuf;
@@ -30,9 +31,11 @@ use agora_model::{
 };
 use uuid::Uuid;
 
-use batch::{Disk, Msg};
+use batch::Msg;
+use wal::Disk;
 
 pub use error::StoreError;
+pub use wal::FILE_BYTES as WAL_FILE_BYTES;
 pub use writer::now_ms;
 
 use codec::{FORMAT, decode, encode, target_key, u64_key, u64_of};
@@ -174,6 +177,9 @@ pub struct StoreConfig {
     /// How many change records the log keeps; older ones are pruned, and a reader asking
     /// for them gets [`StoreError::LogTruncated`].
     pub log_retention: u64,
+    /// Size at which a write-ahead log file hands over to the other and a checkpoint
+    /// starts ([`WAL_FILE_BYTES`] by default).
+    pub wal_file_bytes: u64,
 }
 
 impl StoreConfig {
@@ -183,6 +189,7 @@ impl StoreConfig {
             site_id,
             cache_bytes: 6 << 20,
             log_retention: 1_000_000,
+            wal_file_bytes: WAL_FILE_BYTES,
         }
     }
 }
@@ -208,6 +215,9 @@ pub(crate) struct StoredAnswer {
 pub(crate) struct Inner {
     disk: Disk,
     trees: Vec<sled::Tree>,
+    /// Held by the writer while it applies a durable batch to sled, and by readers that
+    /// read more than one row: they see whole batches.
+    gate: RwLock<()>,
     site_id: SiteId,
     /// Changes only when the site finds that its data was restored from an old copy.
     epoch: RwLock<String>,
@@ -227,6 +237,11 @@ impl Inner {
 
     fn epoch(&self) -> String {
         self.epoch.read().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Keeps the writer from applying a batch while the caller reads.
+    fn read_gate(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.gate.read().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -276,7 +291,7 @@ impl Store {
             .iter()
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()?;
-        let disk = Disk::open(db, &cfg.path)?;
+        let disk = Disk::open(db, &cfg.path, &trees, T::Meta as usize, cfg.wal_file_bytes)?;
         let meta_tree = &trees[T::Meta as usize];
         let created = match meta_tree.get(meta::FORMAT)? {
             None => {
@@ -326,6 +341,7 @@ impl Store {
         let inner = Arc::new(Inner {
             disk,
             trees,
+            gate: RwLock::new(()),
             site_id: cfg.site_id.clone(),
             epoch: RwLock::new(epoch),
             pseudonym_key,
@@ -555,6 +571,7 @@ impl Store {
     }
 
     pub fn challenge(&self, number: u32) -> Result<Option<(Challenge, SeatPool)>, StoreError> {
+        let _batch = self.inner.read_gate();
         match get(
             self.inner.tree(T::Challenges),
             T::Challenges,
@@ -567,6 +584,7 @@ impl Store {
 
     /// Every challenge, by number, with its seats.
     pub fn challenges(&self) -> Result<Vec<(Challenge, SeatPool)>, StoreError> {
+        let _batch = self.inner.read_gate();
         let all: Vec<Challenge> = scan(self.inner.tree(T::Challenges), T::Challenges, &[])?;
         all.into_iter()
             .map(|c| {
@@ -606,6 +624,7 @@ impl Store {
         &self,
         p: ParticipantId,
     ) -> Result<Option<Registration>, StoreError> {
+        let _batch = self.inner.read_gate();
         match self.inner.tree(T::Active).get(p.as_bytes())? {
             Some(id) => match uuid::Uuid::from_slice(&id) {
                 Ok(id) => self.registration(RegistrationId(id)),
@@ -621,6 +640,7 @@ impl Store {
 
     /// Every registration of a target, cancelled ones included, in creation order.
     pub fn registrations_of(&self, t: Target) -> Result<Vec<Registration>, StoreError> {
+        let _batch = self.inner.read_gate();
         let prefix = target_key(t);
         let mut out = Vec::new();
         for kv in self.inner.tree(T::ByTarget).scan_prefix(&prefix) {
@@ -644,6 +664,7 @@ impl Store {
 
     /// 1-based place in the waiting list of the registration waiting at `slot`.
     pub fn waitlist_position(&self, t: Target, slot: u64) -> Result<u32, StoreError> {
+        let _batch = self.inner.read_gate();
         let prefix = target_key(t);
         let ahead = self
             .inner

@@ -1,7 +1,8 @@
 //! The national node's storage: for every site, its record (identity, credential, log
 //! epoch, last applied sequence number) and its replica, plus the national log of
 //! everything applied. Same discipline as the site store: one writer thread, one
-//! transaction and one fdatasync per batch, answers only once durable.
+//! transaction and one write-ahead log record (one fdatasync) per batch, answers only once
+//! durable.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,9 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
-use sled::transaction::{
-    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
-};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info, warn};
 
@@ -22,9 +20,10 @@ use agora_model::shared::{
 use agora_model::{ParticipantId, RegistrationId, Theme};
 
 use crate::StoreError;
-use crate::batch::{self, Disk, Msg};
+use crate::batch::{self, Msg};
 use crate::codec::{FORMAT, decode, encode, u64_key, u64_of};
 use crate::rows::TxError;
+use crate::wal::{Disk, TxTrees, Writes};
 use crate::writer::now_ms;
 
 /// Most jobs applied in one transaction.
@@ -159,6 +158,8 @@ pub struct NationalConfig {
     pub path: PathBuf,
     pub cache_bytes: u64,
     pub log_retention: u64,
+    /// See [`crate::StoreConfig::wal_file_bytes`].
+    pub wal_file_bytes: u64,
 }
 
 enum Job {
@@ -271,7 +272,7 @@ impl NationalStore {
             .iter()
             .map(|n| db.open_tree(n.name()))
             .collect::<Result<Vec<_>, _>>()?;
-        let disk = Disk::open(db, &cfg.path)?;
+        let disk = Disk::open(db, &cfg.path, &trees, N::Meta as usize, cfg.wal_file_bytes)?;
         let m = &trees[N::Meta as usize];
         match m.get(meta::FORMAT)? {
             None => {
@@ -778,30 +779,26 @@ fn scan<V: serde::de::DeserializeOwned>(
 
 /// Typed access to the national trees inside one transaction.
 struct Tx<'a> {
-    t: &'a [TransactionalTree],
-}
-
-fn abort(e: StoreError) -> TxError {
-    ConflictableTransactionError::Abort(e)
+    t: &'a TxTrees<'a>,
 }
 
 impl Tx<'_> {
     fn get<V: serde::de::DeserializeOwned>(&self, n: N, key: &[u8]) -> Result<Option<V>, TxError> {
-        match self.t[n as usize].get(key)? {
-            Some(v) => decode(n.name(), key, &v).map(Some).map_err(abort),
+        match self.t.get(n as usize, key)? {
+            Some(v) => decode(n.name(), key, &v).map(Some),
             None => Ok(None),
         }
     }
     fn put<V: Serialize>(&self, n: N, key: &[u8], v: &V) -> Result<(), TxError> {
-        self.t[n as usize].insert(key, encode(v).map_err(abort)?)?;
+        self.t.insert(n as usize, key, &encode(v)?);
         Ok(())
     }
     fn u64(&self, k: &'static [u8]) -> Result<u64, TxError> {
-        let v = self.t[N::Meta as usize].get(k)?.unwrap_or_default();
-        u64_of("meta", k, &v).map_err(abort)
+        let v = self.t.get(N::Meta as usize, k)?.unwrap_or_default();
+        u64_of("meta", k, &v)
     }
     fn set_u64(&self, k: &'static [u8], v: u64) -> Result<(), TxError> {
-        self.t[N::Meta as usize].insert(k, &u64_key(v))?;
+        self.t.insert(N::Meta as usize, k, &u64_key(v));
         Ok(())
     }
 }
@@ -858,6 +855,8 @@ struct Committed {
     first: u64,
     /// Replicas of old epochs, to delete once the batch is durable.
     garbage: Vec<Vec<u8>>,
+    /// The writes, for the write-ahead log and then sled.
+    writes: Option<Writes>,
 }
 
 impl Inner {
@@ -871,8 +870,13 @@ impl Inner {
             return;
         }
         let now = now_ms();
-        let result = self.commit(jobs, now).and_then(|c| {
-            self.disk.sync()?;
+        let result = self.disk.next_batch().and_then(|batch| {
+            let mut c = self.commit(jobs, now, batch)?;
+            if let Some(w) = c.writes.take() {
+                self.disk.commit(&w)?;
+                // Readers of single rows need no gate; the overview reads between batches.
+                w.apply(&self.trees)?;
+            }
             Ok(c)
         });
         match result {
@@ -925,9 +929,10 @@ impl Inner {
         }
     }
 
-    fn commit(&self, jobs: &[Job], now: i64) -> Result<Committed, StoreError> {
-        let result = self.trees.as_slice().transaction(|t| {
-            let tx = Tx { t };
+    fn commit(&self, jobs: &[Job], now: i64, batch: u64) -> Result<Committed, StoreError> {
+        {
+            let t = TxTrees::new(&self.trees);
+            let tx = Tx { t: &t };
             let mut last = tx.u64(meta::LAST)?;
             let mut first = tx.u64(meta::FIRST)?;
             let mut answers = Vec::with_capacity(jobs.len());
@@ -960,7 +965,7 @@ impl Inner {
                                     tx.get(N::Invites, credential.as_bytes())?;
                                 match invite {
                                     Some(inv) if &inv.site_id == site_id => {
-                                        tx.t[N::Invites as usize].remove(credential.as_bytes())?;
+                                        tx.t.remove(N::Invites as usize, credential.as_bytes());
                                         issued = Some(fresh.clone());
                                         let mut s = existing.unwrap_or(SiteRecord {
                                             id: site_id.clone(),
@@ -1172,7 +1177,7 @@ impl Inner {
             let horizon = (last + 1).saturating_sub(self.retention);
             let new_first = horizon.min(first + PRUNE_PER_BATCH).max(first);
             for p in first..new_first {
-                tx.t[N::Log as usize].remove(&u64_key(p))?;
+                tx.t.remove(N::Log as usize, &u64_key(p));
             }
             if new_first != first {
                 first = new_first;
@@ -1183,12 +1188,8 @@ impl Inner {
                 last,
                 first,
                 garbage,
+                writes: Some(t.finish(N::Meta as usize, batch)),
             })
-        });
-        match result {
-            Ok(c) => Ok(c),
-            Err(TransactionError::Abort(e)) => Err(e),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
         }
     }
 }

@@ -1,6 +1,4 @@
-//! The model's `Rows` port over one sled transaction: typed gets and puts on the trees.
-
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+//! The model's `Rows` port over one writer batch: typed gets and puts on the trees.
 
 use agora_model::{
     Challenge, ChallengeProposal, Conference, Counters, Feedback, LearningTeam, NextAction,
@@ -11,60 +9,56 @@ use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
 use crate::codec::{decode, encode, i64_key, join, slot_key, target_key};
+use crate::wal::TxTrees;
 use crate::{StoreError, T};
 
-pub type TxError = ConflictableTransactionError<StoreError>;
+pub type TxError = StoreError;
 
 pub const STATS_KEY: &[u8] = b"stats";
 /// Next ids of the event's other entities (`Counters`).
 pub const COUNTERS_KEY: &[u8] = b"event_counters";
 
 pub struct TxRows<'a> {
-    pub trees: &'a [TransactionalTree],
-}
-
-fn abort(e: StoreError) -> TxError {
-    ConflictableTransactionError::Abort(e)
+    pub tx: &'a TxTrees<'a>,
 }
 
 impl TxRows<'_> {
     pub fn raw(&self, t: T, key: &[u8]) -> Result<Option<sled::IVec>, TxError> {
-        Ok(self.trees[t as usize].get(key)?)
+        self.tx.get(t as usize, key)
     }
 
     pub fn get<V: DeserializeOwned>(&self, t: T, key: &[u8]) -> Result<Option<V>, TxError> {
         match self.raw(t, key)? {
-            Some(bytes) => decode(t.name(), key, &bytes).map(Some).map_err(abort),
+            Some(bytes) => decode(t.name(), key, &bytes).map(Some),
             None => Ok(None),
         }
     }
 
     pub fn put<V: Serialize>(&self, t: T, key: &[u8], value: &V) -> Result<(), TxError> {
-        let bytes = encode(value).map_err(abort)?;
-        self.trees[t as usize].insert(key, bytes)?;
+        self.tx.insert(t as usize, key, &encode(value)?);
         Ok(())
     }
 
     pub fn put_raw(&self, t: T, key: &[u8], value: &[u8]) -> Result<(), TxError> {
-        self.trees[t as usize].insert(key, value)?;
+        self.tx.insert(t as usize, key, value);
         Ok(())
     }
 
     pub fn remove(&self, t: T, key: &[u8]) -> Result<(), TxError> {
-        self.trees[t as usize].remove(key)?;
+        self.tx.remove(t as usize, key);
         Ok(())
     }
 
     fn id(&self, t: T, key: &[u8]) -> Result<Option<Uuid>, TxError> {
         match self.raw(t, key)? {
             None => Ok(None),
-            Some(v) => Uuid::from_slice(&v).map(Some).map_err(|_| {
-                abort(StoreError::Corrupt {
+            Some(v) => Uuid::from_slice(&v)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt {
                     tree: t.name(),
                     key: crate::codec::hex(key),
                     reason: format!("expected a 16-byte id, found {} bytes", v.len()),
-                })
-            }),
+                }),
         }
     }
 

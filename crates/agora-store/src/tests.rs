@@ -349,3 +349,112 @@ async fn event_rows_survive_a_reopen_and_list_in_order() {
     assert_eq!(store.notebook(1, Some(Moment::Learnings)).unwrap().len(), 1);
     assert_eq!(store.teams().unwrap()[0].members.len(), 1);
 }
+
+/// Copies a live database directory: what a crash would leave on disk (sled's unflushed
+/// buffers are in the process only).
+fn crash_image(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            crash_image(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Creates `n` participants from concurrent tasks (many batches); their ids in order.
+async fn crowd(store: &Arc<Store>, n: usize) -> Vec<ParticipantId> {
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let store = Arc::clone(store);
+            tokio::spawn(async move {
+                store
+                    .submit(&format!("p{i}"), person(&format!("P{i}")))
+                    .await
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Outcome::Participant(p) => ids.push(p.id),
+            o => panic!("{o:?}"),
+        }
+    }
+    ids
+}
+
+/// Opens a crash image and checks that every acknowledged change is there, in order.
+fn check_image(image: &Path, ids: &[ParticipantId], acknowledged: u64) -> Store {
+    let store = Store::open(&config(image)).unwrap();
+    assert_eq!(store.info().unwrap().last_seq, acknowledged);
+    for id in ids {
+        assert!(store.participant(*id).unwrap().is_some(), "{id} lost");
+    }
+    let log = store.read_log(0, 10_000).unwrap();
+    let seqs: Vec<u64> = log.iter().map(|c| c.seq).collect();
+    assert_eq!(seqs, (1..=acknowledged).collect::<Vec<_>>());
+    store
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_batches_are_replayed_from_the_write_ahead_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let store = Arc::new(Store::open(&config(&live)).unwrap());
+    let ids = crowd(&store, 300).await;
+    let acknowledged = store.info().unwrap().last_seq;
+    assert_eq!(acknowledged, 1 + 300);
+
+    // The crash image, and the same without the log: sled's file alone lacks batches
+    // (nothing was checkpointed since the store was created).
+    let image = dir.path().join("image");
+    crash_image(&live, &image);
+    let bare = dir.path().join("bare");
+    crash_image(&live, &bare);
+    std::fs::remove_file(bare.join("wal-0")).unwrap();
+    {
+        let without = Store::open(&config(&bare)).unwrap();
+        let held = without.info().unwrap().last_seq;
+        assert!(held < acknowledged, "sled's file alone held {held} changes");
+    }
+
+    let reopened = check_image(&image, &ids, acknowledged);
+    // A retry of an acknowledged request still gets its first answer.
+    match reopened.submit("p7", person("P7")).await.unwrap() {
+        Outcome::Participant(p) => assert_eq!(p.id, ids[7]),
+        o => panic!("{o:?}"),
+    }
+    // Writing goes on after the replayed batches, and survives another crash.
+    let next = participant(&reopened, "after", "After").await;
+    let again = dir.path().join("again");
+    crash_image(&image, &again);
+    let third = check_image(&again, &ids, acknowledged + 1);
+    assert!(third.participant(next).unwrap().is_some());
+    drop(third);
+    drop(reopened);
+    store.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_files_take_turns_with_background_checkpoints() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let mut cfg = config(&live);
+    // Small files: the run switches files and checkpoints in the background many times.
+    cfg.wal_file_bytes = 64 << 10;
+    let store = Arc::new(Store::open(&cfg).unwrap());
+    let ids = crowd(&store, 1500).await;
+    let acknowledged = store.info().unwrap().last_seq;
+    for f in ["wal-0", "wal-1"] {
+        assert!(live.join(f).exists(), "{f} was used");
+    }
+    let image = dir.path().join("image");
+    crash_image(&live, &image);
+    drop(check_image(&image, &ids, acknowledged));
+    drop(Arc::try_unwrap(store).expect("no other owner"));
+    drop(check_image(&live, &ids, acknowledged));
+}

@@ -1,16 +1,16 @@
-//! The single writer: drains a batch of requests, applies them in one sled transaction,
-//! flushes and fdatasyncs once, then answers each request (group commit).
+//! The single writer: drains a batch of requests, computes their writes in memory,
+//! appends them to the write-ahead log and fdatasyncs once, applies them to sled, then
+//! answers each request (group commit).
 //!
-//! Why one thread: sled transactions take a process-wide lock for their whole closure and
-//! `flush` holds it during its I/O, so concurrent per-request transactions only queue on
-//! that lock. One writer with batches does the same work with one flush per batch, and its
-//! rule checks never conflict: the hottest challenge costs what any other does.
+//! Why one thread: the rules read what they change (seats, waiting lists, counters), so
+//! concurrent writers would conflict on every hot row; one writer with batches checks them
+//! in order with one device wait per batch, and the hottest challenge costs what any other
+//! does.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error};
 
@@ -21,6 +21,7 @@ use agora_model::{
 use crate::batch::{self, Msg};
 use crate::codec::{encode, u64_key, u64_of};
 use crate::rows::{TxError, TxRows};
+use crate::wal::{TxTrees, Writes};
 use crate::{Inner, StoreError, StoredAnswer, T, meta};
 
 /// Most requests applied in one transaction: bounds the transaction's memory and the wait
@@ -96,8 +97,8 @@ pub fn run(inner: Arc<Inner>, rx: mpsc::Receiver<Msg<Job>>) {
 /// What one committed batch did.
 struct Committed {
     answers: Vec<Result<Outcome, StoreError>>,
-    /// Whether anything was written (a batch of replays and refusals writes nothing).
-    wrote: bool,
+    /// The writes, for the write-ahead log and then sled.
+    writes: Option<Writes>,
     last_seq: u64,
     first_seq: u64,
 }
@@ -114,9 +115,12 @@ impl Inner {
         }
         let now = now_ms();
         let fresh: Vec<Fresh> = jobs.iter().map(|j| fresh_for(&j.cmd, now)).collect();
-        let result = self.commit(jobs, &fresh).and_then(|c| {
-            if c.wrote {
-                self.disk.sync()?;
+        let result = self.disk.next_batch().and_then(|batch| {
+            let mut c = self.commit(jobs, &fresh, batch)?;
+            if let Some(w) = c.writes.take() {
+                self.disk.commit(&w)?;
+                let _readers_wait = self.gate.write().unwrap_or_else(|e| e.into_inner());
+                w.apply(&self.trees)?;
             }
             Ok(c)
         });
@@ -149,12 +153,13 @@ impl Inner {
 
     /// Applies the batch in one transaction. Refused commands get their error in
     /// `answers` and write nothing; a storage error aborts the whole batch.
-    fn commit(&self, jobs: &[Job], fresh: &[Fresh]) -> Result<Committed, StoreError> {
-        let result = self.trees.as_slice().transaction(|trees| {
-            let mut rows = TxRows { trees };
+    fn commit(&self, jobs: &[Job], fresh: &[Fresh], batch: u64) -> Result<Committed, StoreError> {
+        {
+            let tx = TxTrees::new(&self.trees);
+            let mut rows = TxRows { tx: &tx };
             let meta_u64 = |key: &'static [u8]| -> Result<u64, TxError> {
                 let v = rows.raw(T::Meta, key)?.unwrap_or_default();
-                u64_of("meta", key, &v).map_err(ConflictableTransactionError::Abort)
+                u64_of("meta", key, &v)
             };
             let mut last_seq = meta_u64(meta::LAST_SEQ)?;
             let mut first_seq = meta_u64(meta::FIRST_SEQ)?;
@@ -193,9 +198,7 @@ impl Inner {
                     Err(ApplyError::Domain(e)) => answers.push(Err(e.into())),
                     Err(ApplyError::Storage(e)) => return Err(e),
                     Err(ApplyError::Inconsistent { what, key }) => {
-                        return Err(ConflictableTransactionError::Abort(
-                            StoreError::Inconsistent { what, key },
-                        ));
+                        return Err(StoreError::Inconsistent { what, key });
                     }
                 }
             }
@@ -213,17 +216,13 @@ impl Inner {
                     rows.put_raw(T::Meta, meta::FIRST_SEQ, &u64_key(first_seq))?;
                 }
             }
+            let writes = (wrote && !tx.is_empty()).then(|| tx.finish(T::Meta as usize, batch));
             Ok(Committed {
                 answers,
-                wrote,
+                writes,
                 last_seq,
                 first_seq,
             })
-        });
-        match result {
-            Ok(c) => Ok(c),
-            Err(TransactionError::Abort(e)) => Err(e),
-            Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
         }
     }
 }

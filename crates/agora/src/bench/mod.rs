@@ -248,7 +248,7 @@ async fn floor(
     let clients = site_clients(&node, 8, DESK).await?;
     for c in [1usize, 16, 64, 256] {
         let total = if quick { 20_000 } else { 100_000 };
-        let cpu0 = node.cpu_s();
+        let (cpu0, bench0) = (node.cpu_s(), proc::self_cpu_s());
         let (lat, took, errors) =
             drive(
                 &clients[..c.min(8)],
@@ -268,6 +268,7 @@ async fn floor(
             rate,
             latency: Some(lat.summary()),
             cpu_s: node.cpu_s() - cpu0,
+            client_cpu_s: proc::self_cpu_s() - bench0,
             peak_rss_mib: node.peak_rss_mib(),
             note: if errors > 0 {
                 format!("{errors} errors")
@@ -331,7 +332,8 @@ async fn register(
                 / (5 - [1, 16, 64, 256].iter().position(|x| *x == c).unwrap_or(0));
             let base = offset;
             let ids2 = Arc::clone(&ids);
-            let cpu0 = node.cpu_s();
+            progress(&format!("register {case}: {c} clients"));
+            let (cpu0, bench0) = (node.cpu_s(), proc::self_cpu_s());
             let (lat, took, errors) = drive(
                 &clients[..c.min(8)],
                 c,
@@ -363,6 +365,7 @@ async fn register(
                 rate,
                 latency: Some(lat.summary()),
                 cpu_s: node.cpu_s() - cpu0,
+                client_cpu_s: proc::self_cpu_s() - bench0,
                 peak_rss_mib: node.peak_rss_mib(),
                 note: if errors > 0 {
                     format!("{ratio}; {errors} errors")
@@ -440,7 +443,7 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         });
         let tag = case.len();
         let start = Instant::now();
-        let cpu0 = national.cpu_s() + site.cpu_s();
+        let (cpu0, bench0) = (national.cpu_s() + site.cpu_s(), proc::self_cpu_s());
         let a3 = Arc::clone(&acks);
         let (_, took, errors) = drive(
             &clients,
@@ -480,6 +483,7 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             rate: (total - errors) as f64 / took.as_secs_f64(),
             latency: Some(lat.summary()),
             cpu_s: national.cpu_s() + site.cpu_s() - cpu0,
+            client_cpu_s: proc::self_cpu_s() - bench0,
             peak_rss_mib: national.peak_rss_mib() + site.peak_rss_mib(),
             note: format!(
                 "site ack → national Watch; {delivered} of {} seen",
@@ -577,6 +581,7 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         rate: last as f64 / from_link.as_secs_f64(),
         latency: None,
         cpu_s: national.cpu_s(),
+        client_cpu_s: 0.0,
         peak_rss_mib: national.peak_rss_mib(),
         note: format!(
             "{:.2} s from the stream's return to all applied; {:.2} s from national start (site's reconnect backoff included)",
@@ -627,7 +632,7 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     }
     let mut streams = Vec::new();
     let start = Instant::now();
-    let cpu0 = national.cpu_s();
+    let (cpu0, bench0) = (national.cpu_s(), proc::self_cpu_s());
     for s in 0..sites {
         let id = format!("site{s:02}");
         let token = admin
@@ -666,6 +671,7 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         rate: total as f64 / took.as_secs_f64(),
         latency: Some(lat.summary()),
         cpu_s: national.cpu_s() - cpu0,
+        client_cpu_s: proc::self_cpu_s() - bench0,
         peak_rss_mib: national.peak_rss_mib(),
         note: format!(
             "ingest records/s; watcher latency (ms resolution); {got} of {expected} deliveries"
@@ -677,6 +683,7 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         rate: 0.0,
         latency: None,
         cpu_s: 0.0,
+        client_cpu_s: 0.0,
         peak_rss_mib: national.peak_rss_mib(),
         note: format!("RSS now {:.1} MiB; target < 256 MiB", national.rss_mib()),
     });
@@ -783,6 +790,7 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         rate: 0.0,
         latency: None,
         cpu_s: node.cpu_s(),
+        client_cpu_s: 0.0,
         peak_rss_mib: node.peak_rss_mib(),
         note: format!(
             "RSS now {:.1} MiB (default cache, 6 MiB); target < 64 MiB",

@@ -57,6 +57,8 @@ pub struct Row {
     pub latency: Option<Latency>,
     /// CPU seconds of the node(s) under test during the case.
     pub cpu_s: f64,
+    /// CPU seconds of the bench process (the load generator) during the case.
+    pub client_cpu_s: f64,
     /// Peak RSS of the node(s) under test, MiB.
     pub peak_rss_mib: f64,
     pub note: String,
@@ -64,8 +66,17 @@ pub struct Row {
 
 pub fn print_table(rows: &[Row]) {
     println!(
-        "{:<13} {:<34} {:>11} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8}  note",
-        "scenario", "case", "ops/s", "p50 ms", "p99 ms", "p99.9", "max ms", "cpu s", "rss MiB"
+        "{:<13} {:<34} {:>11} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8}  note",
+        "scenario",
+        "case",
+        "ops/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9",
+        "max ms",
+        "cpu s",
+        "bench s",
+        "rss MiB"
     );
     for r in rows {
         let l = r.latency.unwrap_or_default();
@@ -77,7 +88,7 @@ pub fn print_table(rows: &[Row]) {
             }
         };
         println!(
-            "{:<13} {:<34} {:>11.0} {:>8} {:>8} {:>8} {:>8} {:>7.2} {:>8.1}  {}",
+            "{:<13} {:<34} {:>11.0} {:>8} {:>8} {:>8} {:>8} {:>7.2} {:>7.2} {:>8.1}  {}",
             r.scenario,
             r.case,
             r.rate,
@@ -86,6 +97,7 @@ pub fn print_table(rows: &[Row]) {
             lat(l.p999),
             lat(l.max),
             r.cpu_s,
+            r.client_cpu_s,
             r.peak_rss_mib,
             r.note
         );

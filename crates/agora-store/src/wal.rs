@@ -1,0 +1,635 @@
+//! The write-ahead log that makes a writer batch durable.
+//!
+//! A batch computes its writes in memory ([`TxTrees`]: reads see the batch's own writes).
+//! The writes (tree, key, new value or removal) are appended to this log as one record and
+//! the log file is fdatasynced: one device wait per batch, on the writer thread itself.
+//! Only then do they go to sled, as plain inserts (sled transactions and batches seal and
+//! write sled's I/O buffer through its thread pool on every commit, which cost more than
+//! the rest of a batch). sled's own log reaches the disk later, at a *checkpoint* (sled
+//! `flush`, then fdatasync of its file), which runs on a background thread when a log file
+//! fills up, and synchronously when the store closes or a write outside the batches needs
+//! it.
+//!
+//! Every batch writes its number under [`BATCH_KEY`] in the meta tree, last. sled recovers
+//! its writes in order, so the number it recovers after a crash says which batches it holds
+//! entirely; opening the store replays the records after it. sled never holds a write that
+//! is not in the log already, so what it recovers is always a prefix of the log's writes.
+//!
+//! Two files, `wal-0` and `wal-1`, take turns. Each starts with a header (magic, generation,
+//! checksum); records follow at [`HEADER_BYTES`]: payload length (u32), CRC-32 (u32) of
+//! generation, batch and payload, generation (u64), batch number (u64), payload. A record
+//! whose generation is not its file's, whose checksum fails, or whose number does not follow
+//! ends the file's log (a torn tail, or an older generation's leftovers). A file is reused
+//! only once a checkpoint has made every record in it redundant. Files are grown by writing
+//! zeros ahead of the records, so that appending a record changes no metadata and its
+//! fdatasync is a single data write.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use sled::IVec;
+use tracing::{info, warn};
+
+use crate::StoreError;
+
+/// Meta key of the number of the last batch written to sled.
+pub const BATCH_KEY: &[u8] = b"wal_batch";
+
+const MAGIC: &[u8; 8] = b"AGORAWAL";
+const VERSION: u8 = 1;
+/// Records start here; the header takes the first bytes.
+pub const HEADER_BYTES: u64 = 4096;
+const RECORD_HEAD: usize = 24;
+/// Default size at which a log file hands over to the other one and a checkpoint starts.
+pub const FILE_BYTES: u64 = 32 << 20;
+/// Zeros written ahead of the records at a time.
+const GROW_BY: u64 = 1 << 20;
+
+const OP_REMOVE: u8 = 0;
+const OP_PUT: u8 = 1;
+
+/// The writes of one batch, made in memory over the trees: reads see them, sled does
+/// not until [`Writes::apply`], after the batch is durable in the log. So sled's file
+/// never holds a write the log lacks, and a batch that fails writes nothing.
+pub struct TxTrees<'a> {
+    trees: &'a [sled::Tree],
+    writes: RefCell<WriteMap>,
+}
+
+/// (tree index, key) → new value, or `None` for a removal.
+type WriteMap = BTreeMap<(usize, Vec<u8>), Option<IVec>>;
+
+impl<'a> TxTrees<'a> {
+    pub fn new(trees: &'a [sled::Tree]) -> Self {
+        TxTrees {
+            trees,
+            writes: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn get(&self, tree: usize, key: &[u8]) -> Result<Option<IVec>, StoreError> {
+        // The map is keyed by owned keys; a lookup allocates one (keys are short).
+        if let Some(v) = self.writes.borrow().get(&(tree, key.to_vec())) {
+            return Ok(v.clone());
+        }
+        Ok(self.trees[tree].get(key)?)
+    }
+
+    pub fn insert(&self, tree: usize, key: &[u8], value: &[u8]) {
+        self.writes
+            .borrow_mut()
+            .insert((tree, key.to_vec()), Some(IVec::from(value)));
+    }
+
+    pub fn remove(&self, tree: usize, key: &[u8]) {
+        self.writes.borrow_mut().insert((tree, key.to_vec()), None);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.borrow().is_empty()
+    }
+
+    /// The batch's writes, numbered `batch` (recorded under [`BATCH_KEY`] in tree `meta`).
+    pub fn finish(self, meta: usize, batch: u64) -> Writes {
+        let writes = self.writes.into_inner();
+        let mut record = Vec::new();
+        for ((tree, key), value) in &writes {
+            encode_write(&mut record, *tree, key, value.as_deref());
+        }
+        // Written last, to sled as to the log: sled holding this number means it holds
+        // every write of the batch (sled recovers its writes in order).
+        encode_write(&mut record, meta, BATCH_KEY, Some(&batch.to_be_bytes()));
+        Writes {
+            batch,
+            meta,
+            writes,
+            record,
+        }
+    }
+}
+
+/// A batch's writes, ready for the log and then for sled.
+pub struct Writes {
+    batch: u64,
+    meta: usize,
+    writes: WriteMap,
+    record: Vec<u8>,
+}
+
+impl Writes {
+    /// Applies the writes to sled, in tree order (an index row comes after the row it
+    /// points to) and the batch number last.
+    pub fn apply(self, trees: &[sled::Tree]) -> Result<(), StoreError> {
+        for ((tree, key), value) in self.writes {
+            match value {
+                Some(v) => trees[tree].insert(key, v)?,
+                None => trees[tree].remove(key)?,
+            };
+        }
+        trees[self.meta].insert(BATCH_KEY, &self.batch.to_be_bytes())?;
+        Ok(())
+    }
+}
+
+fn encode_write(out: &mut Vec<u8>, tree: usize, key: &[u8], value: Option<&[u8]>) {
+    // Tree indexes are below 256 and keys and values far below 4 GiB (gRPC caps messages).
+    out.push(tree as u8);
+    out.push(if value.is_some() { OP_PUT } else { OP_REMOVE });
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    out.extend_from_slice(key);
+    if let Some(v) = value {
+        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        out.extend_from_slice(v);
+    }
+}
+
+/// One write of a record: tree index, key, value (`None`: removal).
+type Write<'r> = (usize, &'r [u8], Option<&'r [u8]>);
+
+fn decode_writes(mut p: &[u8]) -> Option<Vec<Write<'_>>> {
+    fn take<'r>(p: &mut &'r [u8], n: usize) -> Option<&'r [u8]> {
+        if p.len() < n {
+            return None;
+        }
+        let (a, b) = p.split_at(n);
+        *p = b;
+        Some(a)
+    }
+    fn len(p: &mut &[u8]) -> Option<usize> {
+        let b = take(p, 4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+    }
+    let mut out = Vec::new();
+    while !p.is_empty() {
+        let head = take(&mut p, 2)?;
+        let n = len(&mut p)?;
+        let key = take(&mut p, n)?;
+        let value = match head[1] {
+            OP_PUT => {
+                let n = len(&mut p)?;
+                Some(take(&mut p, n)?)
+            }
+            OP_REMOVE => None,
+            _ => return None,
+        };
+        out.push((usize::from(head[0]), key, value));
+    }
+    Some(out)
+}
+
+/// A node's sled database, its file, and the write-ahead log in front of it.
+pub struct Disk {
+    pub db: sled::Db,
+    file: Arc<File>,
+    wal: Mutex<Wal>,
+}
+
+struct Wal {
+    dir: PathBuf,
+    files: [Option<WalFile>; 2],
+    active: usize,
+    /// Where the next record goes in the active file.
+    offset: u64,
+    next_batch: u64,
+    /// Size at which the active file hands over.
+    limit: u64,
+    buf: Vec<u8>,
+    checkpoint: Option<JoinHandle<Result<(), StoreError>>>,
+}
+
+struct WalFile {
+    file: File,
+    generation: u64,
+    /// Bytes of the file known to exist (written, zeros included).
+    len: u64,
+}
+
+fn io(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
+    move |e| StoreError::io(context, e)
+}
+
+fn wal_path(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("wal-{i}"))
+}
+
+fn header(generation: u64) -> Vec<u8> {
+    let mut h = Vec::with_capacity(24);
+    h.extend_from_slice(MAGIC);
+    h.push(VERSION);
+    h.extend_from_slice(&generation.to_le_bytes());
+    let crc = crc32fast::hash(&h);
+    h.extend_from_slice(&crc.to_le_bytes());
+    h
+}
+
+/// The generation of a file's header, if it is a valid one.
+fn read_header(bytes: &[u8]) -> Result<Option<u64>, String> {
+    if bytes.len() < 21 || bytes[..8] != MAGIC[..] {
+        return Ok(None);
+    }
+    if bytes[8] != VERSION {
+        return Err(format!(
+            "write-ahead log version {}; this build reads {VERSION}",
+            bytes[8]
+        ));
+    }
+    let crc = u32::from_le_bytes([bytes[17], bytes[18], bytes[19], bytes[20]]);
+    if crc32fast::hash(&bytes[..17]) != crc {
+        // A header torn while starting a new generation: no record of it was acknowledged.
+        return Ok(None);
+    }
+    let mut g = [0u8; 8];
+    g.copy_from_slice(&bytes[9..17]);
+    Ok(Some(u64::from_le_bytes(g)))
+}
+
+fn record_crc(generation: u64, batch: u64, payload: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(&generation.to_le_bytes());
+    h.update(&batch.to_le_bytes());
+    h.update(payload);
+    h.finalize()
+}
+
+/// The valid records of one file, in order: (batch, payload).
+fn read_records(bytes: &[u8], generation: u64) -> Vec<(u64, &[u8])> {
+    let mut out: Vec<(u64, &[u8])> = Vec::new();
+    let mut at = HEADER_BYTES as usize;
+    while at + RECORD_HEAD <= bytes.len() {
+        let h = &bytes[at..at + RECORD_HEAD];
+        let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let long = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&h[i..i + 8]);
+            u64::from_le_bytes(b)
+        };
+        let (len, crc, g, batch) = (word(0) as usize, word(4), long(8), long(16));
+        let end = at + RECORD_HEAD + len;
+        if g != generation || end > bytes.len() {
+            break;
+        }
+        if out.last().is_some_and(|(prev, _)| *prev + 1 != batch) {
+            break;
+        }
+        let payload = &bytes[at + RECORD_HEAD..end];
+        if record_crc(g, batch, payload) != crc {
+            break;
+        }
+        out.push((batch, payload));
+        at = end;
+    }
+    out
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io(format!("fsync of {}", dir.display())))
+}
+
+impl Disk {
+    /// Opens the log of the database in `dir`, replays what sled lacks into `trees`
+    /// (`meta` is the index of the tree holding [`BATCH_KEY`]) and starts a new generation
+    /// whose files hand over at `file_bytes`.
+    pub fn open(
+        db: sled::Db,
+        dir: &Path,
+        trees: &[sled::Tree],
+        meta: usize,
+        file_bytes: u64,
+    ) -> Result<Disk, StoreError> {
+        let path = dir.join("db");
+        let file = File::open(&path).map_err(io(format!("opening {}", path.display())))?;
+        let disk_file = Arc::new(file);
+        let held = match trees[meta].get(BATCH_KEY)? {
+            Some(v) => crate::codec::u64_of("meta", BATCH_KEY, &v)?,
+            None => 0,
+        };
+        // Both files' contents, with their generations.
+        let mut found: Vec<(usize, u64, Vec<u8>)> = Vec::new();
+        let mut existing = [false, false];
+        for (i, exists) in existing.iter_mut().enumerate() {
+            let p = wal_path(dir, i);
+            match std::fs::read(&p) {
+                Ok(bytes) => {
+                    *exists = true;
+                    let generation = read_header(&bytes).map_err(|reason| StoreError::Corrupt {
+                        tree: "wal",
+                        key: p.display().to_string(),
+                        reason,
+                    })?;
+                    if let Some(g) = generation {
+                        found.push((i, g, bytes));
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io(format!("reading {}", p.display()), e)),
+            }
+        }
+        found.sort_by_key(|(_, g, _)| *g);
+        let records: Vec<(u64, &[u8])> = found
+            .iter()
+            .flat_map(|(_, g, bytes)| read_records(bytes, *g))
+            .filter(|(batch, _)| *batch > held)
+            .collect();
+        let mut expected = held + 1;
+        for (batch, payload) in &records {
+            if *batch != expected {
+                return Err(StoreError::Corrupt {
+                    tree: "wal",
+                    key: dir.display().to_string(),
+                    reason: format!(
+                        "the database holds batch {held}, and the write-ahead log has batch \
+                         {batch} but not batch {expected}"
+                    ),
+                });
+            }
+            replay(trees, *batch, payload)?;
+            expected += 1;
+        }
+        let last = expected - 1;
+        if !records.is_empty() {
+            db.flush()?;
+            disk_file
+                .sync_data()
+                .map_err(io("fdatasync of the database file".into()))?;
+            info!(
+                path = %dir.display(),
+                batches = records.len(),
+                from = held + 1,
+                to = last,
+                "replayed the write-ahead log"
+            );
+        }
+        // Every record on disk is now in sled's durable state: start a new generation in
+        // the file with the older one.
+        let newest = found.iter().map(|(_, g, _)| *g).max().unwrap_or(0);
+        let active = match found.as_slice() {
+            [(i, _, _)] => 1 - i,
+            [(i, _, _), _] => *i,
+            _ => 0,
+        };
+        drop(found);
+        let mut wal = Wal {
+            dir: dir.to_path_buf(),
+            files: [None, None],
+            active,
+            offset: HEADER_BYTES,
+            next_batch: last + 1,
+            limit: file_bytes.max(2 * HEADER_BYTES),
+            buf: Vec::new(),
+            checkpoint: None,
+        };
+        for (i, exists) in existing.iter().enumerate() {
+            if *exists {
+                wal.files[i] = Some(wal.open_file(i, 0)?);
+            }
+        }
+        wal.start_generation(active, newest + 1)?;
+        Ok(Disk {
+            db,
+            file: disk_file,
+            wal: Mutex::new(wal),
+        })
+    }
+
+    fn wal(&self) -> Result<std::sync::MutexGuard<'_, Wal>, StoreError> {
+        self.wal
+            .lock()
+            .map_err(|_| StoreError::Poisoned("the write-ahead log's lock".into()))
+    }
+
+    /// Number the next batch must write under [`BATCH_KEY`].
+    pub fn next_batch(&self) -> Result<u64, StoreError> {
+        Ok(self.wal()?.next_batch)
+    }
+
+    /// Makes a batch durable: appends its writes and fdatasyncs. Its writes go to sled
+    /// after this ([`Writes::apply`]).
+    pub fn commit(&self, w: &Writes) -> Result<(), StoreError> {
+        let (batch, writes) = (w.batch, &w.record[..]);
+        let mut wal = self.wal()?;
+        if batch != wal.next_batch {
+            return Err(StoreError::Inconsistent {
+                what: "write-ahead log batch",
+                key: format!("{batch} (expected {})", wal.next_batch),
+            });
+        }
+        let len = (RECORD_HEAD + writes.len()) as u64;
+        if wal.offset + len > wal.limit && wal.offset > HEADER_BYTES {
+            self.rotate(&mut wal)?;
+        }
+        let generation = wal.generation();
+        let Wal {
+            buf,
+            files,
+            active,
+            offset,
+            ..
+        } = &mut *wal;
+        buf.clear();
+        buf.extend_from_slice(&(writes.len() as u32).to_le_bytes());
+        buf.extend_from_slice(&record_crc(generation, batch, writes).to_le_bytes());
+        buf.extend_from_slice(&generation.to_le_bytes());
+        buf.extend_from_slice(&batch.to_le_bytes());
+        buf.extend_from_slice(writes);
+        let f = files[*active]
+            .as_mut()
+            .ok_or_else(|| StoreError::Inconsistent {
+                what: "write-ahead log file",
+                key: active.to_string(),
+            })?;
+        let end = *offset + len;
+        if end > f.len {
+            let grow = (end - f.len).max(GROW_BY);
+            let zeros = vec![0u8; grow as usize];
+            f.file
+                .write_all_at(&zeros, f.len)
+                .map_err(io("growing the write-ahead log".into()))?;
+            f.len += grow;
+        }
+        f.file
+            .write_all_at(buf, *offset)
+            .map_err(io("writing the write-ahead log".into()))?;
+        f.file
+            .sync_data()
+            .map_err(io("fdatasync of the write-ahead log".into()))?;
+        *offset = end;
+        wal.next_batch += 1;
+        Ok(())
+    }
+
+    /// Hands over to the other file and checkpoints in the background what the full one
+    /// holds; waits first for the previous checkpoint, whose file is about to be reused.
+    fn rotate(&self, wal: &mut Wal) -> Result<(), StoreError> {
+        wal.finish_checkpoint()?;
+        let next = 1 - wal.active;
+        let generation = wal.generation() + 1;
+        wal.start_generation(next, generation)?;
+        let db = self.db.clone();
+        let file = Arc::clone(&self.file);
+        let handle = std::thread::Builder::new()
+            .name("agora-checkpoint".into())
+            .spawn(move || checkpoint(&db, &file))
+            .map_err(io("starting a checkpoint thread".into()))?;
+        wal.checkpoint = Some(handle);
+        Ok(())
+    }
+
+    /// Makes everything written to sled so far durable in sled's own file (and so every
+    /// log record redundant). For the writes made outside batches, and at close.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        self.wal()?.finish_checkpoint()?;
+        checkpoint(&self.db, &self.file)
+    }
+}
+
+fn checkpoint(db: &sled::Db, file: &File) -> Result<(), StoreError> {
+    db.flush()?;
+    // sled's flush ends with `sync_file_range`, which does not reach the device.
+    file.sync_data()
+        .map_err(io("fdatasync of the database file".into()))
+}
+
+impl Wal {
+    fn generation(&self) -> u64 {
+        self.files[self.active].as_ref().map_or(0, |f| f.generation)
+    }
+
+    fn open_file(&self, i: usize, generation: u64) -> Result<WalFile, StoreError> {
+        let p = wal_path(&self.dir, i);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&p)
+            .map_err(io(format!("opening {}", p.display())))?;
+        let len = file
+            .metadata()
+            .map_err(io(format!("reading the size of {}", p.display())))?
+            .len();
+        Ok(WalFile {
+            file,
+            generation,
+            len,
+        })
+    }
+
+    /// Writes a new header to file `i`, durably; records of older generations in it are
+    /// from then on ignored.
+    fn start_generation(&mut self, i: usize, generation: u64) -> Result<(), StoreError> {
+        let created = self.files[i].is_none();
+        let mut f = match self.files[i].take() {
+            Some(f) => f,
+            None => self.open_file(i, generation)?,
+        };
+        let mut h = header(generation);
+        h.resize(HEADER_BYTES as usize, 0);
+        let p = wal_path(&self.dir, i);
+        f.file
+            .write_all_at(&h, 0)
+            .and_then(|()| f.file.sync_data())
+            .map_err(io(format!("starting {}", p.display())))?;
+        f.len = f.len.max(HEADER_BYTES);
+        f.generation = generation;
+        self.files[i] = Some(f);
+        if created {
+            sync_dir(&self.dir)?;
+        }
+        self.active = i;
+        self.offset = HEADER_BYTES;
+        Ok(())
+    }
+
+    fn finish_checkpoint(&mut self) -> Result<(), StoreError> {
+        match self.checkpoint.take() {
+            Some(h) => h.join().unwrap_or_else(|_| {
+                Err(StoreError::Poisoned(
+                    "the checkpoint thread panicked".into(),
+                ))
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Wal {
+    fn drop(&mut self) {
+        if let Err(e) = self.finish_checkpoint() {
+            warn!(error = %e, "a checkpoint failed while closing");
+        }
+    }
+}
+
+/// Applies one record's writes to `trees`, in order (its batch number last).
+fn replay(trees: &[sled::Tree], batch: u64, payload: &[u8]) -> Result<(), StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        tree: "wal",
+        key: format!("batch {batch}"),
+        reason,
+    };
+    let writes = decode_writes(payload).ok_or_else(|| corrupt("unreadable writes".into()))?;
+    if let Some((t, _, _)) = writes.iter().find(|(t, _, _)| *t >= trees.len()) {
+        return Err(corrupt(format!("names tree {t} of {}", trees.len())));
+    }
+    for (t, key, value) in writes {
+        match value {
+            Some(v) => trees[t].insert(key, v)?,
+            None => trees[t].remove(key)?,
+        };
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_round_trip() {
+        let mut out = Vec::new();
+        encode_write(&mut out, 3, b"key", Some(b"value"));
+        encode_write(&mut out, 0, b"gone", None);
+        let w = decode_writes(&out).expect("decodes");
+        assert_eq!(
+            w,
+            vec![
+                (3, &b"key"[..], Some(&b"value"[..])),
+                (0, &b"gone"[..], None)
+            ]
+        );
+        assert!(decode_writes(&out[..out.len() - 1]).is_none());
+    }
+
+    #[test]
+    fn records_stop_at_a_torn_tail_or_an_older_generation() {
+        let mut file = header(7);
+        file.resize(HEADER_BYTES as usize, 0);
+        let mut push = |g: u64, batch: u64, payload: &[u8]| {
+            file.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            file.extend_from_slice(&record_crc(g, batch, payload).to_le_bytes());
+            file.extend_from_slice(&g.to_le_bytes());
+            file.extend_from_slice(&batch.to_le_bytes());
+            file.extend_from_slice(payload);
+        };
+        push(7, 10, b"a");
+        push(7, 11, b"bb");
+        push(6, 12, b"old");
+        assert_eq!(read_header(&file), Ok(Some(7)));
+        let r = read_records(&file, 7);
+        assert_eq!(r, vec![(10, &b"a"[..]), (11, &b"bb"[..])]);
+        // A flipped bit in the second record ends the log after the first.
+        let at = HEADER_BYTES as usize + RECORD_HEAD + 1 + RECORD_HEAD;
+        file[at] ^= 1;
+        assert_eq!(read_records(&file, 7), vec![(10, &b"a"[..])]);
+        // A torn header is no header.
+        file[12] ^= 1;
+        assert_eq!(read_header(&file), Ok(None));
+    }
+}
