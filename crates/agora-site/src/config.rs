@@ -49,10 +49,10 @@ fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 50051))
 }
 /// Measured (docs/BENCHMARKS.md): sled's RSS grows well past its cache setting, and a
-/// bigger cache did not make registrations faster; 6 MiB keeps a site with 100,000
-/// registrations under 64 MiB.
+/// bigger cache did not make registrations measurably faster; 4 MiB keeps a site with
+/// 100,000 registrations under 64 MiB with a margin.
 fn default_cache_mb() -> u64 {
-    6
+    4
 }
 fn default_log_retention() -> u64 {
     1_000_000

@@ -20,10 +20,12 @@ pub enum Msg<J> {
 }
 
 /// Runs until `Close` or until every sender is gone; jobs still queued then go to `refuse`.
+/// `settle` runs before each exclusive closure: it waits for work the batches left behind.
 pub fn run_batches<J>(
     mut rx: mpsc::Receiver<Msg<J>>,
     max_batch: usize,
     mut process: impl FnMut(&mut Vec<J>),
+    mut settle: impl FnMut(),
     mut refuse: impl FnMut(J),
 ) {
     let mut jobs = Vec::with_capacity(max_batch);
@@ -47,6 +49,7 @@ pub fn run_batches<J>(
             process(&mut jobs);
         }
         if let Some(f) = exclusive {
+            settle();
             f();
         }
         if stop {

@@ -12,10 +12,12 @@ use crate::{Store, StoreError, T, get, scan};
 impl Store {
     /// Every proposal, by id.
     pub fn proposals(&self) -> Result<Vec<ChallengeProposal>, StoreError> {
+        let _batch = self.inner.read_gate();
         scan(self.inner.tree(T::Proposals), T::Proposals, &[])
     }
 
     pub fn proposal(&self, id: u32) -> Result<Option<ChallengeProposal>, StoreError> {
+        let _batch = self.inner.read_gate();
         get(
             self.inner.tree(T::Proposals),
             T::Proposals,
@@ -25,6 +27,7 @@ impl Store {
 
     /// The proposal a challenge was made from, if any.
     pub fn proposal_of_challenge(&self, number: u32) -> Result<Option<u32>, StoreError> {
+        let _batch = self.inner.read_gate();
         match self
             .inner
             .tree(T::ChallengeProposal)
@@ -47,7 +50,7 @@ impl Store {
         let all: Vec<Conference> = scan(self.inner.tree(T::Conferences), T::Conferences, &[])?;
         all.into_iter()
             .map(|c| {
-                let pool = self.pool(Target::Conference(c.id))?;
+                let pool = self.pool_row(Target::Conference(c.id))?;
                 Ok((c, pool))
             })
             .collect()
@@ -60,7 +63,7 @@ impl Store {
             T::Conferences,
             &id.to_be_bytes(),
         )? {
-            Some(c) => Ok(Some((c, self.pool(Target::Conference(id))?))),
+            Some(c) => Ok(Some((c, self.pool_row(Target::Conference(id))?))),
             None => Ok(None),
         }
     }
@@ -71,6 +74,7 @@ impl Store {
         &self,
         p: ParticipantId,
     ) -> Result<Vec<Registration>, StoreError> {
+        let _batch = self.inner.read_gate();
         let slots: Vec<Slot> = get(
             self.inner.tree(T::Slots),
             T::Slots,
@@ -82,7 +86,7 @@ impl Store {
         let mut out = Vec::new();
         for id in ids {
             out.extend(
-                self.registrations_of(Target::Conference(id))?
+                self.registrations_of_rows(Target::Conference(id))?
                     .into_iter()
                     .filter(|r| r.participant == p && r.is_active()),
             );
@@ -92,10 +96,12 @@ impl Store {
 
     /// Every learning team, by id.
     pub fn teams(&self) -> Result<Vec<LearningTeam>, StoreError> {
+        let _batch = self.inner.read_gate();
         scan(self.inner.tree(T::Teams), T::Teams, &[])
     }
 
     pub fn team(&self, id: u32) -> Result<Option<LearningTeam>, StoreError> {
+        let _batch = self.inner.read_gate();
         get(self.inner.tree(T::Teams), T::Teams, &id.to_be_bytes())
     }
 
@@ -105,6 +111,7 @@ impl Store {
         team: u32,
         moment: Option<Moment>,
     ) -> Result<Vec<NotebookEntry>, StoreError> {
+        let _batch = self.inner.read_gate();
         scan(
             self.inner.tree(T::Notebook),
             T::Notebook,
@@ -114,6 +121,7 @@ impl Store {
 
     /// Program items starting in `[from_ms, to_ms)`, in order of start.
     pub fn program(&self, from_ms: i64, to_ms: i64) -> Result<Vec<ProgramItem>, StoreError> {
+        let _batch = self.inner.read_gate();
         let mut out = Vec::new();
         if from_ms >= to_ms {
             return Ok(out);
@@ -131,6 +139,7 @@ impl Store {
 
     /// Feedback on a challenge, oldest first.
     pub fn feedback(&self, challenge: u32) -> Result<Vec<Feedback>, StoreError> {
+        let _batch = self.inner.read_gate();
         scan(
             self.inner.tree(T::Feedback),
             T::Feedback,
@@ -140,6 +149,7 @@ impl Store {
 
     /// Next actions, by id; of one challenge only if given.
     pub fn next_actions(&self, challenge: Option<u32>) -> Result<Vec<NextAction>, StoreError> {
+        let _batch = self.inner.read_gate();
         let all: Vec<NextAction> = scan(self.inner.tree(T::NextActions), T::NextActions, &[])?;
         Ok(all
             .into_iter()

@@ -187,7 +187,7 @@ impl StoreConfig {
         StoreConfig {
             path: path.into(),
             site_id,
-            cache_bytes: 6 << 20,
+            cache_bytes: 4 << 20,
             log_retention: 1_000_000,
             wal_file_bytes: WAL_FILE_BYTES,
         }
@@ -215,9 +215,12 @@ pub(crate) struct StoredAnswer {
 pub(crate) struct Inner {
     disk: Disk,
     trees: Vec<sled::Tree>,
-    /// Held by the writer while it applies a durable batch to sled, and by readers that
-    /// read more than one row: they see whole batches.
+    /// Held by the applier while it answers a durable batch and applies it to sled, and by
+    /// every reader: readers see whole batches, and a client that got its answer reads
+    /// its own write.
     gate: RwLock<()>,
+    /// Batches durable in the log, not yet applied to sled, oldest first.
+    pending: Mutex<std::collections::VecDeque<Arc<wal::Writes>>>,
     site_id: SiteId,
     /// Changes only when the site finds that its data was restored from an old copy.
     epoch: RwLock<String>,
@@ -342,6 +345,7 @@ impl Store {
             disk,
             trees,
             gate: RwLock::new(()),
+            pending: Mutex::new(std::collections::VecDeque::new()),
             site_id: cfg.site_id.clone(),
             epoch: RwLock::new(epoch),
             pseudonym_key,
@@ -423,6 +427,7 @@ impl Store {
 
     /// The credential the national node issued to this site, if any.
     pub fn national_credential(&self) -> Result<Option<String>, StoreError> {
+        let _batch = self.inner.read_gate();
         get(self.inner.tree(T::Meta), T::Meta, meta::NATIONAL_CREDENTIAL)
     }
 
@@ -439,6 +444,11 @@ impl Store {
 
     /// The national directory position this site durably applied.
     pub fn downlink_position(&self) -> Result<u64, StoreError> {
+        let _batch = self.inner.read_gate();
+        self.downlink_position_row()
+    }
+
+    fn downlink_position_row(&self) -> Result<u64, StoreError> {
         match self.inner.tree(T::Meta).get(meta::DOWNLINK_POSITION)? {
             Some(v) => u64_of("meta", meta::DOWNLINK_POSITION, &v),
             None => Ok(0),
@@ -483,8 +493,9 @@ impl Store {
 
     /// The national directory as last received, with its position.
     pub fn directory(&self) -> Result<(u64, Vec<DirectoryEntry>), StoreError> {
+        let _batch = self.inner.read_gate();
         Ok((
-            self.downlink_position()?,
+            self.downlink_position_row()?,
             scan(self.inner.tree(T::Directory), T::Directory, &[])?,
         ))
     }
@@ -552,6 +563,7 @@ impl Store {
     }
 
     pub fn info(&self) -> Result<StoreInfo, StoreError> {
+        let _batch = self.inner.read_gate();
         let tree = self.inner.tree(T::Meta);
         let stats = match tree.get(rows::STATS_KEY)? {
             Some(v) => decode("meta", rows::STATS_KEY, &v)?,
@@ -567,6 +579,7 @@ impl Store {
     }
 
     pub fn themes(&self) -> Result<Vec<Theme>, StoreError> {
+        let _batch = self.inner.read_gate();
         scan(self.inner.tree(T::Themes), T::Themes, &[])
     }
 
@@ -577,7 +590,7 @@ impl Store {
             T::Challenges,
             &number.to_be_bytes(),
         )? {
-            Some(c) => Ok(Some((c, self.pool(Target::Challenge(number))?))),
+            Some(c) => Ok(Some((c, self.pool_row(Target::Challenge(number))?))),
             None => Ok(None),
         }
     }
@@ -588,13 +601,18 @@ impl Store {
         let all: Vec<Challenge> = scan(self.inner.tree(T::Challenges), T::Challenges, &[])?;
         all.into_iter()
             .map(|c| {
-                let pool = self.pool(Target::Challenge(c.number))?;
+                let pool = self.pool_row(Target::Challenge(c.number))?;
                 Ok((c, pool))
             })
             .collect()
     }
 
     pub fn pool(&self, t: Target) -> Result<SeatPool, StoreError> {
+        let _batch = self.inner.read_gate();
+        self.pool_row(t)
+    }
+
+    pub(crate) fn pool_row(&self, t: Target) -> Result<SeatPool, StoreError> {
         get(self.inner.tree(T::Pools), T::Pools, &target_key(t))?.ok_or_else(|| {
             StoreError::Inconsistent {
                 what: "seat pool of",
@@ -604,6 +622,7 @@ impl Store {
     }
 
     pub fn participant(&self, id: ParticipantId) -> Result<Option<Participant>, StoreError> {
+        let _batch = self.inner.read_gate();
         get(
             self.inner.tree(T::Participants),
             T::Participants,
@@ -612,6 +631,11 @@ impl Store {
     }
 
     pub fn registration(&self, id: RegistrationId) -> Result<Option<Registration>, StoreError> {
+        let _batch = self.inner.read_gate();
+        self.registration_row(id)
+    }
+
+    fn registration_row(&self, id: RegistrationId) -> Result<Option<Registration>, StoreError> {
         get(
             self.inner.tree(T::Registrations),
             T::Registrations,
@@ -627,7 +651,7 @@ impl Store {
         let _batch = self.inner.read_gate();
         match self.inner.tree(T::Active).get(p.as_bytes())? {
             Some(id) => match uuid::Uuid::from_slice(&id) {
-                Ok(id) => self.registration(RegistrationId(id)),
+                Ok(id) => self.registration_row(RegistrationId(id)),
                 Err(_) => Err(StoreError::Corrupt {
                     tree: "active",
                     key: p.to_string(),
@@ -641,6 +665,10 @@ impl Store {
     /// Every registration of a target, cancelled ones included, in creation order.
     pub fn registrations_of(&self, t: Target) -> Result<Vec<Registration>, StoreError> {
         let _batch = self.inner.read_gate();
+        self.registrations_of_rows(t)
+    }
+
+    pub(crate) fn registrations_of_rows(&self, t: Target) -> Result<Vec<Registration>, StoreError> {
         let prefix = target_key(t);
         let mut out = Vec::new();
         for kv in self.inner.tree(T::ByTarget).scan_prefix(&prefix) {
@@ -652,7 +680,7 @@ impl Store {
                     reason: "not a registration id".into(),
                 })?;
             let r =
-                self.registration(RegistrationId(id))?
+                self.registration_row(RegistrationId(id))?
                     .ok_or_else(|| StoreError::Inconsistent {
                         what: "registration",
                         key: id.to_string(),
@@ -694,6 +722,7 @@ impl Store {
     /// Fails with [`StoreError::LogTruncated`] if `after + 1` is no longer retained: never
     /// a gap.
     pub fn read_log(&self, after: u64, limit: usize) -> Result<Vec<Change>, StoreError> {
+        let _batch = self.inner.read_gate();
         let durable = *self.inner.durable.borrow();
         let truncated = || StoreError::LogTruncated {
             after,

@@ -324,6 +324,7 @@ impl NationalStore {
                     rx,
                     MAX_BATCH,
                     |jobs| w.process(jobs),
+                    || {},
                     |j| j.fail(StoreError::Closed),
                 );
                 if let Err(e) = w.disk.sync() {
@@ -931,7 +932,7 @@ impl Inner {
 
     fn commit(&self, jobs: &[Job], now: i64, batch: u64) -> Result<Committed, StoreError> {
         {
-            let t = TxTrees::new(&self.trees);
+            let t = TxTrees::new(&self.trees, &[]);
             let tx = Tx { t: &t };
             let mut last = tx.u64(meta::LAST)?;
             let mut first = tx.u64(meta::FIRST)?;

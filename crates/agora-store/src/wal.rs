@@ -53,53 +53,60 @@ const GROW_BY: u64 = 1 << 20;
 const OP_REMOVE: u8 = 0;
 const OP_PUT: u8 = 1;
 
-/// The writes of one batch, made in memory over the trees: reads see them, sled does
-/// not until [`Writes::apply`], after the batch is durable in the log. So sled's file
-/// never holds a write the log lacks, and a batch that fails writes nothing.
+/// The writes of one batch, made in memory over the trees: reads see them, then the
+/// writes of earlier batches not yet applied to sled (`pending`, oldest first), then sled.
+/// sled gets them only through [`Writes::apply`], after the batch is durable in the log:
+/// so sled's file never holds a write the log lacks, and a batch that fails writes nothing.
 pub struct TxTrees<'a> {
     trees: &'a [sled::Tree],
+    pending: &'a [Arc<Writes>],
     writes: RefCell<WriteMap>,
 }
 
-/// (tree index, key) → new value, or `None` for a removal.
-type WriteMap = BTreeMap<(usize, Vec<u8>), Option<IVec>>;
+/// Per tree index: key → new value, or `None` for a removal.
+type WriteMap = Vec<BTreeMap<Vec<u8>, Option<IVec>>>;
 
 impl<'a> TxTrees<'a> {
-    pub fn new(trees: &'a [sled::Tree]) -> Self {
+    pub fn new(trees: &'a [sled::Tree], pending: &'a [Arc<Writes>]) -> Self {
         TxTrees {
             trees,
-            writes: RefCell::new(BTreeMap::new()),
+            pending,
+            writes: RefCell::new(vec![BTreeMap::new(); trees.len()]),
         }
     }
 
     pub fn get(&self, tree: usize, key: &[u8]) -> Result<Option<IVec>, StoreError> {
-        // The map is keyed by owned keys; a lookup allocates one (keys are short).
-        if let Some(v) = self.writes.borrow().get(&(tree, key.to_vec())) {
+        if let Some(v) = self.writes.borrow()[tree].get(key) {
             return Ok(v.clone());
+        }
+        for w in self.pending.iter().rev() {
+            if let Some(v) = w.writes[tree].get(key) {
+                return Ok(v.clone());
+            }
         }
         Ok(self.trees[tree].get(key)?)
     }
 
     pub fn insert(&self, tree: usize, key: &[u8], value: &[u8]) {
-        self.writes
-            .borrow_mut()
-            .insert((tree, key.to_vec()), Some(IVec::from(value)));
+        self.writes.borrow_mut()[tree].insert(key.to_vec(), Some(IVec::from(value)));
     }
 
     pub fn remove(&self, tree: usize, key: &[u8]) {
-        self.writes.borrow_mut().insert((tree, key.to_vec()), None);
+        self.writes.borrow_mut()[tree].insert(key.to_vec(), None);
     }
 
     pub fn is_empty(&self) -> bool {
-        self.writes.borrow().is_empty()
+        self.writes.borrow().iter().all(BTreeMap::is_empty)
     }
 
     /// The batch's writes, numbered `batch` (recorded under [`BATCH_KEY`] in tree `meta`).
     pub fn finish(self, meta: usize, batch: u64) -> Writes {
         let writes = self.writes.into_inner();
         let mut record = Vec::new();
-        for ((tree, key), value) in &writes {
-            encode_write(&mut record, *tree, key, value.as_deref());
+        for (tree, map) in writes.iter().enumerate() {
+            for (key, value) in map {
+                encode_write(&mut record, tree, key, value.as_deref());
+            }
         }
         // Written last, to sled as to the log: sled holding this number means it holds
         // every write of the batch (sled recovers its writes in order).
@@ -124,12 +131,14 @@ pub struct Writes {
 impl Writes {
     /// Applies the writes to sled, in tree order (an index row comes after the row it
     /// points to) and the batch number last.
-    pub fn apply(self, trees: &[sled::Tree]) -> Result<(), StoreError> {
-        for ((tree, key), value) in self.writes {
-            match value {
-                Some(v) => trees[tree].insert(key, v)?,
-                None => trees[tree].remove(key)?,
-            };
+    pub fn apply(&self, trees: &[sled::Tree]) -> Result<(), StoreError> {
+        for (tree, map) in self.writes.iter().enumerate() {
+            for (key, value) in map {
+                match value {
+                    Some(v) => trees[tree].insert(key.as_slice(), v.clone())?,
+                    None => trees[tree].remove(key.as_slice())?,
+                };
+            }
         }
         trees[self.meta].insert(BATCH_KEY, &self.batch.to_be_bytes())?;
         Ok(())

@@ -78,16 +78,85 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// Batches durable in the log but not yet applied to sled, at most: the writer waits for
+/// the applier beyond this.
+const APPLY_QUEUE: usize = 2;
+
+/// Work for the applier thread, in commit order.
+enum Apply {
+    Batch(Durable),
+    /// Answered once every batch before it is applied.
+    Barrier(std::sync::mpsc::SyncSender<()>),
+}
+
+/// A batch that is durable in the write-ahead log.
+struct Durable {
+    writes: Option<Arc<Writes>>,
+    replies: Vec<(Reply, Result<Outcome, StoreError>)>,
+    last_seq: u64,
+    first_seq: u64,
+}
+
 /// The writer thread's loop; returns when the store closes.
+///
+/// Two threads share the work of a batch: the writer runs the rules (reading through the
+/// batches not yet applied) and makes the batch durable in the write-ahead log; the
+/// applier answers the requests and applies the writes to sled, while the writer goes on
+/// with the next batch.
 pub fn run(inner: Arc<Inner>, rx: mpsc::Receiver<Msg<Job>>) {
+    let (to_applier, applier_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
+    let applier = {
+        let inner = Arc::clone(&inner);
+        std::thread::Builder::new()
+            .name("agora-store-apply".into())
+            .spawn(move || {
+                for work in applier_rx {
+                    match work {
+                        Apply::Batch(d) => inner.apply(d),
+                        Apply::Barrier(done) => drop(done.send(())),
+                    }
+                }
+            })
+    };
+    let applier = match applier {
+        Ok(h) => h,
+        Err(e) => {
+            error!(error = %e, "could not start the applier thread");
+            inner.poisoned.store(true, Ordering::Release);
+            let refuse = |j: Job| {
+                let _ = j.reply.send(Err(StoreError::Poisoned(
+                    "the store could not start its applier thread".into(),
+                )));
+            };
+            batch::run_batches(
+                rx,
+                MAX_BATCH,
+                |jobs| jobs.drain(..).for_each(refuse),
+                || {},
+                refuse,
+            );
+            return;
+        }
+    };
+    let settle = || {
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        if to_applier.send(Apply::Barrier(done)).is_ok() {
+            let _ = wait.recv();
+        }
+    };
     batch::run_batches(
         rx,
         MAX_BATCH,
-        |jobs| inner.process(jobs),
+        |jobs| inner.process(jobs, &to_applier),
+        settle,
         |j| {
             let _ = j.reply.send(Err(StoreError::Closed));
         },
     );
+    drop(to_applier);
+    if applier.join().is_err() {
+        error!("the applier thread panicked");
+    }
     if let Err(e) = inner.disk.sync() {
         error!(error = %e, "final flush failed");
     }
@@ -104,7 +173,7 @@ struct Committed {
 }
 
 impl Inner {
-    fn process(&self, jobs: &mut Vec<Job>) {
+    fn process(&self, jobs: &mut Vec<Job>, applier: &std::sync::mpsc::SyncSender<Apply>) {
         if self.poisoned.load(Ordering::Acquire) {
             for j in jobs.drain(..) {
                 let _ = j.reply.send(Err(StoreError::Poisoned(
@@ -115,26 +184,36 @@ impl Inner {
         }
         let now = now_ms();
         let fresh: Vec<Fresh> = jobs.iter().map(|j| fresh_for(&j.cmd, now)).collect();
+        let pending: Vec<Arc<Writes>> = self.pending().iter().cloned().collect();
         let result = self.disk.next_batch().and_then(|batch| {
-            let mut c = self.commit(jobs, &fresh, batch)?;
-            if let Some(w) = c.writes.take() {
-                self.disk.commit(&w)?;
-                let _readers_wait = self.gate.write().unwrap_or_else(|e| e.into_inner());
-                w.apply(&self.trees)?;
-            }
-            Ok(c)
+            let mut c = self.commit(jobs, &fresh, batch, &pending)?;
+            let writes = match c.writes.take() {
+                Some(w) => {
+                    self.disk.commit(&w)?;
+                    let w = Arc::new(w);
+                    self.pending().push_back(Arc::clone(&w));
+                    Some(w)
+                }
+                None => None,
+            };
+            Ok((c, writes))
         });
         match result {
-            Ok(c) => {
-                self.first_retained.store(c.first_seq, Ordering::Release);
-                self.durable.send_if_modified(|d| {
-                    let changed = *d != c.last_seq;
-                    *d = c.last_seq;
-                    changed
-                });
-                for (j, answer) in jobs.drain(..).zip(c.answers) {
-                    // The client may have gone; its change stays committed.
-                    let _ = j.reply.send(answer);
+            Ok((c, writes)) => {
+                let durable = Durable {
+                    writes,
+                    replies: jobs.drain(..).map(|j| j.reply).zip(c.answers).collect(),
+                    last_seq: c.last_seq,
+                    first_seq: c.first_seq,
+                };
+                if let Err(std::sync::mpsc::SendError(Apply::Batch(d))) =
+                    applier.send(Apply::Batch(durable))
+                {
+                    // Only if the applier died: the batch is durable and replays on restart.
+                    self.poisoned.store(true, Ordering::Release);
+                    for (reply, _) in d.replies {
+                        let _ = reply.send(Err(StoreError::Poisoned("the applier stopped".into())));
+                    }
                 }
             }
             Err(e) => {
@@ -151,11 +230,46 @@ impl Inner {
         }
     }
 
+    fn pending(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Arc<Writes>>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// On the applier thread: answers a durable batch and applies it to sled. Readers wait
+    /// at the gate meanwhile, so that a client that got its answer reads its own write.
+    fn apply(&self, d: Durable) {
+        let gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        for (reply, answer) in d.replies {
+            // The client may have gone; its change stays committed.
+            let _ = reply.send(answer);
+        }
+        if let Some(w) = &d.writes {
+            if let Err(e) = w.apply(&self.trees) {
+                // The batch is in the log and replays when the store opens again.
+                error!(error = %e, "applying a durable batch to sled failed; refusing further writes");
+                self.poisoned.store(true, Ordering::Release);
+            }
+            self.pending().pop_front();
+        }
+        self.first_retained.store(d.first_seq, Ordering::Release);
+        self.durable.send_if_modified(|seq| {
+            let changed = *seq != d.last_seq;
+            *seq = d.last_seq;
+            changed
+        });
+        drop(gate);
+    }
+
     /// Applies the batch in one transaction. Refused commands get their error in
     /// `answers` and write nothing; a storage error aborts the whole batch.
-    fn commit(&self, jobs: &[Job], fresh: &[Fresh], batch: u64) -> Result<Committed, StoreError> {
+    fn commit(
+        &self,
+        jobs: &[Job],
+        fresh: &[Fresh],
+        batch: u64,
+        pending: &[Arc<Writes>],
+    ) -> Result<Committed, StoreError> {
         {
-            let tx = TxTrees::new(&self.trees);
+            let tx = TxTrees::new(&self.trees, pending);
             let mut rows = TxRows { tx: &tx };
             let meta_u64 = |key: &'static [u8]| -> Result<u64, TxError> {
                 let v = rows.raw(T::Meta, key)?.unwrap_or_default();

@@ -234,7 +234,7 @@ struct SiteArgs {
     /// Token of the desk role.
     #[arg(long, env = "AGORA_DESK_TOKEN", hide_env_values = true)]
     desk_token: Option<String>,
-    /// sled page cache in MiB [default: 6].
+    /// sled page cache in MiB [default: 4].
     #[arg(long, env = "AGORA_CACHE_MB")]
     cache_mb: Option<u64>,
     /// Change records kept in the log [default: 1000000].

@@ -793,7 +793,7 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         client_cpu_s: 0.0,
         peak_rss_mib: node.peak_rss_mib(),
         note: format!(
-            "RSS now {:.1} MiB (default cache, 6 MiB); target < 64 MiB",
+            "RSS now {:.1} MiB (default cache); target < 64 MiB",
             node.rss_mib()
         ),
     });
