@@ -617,7 +617,11 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         watch_tasks.push(tokio::spawn(async move {
             let mut n = 0usize;
             while let Some(Ok(item)) = feed.next().await {
-                if let Some(pb::watch_response::Item::Change(c)) = item.item {
+                // Site records only: the national log also holds one marker per joining
+                // site (no events).
+                if let Some(pb::watch_response::Item::Change(c)) = item.item
+                    && !c.events.is_empty()
+                {
                     let now = now_ms();
                     if let Ok(mut s) = d.lock() {
                         s.push(Duration::from_millis(
