@@ -458,3 +458,26 @@ async fn the_log_files_take_turns_with_background_checkpoints() {
     drop(Arc::try_unwrap(store).expect("no other owner"));
     drop(check_image(&live, &ids, acknowledged));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answered_write_is_read_back_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&config(dir.path())).unwrap());
+    let tasks: Vec<_> = (0..64)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                for i in 0..40 {
+                    let id = participant(&store, &format!("t{t}-{i}"), "Zoé").await;
+                    // Answered, so visible: no retry, no wait.
+                    assert!(store.participant(id).unwrap().is_some(), "{id} not visible");
+                    assert!(store.info().unwrap().stats.participants > 0);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(store.info().unwrap().stats.participants, 64 * 40);
+}
