@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -64,22 +65,39 @@ pub fn run_batches<J>(
     }
 }
 
-/// Opens a sled database the way every Agora node does: our own group commit and write-ahead log, so
-/// no background flusher; a clear error when another process holds the directory.
+/// Opens a sled database the way every Agora node does: our own group commit and
+/// write-ahead log, so no background flusher; a clear error when another process holds the
+/// directory. The lock is retried for a moment: sled's I/O threads release it a little
+/// after a database closes, and a node restarted at once would otherwise be refused.
 pub fn open_db(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
     std::fs::create_dir_all(dir)
         .map_err(|e| StoreError::io(format!("creating {}", dir.display()), e))?;
-    sled::Config::new()
-        .path(dir)
-        .cache_capacity(cache_bytes)
-        .flush_every_ms(None)
-        .open()
-        .map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                StoreError::Locked(dir.to_path_buf())
+    let deadline = Instant::now() + LOCK_PATIENCE;
+    loop {
+        let opened = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_bytes)
+            .flush_every_ms(None)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io)) if is_lock_error(&io) => {
+                if Instant::now() >= deadline {
+                    return Err(StoreError::Locked(dir.to_path_buf()));
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
-            other => StoreError::Sled(other),
-        })
+            Err(other) => return Err(StoreError::Sled(other)),
+        }
+    }
+}
+
+/// How long opening waits for another holder of the directory to let go.
+const LOCK_PATIENCE: Duration = Duration::from_secs(2);
+
+/// sled reports a held lock as an `Other` error wrapping the OS's `WouldBlock`.
+fn is_lock_error(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock")
 }
 
 /// Makes a new directory entry durable (after creating a database in it).

@@ -679,12 +679,12 @@ impl Store {
                     key: codec::hex(&k),
                     reason: "not a registration id".into(),
                 })?;
-            let r =
-                self.registration_row(RegistrationId(id))?
-                    .ok_or_else(|| StoreError::Inconsistent {
-                        what: "registration",
-                        key: id.to_string(),
-                    })?;
+            let r = self.registration_row(RegistrationId(id))?.ok_or_else(|| {
+                StoreError::Inconsistent {
+                    what: "registration",
+                    key: id.to_string(),
+                }
+            })?;
             out.push(r);
         }
         Ok(out)

@@ -481,3 +481,18 @@ async fn an_answered_write_is_read_back_at_once() {
     }
     assert_eq!(store.info().unwrap().stats.participants, 64 * 40);
 }
+
+#[tokio::test]
+async fn a_directory_in_use_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    let err = Store::open(&config(dir.path())).unwrap_err();
+    assert!(matches!(err, StoreError::Locked(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("in use by another process"),
+        "{err}"
+    );
+    drop(store);
+    // Released on close: reopening at once works.
+    Store::open(&config(dir.path())).unwrap();
+}
