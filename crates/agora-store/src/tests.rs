@@ -496,3 +496,19 @@ async fn a_directory_in_use_is_refused_with_a_clear_error() {
     // Released on close: reopening at once works.
     Store::open(&config(dir.path())).unwrap();
 }
+
+#[tokio::test]
+async fn a_log_of_an_unknown_version_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(&config(dir.path())).unwrap());
+    let wal = dir.path().join("wal-0");
+    let mut bytes = std::fs::read(&wal).unwrap();
+    bytes[8] = 9; // the version byte, after the magic
+    std::fs::write(&wal, bytes).unwrap();
+    let err = Store::open(&config(dir.path())).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("wal-0") && text.contains("version 9"),
+        "{text}"
+    );
+}
