@@ -357,11 +357,7 @@ impl Store {
         // Capacity: enough to keep the writer fed with full batches while it flushes, small
         // enough that a stalled disk pushes back on clients instead of growing memory.
         let (queue, rx) = mpsc::channel(writer::MAX_BATCH * 4);
-        let w = Arc::clone(&inner);
-        let handle = std::thread::Builder::new()
-            .name("agora-store-writer".into())
-            .spawn(move || writer::run(w, rx))
-            .map_err(|e| StoreError::io("starting the writer thread", e))?;
+        let handle = writer::start(&inner, rx)?;
         Ok(Store {
             inner,
             queue,

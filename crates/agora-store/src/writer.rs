@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
@@ -97,47 +98,43 @@ struct Durable {
     first_seq: u64,
 }
 
-/// The writer thread's loop; returns when the store closes.
+/// Starts the writer and applier threads; the writer's handle returns once both stopped.
 ///
 /// Two threads share the work of a batch: the writer runs the rules (reading through the
 /// batches not yet applied) and makes the batch durable in the write-ahead log; the
 /// applier answers the requests and applies the writes to sled, while the writer goes on
 /// with the next batch.
-pub fn run(inner: Arc<Inner>, rx: mpsc::Receiver<Msg<Job>>) {
+pub fn start(
+    inner: &Arc<Inner>,
+    rx: mpsc::Receiver<Msg<Job>>,
+) -> Result<JoinHandle<()>, StoreError> {
     let (to_applier, applier_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
-    let applier = {
-        let inner = Arc::clone(&inner);
-        std::thread::Builder::new()
-            .name("agora-store-apply".into())
-            .spawn(move || {
-                for work in applier_rx {
-                    match work {
-                        Apply::Batch(d) => inner.apply(d),
-                        Apply::Barrier(done) => drop(done.send(())),
-                    }
+    let a = Arc::clone(inner);
+    let applier = std::thread::Builder::new()
+        .name("agora-store-apply".into())
+        .spawn(move || {
+            for work in applier_rx {
+                match work {
+                    Apply::Batch(d) => a.apply(d),
+                    Apply::Barrier(done) => drop(done.send(())),
                 }
-            })
-    };
-    let applier = match applier {
-        Ok(h) => h,
-        Err(e) => {
-            error!(error = %e, "could not start the applier thread");
-            inner.poisoned.store(true, Ordering::Release);
-            let refuse = |j: Job| {
-                let _ = j.reply.send(Err(StoreError::Poisoned(
-                    "the store could not start its applier thread".into(),
-                )));
-            };
-            batch::run_batches(
-                rx,
-                MAX_BATCH,
-                |jobs| jobs.drain(..).for_each(refuse),
-                || {},
-                refuse,
-            );
-            return;
-        }
-    };
+            }
+        })
+        .map_err(|e| StoreError::io("starting the applier thread", e))?;
+    let w = Arc::clone(inner);
+    std::thread::Builder::new()
+        .name("agora-store-writer".into())
+        .spawn(move || run(&w, rx, to_applier, applier))
+        .map_err(|e| StoreError::io("starting the writer thread", e))
+}
+
+/// The writer thread's loop; returns when the store closes.
+fn run(
+    inner: &Inner,
+    rx: mpsc::Receiver<Msg<Job>>,
+    to_applier: std::sync::mpsc::SyncSender<Apply>,
+    applier: JoinHandle<()>,
+) {
     let mut entropy = Entropy::new();
     let settle = || {
         let (done, wait) = std::sync::mpsc::sync_channel(1);
