@@ -64,6 +64,10 @@ struct BenchArgs {
     /// Smaller counts, for a quick look (not the reference figures).
     #[arg(long)]
     quick: bool,
+    /// Run everything this many times and report, per case, the run with the median rate
+    /// (figures on a shared machine vary from run to run).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=9))]
+    runs: u32,
 }
 
 #[derive(Debug, Args)]
@@ -352,6 +356,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 scenarios: a.scenarios,
                 json: a.json,
                 quick: a.quick,
+                runs: a.runs,
             })
             .await
         }

@@ -40,6 +40,8 @@ pub struct BenchOptions {
     pub json: bool,
     /// Smaller counts (a quick look, not the reference figures).
     pub quick: bool,
+    /// Repetitions; each case reports its median run.
+    pub runs: u32,
 }
 
 type Auth = crate::bearer::Bearer;
@@ -218,19 +220,28 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
             bail!("unknown scenario {s:?}; known: {}", SCENARIOS.join(", "));
         }
     }
-    let mut floor_rates = std::collections::BTreeMap::new();
-    for s in wanted {
-        progress(&format!("scenario {s}"));
-        match s {
-            "floor" => floor(&mut rows, &mut floor_rates, opts.quick).await?,
-            "register" => register(&mut rows, &floor_rates, opts.quick).await?,
-            "sync-latency" => sync_latency(&mut rows, opts.quick).await?,
-            "catch-up" => catch_up(&mut rows, opts.quick).await?,
-            "fan-in" => fan_in(&mut rows, opts.quick).await?,
-            "memory" => memory(&mut rows, opts.quick).await?,
-            _ => {}
+    let runs = opts.runs.max(1);
+    for run in 1..=runs {
+        // Each run has its own floor, so that a ratio compares figures of the same moment.
+        let mut floor_rates = std::collections::BTreeMap::new();
+        for s in &wanted {
+            progress(&if runs > 1 {
+                format!("run {run} of {runs}: scenario {s}")
+            } else {
+                format!("scenario {s}")
+            });
+            match *s {
+                "floor" => floor(&mut rows, &mut floor_rates, opts.quick).await?,
+                "register" => register(&mut rows, &floor_rates, opts.quick).await?,
+                "sync-latency" => sync_latency(&mut rows, opts.quick).await?,
+                "catch-up" => catch_up(&mut rows, opts.quick).await?,
+                "fan-in" => fan_in(&mut rows, opts.quick).await?,
+                "memory" => memory(&mut rows, opts.quick).await?,
+                _ => {}
+            }
         }
     }
+    let rows = stats::medians(rows, runs as usize);
     stats::print_table(&rows);
     if opts.json {
         println!("{}", stats::to_json(&rows));

@@ -64,6 +64,48 @@ pub struct Row {
     pub note: String,
 }
 
+/// With several runs, one row per case: the run with the median rate (or median peak RSS
+/// for rows without a rate), its note saying the spread of the runs.
+pub fn medians(rows: Vec<Row>, runs: usize) -> Vec<Row> {
+    if runs <= 1 {
+        return rows;
+    }
+    let mut cases: Vec<(String, String)> = Vec::new();
+    for r in &rows {
+        let key = (r.scenario.clone(), r.case.clone());
+        if !cases.contains(&key) {
+            cases.push(key);
+        }
+    }
+    cases
+        .into_iter()
+        .filter_map(|(scenario, case)| {
+            let mut same: Vec<Row> = rows
+                .iter()
+                .filter(|r| r.scenario == scenario && r.case == case)
+                .cloned()
+                .collect();
+            let by_rate = same.iter().any(|r| r.rate > 0.0);
+            let value = |r: &Row| if by_rate { r.rate } else { r.peak_rss_mib };
+            same.sort_by(|a, b| value(a).total_cmp(&value(b)));
+            let (lo, hi) = (value(same.first()?), value(same.last()?));
+            let n = same.len();
+            let mut median = same.swap_remove(n / 2);
+            let spread = if by_rate {
+                format!("median of {n} runs ({lo:.0}–{hi:.0}/s)")
+            } else {
+                format!("median of {n} runs ({lo:.1}–{hi:.1} MiB)")
+            };
+            median.note = if median.note.is_empty() {
+                spread
+            } else {
+                format!("{}; {spread}", median.note)
+            };
+            Some(median)
+        })
+        .collect()
+}
+
 pub fn print_table(rows: &[Row]) {
     println!(
         "{:<13} {:<34} {:>11} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8}  note",
@@ -106,4 +148,36 @@ pub fn print_table(rows: &[Row]) {
 
 pub fn to_json(rows: &[Row]) -> String {
     serde_json::to_string_pretty(rows).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(case: &str, rate: f64) -> Row {
+        Row {
+            scenario: "register".into(),
+            case: case.into(),
+            rate,
+            ..Row::default()
+        }
+    }
+
+    #[test]
+    fn several_runs_keep_the_median_run_of_each_case() {
+        let rows = vec![
+            row("a", 10.0),
+            row("b", 1.0),
+            row("a", 30.0),
+            row("b", 3.0),
+            row("a", 20.0),
+            row("b", 2.0),
+        ];
+        let m = medians(rows, 3);
+        assert_eq!(m.len(), 2);
+        assert_eq!((m[0].case.as_str(), m[0].rate), ("a", 20.0));
+        assert_eq!((m[1].case.as_str(), m[1].rate), ("b", 2.0));
+        assert_eq!(m[0].note, "median of 3 runs (10–30/s)");
+        assert_eq!(medians(vec![row("a", 1.0)], 1).len(), 1);
+    }
 }
