@@ -19,7 +19,9 @@
 //! checksum); records follow at [`HEADER_BYTES`]: payload length (u32), CRC-32 (u32) of
 //! generation, batch and payload, generation (u64), batch number (u64), payload. A record
 //! whose generation is not its file's, whose checksum fails, or whose number does not follow
-//! ends the file's log (a torn tail, or an older generation's leftovers). A file is reused
+//! ends the file's log (a torn tail, or an older generation's leftovers); a valid record
+//! of the generation after that point means damage in the middle, and opening fails with
+//! an error rather than lose acknowledged batches. A file is reused
 //! only once a checkpoint has made every record in it redundant. Files are grown by writing
 //! zeros ahead of the records, so that appending a record changes no metadata and its
 //! fdatasync is a single data write.
@@ -267,34 +269,53 @@ fn record_crc(generation: u64, batch: u64, payload: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// The valid records of one file, in order: (batch, payload).
-fn read_records(bytes: &[u8], generation: u64) -> Vec<(u64, &[u8])> {
+/// The record at `at`, if a valid one of `generation`: (batch, payload, end offset).
+fn record_at(bytes: &[u8], at: usize, generation: u64) -> Option<(u64, &[u8], usize)> {
+    let h = bytes.get(at..at.checked_add(RECORD_HEAD)?)?;
+    let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+    let long = |i: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&h[i..i + 8]);
+        u64::from_le_bytes(b)
+    };
+    let (len, crc, g, batch) = (word(0) as usize, word(4), long(8), long(16));
+    if g != generation {
+        return None;
+    }
+    let end = at.checked_add(RECORD_HEAD)?.checked_add(len)?;
+    let payload = bytes.get(at + RECORD_HEAD..end)?;
+    (record_crc(g, batch, payload) == crc).then_some((batch, payload, end))
+}
+
+/// The records of one file, in order: (batch, payload). They end at the first record that
+/// is not a valid one of this generation following the previous one: a torn last write, or
+/// the leftovers of an older generation. A valid record of this generation *after* that
+/// point means the file was damaged in the middle (every record was synced before the next
+/// was written), and acknowledged batches would be lost: that is an error.
+fn read_records(bytes: &[u8], generation: u64) -> Result<Vec<(u64, &[u8])>, String> {
     let mut out: Vec<(u64, &[u8])> = Vec::new();
     let mut at = HEADER_BYTES as usize;
-    while at + RECORD_HEAD <= bytes.len() {
-        let h = &bytes[at..at + RECORD_HEAD];
-        let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-        let long = |i: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&h[i..i + 8]);
-            u64::from_le_bytes(b)
-        };
-        let (len, crc, g, batch) = (word(0) as usize, word(4), long(8), long(16));
-        let end = at + RECORD_HEAD + len;
-        if g != generation || end > bytes.len() {
-            break;
-        }
+    while let Some((batch, payload, end)) = record_at(bytes, at, generation) {
         if out.last().is_some_and(|(prev, _)| *prev + 1 != batch) {
-            break;
-        }
-        let payload = &bytes[at + RECORD_HEAD..end];
-        if record_crc(g, batch, payload) != crc {
             break;
         }
         out.push((batch, payload));
         at = end;
     }
-    out
+    let generation_bytes = generation.to_le_bytes();
+    let later = (at + 1..bytes.len().saturating_sub(RECORD_HEAD)).find(|&o| {
+        bytes[o + 8..o + 16] == generation_bytes
+            && record_at(bytes, o, generation)
+                .is_some_and(|(batch, _, _)| out.last().is_none_or(|(prev, _)| batch > *prev))
+    });
+    match later {
+        Some(o) => Err(format!(
+            "damaged at byte {at}: a valid record follows at byte {o}, so batches after {} \
+             would be lost",
+            out.last().map_or(0, |(b, _)| *b)
+        )),
+        None => Ok(out),
+    }
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
@@ -343,11 +364,15 @@ impl Disk {
             }
         }
         found.sort_by_key(|(_, g, _)| *g);
-        let records: Vec<(u64, &[u8])> = found
-            .iter()
-            .flat_map(|(_, g, bytes)| read_records(bytes, *g))
-            .filter(|(batch, _)| *batch > held)
-            .collect();
+        let mut records: Vec<(u64, &[u8])> = Vec::new();
+        for (i, g, bytes) in &found {
+            let file = read_records(bytes, *g).map_err(|reason| StoreError::Corrupt {
+                tree: "wal",
+                key: wal_path(dir, *i).display().to_string(),
+                reason,
+            })?;
+            records.extend(file.into_iter().filter(|(batch, _)| *batch > held));
+        }
         let mut expected = held + 1;
         for (batch, payload) in &records {
             if *batch != expected {
@@ -626,25 +651,35 @@ mod tests {
 
     #[test]
     fn records_stop_at_a_torn_tail_or_an_older_generation() {
+        fn push(f: &mut Vec<u8>, g: u64, batch: u64, payload: &[u8]) {
+            f.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            f.extend_from_slice(&record_crc(g, batch, payload).to_le_bytes());
+            f.extend_from_slice(&g.to_le_bytes());
+            f.extend_from_slice(&batch.to_le_bytes());
+            f.extend_from_slice(payload);
+        }
         let mut file = header(7);
         file.resize(HEADER_BYTES as usize, 0);
-        let mut push = |g: u64, batch: u64, payload: &[u8]| {
-            file.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            file.extend_from_slice(&record_crc(g, batch, payload).to_le_bytes());
-            file.extend_from_slice(&g.to_le_bytes());
-            file.extend_from_slice(&batch.to_le_bytes());
-            file.extend_from_slice(payload);
-        };
-        push(7, 10, b"a");
-        push(7, 11, b"bb");
-        push(6, 12, b"old");
+        push(&mut file, 7, 10, b"a");
+        push(&mut file, 7, 11, b"bb");
+        push(&mut file, 6, 12, b"old");
         assert_eq!(read_header(&file), Ok(Some(7)));
-        let r = read_records(&file, 7);
+        let r = read_records(&file, 7).unwrap();
         assert_eq!(r, vec![(10, &b"a"[..]), (11, &b"bb"[..])]);
-        // A flipped bit in the second record ends the log after the first.
+        // A flipped bit in the last record of the generation: a torn tail, the log ends
+        // after the first.
         let at = HEADER_BYTES as usize + RECORD_HEAD + 1 + RECORD_HEAD;
         file[at] ^= 1;
-        assert_eq!(read_records(&file, 7), vec![(10, &b"a"[..])]);
+        assert_eq!(read_records(&file, 7).unwrap(), vec![(10, &b"a"[..])]);
+        file[at] ^= 1;
+        // Damage in the middle, with a valid record after it, is an error.
+        let mut middle = file.clone();
+        middle.truncate(HEADER_BYTES as usize + 2 * RECORD_HEAD + 3);
+        push(&mut middle, 7, 12, b"ccc");
+        assert_eq!(read_records(&middle, 7).unwrap().len(), 3);
+        middle[HEADER_BYTES as usize + RECORD_HEAD] ^= 1;
+        let err = read_records(&middle, 7).unwrap_err();
+        assert!(err.contains("damaged at byte 4096"), "{err}");
         // A torn header is no header.
         file[12] ^= 1;
         assert_eq!(read_header(&file), Ok(None));
