@@ -162,19 +162,13 @@ impl ChildSite {
     }
 
     async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut c = client(&self.channel, None);
-        loop {
-            if c.get_site_info(pb::GetSiteInfoRequest {}).await.is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "child site at {} never answered",
-                self.addr
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let c = client(&self.channel, None);
+        let what = format!("the child site at {} to answer", self.addr);
+        eventually_within(&what, Duration::from_secs(30), || {
+            let mut c = c.clone();
+            async move { c.get_site_info(pb::GetSiteInfoRequest {}).await.is_ok() }
+        })
+        .await;
     }
 
     pub fn desk(&self) -> Client {
@@ -313,12 +307,21 @@ pub async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T
 }
 
 /// Waits for `cond` with a deadline instead of sleeping a fixed time.
-pub async fn eventually<F, Fut>(what: &str, mut cond: F)
+pub async fn eventually<F, Fut>(what: &str, cond: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    eventually_within(what, Duration::from_secs(20), cond).await;
+}
+
+/// [`eventually`] with its own deadline.
+pub async fn eventually_within<F, Fut>(what: &str, limit: Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
     while !cond().await {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -504,6 +507,19 @@ pub fn federated(id: &str, data: &Path, national: &str, token: &str) -> agora_si
     c.national = Some(national.to_owned());
     c.join_token = Some(token.to_owned());
     c
+}
+
+/// Invites site `id` at the national node and starts it in `dir`, joining through
+/// `national_url` (the node's, or a relay's).
+pub async fn join_site(
+    admin: &mut NationalClient,
+    dir: &tempfile::TempDir,
+    id: &str,
+    partner: bool,
+    national_url: &str,
+) -> TestSite {
+    let token = invite(admin, id, partner).await;
+    TestSite::start(federated(id, &data_dir(dir, id), national_url, &token)).await
 }
 
 /// Waits until the national replica of the site equals the site: the uplink acknowledged

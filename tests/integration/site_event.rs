@@ -87,6 +87,21 @@ pub async fn create_conference(c: &mut Client, req: pb::CreateConferenceRequest)
         .id
 }
 
+/// A learning team (0 for a bound: the site's default).
+pub async fn create_team(c: &mut Client, name: &str, min: u32, max: u32) -> pb::LearningTeam {
+    c.create_learning_team(pb::CreateLearningTeamRequest {
+        request_id: rid(),
+        name: name.to_owned(),
+        min_members: min,
+        max_members: max,
+    })
+    .await
+    .expect("team")
+    .into_inner()
+    .team
+    .expect("team")
+}
+
 pub async fn register_conference(
     c: &mut Client,
     participant: &str,
@@ -500,30 +515,8 @@ async fn learning_teams_fill_up_and_write_their_notebook_per_moment() {
     let dir = temp_dir();
     let site = TestSite::start(config("cluny", dir.path())).await;
     let mut desk = site.desk();
-    let team = desk
-        .create_learning_team(pb::CreateLearningTeamRequest {
-            request_id: rid(),
-            name: "Les Colibris".to_owned(),
-            min_members: 2,
-            max_members: 3,
-        })
-        .await
-        .expect("team")
-        .into_inner()
-        .team
-        .expect("team");
-    let default = desk
-        .create_learning_team(pb::CreateLearningTeamRequest {
-            request_id: rid(),
-            name: "Équipe par défaut".to_owned(),
-            min_members: 0,
-            max_members: 0,
-        })
-        .await
-        .expect("team")
-        .into_inner()
-        .team
-        .expect("team");
+    let team = create_team(&mut desk, "Les Colibris", 2, 3).await;
+    let default = create_team(&mut desk, "Équipe par défaut", 0, 0).await;
     assert_eq!((default.min_members, default.max_members), (6, 10));
     let mut people = Vec::new();
     for i in 0..4 {

@@ -252,18 +252,7 @@ async fn a_site_runs_the_whole_three_day_event_from_the_seed() {
     }
     // Welcome: learning teams of six.
     for t in 0..2 {
-        let team = desk
-            .create_learning_team(pb::CreateLearningTeamRequest {
-                request_id: rid(),
-                name: format!("Équipe apprenante {t}"),
-                min_members: 0,
-                max_members: 6,
-            })
-            .await
-            .expect("team")
-            .into_inner()
-            .team
-            .expect("team");
+        let team = create_team(&mut desk, &format!("Équipe apprenante {t}"), 0, 6).await;
         for p in &people[t * 6..t * 6 + 6] {
             desk.join_learning_team(pb::JoinLearningTeamRequest {
                 request_id: rid(),
@@ -443,18 +432,7 @@ async fn kill_9_keeps_every_acknowledged_event_write() {
     let r = register_conference(&mut desk, &speaker, conf)
         .await
         .expect("register");
-    let team = desk
-        .create_learning_team(pb::CreateLearningTeamRequest {
-            request_id: rid(),
-            name: "Colibris".to_owned(),
-            min_members: 0,
-            max_members: 0,
-        })
-        .await
-        .expect("team")
-        .into_inner()
-        .team
-        .expect("team");
+    let team = create_team(&mut desk, "Colibris", 0, 0).await;
     site.kill();
 
     let site = ChildSite::start("volvic", &data).await;

@@ -155,14 +155,7 @@ async fn cancelling_promotes_the_first_waiting_and_a_move_releases_the_old_seat(
         moved.released.as_ref().map(|r| r.id.clone()),
         Some(ra.id.clone())
     );
-    assert_eq!(
-        moved
-            .promoted
-            .iter()
-            .map(|r| r.id.clone())
-            .collect::<Vec<_>>(),
-        vec![rb.id.clone()]
-    );
+    assert_eq!(ids(&moved.promoted), vec![rb.id.clone()]);
 
     // Bruno cancels by ticket: Chloé gets the seat.
     let cancelled = desk
@@ -179,14 +172,7 @@ async fn cancelling_promotes_the_first_waiting_and_a_move_releases_the_old_seat(
         cancelled.registration.map(|r| r.state()),
         Some(pb::RegistrationState::Cancelled)
     );
-    assert_eq!(
-        cancelled
-            .promoted
-            .iter()
-            .map(|r| r.id.clone())
-            .collect::<Vec<_>>(),
-        vec![rc.id.clone()]
-    );
+    assert_eq!(ids(&cancelled.promoted), vec![rc.id.clone()]);
     let again = desk
         .cancel_registration(pb::CancelRegistrationRequest {
             request_id: rid(),
@@ -311,4 +297,9 @@ async fn check_in_is_idempotent_and_says_when_it_first_happened() {
         .expect("seats");
     assert_eq!(seats.checked_in, 1);
     site.stop().await;
+}
+
+/// The ids of some registrations, in order.
+fn ids(rs: &[pb::Registration]) -> Vec<String> {
+    rs.iter().map(|r| r.id.clone()).collect()
 }

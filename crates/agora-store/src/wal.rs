@@ -99,10 +99,6 @@ impl<'a> TxTrees<'a> {
         self.writes.borrow_mut()[tree].insert(key.to_vec(), None);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.writes.borrow().iter().all(BTreeMap::is_empty)
-    }
-
     /// The batch's writes, numbered `batch` (recorded under [`BATCH_KEY`] in tree `meta`).
     pub fn finish(self, meta: usize, batch: u64) -> Writes {
         let writes = self.writes.into_inner();
@@ -316,12 +312,6 @@ fn read_records(bytes: &[u8], generation: u64) -> Result<Vec<(u64, &[u8])>, Stri
         )),
         None => Ok(out),
     }
-}
-
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(format!("fsync of {}", dir.display())))
 }
 
 impl Disk {
@@ -582,7 +572,7 @@ impl Wal {
         f.generation = generation;
         self.files[i] = Some(f);
         if created {
-            sync_dir(&self.dir)?;
+            crate::batch::sync_dir(&self.dir)?;
         }
         self.active = i;
         self.offset = HEADER_BYTES;

@@ -336,7 +336,7 @@ impl Inner {
                     rows.put_raw(T::Meta, meta::FIRST_SEQ, &u64_key(first_seq))?;
                 }
             }
-            let writes = (wrote && !tx.is_empty()).then(|| tx.finish(T::Meta as usize, batch));
+            let writes = wrote.then(|| tx.finish(T::Meta as usize, batch));
             Ok(Committed {
                 answers,
                 writes,
