@@ -29,6 +29,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
+use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -332,61 +333,64 @@ impl Disk {
             Some(v) => crate::codec::u64_of("meta", BATCH_KEY, &v)?,
             None => 0,
         };
-        // Both files' contents, with their generations.
-        let mut found: Vec<(usize, u64, Vec<u8>)> = Vec::new();
+        // The files' generations, from their headers; then each file's records in order of
+        // generation, one file in memory at a time.
+        let mut found: Vec<(usize, u64)> = Vec::new();
         let mut existing = [false, false];
         for (i, exists) in existing.iter_mut().enumerate() {
             let p = wal_path(dir, i);
-            match std::fs::read(&p) {
-                Ok(bytes) => {
+            let mut head = Vec::with_capacity(21);
+            let read = File::open(&p).and_then(|f| f.take(21).read_to_end(&mut head));
+            match read {
+                Ok(_) => {
                     *exists = true;
-                    let generation = read_header(&bytes).map_err(|reason| StoreError::Corrupt {
+                    let generation = read_header(&head).map_err(|reason| StoreError::Corrupt {
                         tree: "wal",
                         key: p.display().to_string(),
                         reason,
                     })?;
                     if let Some(g) = generation {
-                        found.push((i, g, bytes));
+                        found.push((i, g));
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(StoreError::io(format!("reading {}", p.display()), e)),
             }
         }
-        found.sort_by_key(|(_, g, _)| *g);
-        let mut records: Vec<(u64, &[u8])> = Vec::new();
-        for (i, g, bytes) in &found {
-            let file = read_records(bytes, *g).map_err(|reason| StoreError::Corrupt {
+        found.sort_by_key(|(_, g)| *g);
+        let mut expected = held + 1;
+        for (i, g) in &found {
+            let p = wal_path(dir, *i);
+            let bytes = std::fs::read(&p).map_err(io(format!("reading {}", p.display())))?;
+            let records = read_records(&bytes, *g).map_err(|reason| StoreError::Corrupt {
                 tree: "wal",
-                key: wal_path(dir, *i).display().to_string(),
+                key: p.display().to_string(),
                 reason,
             })?;
-            records.extend(file.into_iter().filter(|(batch, _)| *batch > held));
-        }
-        let mut expected = held + 1;
-        for (batch, payload) in &records {
-            if *batch != expected {
-                return Err(StoreError::Corrupt {
-                    tree: "wal",
-                    key: dir.display().to_string(),
-                    reason: format!(
-                        "the database holds batch {held}, and the write-ahead log has batch \
-                         {batch} but not batch {expected}"
-                    ),
-                });
+            for (batch, payload) in records.into_iter().filter(|(b, _)| *b > held) {
+                if batch != expected {
+                    return Err(StoreError::Corrupt {
+                        tree: "wal",
+                        key: dir.display().to_string(),
+                        reason: format!(
+                            "the database holds batch {held}, and the write-ahead log has \
+                             batch {batch} but not batch {expected}"
+                        ),
+                    });
+                }
+                replay(trees, batch, payload)?;
+                expected += 1;
             }
-            replay(trees, *batch, payload)?;
-            expected += 1;
         }
         let last = expected - 1;
-        if !records.is_empty() {
+        if last > held {
             db.flush()?;
             disk_file
                 .sync_data()
                 .map_err(io("fdatasync of the database file".into()))?;
             info!(
                 path = %dir.display(),
-                batches = records.len(),
+                batches = last - held,
                 from = held + 1,
                 to = last,
                 "replayed the write-ahead log"
@@ -394,13 +398,12 @@ impl Disk {
         }
         // Every record on disk is now in sled's durable state: start a new generation in
         // the file with the older one.
-        let newest = found.iter().map(|(_, g, _)| *g).max().unwrap_or(0);
+        let newest = found.iter().map(|(_, g)| *g).max().unwrap_or(0);
         let active = match found.as_slice() {
-            [(i, _, _)] => 1 - i,
-            [(i, _, _), _] => *i,
+            [(i, _)] => 1 - i,
+            [(i, _), _] => *i,
             _ => 0,
         };
-        drop(found);
         let mut wal = Wal {
             dir: dir.to_path_buf(),
             files: [None, None],
