@@ -238,7 +238,7 @@ struct SiteArgs {
     /// Token of the desk role.
     #[arg(long, env = "AGORA_DESK_TOKEN", hide_env_values = true)]
     desk_token: Option<String>,
-    /// sled page cache in MiB [default: 4].
+    /// sled page cache in MiB [default: 3].
     #[arg(long, env = "AGORA_CACHE_MB")]
     cache_mb: Option<u64>,
     /// Change records kept in the log [default: 1000000].

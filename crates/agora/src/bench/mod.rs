@@ -808,8 +808,9 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         client_cpu_s: 0.0,
         peak_rss_mib: node.peak_rss_mib(),
         note: format!(
-            "RSS now {:.1} MiB (default cache); target < 64 MiB",
-            node.rss_mib()
+            "RSS now {:.1} MiB (default cache, {} MiB); target < 64 MiB",
+            node.rss_mib(),
+            agora_site::SiteConfig::new("memory", "", "", "").cache_mb
         ),
     });
     node.stop()?;
