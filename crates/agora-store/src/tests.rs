@@ -459,6 +459,82 @@ async fn the_log_files_take_turns_with_background_checkpoints() {
     drop(check_image(&live, &ids, acknowledged));
 }
 
+/// Lone requests run inline on the caller's thread, concurrent ones on the writer thread:
+/// rounds of both, with exclusive work in between, keep one order of seats, waiting
+/// positions and log positions, and a reopened store holds it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lone_and_grouped_requests_share_one_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&config(dir.path())).unwrap());
+    let challenge = Command::CreateChallenge {
+        number: Some(1),
+        fields: fields(5),
+    };
+    store.submit("c1", challenge).await.unwrap();
+    let people = crowd(&store, 90).await;
+    let register = |i: usize| {
+        let store = Arc::clone(&store);
+        let cmd = Command::Register {
+            participant: people[i],
+            challenge: 1,
+            move_: false,
+        };
+        async move { store.submit(&format!("r{i}"), cmd).await.unwrap() }
+    };
+    let mut outcomes = Vec::new();
+    for round in 0..10 {
+        // One alone...
+        outcomes.push(register(round * 9).await);
+        // ...then eight at once, and an exclusive write among them.
+        let burst: Vec<_> = (1..9)
+            .map(|k| tokio::spawn(register(round * 9 + k)))
+            .collect();
+        store
+            .set_national_credential(format!("credential {round}"))
+            .await
+            .unwrap();
+        for t in burst {
+            outcomes.push(t.await.unwrap());
+        }
+    }
+    let mut confirmed = 0;
+    let mut positions = Vec::new();
+    for o in &outcomes {
+        match o {
+            Outcome::Registered {
+                registration,
+                position,
+                ..
+            } => match registration.state {
+                RegistrationState::Confirmed => confirmed += 1,
+                _ => positions.push(position.unwrap()),
+            },
+            o => panic!("{o:?}"),
+        }
+    }
+    assert_eq!(confirmed, 5);
+    positions.sort_unstable();
+    assert_eq!(positions, (1..=85).collect::<Vec<u32>>());
+    let check = |store: &Store| {
+        let pool = store.pool(Target::Challenge(1)).unwrap();
+        assert_eq!((pool.confirmed, pool.waitlisted), (5, 85));
+        let seqs: Vec<u64> = store
+            .read_log(0, 1000)
+            .unwrap()
+            .iter()
+            .map(|c| c.seq)
+            .collect();
+        assert_eq!(seqs, (1..=1 + 1 + 90 + 90).collect::<Vec<u64>>());
+        assert_eq!(
+            store.national_credential().unwrap().as_deref(),
+            Some("credential 9")
+        );
+    };
+    check(&store);
+    drop(Arc::try_unwrap(store).expect("no other owner"));
+    check(&Store::open(&config(dir.path())).unwrap());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answered_write_is_read_back_at_once() {
     let dir = tempfile::tempdir().unwrap();
