@@ -112,6 +112,27 @@ async fn a_retry_gets_the_first_answer_and_a_reused_id_is_refused() {
     );
 }
 
+/// Registration outcomes: how many got a seat, and the waiting positions given, sorted.
+fn seats_and_positions(outcomes: &[Outcome]) -> (usize, Vec<u32>) {
+    let mut confirmed = 0;
+    let mut positions = Vec::new();
+    for o in outcomes {
+        match o {
+            Outcome::Registered {
+                registration,
+                position,
+                ..
+            } => match registration.state {
+                RegistrationState::Confirmed => confirmed += 1,
+                _ => positions.push(position.unwrap()),
+            },
+            o => panic!("{o:?}"),
+        }
+    }
+    positions.sort_unstable();
+    (confirmed, positions)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_registrations_never_oversell_and_the_log_stays_contiguous() {
     let dir = tempfile::tempdir().unwrap();
@@ -143,24 +164,11 @@ async fn concurrent_registrations_never_oversell_and_the_log_stays_contiguous() 
             tokio::spawn(async move { store.submit(&format!("r{i}"), cmd).await })
         })
         .collect();
-    let mut confirmed = 0;
-    let mut positions = Vec::new();
+    let mut outcomes = Vec::new();
     for t in tasks {
-        match t.await.unwrap().unwrap() {
-            Outcome::Registered {
-                registration,
-                position,
-                ..
-            } => match registration.state {
-                RegistrationState::Confirmed => confirmed += 1,
-                _ => positions.push(position.unwrap()),
-            },
-            o => panic!("{o:?}"),
-        }
+        outcomes.push(t.await.unwrap().unwrap());
     }
-    assert_eq!(confirmed, 10);
-    positions.sort_unstable();
-    assert_eq!(positions, (1..=50).collect::<Vec<u32>>());
+    assert_eq!(seats_and_positions(&outcomes), (10, (1..=50).collect()));
     let pool = store.pool(Target::Challenge(1)).unwrap();
     assert_eq!((pool.confirmed, pool.waitlisted), (10, 50));
     let log = store.read_log(0, 1000).unwrap();
@@ -497,24 +505,7 @@ async fn lone_and_grouped_requests_share_one_order() {
             outcomes.push(t.await.unwrap());
         }
     }
-    let mut confirmed = 0;
-    let mut positions = Vec::new();
-    for o in &outcomes {
-        match o {
-            Outcome::Registered {
-                registration,
-                position,
-                ..
-            } => match registration.state {
-                RegistrationState::Confirmed => confirmed += 1,
-                _ => positions.push(position.unwrap()),
-            },
-            o => panic!("{o:?}"),
-        }
-    }
-    assert_eq!(confirmed, 5);
-    positions.sort_unstable();
-    assert_eq!(positions, (1..=85).collect::<Vec<u32>>());
+    assert_eq!(seats_and_positions(&outcomes), (5, (1..=85).collect()));
     let check = |store: &Store| {
         let pool = store.pool(Target::Challenge(1)).unwrap();
         assert_eq!((pool.confirmed, pool.waitlisted), (5, 85));
