@@ -260,6 +260,7 @@ async fn floor(
     for c in [1usize, 16, 64, 256] {
         let total = if quick { 20_000 } else { 100_000 };
         let (cpu0, bench0) = (node.cpu_s(), proc::self_cpu_s());
+        let machine0 = proc::MachineTicks::now();
         let (lat, took, errors) =
             drive(
                 &clients[..c.min(8)],
@@ -280,6 +281,7 @@ async fn floor(
             latency: Some(lat.summary()),
             cpu_s: node.cpu_s() - cpu0,
             client_cpu_s: proc::self_cpu_s() - bench0,
+            steal_pct: machine0.steal_pct_since(),
             peak_rss_mib: node.peak_rss_mib(),
             note: if errors > 0 {
                 format!("{errors} errors")
@@ -292,6 +294,7 @@ async fn floor(
     // The disk: a 4 KiB write + fdatasync, on the same filesystem as the node's data.
     let path = dir.path().join("fsync-probe");
     let rounds = if quick { 500 } else { 3000 };
+    let machine0 = proc::MachineTicks::now();
     let lat = tokio::task::spawn_blocking(move || -> std::io::Result<Samples> {
         use std::os::unix::fs::FileExt;
         let f = std::fs::OpenOptions::new()
@@ -318,6 +321,7 @@ async fn floor(
         rate: if l.p50 > 0.0 { 1000.0 / l.p50 } else { 0.0 },
         latency: Some(l),
         note: "one at a time".into(),
+        steal_pct: machine0.steal_pct_since(),
         ..Row::default()
     });
     Ok(())
@@ -345,6 +349,7 @@ async fn register(
             let ids2 = Arc::clone(&ids);
             progress(&format!("register {case}: {c} clients"));
             let (cpu0, bench0) = (node.cpu_s(), proc::self_cpu_s());
+            let machine0 = proc::MachineTicks::now();
             let (lat, took, errors) = drive(
                 &clients[..c.min(8)],
                 c,
@@ -377,6 +382,7 @@ async fn register(
                 latency: Some(lat.summary()),
                 cpu_s: node.cpu_s() - cpu0,
                 client_cpu_s: proc::self_cpu_s() - bench0,
+                steal_pct: machine0.steal_pct_since(),
                 peak_rss_mib: node.peak_rss_mib(),
                 note: if errors > 0 {
                     format!("{ratio}; {errors} errors")
@@ -455,6 +461,7 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         let tag = case.len();
         let start = Instant::now();
         let (cpu0, bench0) = (national.cpu_s() + site.cpu_s(), proc::self_cpu_s());
+        let machine0 = proc::MachineTicks::now();
         let a3 = Arc::clone(&acks);
         let (_, took, errors) = drive(
             &clients,
@@ -495,6 +502,7 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             latency: Some(lat.summary()),
             cpu_s: national.cpu_s() + site.cpu_s() - cpu0,
             client_cpu_s: proc::self_cpu_s() - bench0,
+            steal_pct: machine0.steal_pct_since(),
             peak_rss_mib: national.peak_rss_mib() + site.peak_rss_mib(),
             note: format!(
                 "site ack → national Watch; {delivered} of {} seen",
@@ -552,6 +560,7 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         ADMIN.into(),
     ];
     let start = Instant::now();
+    let machine0 = proc::MachineTicks::now();
     let national = proc::respawn("national", &args, addr)?;
     let mut admin = national_client(&national).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -594,6 +603,7 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         cpu_s: national.cpu_s(),
         client_cpu_s: 0.0,
         peak_rss_mib: national.peak_rss_mib(),
+        steal_pct: machine0.steal_pct_since(),
         note: format!(
             "{:.2} s from the stream's return to all applied; {:.2} s from national start (site's reconnect backoff included)",
             from_link.as_secs_f64(),
@@ -648,6 +658,7 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     let mut streams = Vec::new();
     let start = Instant::now();
     let (cpu0, bench0) = (national.cpu_s(), proc::self_cpu_s());
+    let machine0 = proc::MachineTicks::now();
     for s in 0..sites {
         let id = format!("site{s:02}");
         let token = admin
@@ -687,6 +698,7 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         latency: Some(lat.summary()),
         cpu_s: national.cpu_s() - cpu0,
         client_cpu_s: proc::self_cpu_s() - bench0,
+        steal_pct: machine0.steal_pct_since(),
         peak_rss_mib: national.peak_rss_mib(),
         note: format!(
             "ingest records/s; watcher latency (ms resolution); {got} of {expected} deliveries"
@@ -700,6 +712,8 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         cpu_s: 0.0,
         client_cpu_s: 0.0,
         peak_rss_mib: national.peak_rss_mib(),
+        // Memory only: no rate for steal to explain.
+        steal_pct: f64::NAN,
         note: format!("RSS now {:.1} MiB; target < 256 MiB", national.rss_mib()),
     });
     national.stop()?;
@@ -806,6 +820,7 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         latency: None,
         cpu_s: node.cpu_s(),
         client_cpu_s: 0.0,
+        steal_pct: f64::NAN,
         peak_rss_mib: node.peak_rss_mib(),
         note: format!(
             "RSS now {:.1} MiB (default cache, {} MiB); target < 64 MiB",

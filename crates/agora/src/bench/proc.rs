@@ -23,6 +23,46 @@ pub fn self_cpu_s() -> f64 {
     cpu_of("self")
 }
 
+/// The machine's CPU time so far, from the first line of `/proc/stat`, in clock ticks: all
+/// of it, and the part the hypervisor gave to other guests (steal). On a shared virtual
+/// machine that part comes and goes, and figures of a case with much steal are low for a
+/// reason outside Agora.
+#[derive(Debug, Clone, Copy)]
+pub struct MachineTicks {
+    total: u64,
+    steal: u64,
+}
+
+impl MachineTicks {
+    pub fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        // cpu  user nice system idle iowait irq softirq steal guest guest_nice
+        let f: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        MachineTicks {
+            total: f.iter().sum(),
+            steal: f.get(7).copied().unwrap_or(0),
+        }
+    }
+
+    /// Percentage of the machine's CPU time stolen since `self`.
+    pub fn steal_pct_since(&self) -> f64 {
+        let now = MachineTicks::now();
+        let total = now.total.saturating_sub(self.total);
+        if total == 0 {
+            return 0.0;
+        }
+        100.0 * now.steal.saturating_sub(self.steal) as f64 / total as f64
+    }
+}
+
 /// User + system CPU seconds of `/proc/<pid>`.
 fn cpu_of(pid: &str) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -164,4 +204,18 @@ impl Drop for Node {
 /// Starts a node with explicit arguments on a known address (a restart).
 pub fn respawn(name: &str, args: &[String], addr: SocketAddr) -> anyhow::Result<Node> {
     Node::spawn(name, args, addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MachineTicks;
+
+    #[test]
+    fn the_machine_cpu_time_is_read_and_steal_is_a_share() {
+        let start = MachineTicks::now();
+        assert!(start.total > 0, "/proc/stat's cpu line was not read");
+        assert!(start.steal <= start.total);
+        let pct = start.steal_pct_since();
+        assert!((0.0..=100.0).contains(&pct), "{pct}");
+    }
 }

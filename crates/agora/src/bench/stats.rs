@@ -61,6 +61,8 @@ pub struct Row {
     pub client_cpu_s: f64,
     /// Peak RSS of the node(s) under test, MiB.
     pub peak_rss_mib: f64,
+    /// Share of the machine's CPU time taken by the hypervisor during the case, %.
+    pub steal_pct: f64,
     pub note: String,
 }
 
@@ -108,7 +110,7 @@ pub fn medians(rows: Vec<Row>, runs: usize) -> Vec<Row> {
 
 pub fn print_table(rows: &[Row]) {
     println!(
-        "{:<13} {:<34} {:>11} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8}  note",
+        "{:<13} {:<34} {:>11} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>8} {:>6}  note",
         "scenario",
         "case",
         "ops/s",
@@ -118,7 +120,8 @@ pub fn print_table(rows: &[Row]) {
         "max ms",
         "cpu s",
         "bench s",
-        "rss MiB"
+        "rss MiB",
+        "steal%"
     );
     for r in rows {
         let l = r.latency.unwrap_or_default();
@@ -129,8 +132,14 @@ pub fn print_table(rows: &[Row]) {
                 "-".into()
             }
         };
+        // NaN: not measured for this row (memory only).
+        let steal = if r.steal_pct.is_nan() {
+            "-".to_owned()
+        } else {
+            format!("{:.1}", r.steal_pct)
+        };
         println!(
-            "{:<13} {:<34} {:>11.0} {:>8} {:>8} {:>8} {:>8} {:>7.2} {:>7.2} {:>8.1}  {}",
+            "{:<13} {:<34} {:>11.0} {:>8} {:>8} {:>8} {:>8} {:>7.2} {:>7.2} {:>8.1} {:>6}  {}",
             r.scenario,
             r.case,
             r.rate,
@@ -141,6 +150,7 @@ pub fn print_table(rows: &[Row]) {
             r.cpu_s,
             r.client_cpu_s,
             r.peak_rss_mib,
+            steal,
             r.note
         );
     }
