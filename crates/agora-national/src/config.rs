@@ -38,8 +38,11 @@ fn default_cache_mb() -> u64 {
 fn default_log_retention() -> u64 {
     5_000_000
 }
+/// Measured (docs/BENCHMARKS.md): with 1,024 a national node under 100 watchers that lag
+/// peaked near or above 256 MiB, most of it changes queued for the watchers; a watcher
+/// reads the durable log, so a shorter queue only makes a slow watcher read again later.
 fn default_watch_buffer() -> usize {
-    1024
+    128
 }
 
 impl NationalConfig {

@@ -22,8 +22,10 @@ use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
 
 use crate::links::{LAGGING_AFTER, Links};
 
-/// Records read from the national log per step of a `Watch` stream.
-const WATCH_READ_CHUNK: usize = 512;
+/// Records read from the national log per step of a `Watch` stream: each watcher holds up
+/// to one step decoded, so this times the watchers is memory (with 512 and 100 lagging
+/// watchers, tens of MiB).
+const WATCH_READ_CHUNK: usize = 128;
 /// Most events a site snapshot may carry (a site of 100–200 people has a few thousand).
 const MAX_SNAPSHOT_EVENTS: usize = 2_000_000;
 /// A quiet `Watch` stream gets a progress frame this often.
