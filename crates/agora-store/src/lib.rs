@@ -16,7 +16,7 @@ mod wal;
 mod writer;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
@@ -221,12 +221,6 @@ pub(crate) struct Inner {
     gate: RwLock<()>,
     /// Batches durable in the log, not yet applied to sled, oldest first.
     pending: Mutex<std::collections::VecDeque<Arc<wal::Writes>>>,
-    /// Held by whoever runs a batch (see `writer::Batcher`); `None` once the writer stopped.
-    batcher: Mutex<Option<writer::Batcher>>,
-    /// Batches handed to the applier thread and not yet done with.
-    unapplied: AtomicUsize,
-    /// Calls of [`Store::submit`] under way.
-    submitting: AtomicUsize,
     site_id: SiteId,
     /// Changes only when the site finds that its data was restored from an old copy.
     epoch: RwLock<String>,
@@ -251,22 +245,6 @@ impl Inner {
     /// Keeps the writer from applying a batch while the caller reads.
     fn read_gate(&self) -> std::sync::RwLockReadGuard<'_, ()> {
         self.gate.read().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Counts a call of [`Store::submit`] for as long as it runs, even if its future is dropped.
-struct Submitting<'a>(&'a AtomicUsize);
-
-impl<'a> Submitting<'a> {
-    fn enter(count: &'a AtomicUsize) -> Self {
-        count.fetch_add(1, Ordering::AcqRel);
-        Submitting(count)
-    }
-}
-
-impl Drop for Submitting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -368,9 +346,6 @@ impl Store {
             trees,
             gate: RwLock::new(()),
             pending: Mutex::new(std::collections::VecDeque::new()),
-            batcher: Mutex::new(None),
-            unapplied: AtomicUsize::new(0),
-            submitting: AtomicUsize::new(0),
             site_id: cfg.site_id.clone(),
             epoch: RwLock::new(epoch),
             pseudonym_key,
@@ -392,21 +367,13 @@ impl Store {
 
     /// Applies `cmd` under `request_id` and answers once its change is durable. A retry
     /// with the same id (and the same command) gets the first answer again.
-    ///
-    /// A request alone in the store runs on the calling thread (blocking it for one
-    /// fdatasync); concurrent requests go to the writer thread and commit in groups.
     pub async fn submit(&self, request_id: &str, cmd: Command) -> Result<Outcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = writer::Job::new(request_id, cmd, reply)?;
-        let _counted = Submitting::enter(&self.inner.submitting);
-        let alone = self.inner.submitting.load(Ordering::Acquire) == 1
-            && self.queue.capacity() == self.queue.max_capacity();
-        if let Err(job) = self.inner.try_inline(job, alone) {
-            self.queue
-                .send(Msg::Job(job))
-                .await
-                .map_err(|_| StoreError::Closed)?;
-        }
+        self.queue
+            .send(Msg::Job(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -445,8 +412,6 @@ impl Store {
         let (reply, answer) = oneshot::channel();
         let inner = Arc::clone(&self.inner);
         let run: batch::Exclusive = Box::new(move || {
-            // The writer thread's batches are done; this keeps inline ones out meanwhile.
-            let _no_batch = inner.batcher();
             let _ = reply.send(f(&inner));
         });
         self.queue

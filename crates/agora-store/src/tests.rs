@@ -467,9 +467,9 @@ async fn the_log_files_take_turns_with_background_checkpoints() {
     drop(check_image(&live, &ids, acknowledged));
 }
 
-/// Lone requests run inline on the caller's thread, concurrent ones on the writer thread:
-/// rounds of both, with exclusive work in between, keep one order of seats, waiting
-/// positions and log positions, and a reopened store holds it all.
+/// Rounds of a lone request (a batch of one) and of bursts (grouped batches), with exclusive
+/// work in between, keep one order of seats, waiting positions and log positions, and a
+/// reopened store holds it all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lone_and_grouped_requests_share_one_order() {
     let dir = tempfile::tempdir().unwrap();

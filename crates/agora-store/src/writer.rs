@@ -83,13 +83,6 @@ pub fn now_ms() -> i64 {
 /// the applier beyond this.
 const APPLY_QUEUE: usize = 2;
 
-/// What running a batch needs besides the store, held by whoever runs one: the writer
-/// thread, or a request alone in the store, inline (see [`Inner::try_inline`]).
-pub(crate) struct Batcher {
-    entropy: Entropy,
-    to_applier: std::sync::mpsc::SyncSender<Apply>,
-}
-
 /// Work for the applier thread, in commit order.
 enum Apply {
     Batch(Durable),
@@ -122,24 +115,16 @@ pub fn start(
         .spawn(move || {
             for work in applier_rx {
                 match work {
-                    Apply::Batch(d) => {
-                        a.apply(d);
-                        a.unapplied.fetch_sub(1, Ordering::AcqRel);
-                    }
+                    Apply::Batch(d) => a.apply(d),
                     Apply::Barrier(done) => drop(done.send(())),
                 }
             }
         })
         .map_err(|e| StoreError::io("starting the applier thread", e))?;
-    let settle = to_applier.clone();
-    *inner.batcher() = Some(Batcher {
-        entropy: Entropy::new(),
-        to_applier,
-    });
     let w = Arc::clone(inner);
     std::thread::Builder::new()
         .name("agora-store-writer".into())
-        .spawn(move || run(&w, rx, settle, applier))
+        .spawn(move || run(&w, rx, to_applier, applier))
         .map_err(|e| StoreError::io("starting the writer thread", e))
 }
 
@@ -150,6 +135,7 @@ fn run(
     to_applier: std::sync::mpsc::SyncSender<Apply>,
     applier: JoinHandle<()>,
 ) {
+    let mut entropy = Entropy::new();
     let settle = || {
         let (done, wait) = std::sync::mpsc::sync_channel(1);
         if to_applier.send(Apply::Barrier(done)).is_ok() {
@@ -159,17 +145,12 @@ fn run(
     batch::run_batches(
         rx,
         MAX_BATCH,
-        |jobs| match inner.batcher().as_mut() {
-            Some(b) => inner.process(jobs, b, false),
-            None => jobs.clear(),
-        },
+        |jobs| inner.process(jobs, &to_applier, &mut entropy),
         settle,
         |j| {
             let _ = j.reply.send(Err(StoreError::Closed));
         },
     );
-    // No batch runs after this, inline or not; the applier stops once both senders are gone.
-    drop(inner.batcher().take());
     drop(to_applier);
     if applier.join().is_err() {
         error!("the applier thread panicked");
@@ -190,38 +171,12 @@ struct Committed {
 }
 
 impl Inner {
-    pub(crate) fn batcher(&self) -> std::sync::MutexGuard<'_, Option<Batcher>> {
-        self.batcher.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `job` as a batch of its own on the calling thread, if nothing else is under
-    /// way: no other request is being submitted (`alone`), the writer is idle and the
-    /// applier has nothing left. A lone request then skips the three thread hand-offs of
-    /// the writer path (to the writer, to the applier, back to the caller), each a wake-up
-    /// of a sleeping thread; under load nothing changes, requests queue for the writer and
-    /// are committed in groups. The caller's thread blocks for one batch, fdatasync
-    /// included. Gives the job back when it cannot run it.
-    pub(crate) fn try_inline(&self, job: Job, alone: bool) -> Result<(), Job> {
-        if !alone || self.unapplied.load(Ordering::Acquire) != 0 {
-            return Err(job);
-        }
-        let Ok(mut guard) = self.batcher.try_lock() else {
-            return Err(job);
-        };
-        // Checked again under the lock: only a batch run holding it adds to `unapplied`.
-        let Some(b) = guard.as_mut() else {
-            return Err(job);
-        };
-        if self.unapplied.load(Ordering::Acquire) != 0 {
-            return Err(job);
-        }
-        self.process(&mut vec![job], b, true);
-        Ok(())
-    }
-
-    /// Runs a batch: the rules, then the write-ahead log; then answers and applies it to
-    /// sled, on the applier thread or, `inline`, here.
-    fn process(&self, jobs: &mut Vec<Job>, b: &mut Batcher, inline: bool) {
+    fn process(
+        &self,
+        jobs: &mut Vec<Job>,
+        applier: &std::sync::mpsc::SyncSender<Apply>,
+        entropy: &mut Entropy,
+    ) {
         if self.poisoned.load(Ordering::Acquire) {
             for j in jobs.drain(..) {
                 let _ = j.reply.send(Err(StoreError::Poisoned(
@@ -233,7 +188,7 @@ impl Inner {
         let now = now_ms();
         let fresh: Vec<Fresh> = jobs
             .iter()
-            .map(|j| fresh_for(&j.cmd, now, &mut b.entropy))
+            .map(|j| fresh_for(&j.cmd, now, entropy))
             .collect();
         let pending: Vec<Arc<Writes>> = self.pending().iter().cloned().collect();
         let result = self.disk.next_batch().and_then(|batch| {
@@ -257,13 +212,8 @@ impl Inner {
                     last_seq: c.last_seq,
                     first_seq: c.first_seq,
                 };
-                if inline {
-                    self.apply(durable);
-                    return;
-                }
-                self.unapplied.fetch_add(1, Ordering::AcqRel);
                 if let Err(std::sync::mpsc::SendError(Apply::Batch(d))) =
-                    b.to_applier.send(Apply::Batch(durable))
+                    applier.send(Apply::Batch(durable))
                 {
                     // Only if the applier died: the batch is durable and replays on restart.
                     self.poisoned.store(true, Ordering::Release);
@@ -290,9 +240,8 @@ impl Inner {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// On the applier thread (or inline): answers a durable batch and applies it to sled.
-    /// Readers wait at the gate meanwhile, so that a client that got its answer reads its
-    /// own write.
+    /// On the applier thread: answers a durable batch and applies it to sled. Readers wait
+    /// at the gate meanwhile, so that a client that got its answer reads its own write.
     fn apply(&self, d: Durable) {
         let gate = self.gate.write().unwrap_or_else(|e| e.into_inner());
         for (reply, answer) in d.replies {

@@ -430,7 +430,9 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         let total = if quick { 3_000 } else { 10_000 };
         let acks: Arc<std::sync::Mutex<std::collections::HashMap<String, Instant>>> =
             Arc::default();
-        let arrivals: Arc<std::sync::Mutex<Samples>> = Arc::default();
+        // Joined with the acks after the run: a change can reach the watcher before the
+        // writing task has recorded its ack.
+        let arrivals: Arc<std::sync::Mutex<Vec<(String, Instant)>>> = Arc::default();
         let mut feed = admin
             .watch(pb::WatchRequest {
                 from_now: true,
@@ -438,7 +440,7 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             })
             .await?
             .into_inner();
-        let (a2, r2) = (Arc::clone(&acks), Arc::clone(&arrivals));
+        let r2 = Arc::clone(&arrivals);
         let seen = Arc::new(AtomicUsize::new(0));
         let seen2 = Arc::clone(&seen);
         let watcher = tokio::spawn(async move {
@@ -449,9 +451,8 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
                 let now = Instant::now();
                 for e in c.events {
                     if let Some(pb::event::Event::ParticipantUpserted(p)) = e.event {
-                        let acked = a2.lock().ok().and_then(|m| m.get(&p.display_name).copied());
-                        if let (Some(t), Ok(mut s)) = (acked, r2.lock()) {
-                            s.push(now.saturating_duration_since(t));
+                        if let Ok(mut s) = r2.lock() {
+                            s.push((p.display_name, now));
                         }
                         seen2.fetch_add(1, Ordering::Relaxed);
                     }
@@ -493,7 +494,18 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         watcher.abort();
-        let lat = arrivals.lock().map(|s| s.clone()).unwrap_or_default();
+        let mut lat = Samples::default();
+        let mut early = 0;
+        if let (Ok(acks), Ok(arrivals)) = (acks.lock(), arrivals.lock()) {
+            for (name, at) in arrivals.iter() {
+                if let Some(acked) = acks.get(name) {
+                    if at < acked {
+                        early += 1;
+                    }
+                    lat.push(at.saturating_duration_since(*acked));
+                }
+            }
+        }
         let delivered = lat.len();
         rows.push(Row {
             scenario: "sync-latency".into(),
@@ -505,8 +517,13 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             steal_pct: machine0.steal_pct_since(),
             peak_rss_mib: national.peak_rss_mib() + site.peak_rss_mib(),
             note: format!(
-                "site ack → national Watch; {delivered} of {} seen",
-                total - errors
+                "site ack → national Watch; {delivered} of {} seen{}",
+                total - errors,
+                if early > 0 {
+                    format!(" ({early} before the bench recorded their ack: counted as 0)")
+                } else {
+                    String::new()
+                }
             ),
         });
     }
