@@ -50,7 +50,7 @@ fn default_listen() -> SocketAddr {
 }
 /// Measured (docs/BENCHMARKS.md): sled's RSS grows by 3 to 5 MiB per MiB of cache setting,
 /// and a bigger cache did not make registrations measurably faster; 3 MiB keeps a site with
-/// 100,000 registrations under 64 MiB with a margin (about 59 MiB peak).
+/// 100,000 registrations under 64 MiB with a margin (52–54 MiB peak measured).
 fn default_cache_mb() -> u64 {
     3
 }
