@@ -48,11 +48,14 @@ pub struct SiteConfig {
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 50051))
 }
-/// Measured (docs/BENCHMARKS.md): sled's RSS grows by 3 to 5 MiB per MiB of cache setting,
-/// and a bigger cache did not make registrations measurably faster; 3 MiB keeps a site with
-/// 100,000 registrations under 64 MiB with a margin (52–54 MiB peak measured).
+/// The site's sled cache by default, MiB. Measured (docs/BENCHMARKS.md): sled's RSS grows
+/// by 3 to 5 MiB per MiB of cache setting, and a bigger cache did not make registrations
+/// measurably faster; 3 MiB keeps a site with 100,000 registrations under 64 MiB with a
+/// margin (52–54 MiB peak measured).
+pub const DEFAULT_CACHE_MB: u64 = 3;
+
 fn default_cache_mb() -> u64 {
-    3
+    DEFAULT_CACHE_MB
 }
 fn default_log_retention() -> u64 {
     1_000_000

@@ -26,7 +26,7 @@ use agora_store::{Store, StoreConfig, StoreError};
 use agora_sync::uplink::{UplinkConfig, UplinkStatus};
 
 pub use auth::Role;
-pub use config::SiteConfig;
+pub use config::{DEFAULT_CACHE_MB, SiteConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {

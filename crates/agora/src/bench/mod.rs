@@ -259,8 +259,7 @@ async fn floor(
     let clients = site_clients(&node, 8, DESK).await?;
     for c in [1usize, 16, 64, 256] {
         let total = if quick { 20_000 } else { 100_000 };
-        let (cpu0, bench0) = (node.cpu_s(), proc::self_cpu_s());
-        let machine0 = proc::MachineTicks::now();
+        let meter = proc::Meter::start(node.cpu_s());
         let (lat, took, errors) =
             drive(
                 &clients[..c.min(8)],
@@ -279,9 +278,9 @@ async fn floor(
             case: format!("GetSiteInfo, {c} in flight"),
             rate,
             latency: Some(lat.summary()),
-            cpu_s: node.cpu_s() - cpu0,
-            client_cpu_s: proc::self_cpu_s() - bench0,
-            steal_pct: machine0.steal_pct_since(),
+            cpu_s: meter.node_cpu_s(node.cpu_s()),
+            client_cpu_s: meter.bench_cpu_s(),
+            steal_pct: meter.steal_pct(),
             peak_rss_mib: node.peak_rss_mib(),
             note: if errors > 0 {
                 format!("{errors} errors")
@@ -294,7 +293,7 @@ async fn floor(
     // The disk: a 4 KiB write + fdatasync, on the same filesystem as the node's data.
     let path = dir.path().join("fsync-probe");
     let rounds = if quick { 500 } else { 3000 };
-    let machine0 = proc::MachineTicks::now();
+    let meter = proc::Meter::start(0.0);
     let lat = tokio::task::spawn_blocking(move || -> std::io::Result<Samples> {
         use std::os::unix::fs::FileExt;
         let f = std::fs::OpenOptions::new()
@@ -321,7 +320,7 @@ async fn floor(
         rate: if l.p50 > 0.0 { 1000.0 / l.p50 } else { 0.0 },
         latency: Some(l),
         note: "one at a time".into(),
-        steal_pct: machine0.steal_pct_since(),
+        steal_pct: meter.steal_pct(),
         ..Row::default()
     });
     Ok(())
@@ -348,8 +347,7 @@ async fn register(
             let base = offset;
             let ids2 = Arc::clone(&ids);
             progress(&format!("register {case}: {c} clients"));
-            let (cpu0, bench0) = (node.cpu_s(), proc::self_cpu_s());
-            let machine0 = proc::MachineTicks::now();
+            let meter = proc::Meter::start(node.cpu_s());
             let (lat, took, errors) = drive(
                 &clients[..c.min(8)],
                 c,
@@ -380,9 +378,9 @@ async fn register(
                 case: format!("{case}, {c} clients"),
                 rate,
                 latency: Some(lat.summary()),
-                cpu_s: node.cpu_s() - cpu0,
-                client_cpu_s: proc::self_cpu_s() - bench0,
-                steal_pct: machine0.steal_pct_since(),
+                cpu_s: meter.node_cpu_s(node.cpu_s()),
+                client_cpu_s: meter.bench_cpu_s(),
+                steal_pct: meter.steal_pct(),
                 peak_rss_mib: node.peak_rss_mib(),
                 note: if errors > 0 {
                     format!("{ratio}; {errors} errors")
@@ -461,8 +459,7 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         });
         let tag = case.len();
         let start = Instant::now();
-        let (cpu0, bench0) = (national.cpu_s() + site.cpu_s(), proc::self_cpu_s());
-        let machine0 = proc::MachineTicks::now();
+        let meter = proc::Meter::start(national.cpu_s() + site.cpu_s());
         let a3 = Arc::clone(&acks);
         let (_, took, errors) = drive(
             &clients,
@@ -512,9 +509,9 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             case: case.into(),
             rate: (total - errors) as f64 / took.as_secs_f64(),
             latency: Some(lat.summary()),
-            cpu_s: national.cpu_s() + site.cpu_s() - cpu0,
-            client_cpu_s: proc::self_cpu_s() - bench0,
-            steal_pct: machine0.steal_pct_since(),
+            cpu_s: meter.node_cpu_s(national.cpu_s() + site.cpu_s()),
+            client_cpu_s: meter.bench_cpu_s(),
+            steal_pct: meter.steal_pct(),
             peak_rss_mib: national.peak_rss_mib() + site.peak_rss_mib(),
             note: format!(
                 "site ack → national Watch; {delivered} of {} seen{}",
@@ -577,7 +574,7 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         ADMIN.into(),
     ];
     let start = Instant::now();
-    let machine0 = proc::MachineTicks::now();
+    let meter = proc::Meter::start(0.0);
     let national = proc::respawn("national", &args, addr)?;
     let mut admin = national_client(&national).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -620,7 +617,7 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         cpu_s: national.cpu_s(),
         client_cpu_s: 0.0,
         peak_rss_mib: national.peak_rss_mib(),
-        steal_pct: machine0.steal_pct_since(),
+        steal_pct: meter.steal_pct(),
         note: format!(
             "{:.2} s from the stream's return to all applied; {:.2} s from national start (site's reconnect backoff included)",
             from_link.as_secs_f64(),
@@ -674,8 +671,7 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     }
     let mut streams = Vec::new();
     let start = Instant::now();
-    let (cpu0, bench0) = (national.cpu_s(), proc::self_cpu_s());
-    let machine0 = proc::MachineTicks::now();
+    let meter = proc::Meter::start(national.cpu_s());
     for s in 0..sites {
         let id = format!("site{s:02}");
         let token = admin
@@ -713,9 +709,9 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         case: format!("{sites} sites → national, {watchers} watchers"),
         rate: total as f64 / took.as_secs_f64(),
         latency: Some(lat.summary()),
-        cpu_s: national.cpu_s() - cpu0,
-        client_cpu_s: proc::self_cpu_s() - bench0,
-        steal_pct: machine0.steal_pct_since(),
+        cpu_s: meter.node_cpu_s(national.cpu_s()),
+        client_cpu_s: meter.bench_cpu_s(),
+        steal_pct: meter.steal_pct(),
         peak_rss_mib: national.peak_rss_mib(),
         note: format!(
             "ingest records/s; watcher latency (ms resolution); {got} of {expected} deliveries"
@@ -842,7 +838,7 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         note: format!(
             "RSS now {:.1} MiB (default cache, {} MiB); target < 64 MiB",
             node.rss_mib(),
-            agora_site::SiteConfig::new("memory", "", "", "").cache_mb
+            agora_site::DEFAULT_CACHE_MB
         ),
     });
     node.stop()?;

@@ -63,6 +63,38 @@ impl MachineTicks {
     }
 }
 
+/// What a case measures from its start: CPU of the node(s) under test (the caller reads
+/// their total), CPU of the bench process, and the machine's steal.
+pub struct Meter {
+    node0: f64,
+    bench0: f64,
+    machine0: MachineTicks,
+}
+
+impl Meter {
+    /// `node_cpu_s`: the node(s)' CPU seconds so far.
+    pub fn start(node_cpu_s: f64) -> Self {
+        Meter {
+            node0: node_cpu_s,
+            bench0: self_cpu_s(),
+            machine0: MachineTicks::now(),
+        }
+    }
+
+    /// The node(s)' CPU seconds since the start, from their total now.
+    pub fn node_cpu_s(&self, node_cpu_s: f64) -> f64 {
+        node_cpu_s - self.node0
+    }
+
+    pub fn bench_cpu_s(&self) -> f64 {
+        self_cpu_s() - self.bench0
+    }
+
+    pub fn steal_pct(&self) -> f64 {
+        self.machine0.steal_pct_since()
+    }
+}
+
 /// User + system CPU seconds of `/proc/<pid>`.
 fn cpu_of(pid: &str) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
