@@ -278,7 +278,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Demo(_) | Command::Dashboard(_) | Command::Export(_) | Command::Bench(_) => "warn",
         _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
     });
-    let result = tokio::runtime::Builder::new_multi_thread()
+    // The load generator runs on one thread: on the two cores it shares with the nodes
+    // under test, a second worker mostly woke up to steal work (see docs/BENCHMARKS.md).
+    let mut builder = if matches!(cli.command, Command::Bench(_)) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let result = builder
         .enable_all()
         .build()
         .context("starting the async runtime")
