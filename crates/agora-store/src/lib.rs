@@ -60,7 +60,8 @@ pub(crate) enum T {
     ByTarget,
     /// participant id → registration id of their active challenge registration.
     Active,
-    /// ticket code → registration id.
+    /// No longer written: ticket codes are indexed in memory (`rows::TicketIndex`). Kept so
+    /// that the trees' numbers, which write-ahead log records carry, stay the same.
     Tickets,
     /// target key ++ waiting slot (u64 BE) → registration id.
     Waiters,

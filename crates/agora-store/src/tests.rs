@@ -133,6 +133,29 @@ fn seats_and_positions(outcomes: &[Outcome]) -> (usize, Vec<u32>) {
     (confirmed, positions)
 }
 
+/// Registers everyone for challenge 1 from concurrent tasks (many batches); the answers
+/// in order.
+async fn register_all(store: &Arc<Store>, people: &[ParticipantId]) -> Vec<Outcome> {
+    let tasks: Vec<_> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let store = Arc::clone(store);
+            let cmd = Command::Register {
+                participant: *p,
+                challenge: 1,
+                move_: false,
+            };
+            tokio::spawn(async move { store.submit(&format!("r{i}"), cmd).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().unwrap());
+    }
+    outcomes
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_registrations_never_oversell_and_the_log_stays_contiguous() {
     let dir = tempfile::tempdir().unwrap();
@@ -151,23 +174,7 @@ async fn concurrent_registrations_never_oversell_and_the_log_stays_contiguous() 
     for i in 0..60 {
         people.push(participant(&store, &format!("p{i}"), &format!("P{i}")).await);
     }
-    let tasks: Vec<_> = people
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let store = Arc::clone(&store);
-            let cmd = Command::Register {
-                participant: *p,
-                challenge: 1,
-                move_: false,
-            };
-            tokio::spawn(async move { store.submit(&format!("r{i}"), cmd).await })
-        })
-        .collect();
-    let mut outcomes = Vec::new();
-    for t in tasks {
-        outcomes.push(t.await.unwrap().unwrap());
-    }
+    let outcomes = register_all(&store, &people).await;
     assert_eq!(seats_and_positions(&outcomes), (10, (1..=50).collect()));
     let pool = store.pool(Target::Challenge(1)).unwrap();
     assert_eq!((pool.confirmed, pool.waitlisted), (10, 50));
@@ -445,6 +452,74 @@ async fn acknowledged_batches_are_replayed_from_the_write_ahead_log() {
     drop(third);
     drop(reopened);
     store.close();
+}
+
+/// Ticket codes are indexed in memory from the registrations: after a crash (the index
+/// rebuilt from sled plus the replayed log) every acknowledged ticket is found by check-in
+/// and cancellation, each names its own registration, and an unknown code is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tickets_are_found_again_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let store = Arc::new(Store::open(&config(&live)).unwrap());
+    store
+        .submit(
+            "c1",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(40),
+            },
+        )
+        .await
+        .unwrap();
+    let people = crowd(&store, 60).await;
+    let registered: Vec<_> = register_all(&store, &people)
+        .await
+        .into_iter()
+        .map(|o| match o {
+            Outcome::Registered { registration, .. } => registration,
+            o => panic!("{o:?}"),
+        })
+        .collect();
+    let codes: std::collections::HashSet<_> = registered.iter().map(|r| r.ticket).collect();
+    assert_eq!(
+        codes.len(),
+        registered.len(),
+        "a ticket code was handed out twice"
+    );
+
+    let image = dir.path().join("image");
+    crash_image(&live, &image);
+    store.close();
+    let reopened = Store::open(&config(&image)).unwrap();
+    for r in &registered {
+        let (rid, cmd) = if r.state == RegistrationState::Confirmed {
+            (format!("in-{}", r.id), Command::CheckIn(r.ticket))
+        } else {
+            let key = agora_model::RegistrationKey::Ticket(r.ticket);
+            (format!("out-{}", r.id), Command::Cancel(key))
+        };
+        match reopened.submit(&rid, cmd).await.unwrap() {
+            Outcome::CheckedIn { registration, .. } | Outcome::Cancelled { registration, .. } => {
+                assert_eq!(registration.id, r.id, "ticket {} names another", r.ticket)
+            }
+            o => panic!("{o:?}"),
+        }
+    }
+    let unknown = (0..)
+        .map(|i: u32| {
+            let d = |k: u32| (i / 22u32.pow(k)) % 22;
+            agora_model::TicketCode::from_indexes([d(0), d(1), d(2), d(3), d(4), d(5)])
+        })
+        .find(|c| !codes.contains(c))
+        .unwrap();
+    match reopened
+        .submit("in-unknown", Command::CheckIn(unknown))
+        .await
+    {
+        Err(StoreError::Domain(DomainError::TicketNotFound(c))) => assert_eq!(c, unknown),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,12 +16,13 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error};
 
 use agora_model::{
-    ApplyError, Change, Command, DomainError, Fresh, Outcome, TicketCode, apply, limits,
+    ApplyError, Change, Command, DomainError, Fresh, Outcome, RegistrationId, TicketCode, apply,
+    limits,
 };
 
 use crate::batch::{self, Msg};
 use crate::codec::{encode, u64_key, u64_of};
-use crate::rows::{TxError, TxRows};
+use crate::rows::{TicketIndex, TxError, TxRows, ticket_index};
 use crate::wal::{TxTrees, Writes};
 use crate::{Inner, StoreError, StoredAnswer, T, meta};
 
@@ -108,6 +109,7 @@ pub fn start(
     inner: &Arc<Inner>,
     rx: mpsc::Receiver<Msg<Job>>,
 ) -> Result<JoinHandle<()>, StoreError> {
+    let tickets = ticket_index(inner.tree(T::Registrations))?;
     let (to_applier, applier_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
     let a = Arc::clone(inner);
     let applier = std::thread::Builder::new()
@@ -124,7 +126,7 @@ pub fn start(
     let w = Arc::clone(inner);
     std::thread::Builder::new()
         .name("agora-store-writer".into())
-        .spawn(move || run(&w, rx, to_applier, applier))
+        .spawn(move || run(&w, rx, to_applier, applier, tickets))
         .map_err(|e| StoreError::io("starting the writer thread", e))
 }
 
@@ -134,6 +136,7 @@ fn run(
     rx: mpsc::Receiver<Msg<Job>>,
     to_applier: std::sync::mpsc::SyncSender<Apply>,
     applier: JoinHandle<()>,
+    mut tickets: TicketIndex,
 ) {
     let mut entropy = Entropy::new();
     let settle = || {
@@ -145,7 +148,7 @@ fn run(
     batch::run_batches(
         rx,
         MAX_BATCH,
-        |jobs| inner.process(jobs, &to_applier, &mut entropy),
+        |jobs| inner.process(jobs, &to_applier, &mut entropy, &mut tickets),
         settle,
         |j| {
             let _ = j.reply.send(Err(StoreError::Closed));
@@ -168,6 +171,8 @@ struct Committed {
     writes: Option<Writes>,
     last_seq: u64,
     first_seq: u64,
+    /// The tickets handed out, for the index once the batch is durable.
+    new_tickets: Vec<(TicketCode, RegistrationId)>,
 }
 
 impl Inner {
@@ -176,6 +181,7 @@ impl Inner {
         jobs: &mut Vec<Job>,
         applier: &std::sync::mpsc::SyncSender<Apply>,
         entropy: &mut Entropy,
+        tickets: &mut TicketIndex,
     ) {
         if self.poisoned.load(Ordering::Acquire) {
             for j in jobs.drain(..) {
@@ -192,10 +198,11 @@ impl Inner {
             .collect();
         let pending: Vec<Arc<Writes>> = self.pending().iter().cloned().collect();
         let result = self.disk.next_batch().and_then(|batch| {
-            let mut c = self.commit(jobs, &fresh, batch, &pending)?;
+            let mut c = self.commit(jobs, &fresh, batch, &pending, tickets)?;
             let writes = match c.writes.take() {
                 Some(w) => {
                     self.disk.commit(&w)?;
+                    tickets.extend(c.new_tickets.drain(..));
                     let w = Arc::new(w);
                     self.pending().push_back(Arc::clone(&w));
                     Some(w)
@@ -273,10 +280,15 @@ impl Inner {
         fresh: &[Fresh],
         batch: u64,
         pending: &[Arc<Writes>],
+        tickets: &TicketIndex,
     ) -> Result<Committed, StoreError> {
         {
             let tx = TxTrees::new(&self.trees, pending);
-            let mut rows = TxRows { tx: &tx };
+            let mut rows = TxRows {
+                tx: &tx,
+                tickets,
+                new_tickets: Vec::new(),
+            };
             let meta_u64 = |key: &'static [u8]| -> Result<u64, TxError> {
                 let v = rows.raw(T::Meta, key)?.unwrap_or_default();
                 u64_of("meta", key, &v)
@@ -336,12 +348,14 @@ impl Inner {
                     rows.put_raw(T::Meta, meta::FIRST_SEQ, &u64_key(first_seq))?;
                 }
             }
+            let new_tickets = std::mem::take(&mut rows.new_tickets);
             let writes = wrote.then(|| tx.finish(T::Meta as usize, batch));
             Ok(Committed {
                 answers,
                 writes,
                 last_seq,
                 first_seq,
+                new_tickets,
             })
         }
     }
