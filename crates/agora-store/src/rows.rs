@@ -30,8 +30,9 @@ pub struct TxRows<'a> {
 /// registrations never deleted). Only the writer reads it, to draw a free code and to find
 /// the registration a check-in or a cancellation names. It is derived from the
 /// registrations when the store opens, not stored: kept in sled, a tree keyed by random
-/// codes cost a page read per registration once it outgrew the cache (a tenth of the
-/// node's CPU at 100,000 registrations). About 40 bytes per registration.
+/// codes cost a page read per registration once it outgrew the cache (the free-code check
+/// alone was 7 % of the node's CPU at 100,000 registrations, docs/BENCHMARKS.md item 12).
+/// Each entry is 22 bytes of code and id plus the hash table's slack.
 pub type TicketIndex = std::collections::HashMap<TicketCode, RegistrationId>;
 
 /// Builds the [`TicketIndex`] from the registrations tree; two registrations holding one
