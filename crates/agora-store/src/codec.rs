@@ -66,6 +66,17 @@ pub fn target_key(t: Target) -> Vec<u8> {
     }
 }
 
+/// The target whose [`target_key`] `key` is.
+pub fn target_of(key: &[u8]) -> Option<Target> {
+    let (&kind, n) = key.split_first()?;
+    let n = u32::from_be_bytes(<[u8; 4]>::try_from(n).ok()?);
+    match kind {
+        1 => Some(Target::Challenge(n)),
+        2 => Some(Target::Conference(n)),
+        _ => None,
+    }
+}
+
 /// `[kind][folded room name | participant id]`.
 pub fn slot_key(key: &SlotKey) -> Vec<u8> {
     let (kind, rest): (u8, &[u8]) = match key {

@@ -10,6 +10,7 @@ mod batch;
 mod codec;
 mod error;
 mod event;
+mod index;
 pub mod national;
 mod rows;
 mod wal;
@@ -56,11 +57,13 @@ pub(crate) enum T {
     Participants,
     /// registration id → `Registration`.
     Registrations,
-    /// target key ++ registration id → (): registrations of one target.
+    /// In memory, not in sled (`index::Derived`): registration id → target key, for the
+    /// registrations of one target. The sled tree of this name stays empty.
     ByTarget,
-    /// participant id → registration id of their active challenge registration.
+    /// In memory, not in sled (`index::Derived`): participant id → registration id of
+    /// their active challenge registration. The sled tree of this name stays empty.
     Active,
-    /// No longer written: ticket codes are indexed in memory (`rows::TicketIndex`). Kept so
+    /// No longer written: ticket codes are indexed in memory (`index::TicketIndex`). Kept so
     /// that the trees' numbers, which write-ahead log records carry, stay the same.
     Tickets,
     /// target key ++ waiting slot (u64 BE) → registration id.
@@ -222,6 +225,9 @@ pub(crate) struct Inner {
     gate: RwLock<()>,
     /// Batches durable in the log, not yet applied to sled, oldest first.
     pending: Mutex<std::collections::VecDeque<Arc<wal::Writes>>>,
+    /// The in-memory indexes, changed by the applier with sled (under the gate); the
+    /// writer reads the active registrations here too, past the pending batches.
+    derived: RwLock<index::Derived>,
     site_id: SiteId,
     /// Changes only when the site finds that its data was restored from an old copy.
     epoch: RwLock<String>,
@@ -338,15 +344,21 @@ impl Store {
                 key
             }
         };
+        // Databases written before these indexes moved to memory still hold their rows.
+        for t in [T::Active, T::ByTarget, T::Tickets] {
+            trees[t as usize].clear()?;
+        }
+        let (tickets, derived) = index::build(&trees[T::Registrations as usize])?;
         info!(
             site = %cfg.site_id, path = %cfg.path.display(), %epoch, last_seq, first_seq, created,
-            "store opened"
+            registrations = tickets.len(), "store opened"
         );
         let inner = Arc::new(Inner {
             disk,
             trees,
             gate: RwLock::new(()),
             pending: Mutex::new(std::collections::VecDeque::new()),
+            derived: RwLock::new(derived),
             site_id: cfg.site_id.clone(),
             epoch: RwLock::new(epoch),
             pseudonym_key,
@@ -358,7 +370,7 @@ impl Store {
         // Capacity: enough to keep the writer fed with full batches while it flushes, small
         // enough that a stalled disk pushes back on clients instead of growing memory.
         let (queue, rx) = mpsc::channel(writer::MAX_BATCH * 4);
-        let handle = writer::start(&inner, rx)?;
+        let handle = writer::start(&inner, rx, tickets)?;
         Ok(Store {
             inner,
             queue,
@@ -646,15 +658,15 @@ impl Store {
         p: ParticipantId,
     ) -> Result<Option<Registration>, StoreError> {
         let _batch = self.inner.read_gate();
-        match self.inner.tree(T::Active).get(p.as_bytes())? {
-            Some(id) => match uuid::Uuid::from_slice(&id) {
-                Ok(id) => self.registration_row(RegistrationId(id)),
-                Err(_) => Err(StoreError::Corrupt {
-                    tree: "active",
-                    key: p.to_string(),
-                    reason: "not a registration id".into(),
-                }),
-            },
+        let active = index::read(&self.inner.derived).active(p);
+        match active {
+            Some(id) => {
+                let r = self.registration_row(id)?;
+                r.map(Some).ok_or_else(|| StoreError::Inconsistent {
+                    what: "active registration",
+                    key: id.to_string(),
+                })
+            }
             None => Ok(None),
         }
     }
@@ -666,25 +678,16 @@ impl Store {
     }
 
     pub(crate) fn registrations_of_rows(&self, t: Target) -> Result<Vec<Registration>, StoreError> {
-        let prefix = target_key(t);
-        let mut out = Vec::new();
-        for kv in self.inner.tree(T::ByTarget).scan_prefix(&prefix) {
-            let (k, _) = kv?;
-            let id =
-                uuid::Uuid::from_slice(&k[prefix.len()..]).map_err(|_| StoreError::Corrupt {
-                    tree: "by_target",
-                    key: codec::hex(&k),
-                    reason: "not a registration id".into(),
-                })?;
-            let r = self.registration_row(RegistrationId(id))?.ok_or_else(|| {
-                StoreError::Inconsistent {
-                    what: "registration",
-                    key: id.to_string(),
-                }
-            })?;
-            out.push(r);
-        }
-        Ok(out)
+        let ids = index::read(&self.inner.derived).of_target(t).to_vec();
+        ids.into_iter()
+            .map(|id| {
+                self.registration_row(id)?
+                    .ok_or_else(|| StoreError::Inconsistent {
+                        what: "registration",
+                        key: id.to_string(),
+                    })
+            })
+            .collect()
     }
 
     /// 1-based place in the waiting list of the registration waiting at `slot`.

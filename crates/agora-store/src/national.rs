@@ -23,7 +23,7 @@ use crate::StoreError;
 use crate::batch::{self, Msg};
 use crate::codec::{FORMAT, decode, encode, u64_key, u64_of};
 use crate::rows::TxError;
-use crate::wal::{Disk, TxTrees, Writes};
+use crate::wal::{Disk, TreeSet, TxTrees, Writes};
 use crate::writer::now_ms;
 
 /// Most jobs applied in one transaction.
@@ -932,7 +932,7 @@ impl Inner {
 
     fn commit(&self, jobs: &[Job], now: i64, batch: u64) -> Result<Committed, StoreError> {
         {
-            let t = TxTrees::new(&self.trees, &[]);
+            let t = TxTrees::new(&self.trees, &[], TreeSet::default());
             let tx = Tx { t: &t };
             let mut last = tx.u64(meta::LAST)?;
             let mut first = tx.u64(meta::FIRST)?;

@@ -8,7 +8,10 @@ use agora_model::{
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
+use std::sync::RwLock;
+
 use crate::codec::{decode, encode, i64_key, join, slot_key, target_key};
+use crate::index::{self, Derived, TicketIndex};
 use crate::wal::TxTrees;
 use crate::{StoreError, T};
 
@@ -20,36 +23,12 @@ pub const COUNTERS_KEY: &[u8] = b"event_counters";
 
 pub struct TxRows<'a> {
     pub tx: &'a TxTrees<'a>,
+    /// The indexes as of the last batch applied; `tx` holds the later batches' writes.
+    pub derived: &'a RwLock<Derived>,
     /// The tickets of the batches committed before this one.
     pub tickets: &'a TicketIndex,
     /// The tickets this batch handed out, for [`TicketIndex`] once the batch is durable.
     pub new_tickets: Vec<(TicketCode, RegistrationId)>,
-}
-
-/// Ticket code → registration, for every registration ever made (codes are never reused,
-/// registrations never deleted). Only the writer reads it, to draw a free code and to find
-/// the registration a check-in or a cancellation names. It is derived from the
-/// registrations when the store opens, not stored: kept in sled, a tree keyed by random
-/// codes cost a page read per registration once it outgrew the cache (the free-code check
-/// alone was 7 % of the node's CPU at 100,000 registrations, docs/BENCHMARKS.md item 12).
-/// Each entry is 22 bytes of code and id plus the hash table's slack.
-pub type TicketIndex = std::collections::HashMap<TicketCode, RegistrationId>;
-
-/// Builds the [`TicketIndex`] from the registrations tree; two registrations holding one
-/// code is an inconsistency, named.
-pub fn ticket_index(registrations: &sled::Tree) -> Result<TicketIndex, StoreError> {
-    let mut index = TicketIndex::with_capacity(registrations.len());
-    for kv in registrations.iter() {
-        let (k, v) = kv?;
-        let r: Registration = decode(T::Registrations.name(), &k, &v)?;
-        if let Some(other) = index.insert(r.ticket, r.id) {
-            return Err(StoreError::Inconsistent {
-                what: "ticket code held by two registrations",
-                key: format!("{} ({other} and {})", r.ticket, r.id),
-            });
-        }
-    }
-    Ok(index)
 }
 
 impl TxRows<'_> {
@@ -80,16 +59,7 @@ impl TxRows<'_> {
     }
 
     fn id(&self, t: T, key: &[u8]) -> Result<Option<Uuid>, TxError> {
-        match self.raw(t, key)? {
-            None => Ok(None),
-            Some(v) => Uuid::from_slice(&v)
-                .map(Some)
-                .map_err(|_| StoreError::Corrupt {
-                    tree: t.name(),
-                    key: crate::codec::hex(key),
-                    reason: format!("expected a 16-byte id, found {} bytes", v.len()),
-                }),
-        }
+        id_of(t, key, self.raw(t, key)?)
     }
 
     fn set_id(&self, t: T, key: &[u8], id: Option<Uuid>) -> Result<(), TxError> {
@@ -97,6 +67,19 @@ impl TxRows<'_> {
             Some(id) => self.put_raw(t, key, id.as_bytes()),
             None => self.remove(t, key),
         }
+    }
+}
+
+fn id_of(t: T, key: &[u8], value: Option<sled::IVec>) -> Result<Option<Uuid>, TxError> {
+    match value {
+        None => Ok(None),
+        Some(v) => Uuid::from_slice(&v)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt {
+                tree: t.name(),
+                key: crate::codec::hex(key),
+                reason: format!("expected a 16-byte id, found {} bytes", v.len()),
+            }),
     }
 }
 
@@ -138,14 +121,16 @@ impl Rows for TxRows<'_> {
     }
     fn put_registration(&mut self, r: &Registration) -> Result<(), TxError> {
         self.put(T::Registrations, r.id.as_bytes(), r)?;
-        self.put_raw(
-            T::ByTarget,
-            &join(&target_key(r.target), r.id.as_bytes()),
-            &[],
-        )
+        // For the applier's in-memory index (crate::index): id → target.
+        self.put_raw(T::ByTarget, r.id.as_bytes(), &target_key(r.target))
     }
     fn active(&self, p: ParticipantId) -> Result<Option<RegistrationId>, TxError> {
-        Ok(self.id(T::Active, p.as_bytes())?.map(RegistrationId))
+        let key = p.as_bytes();
+        let id = match self.tx.overlay(T::Active as usize, key) {
+            Some(v) => id_of(T::Active, key, v)?.map(RegistrationId),
+            None => index::read(self.derived).active(p),
+        };
+        Ok(id)
     }
     fn set_active(&mut self, p: ParticipantId, r: Option<RegistrationId>) -> Result<(), TxError> {
         self.set_id(T::Active, p.as_bytes(), r.map(|r| r.0))

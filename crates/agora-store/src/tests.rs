@@ -522,6 +522,124 @@ async fn tickets_are_found_again_after_a_crash() {
     }
 }
 
+/// Each participant's active registration and each challenge's registrations are held in
+/// memory: a registration is read back there as soon as it is answered, moves and
+/// cancellations change them, and after a crash they are rebuilt to the same state, which
+/// the rules then check against.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_indexes_are_read_at_once_and_rebuilt_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let store = Arc::new(Store::open(&config(&live)).unwrap());
+    for (n, seats) in [(1, 5), (2, 40)] {
+        let create = Command::CreateChallenge {
+            number: Some(n),
+            fields: fields(seats),
+        };
+        store.submit(&format!("c{n}"), create).await.unwrap();
+    }
+    let people = crowd(&store, 30).await;
+    let tasks: Vec<_> = people
+        .iter()
+        .enumerate()
+        .map(|(i, &p)| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let cmd = Command::Register {
+                    participant: p,
+                    challenge: 1,
+                    move_: false,
+                };
+                let Outcome::Registered { registration, .. } =
+                    store.submit(&format!("r{i}"), cmd).await.unwrap()
+                else {
+                    panic!("not registered")
+                };
+                // Answered, so visible in both indexes at once.
+                let active = store.active_registration(p).unwrap();
+                assert_eq!(active.map(|r| r.id), Some(registration.id));
+                let listed = store.registrations_of(Target::Challenge(1)).unwrap();
+                assert!(listed.iter().any(|r| r.id == registration.id));
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for (i, &p) in people.iter().enumerate().take(15) {
+        let cmd = if i < 10 {
+            Command::Register {
+                participant: p,
+                challenge: 2,
+                move_: true,
+            }
+        } else {
+            let r = store.active_registration(p).unwrap().unwrap();
+            Command::Cancel(agora_model::RegistrationKey::Id(r.id))
+        };
+        store.submit(&format!("m{i}"), cmd).await.unwrap();
+    }
+    let snapshot = |s: &Store| {
+        let active: Vec<_> = people
+            .iter()
+            .map(|&p| s.active_registration(p).unwrap().map(|r| (r.id, r.target)))
+            .collect();
+        let lists: Vec<Vec<_>> = [1, 2]
+            .map(|n| s.registrations_of(Target::Challenge(n)).unwrap())
+            .iter()
+            .map(|rs| rs.iter().map(|r| (r.id, r.participant, r.state)).collect())
+            .collect();
+        (active, lists)
+    };
+    let before = snapshot(&store);
+    assert_eq!(before.0.iter().filter(|a| a.is_none()).count(), 5);
+    assert_eq!(
+        before.0[..10]
+            .iter()
+            .flatten()
+            .map(|a| a.1)
+            .collect::<Vec<_>>(),
+        vec![Target::Challenge(2); 10]
+    );
+    // Cancelled and moved registrations stay listed, in the order they were made.
+    assert_eq!((before.1[0].len(), before.1[1].len()), (30, 10));
+    let ids: Vec<_> = before.1[0].iter().map(|r| r.0).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+
+    let image = dir.path().join("image");
+    crash_image(&live, &image);
+    store.close();
+    let reopened = Store::open(&config(&image)).unwrap();
+    assert_eq!(snapshot(&reopened), before);
+    let again = |i: usize, challenge: u32| Command::Register {
+        participant: people[i],
+        challenge,
+        move_: false,
+    };
+    match reopened.submit("again-20", again(20, 1)).await {
+        Err(StoreError::Domain(DomainError::AlreadyRegistered { participant, .. })) => {
+            assert_eq!(participant, people[20])
+        }
+        other => panic!("{other:?}"),
+    }
+    match reopened.submit("again-0", again(0, 1)).await {
+        Err(StoreError::Domain(DomainError::RegisteredElsewhere { challenge, .. })) => {
+            assert_eq!(challenge, 2)
+        }
+        other => panic!("{other:?}"),
+    }
+    // A cancelled participant is free to register again.
+    let Outcome::Registered { registration, .. } =
+        reopened.submit("again-12", again(12, 2)).await.unwrap()
+    else {
+        panic!("not registered")
+    };
+    let active = reopened.active_registration(people[12]).unwrap();
+    assert_eq!(active.map(|r| r.id), Some(registration.id));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_log_files_take_turns_with_background_checkpoints() {
     let dir = tempfile::tempdir().unwrap();

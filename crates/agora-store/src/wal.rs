@@ -66,30 +66,52 @@ pub struct TxTrees<'a> {
     trees: &'a [sled::Tree],
     pending: &'a [Arc<Writes>],
     writes: RefCell<WriteMap>,
+    in_memory: TreeSet,
+}
+
+/// A set of tree indexes, one bit each (there are fewer than 32 trees).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TreeSet(pub u32);
+
+impl TreeSet {
+    fn has(self, tree: usize) -> bool {
+        self.0 & (1 << tree) != 0
+    }
 }
 
 /// Per tree index: key → new value, or `None` for a removal.
 type WriteMap = Vec<BTreeMap<Vec<u8>, Option<IVec>>>;
 
 impl<'a> TxTrees<'a> {
-    pub fn new(trees: &'a [sled::Tree], pending: &'a [Arc<Writes>]) -> Self {
+    /// The writes to the trees of `in_memory` go neither to the log nor to sled: they are
+    /// the caller's indexes, derived from the other trees, which the caller applies to its
+    /// own maps ([`Writes::of`]); [`TxTrees::overlay`] reads them back before that.
+    pub fn new(trees: &'a [sled::Tree], pending: &'a [Arc<Writes>], in_memory: TreeSet) -> Self {
         TxTrees {
             trees,
             pending,
             writes: RefCell::new(vec![BTreeMap::new(); trees.len()]),
+            in_memory,
         }
     }
 
     pub fn get(&self, tree: usize, key: &[u8]) -> Result<Option<IVec>, StoreError> {
+        match self.overlay(tree, key) {
+            Some(v) => Ok(v),
+            None => Ok(self.trees[tree].get(key)?),
+        }
+    }
+
+    /// What this batch or a pending one wrote under `key`: `None` if neither did (the
+    /// value is then the applied one), `Some(None)` for a removal.
+    pub fn overlay(&self, tree: usize, key: &[u8]) -> Option<Option<IVec>> {
         if let Some(v) = self.writes.borrow()[tree].get(key) {
-            return Ok(v.clone());
+            return Some(v.clone());
         }
-        for w in self.pending.iter().rev() {
-            if let Some(v) = w.writes[tree].get(key) {
-                return Ok(v.clone());
-            }
-        }
-        Ok(self.trees[tree].get(key)?)
+        self.pending
+            .iter()
+            .rev()
+            .find_map(|w| w.writes[tree].get(key).cloned())
     }
 
     pub fn insert(&self, tree: usize, key: &[u8], value: &[u8]) {
@@ -105,6 +127,9 @@ impl<'a> TxTrees<'a> {
         let writes = self.writes.into_inner();
         let mut record = Vec::new();
         for (tree, map) in writes.iter().enumerate() {
+            if self.in_memory.has(tree) {
+                continue;
+            }
             for (key, value) in map {
                 encode_write(&mut record, tree, key, value.as_deref());
             }
@@ -117,6 +142,7 @@ impl<'a> TxTrees<'a> {
             meta,
             writes,
             record,
+            in_memory: self.in_memory,
         }
     }
 }
@@ -127,13 +153,18 @@ pub struct Writes {
     meta: usize,
     writes: WriteMap,
     record: Vec<u8>,
+    in_memory: TreeSet,
 }
 
 impl Writes {
     /// Applies the writes to sled, in tree order (an index row comes after the row it
-    /// points to) and the batch number last.
+    /// points to) and the batch number last; the in-memory trees' writes are left to
+    /// the caller.
     pub fn apply(&self, trees: &[sled::Tree]) -> Result<(), StoreError> {
         for (tree, map) in self.writes.iter().enumerate() {
+            if self.in_memory.has(tree) {
+                continue;
+            }
             for (key, value) in map {
                 match value {
                     Some(v) => trees[tree].insert(key.as_slice(), v.clone())?,
@@ -143,6 +174,13 @@ impl Writes {
         }
         trees[self.meta].insert(BATCH_KEY, &self.batch.to_be_bytes())?;
         Ok(())
+    }
+
+    /// The batch's writes to one tree, in key order (`None`: a removal).
+    pub fn of(&self, tree: usize) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        self.writes[tree]
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_deref()))
     }
 }
 

@@ -22,7 +22,8 @@ use agora_model::{
 
 use crate::batch::{self, Msg};
 use crate::codec::{encode, u64_key, u64_of};
-use crate::rows::{TicketIndex, TxError, TxRows, ticket_index};
+use crate::index::{self, TicketIndex};
+use crate::rows::{TxError, TxRows};
 use crate::wal::{TxTrees, Writes};
 use crate::{Inner, StoreError, StoredAnswer, T, meta};
 
@@ -108,8 +109,8 @@ struct Durable {
 pub fn start(
     inner: &Arc<Inner>,
     rx: mpsc::Receiver<Msg<Job>>,
+    tickets: TicketIndex,
 ) -> Result<JoinHandle<()>, StoreError> {
-    let tickets = ticket_index(inner.tree(T::Registrations))?;
     let (to_applier, applier_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
     let a = Arc::clone(inner);
     let applier = std::thread::Builder::new()
@@ -256,7 +257,10 @@ impl Inner {
             let _ = reply.send(answer);
         }
         if let Some(w) = &d.writes {
-            if let Err(e) = w.apply(&self.trees) {
+            if let Err(e) = w
+                .apply(&self.trees)
+                .and_then(|()| index::write(&self.derived).apply(w))
+            {
                 // The batch is in the log and replays when the store opens again.
                 error!(error = %e, "applying a durable batch to sled failed; refusing further writes");
                 self.poisoned.store(true, Ordering::Release);
@@ -283,9 +287,10 @@ impl Inner {
         tickets: &TicketIndex,
     ) -> Result<Committed, StoreError> {
         {
-            let tx = TxTrees::new(&self.trees, pending);
+            let tx = TxTrees::new(&self.trees, pending, index::IN_MEMORY);
             let mut rows = TxRows {
                 tx: &tx,
+                derived: &self.derived,
                 tickets,
                 new_tickets: Vec::new(),
             };
