@@ -68,7 +68,8 @@ pub(crate) enum T {
     Tickets,
     /// target key ++ waiting slot (u64 BE) → registration id.
     Waiters,
-    /// request id → `StoredAnswer`.
+    /// Legacy: request id → `StoredAnswer`, as written before answers were numbered
+    /// (`Answers`). Read, never written; empty in a database made since.
     Requests,
     /// proposal id (u32 BE) → `ChallengeProposal`.
     Proposals,
@@ -95,10 +96,13 @@ pub(crate) enum T {
     /// The national directory pushed down by the national node (national-owned, not
     /// logged here): kind byte ++ key → `DirectoryEntry`.
     Directory,
+    /// answer number (u64 BE, in the order answered) → `Answer`: what each request was
+    /// answered, found by its request id through `index::RequestIndex`.
+    Answers,
 }
 
 impl T {
-    const ALL: [T; 24] = [
+    const ALL: [T; 25] = [
         T::Meta,
         T::Log,
         T::Themes,
@@ -123,6 +127,7 @@ impl T {
         T::Feedback,
         T::NextActions,
         T::Directory,
+        T::Answers,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -151,6 +156,7 @@ impl T {
             T::Feedback => "feedback",
             T::NextActions => "next_actions",
             T::Directory => "directory",
+            T::Answers => "answers",
         }
     }
 }
@@ -209,7 +215,17 @@ pub struct StoreInfo {
     pub stats: Stats,
 }
 
-/// A request's answer, kept under its id so that a retry gets it again.
+/// A request's answer, kept so that a retry with its id gets it again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Answer {
+    /// First, so that opening reads it alone (`index::RequestIndex::build`).
+    pub request_id: String,
+    /// Of the command, to refuse an id reused for another one.
+    pub fingerprint: u64,
+    pub outcome: Outcome,
+}
+
+/// An answer in the legacy `Requests` tree (keyed by its request id).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StoredAnswer {
     pub fingerprint: u64,
@@ -349,9 +365,13 @@ impl Store {
             trees[t as usize].clear()?;
         }
         let (tickets, derived) = index::build(&trees[T::Registrations as usize])?;
+        let requests = index::RequestIndex::build(
+            &trees[T::Answers as usize],
+            !trees[T::Requests as usize].is_empty(),
+        )?;
         info!(
             site = %cfg.site_id, path = %cfg.path.display(), %epoch, last_seq, first_seq, created,
-            registrations = tickets.len(), "store opened"
+            registrations = tickets.len(), answers = requests.count(), "store opened"
         );
         let inner = Arc::new(Inner {
             disk,
@@ -370,7 +390,7 @@ impl Store {
         // Capacity: enough to keep the writer fed with full batches while it flushes, small
         // enough that a stalled disk pushes back on clients instead of growing memory.
         let (queue, rx) = mpsc::channel(writer::MAX_BATCH * 4);
-        let handle = writer::start(&inner, rx, tickets)?;
+        let handle = writer::start(&inner, rx, tickets, requests)?;
         Ok(Store {
             inner,
             queue,

@@ -112,6 +112,100 @@ async fn a_retry_gets_the_first_answer_and_a_reused_id_is_refused() {
     );
 }
 
+/// Answers are numbered and found by request id in memory: retries with UUID ids, also
+/// within one batch and after a crash, get their first answer and log nothing; a reused id
+/// is refused after the crash too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_get_their_answer_again_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let store = Arc::new(Store::open(&config(&live)).unwrap());
+    let ids: Vec<String> = (0..150).map(|_| Uuid::new_v4().to_string()).collect();
+    // Each id sent twice at once: often in one batch, sometimes in two.
+    let tasks: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .flat_map(|(i, id)| [(i, id.clone()), (i, id.clone())])
+        .map(|(i, id)| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.submit(&id, person(&format!("P{i}"))).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().unwrap());
+    }
+    let first: Vec<Outcome> = outcomes
+        .chunks(2)
+        .map(|pair| {
+            assert_eq!(pair[0], pair[1], "one id, two answers");
+            pair[0].clone()
+        })
+        .collect();
+    let last_seq = store.info().unwrap().last_seq;
+    assert_eq!(last_seq, 1 + 150, "each id created one participant");
+
+    let image = dir.path().join("image");
+    crash_image(&live, &image);
+    store.close();
+    let reopened = Store::open(&config(&image)).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        let again = reopened.submit(id, person(&format!("P{i}"))).await.unwrap();
+        assert_eq!(again, first[i], "{id}");
+    }
+    assert_eq!(reopened.info().unwrap().last_seq, last_seq);
+    match reopened.submit(&ids[7], person("Someone else")).await {
+        Err(StoreError::RequestIdReused(id)) => assert_eq!(id, ids[7]),
+        other => panic!("{other:?}"),
+    }
+    // New ids still go through.
+    let fresh = reopened.submit("after", person("Zoé")).await.unwrap();
+    assert!(matches!(fresh, Outcome::Participant(_)), "{fresh:?}");
+    assert_eq!(reopened.info().unwrap().last_seq, last_seq + 1);
+}
+
+/// A database made before answers were numbered keeps its answers under their request
+/// ids: they are still found, and never written there again.
+#[tokio::test]
+async fn answers_of_the_legacy_layout_are_still_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = person("Anne");
+    let first = {
+        let store = Store::open(&config(dir.path())).unwrap();
+        let first = store.submit("made-before", old.clone()).await.unwrap();
+        store.close();
+        first
+    };
+    {
+        // Move the answer to the legacy layout, as an older version wrote it.
+        let db = batch::open_db(dir.path(), 1 << 20).unwrap();
+        let answers = db.open_tree(T::Answers.name()).unwrap();
+        let (k, v) = answers.pop_min().unwrap().unwrap();
+        assert!(answers.is_empty());
+        let a: Answer = decode("answers", &k, &v).unwrap();
+        let legacy = StoredAnswer {
+            fingerprint: a.fingerprint,
+            outcome: a.outcome,
+        };
+        let requests = db.open_tree(T::Requests.name()).unwrap();
+        requests
+            .insert(a.request_id.as_bytes(), encode(&legacy).unwrap())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(&config(dir.path())).unwrap();
+    let seq = store.info().unwrap().last_seq;
+    assert_eq!(store.submit("made-before", old).await.unwrap(), first);
+    let err = store.submit("made-before", person("Bruno")).await;
+    assert!(
+        matches!(err, Err(StoreError::RequestIdReused(_))),
+        "{err:?}"
+    );
+    store.submit("made-after", person("Chloé")).await.unwrap();
+    assert_eq!(store.info().unwrap().last_seq, seq + 1);
+    assert_eq!(store.inner.tree(T::Requests).len(), 1);
+}
+
 /// Registration outcomes: how many got a seat, and the waiting positions given, sorted.
 fn seats_and_positions(outcomes: &[Outcome]) -> (usize, Vec<u32>) {
     let mut confirmed = 0;

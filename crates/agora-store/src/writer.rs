@@ -22,10 +22,10 @@ use agora_model::{
 
 use crate::batch::{self, Msg};
 use crate::codec::{encode, u64_key, u64_of};
-use crate::index::{self, TicketIndex};
+use crate::index::{self, RequestIndex, TicketIndex};
 use crate::rows::{TxError, TxRows};
 use crate::wal::{TxTrees, Writes};
-use crate::{Inner, StoreError, StoredAnswer, T, meta};
+use crate::{Answer, Inner, StoreError, StoredAnswer, T, meta};
 
 /// Most requests applied in one transaction: bounds the transaction's memory and the wait
 /// of the first request in a batch.
@@ -110,6 +110,7 @@ pub fn start(
     inner: &Arc<Inner>,
     rx: mpsc::Receiver<Msg<Job>>,
     tickets: TicketIndex,
+    requests: RequestIndex,
 ) -> Result<JoinHandle<()>, StoreError> {
     let (to_applier, applier_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
     let a = Arc::clone(inner);
@@ -127,7 +128,7 @@ pub fn start(
     let w = Arc::clone(inner);
     std::thread::Builder::new()
         .name("agora-store-writer".into())
-        .spawn(move || run(&w, rx, to_applier, applier, tickets))
+        .spawn(move || run(&w, rx, to_applier, applier, tickets, requests))
         .map_err(|e| StoreError::io("starting the writer thread", e))
 }
 
@@ -138,6 +139,7 @@ fn run(
     to_applier: std::sync::mpsc::SyncSender<Apply>,
     applier: JoinHandle<()>,
     mut tickets: TicketIndex,
+    mut requests: RequestIndex,
 ) {
     let mut entropy = Entropy::new();
     let settle = || {
@@ -149,7 +151,7 @@ fn run(
     batch::run_batches(
         rx,
         MAX_BATCH,
-        |jobs| inner.process(jobs, &to_applier, &mut entropy, &mut tickets),
+        |jobs| inner.process(jobs, &to_applier, &mut entropy, &mut tickets, &mut requests),
         settle,
         |j| {
             let _ = j.reply.send(Err(StoreError::Closed));
@@ -174,6 +176,15 @@ struct Committed {
     first_seq: u64,
     /// The tickets handed out, for the index once the batch is durable.
     new_tickets: Vec<(TicketCode, RegistrationId)>,
+    /// The answers stored, for the request index once the batch is durable.
+    new_answers: Vec<NewAnswer>,
+}
+
+/// An answer a batch stored: its request id's hash, its number, its job in the batch.
+struct NewAnswer {
+    hash: u64,
+    number: u64,
+    job: usize,
 }
 
 impl Inner {
@@ -183,6 +194,7 @@ impl Inner {
         applier: &std::sync::mpsc::SyncSender<Apply>,
         entropy: &mut Entropy,
         tickets: &mut TicketIndex,
+        requests: &mut RequestIndex,
     ) {
         if self.poisoned.load(Ordering::Acquire) {
             for j in jobs.drain(..) {
@@ -199,11 +211,14 @@ impl Inner {
             .collect();
         let pending: Vec<Arc<Writes>> = self.pending().iter().cloned().collect();
         let result = self.disk.next_batch().and_then(|batch| {
-            let mut c = self.commit(jobs, &fresh, batch, &pending, tickets)?;
+            let mut c = self.commit(jobs, &fresh, batch, &pending, tickets, requests)?;
             let writes = match c.writes.take() {
                 Some(w) => {
                     self.disk.commit(&w)?;
                     tickets.extend(c.new_tickets.drain(..));
+                    for a in c.new_answers.drain(..) {
+                        requests.add(a.hash, &jobs[a.job].request_id, a.number);
+                    }
                     let w = Arc::new(w);
                     self.pending().push_back(Arc::clone(&w));
                     Some(w)
@@ -285,6 +300,7 @@ impl Inner {
         batch: u64,
         pending: &[Arc<Writes>],
         tickets: &TicketIndex,
+        requests: &RequestIndex,
     ) -> Result<Committed, StoreError> {
         {
             let tx = TxTrees::new(&self.trees, pending, index::IN_MEMORY);
@@ -301,12 +317,16 @@ impl Inner {
             let mut last_seq = meta_u64(meta::LAST_SEQ)?;
             let mut first_seq = meta_u64(meta::FIRST_SEQ)?;
             let mut answers = Vec::with_capacity(jobs.len());
+            let mut new_answers: Vec<NewAnswer> = Vec::new();
             let mut wrote = false;
-            for (job, fresh) in jobs.iter().zip(fresh) {
-                let key = job.request_id.as_bytes();
-                if let Some(prev) = rows.get::<StoredAnswer>(T::Requests, key)? {
-                    answers.push(if prev.fingerprint == job.fingerprint {
-                        Ok(prev.outcome)
+            for (i, (job, fresh)) in jobs.iter().zip(fresh).enumerate() {
+                let hash = requests.hash(&job.request_id);
+                let in_batch = new_answers.iter().filter(|a| a.hash == hash);
+                let numbers = in_batch.map(|a| a.number);
+                let numbers = numbers.chain(requests.candidates(hash, &job.request_id));
+                if let Some(prev) = answer_of(&rows, requests, numbers, &job.request_id)? {
+                    answers.push(if prev.0 == job.fingerprint {
+                        Ok(prev.1)
                     } else {
                         Err(StoreError::RequestIdReused(job.request_id.clone()))
                     });
@@ -324,11 +344,18 @@ impl Inner {
                             };
                             rows.put(T::Log, &u64_key(last_seq), &change)?;
                         }
-                        let answer = StoredAnswer {
+                        let number = requests.next() + new_answers.len() as u64;
+                        let answer = Answer {
+                            request_id: job.request_id.clone(),
                             fingerprint: job.fingerprint,
                             outcome,
                         };
-                        rows.put(T::Requests, key, &answer)?;
+                        rows.put(T::Answers, &u64_key(number), &answer)?;
+                        new_answers.push(NewAnswer {
+                            hash,
+                            number,
+                            job: i,
+                        });
                         answers.push(Ok(answer.outcome));
                         wrote = true;
                     }
@@ -361,9 +388,37 @@ impl Inner {
                 last_seq,
                 first_seq,
                 new_tickets,
+                new_answers,
             })
         }
     }
+}
+
+/// The answer (fingerprint and outcome) already given to `request_id`: among the answers
+/// numbered `candidates`, the one whose row holds that id, else in the legacy tree.
+fn answer_of(
+    rows: &TxRows<'_>,
+    requests: &RequestIndex,
+    candidates: impl Iterator<Item = u64>,
+    request_id: &str,
+) -> Result<Option<(u64, Outcome)>, StoreError> {
+    for n in candidates {
+        let key = u64_key(n);
+        let a: Answer = rows
+            .get(T::Answers, &key)?
+            .ok_or_else(|| StoreError::Inconsistent {
+                what: "answer indexed but not stored, number",
+                key: n.to_string(),
+            })?;
+        if a.request_id == request_id {
+            return Ok(Some((a.fingerprint, a.outcome)));
+        }
+    }
+    if requests.legacy {
+        let old: Option<StoredAnswer> = rows.get(T::Requests, request_id.as_bytes())?;
+        return Ok(old.map(|a| (a.fingerprint, a.outcome)));
+    }
+    Ok(None)
 }
 
 /// Random bytes from the operating system, drawn a page at a time: a registration needs
