@@ -244,6 +244,9 @@ pub(crate) struct Inner {
     /// The in-memory indexes, changed by the applier with sled (under the gate); the
     /// writer reads the active registrations here too, past the pending batches.
     derived: RwLock<index::Derived>,
+    /// Batches sent to the applier and not yet applied: with none, the writer applies a
+    /// batch itself.
+    applying: std::sync::atomic::AtomicUsize,
     site_id: SiteId,
     /// Changes only when the site finds that its data was restored from an old copy.
     epoch: RwLock<String>,
@@ -379,6 +382,7 @@ impl Store {
             gate: RwLock::new(()),
             pending: Mutex::new(std::collections::VecDeque::new()),
             derived: RwLock::new(derived),
+            applying: std::sync::atomic::AtomicUsize::new(0),
             site_id: cfg.site_id.clone(),
             epoch: RwLock::new(epoch),
             pseudonym_key,

@@ -754,6 +754,53 @@ async fn the_log_files_take_turns_with_background_checkpoints() {
     drop(check_image(&live, &ids, acknowledged));
 }
 
+/// Batches are applied by the applier thread, or by the writer itself when the applier is
+/// idle; retries make batches that write nothing. Mixed, the durable position a watcher
+/// sees only moves forward and ends at the last change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_durable_position_never_goes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&config(dir.path())).unwrap());
+    let mut seen = store.durable_seq();
+    let watcher = tokio::spawn(async move {
+        let mut last = *seen.borrow_and_update();
+        let mut moves = 0;
+        while seen.changed().await.is_ok() {
+            let now = *seen.borrow_and_update();
+            assert!(
+                now >= last,
+                "durable position went back from {last} to {now}"
+            );
+            (last, moves) = (now, moves + 1);
+        }
+        moves
+    });
+    for round in 0..20 {
+        let lone = format!("lone{round}");
+        store.submit(&lone, person("Anne")).await.unwrap();
+        let burst: Vec<_> = (0..12)
+            .map(|k| {
+                let store = Arc::clone(&store);
+                // Every third one retries the lone request: an answer, no write.
+                let rid = match k % 3 {
+                    0 => lone.clone(),
+                    _ => format!("b{round}-{k}"),
+                };
+                tokio::spawn(async move { store.submit(&rid, person("Anne")).await })
+            })
+            .collect();
+        for t in burst {
+            t.await.unwrap().unwrap();
+        }
+    }
+    let last = store.info().unwrap().last_seq;
+    assert_eq!(last, 1 + 20 * 9);
+    assert_eq!(*store.durable_seq().borrow(), last);
+    store.close();
+    drop(store);
+    assert!(watcher.await.unwrap() > 0);
+}
+
 /// Rounds of a lone request (a batch of one) and of bursts (grouped batches), with exclusive
 /// work in between, keep one order of seats, waiting positions and log positions, and a
 /// reopened store holds it all.
