@@ -50,6 +50,15 @@ pub fn u64_of(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<u64, Store
         })
 }
 
+/// A 16-byte id stored under `key` of `tree`.
+pub fn uuid_of(tree: &'static str, key: &[u8], bytes: &[u8]) -> Result<uuid::Uuid, StoreError> {
+    uuid::Uuid::from_slice(bytes).map_err(|_| StoreError::Corrupt {
+        tree,
+        key: hex(key),
+        reason: format!("expected a 16-byte id, found {} bytes", bytes.len()),
+    })
+}
+
 /// `[kind][id]`: all rows of one target sort together.
 pub fn target_key(t: Target) -> Vec<u8> {
     match t {

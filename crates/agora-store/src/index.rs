@@ -18,7 +18,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use agora_model::{ParticipantId, Registration, RegistrationId, Target, TicketCode};
 use uuid::Uuid;
 
-use crate::codec::{decode, hex, target_of, u64_of};
+use crate::codec::{decode, hex, target_of, u64_of, uuid_of};
 use crate::wal::{TreeSet, Writes};
 use crate::{StoreError, T};
 
@@ -92,11 +92,7 @@ impl Derived {
 }
 
 fn uuid(t: T, key: &[u8], bytes: &[u8]) -> Result<Uuid, StoreError> {
-    Uuid::from_slice(bytes).map_err(|_| StoreError::Corrupt {
-        tree: t.name(),
-        key: hex(key),
-        reason: format!("expected a 16-byte id, found {} bytes", bytes.len()),
-    })
+    uuid_of(t.name(), key, bytes)
 }
 
 /// Builds the [`TicketIndex`] and [`Derived`] from the registrations tree in one pass; a

@@ -1,5 +1,7 @@
 //! The model's `Rows` port over one writer batch: typed gets and puts on the trees.
 
+use std::sync::RwLock;
+
 use agora_model::{
     Challenge, ChallengeProposal, Conference, Counters, Feedback, LearningTeam, NextAction,
     NotebookEntry, Participant, ParticipantId, ProgramItem, QuestionRef, Registration,
@@ -8,9 +10,7 @@ use agora_model::{
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-use std::sync::RwLock;
-
-use crate::codec::{decode, encode, i64_key, join, slot_key, target_key};
+use crate::codec::{decode, encode, i64_key, join, slot_key, target_key, uuid_of};
 use crate::index::{self, Derived, TicketIndex};
 use crate::wal::TxTrees;
 use crate::{StoreError, T};
@@ -71,16 +71,7 @@ impl TxRows<'_> {
 }
 
 fn id_of(t: T, key: &[u8], value: Option<sled::IVec>) -> Result<Option<Uuid>, TxError> {
-    match value {
-        None => Ok(None),
-        Some(v) => Uuid::from_slice(&v)
-            .map(Some)
-            .map_err(|_| StoreError::Corrupt {
-                tree: t.name(),
-                key: crate::codec::hex(key),
-                reason: format!("expected a 16-byte id, found {} bytes", v.len()),
-            }),
-    }
+    value.map(|v| uuid_of(t.name(), key, &v)).transpose()
 }
 
 impl Rows for TxRows<'_> {
