@@ -28,6 +28,36 @@ use crate::{StoreError, T};
 /// Each entry is 22 bytes of code and id plus the hash table's slack.
 pub type TicketIndex = HashMap<TicketCode, RegistrationId>;
 
+/// The indexes only the writer reads, and extends once a batch is durable.
+pub struct WriterIndex {
+    pub tickets: TicketIndex,
+    pub requests: RequestIndex,
+}
+
+/// What a batch added to the [`WriterIndex`], merged once the batch is durable.
+#[derive(Default)]
+pub struct Added {
+    pub tickets: Vec<(TicketCode, RegistrationId)>,
+    pub answers: Vec<NewAnswer>,
+}
+
+/// An answer a batch stored: its request id's hash, its number, its job in the batch.
+pub struct NewAnswer {
+    pub hash: u64,
+    pub number: u64,
+    pub job: usize,
+}
+
+impl WriterIndex {
+    /// Merges what a durable batch added; `request_id` names each job's request id.
+    pub fn extend<'a>(&mut self, added: Added, request_id: impl Fn(usize) -> &'a str) {
+        self.tickets.extend(added.tickets);
+        for a in added.answers {
+            self.requests.add(a.hash, request_id(a.job), a.number);
+        }
+    }
+}
+
 /// The trees whose writes go to [`Derived`] rather than to the log and sled. The writer's
 /// rules write them like any other row (and read `Active` back through the batches not yet
 /// applied); the applier applies them to [`Derived`] with the batch.

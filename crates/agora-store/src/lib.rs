@@ -394,7 +394,8 @@ impl Store {
         // Capacity: enough to keep the writer fed with full batches while it flushes, small
         // enough that a stalled disk pushes back on clients instead of growing memory.
         let (queue, rx) = mpsc::channel(writer::MAX_BATCH * 4);
-        let handle = writer::start(&inner, rx, tickets, requests)?;
+        let index = index::WriterIndex { tickets, requests };
+        let handle = writer::start(&inner, rx, index)?;
         Ok(Store {
             inner,
             queue,

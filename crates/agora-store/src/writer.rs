@@ -16,13 +16,12 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error};
 
 use agora_model::{
-    ApplyError, Change, Command, DomainError, Fresh, Outcome, RegistrationId, TicketCode, apply,
-    limits,
+    ApplyError, Change, Command, DomainError, Fresh, Outcome, TicketCode, apply, limits,
 };
 
 use crate::batch::{self, Msg};
 use crate::codec::{encode, u64_key, u64_of};
-use crate::index::{self, RequestIndex, TicketIndex};
+use crate::index::{self, Added, NewAnswer, RequestIndex, WriterIndex};
 use crate::rows::{TxError, TxRows};
 use crate::wal::{TxTrees, Writes};
 use crate::{Answer, Inner, StoreError, StoredAnswer, T, meta};
@@ -109,8 +108,7 @@ struct Durable {
 pub fn start(
     inner: &Arc<Inner>,
     rx: mpsc::Receiver<Msg<Job>>,
-    tickets: TicketIndex,
-    requests: RequestIndex,
+    index: WriterIndex,
 ) -> Result<JoinHandle<()>, StoreError> {
     let (to_applier, applier_rx) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
     let a = Arc::clone(inner);
@@ -131,7 +129,7 @@ pub fn start(
     let w = Arc::clone(inner);
     std::thread::Builder::new()
         .name("agora-store-writer".into())
-        .spawn(move || run(&w, rx, to_applier, applier, tickets, requests))
+        .spawn(move || run(&w, rx, to_applier, applier, index))
         .map_err(|e| StoreError::io("starting the writer thread", e))
 }
 
@@ -141,8 +139,7 @@ fn run(
     rx: mpsc::Receiver<Msg<Job>>,
     to_applier: std::sync::mpsc::SyncSender<Apply>,
     applier: JoinHandle<()>,
-    mut tickets: TicketIndex,
-    mut requests: RequestIndex,
+    mut index: WriterIndex,
 ) {
     let mut entropy = Entropy::new();
     let settle = || {
@@ -154,7 +151,7 @@ fn run(
     batch::run_batches(
         rx,
         MAX_BATCH,
-        |jobs| inner.process(jobs, &to_applier, &mut entropy, &mut tickets, &mut requests),
+        |jobs| inner.process(jobs, &to_applier, &mut entropy, &mut index),
         settle,
         |j| {
             let _ = j.reply.send(Err(StoreError::Closed));
@@ -177,17 +174,8 @@ struct Committed {
     writes: Option<Writes>,
     last_seq: u64,
     first_seq: u64,
-    /// The tickets handed out, for the index once the batch is durable.
-    new_tickets: Vec<(TicketCode, RegistrationId)>,
-    /// The answers stored, for the request index once the batch is durable.
-    new_answers: Vec<NewAnswer>,
-}
-
-/// An answer a batch stored: its request id's hash, its number, its job in the batch.
-struct NewAnswer {
-    hash: u64,
-    number: u64,
-    job: usize,
+    /// What the batch adds to the writer's index once it is durable.
+    added: Added,
 }
 
 impl Inner {
@@ -196,8 +184,7 @@ impl Inner {
         jobs: &mut Vec<Job>,
         applier: &std::sync::mpsc::SyncSender<Apply>,
         entropy: &mut Entropy,
-        tickets: &mut TicketIndex,
-        requests: &mut RequestIndex,
+        index: &mut WriterIndex,
     ) {
         if self.poisoned.load(Ordering::Acquire) {
             for j in jobs.drain(..) {
@@ -214,14 +201,12 @@ impl Inner {
             .collect();
         let pending: Vec<Arc<Writes>> = self.pending().iter().cloned().collect();
         let result = self.disk.next_batch().and_then(|batch| {
-            let mut c = self.commit(jobs, &fresh, batch, &pending, tickets, requests)?;
+            let mut c = self.commit(jobs, &fresh, batch, &pending, index)?;
             let writes = match c.writes.take() {
                 Some(w) => {
                     self.disk.commit(&w)?;
-                    tickets.extend(c.new_tickets.drain(..));
-                    for a in c.new_answers.drain(..) {
-                        requests.add(a.hash, &jobs[a.job].request_id, a.number);
-                    }
+                    let added = std::mem::take(&mut c.added);
+                    index.extend(added, |job| &jobs[job].request_id);
                     let w = Arc::new(w);
                     self.pending().push_back(Arc::clone(&w));
                     Some(w)
@@ -309,15 +294,15 @@ impl Inner {
         fresh: &[Fresh],
         batch: u64,
         pending: &[Arc<Writes>],
-        tickets: &TicketIndex,
-        requests: &RequestIndex,
+        index: &WriterIndex,
     ) -> Result<Committed, StoreError> {
+        let requests = &index.requests;
         {
             let tx = TxTrees::new(&self.trees, pending, index::IN_MEMORY);
             let mut rows = TxRows {
                 tx: &tx,
                 derived: &self.derived,
-                tickets,
+                tickets: &index.tickets,
                 new_tickets: Vec::new(),
             };
             let meta_u64 = |key: &'static [u8]| -> Result<u64, TxError> {
@@ -390,15 +375,17 @@ impl Inner {
                     rows.put_raw(T::Meta, meta::FIRST_SEQ, &u64_key(first_seq))?;
                 }
             }
-            let new_tickets = std::mem::take(&mut rows.new_tickets);
+            let added = Added {
+                tickets: std::mem::take(&mut rows.new_tickets),
+                answers: new_answers,
+            };
             let writes = wrote.then(|| tx.finish(T::Meta as usize, batch));
             Ok(Committed {
                 answers,
                 writes,
                 last_seq,
                 first_seq,
-                new_tickets,
-                new_answers,
+                added,
             })
         }
     }
