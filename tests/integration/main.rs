@@ -2,6 +2,8 @@
 
 mod common;
 mod federation;
+mod lazyfs;
+mod powercut;
 mod site_access;
 mod site_durability;
 mod site_event;

@@ -53,6 +53,8 @@ pub async fn run(
     let mut store_cfg = StoreConfig::new(&config.data, site_id.clone());
     store_cfg.cache_bytes = config.cache_mb << 20;
     store_cfg.log_retention = config.log_retention;
+    store_cfg.wal_file_bytes = config.wal_file_mb << 20;
+    store_cfg.disk_reserve_bytes = config.disk_reserve_mb << 20;
     let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&store_cfg)).await??);
 
     let (stopping, _) = watch::channel(false);

@@ -160,6 +160,8 @@ pub struct NationalConfig {
     pub log_retention: u64,
     /// See [`crate::StoreConfig::wal_file_bytes`].
     pub wal_file_bytes: u64,
+    /// See [`crate::StoreConfig::disk_reserve_bytes`].
+    pub disk_reserve_bytes: u64,
 }
 
 enum Job {
@@ -272,7 +274,14 @@ impl NationalStore {
             .iter()
             .map(|n| db.open_tree(n.name()))
             .collect::<Result<Vec<_>, _>>()?;
-        let disk = Disk::open(db, &cfg.path, &trees, N::Meta as usize, cfg.wal_file_bytes)?;
+        let disk = Disk::open(
+            db,
+            &cfg.path,
+            &trees,
+            N::Meta as usize,
+            cfg.wal_file_bytes,
+            cfg.disk_reserve_bytes,
+        )?;
         let m = &trees[N::Meta as usize];
         match m.get(meta::FORMAT)? {
             None => {
@@ -876,7 +885,7 @@ impl Inner {
             if let Some(w) = c.writes.take() {
                 self.disk.commit(&w)?;
                 // Readers of single rows need no gate; the overview reads between batches.
-                w.apply(&self.trees)?;
+                self.disk.apply(&w, &self.trees)?;
             }
             Ok(c)
         });
@@ -1189,7 +1198,7 @@ impl Inner {
                 last,
                 first,
                 garbage,
-                writes: Some(t.finish(N::Meta as usize, batch)),
+                writes: Some(t.finish(N::Meta as usize, batch)?),
             })
         }
     }

@@ -267,8 +267,9 @@ impl Inner {
             let _ = reply.send(answer);
         }
         if let Some(w) = &d.writes {
-            if let Err(e) = w
-                .apply(&self.trees)
+            if let Err(e) = self
+                .disk
+                .apply(w, &self.trees)
                 .and_then(|()| index::write(&self.derived).apply(w))
             {
                 // The batch is in the log and replays when the store opens again.
@@ -379,7 +380,10 @@ impl Inner {
                 tickets: std::mem::take(&mut rows.new_tickets),
                 answers: new_answers,
             };
-            let writes = wrote.then(|| tx.finish(T::Meta as usize, batch));
+            let writes = match wrote {
+                true => Some(tx.finish(T::Meta as usize, batch)?),
+                false => None,
+            };
             Ok(Committed {
                 answers,
                 writes,

@@ -244,6 +244,12 @@ struct SiteArgs {
     /// Change records kept in the log [default: 1000000].
     #[arg(long, env = "AGORA_LOG_RETENTION")]
     log_retention: Option<u64>,
+    /// Size of each of the two write-ahead log files in MiB [default: 32].
+    #[arg(long, env = "AGORA_WAL_FILE_MB")]
+    wal_file_mb: Option<u64>,
+    /// Free disk space kept in reserve in MiB: below it writes are refused [default: 64].
+    #[arg(long, env = "AGORA_DISK_RESERVE_MB")]
+    disk_reserve_mb: Option<u64>,
     /// URL of the national node to stream changes to, such as http://10.0.0.1:50050.
     #[arg(long, env = "AGORA_NATIONAL")]
     national: Option<String>,
@@ -571,6 +577,11 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             ("desk_token", text(args.desk_token)),
             ("cache_mb", int("cache_mb", args.cache_mb)?),
             ("log_retention", int("log_retention", args.log_retention)?),
+            ("wal_file_mb", int("wal_file_mb", args.wal_file_mb)?),
+            (
+                "disk_reserve_mb",
+                int("disk_reserve_mb", args.disk_reserve_mb)?,
+            ),
             ("national", text(args.national)),
             ("join_token", text(args.join_token)),
         ],
