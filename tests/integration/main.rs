@@ -1,6 +1,7 @@
 //! Agora's integration tests: real nodes on loopback, temporary data directories, real gRPC.
 
 mod common;
+mod diskfull;
 mod federation;
 mod lazyfs;
 mod powercut;

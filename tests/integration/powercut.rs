@@ -155,7 +155,11 @@ async fn verify(site: &ChildSite, acked: &Shared) {
     let mut c = site.organiser().max_decoding_message_size(256 << 20);
     let (acked_program, acked_feedback, acked_registrations) = {
         let a = acked.lock().unwrap();
-        (a.program.clone(), a.feedback.clone(), a.registrations.clone())
+        (
+            a.program.clone(),
+            a.feedback.clone(),
+            a.registrations.clone(),
+        )
     };
     let program = c
         .list_program(pb::ListProgramRequest::default())

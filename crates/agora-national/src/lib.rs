@@ -67,6 +67,7 @@ pub async fn run(
         <NationalServiceServer<service::National> as NamedService>::NAME,
         listener,
         stopping.clone(),
+        watch::channel(true).1,
         shutdown,
     )
     .await;

@@ -466,6 +466,19 @@ impl Store {
         &self.inner.site_id
     }
 
+    /// Whether a write could be made now: refused after a failed write to disk (see the
+    /// log), or while the disk's free space is below the reserve.
+    pub fn writable(&self) -> Result<(), StoreError> {
+        if self
+            .inner
+            .poisoned
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Err(StoreError::Poisoned("a write to disk failed".into()));
+        }
+        self.inner.disk.check_space()
+    }
+
     pub fn epoch(&self) -> String {
         self.inner.epoch()
     }
