@@ -48,7 +48,7 @@ struct DashboardArgs {
     /// One line per change and a summary every few seconds, instead of the full screen.
     #[arg(long)]
     plain: bool,
-    /// Language of the labels: fr or en.
+    /// Language of the labels: fr, en or de.
     #[arg(long, default_value = "fr", value_parser = parse_lang)]
     lang: agora_dashboard::Lang,
 }
@@ -81,7 +81,7 @@ struct DemoArgs {
     /// Keep every node's data in this directory (default: a temporary one).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Language of the labels: fr or en.
+    /// Language of the labels: fr, en or de.
     #[arg(long, default_value = "fr", value_parser = parse_lang)]
     lang: agora_dashboard::Lang,
     /// Seed of the simulation.
@@ -90,7 +90,7 @@ struct DemoArgs {
 }
 
 fn parse_lang(s: &str) -> Result<agora_dashboard::Lang, String> {
-    agora_dashboard::Lang::parse(s).ok_or_else(|| format!("{s:?}: fr or en"))
+    agora_dashboard::Lang::parse(s).ok_or_else(|| format!("{s:?}: fr, en or de"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -622,3 +622,4 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutdown requested");
 }
+
