@@ -14,9 +14,11 @@ mod bench;
 mod demo;
 pub mod relay;
 
-/// Agora: the backend of a multi-site, connected, European event.
+/// Agora: the backend of a multi-site, connected, European event. One binary runs a venue's
+/// site node, the national coordination node and its administration, the live dashboard,
+/// exports, the benchmarks, and a demo of the whole system on this machine.
 #[derive(Debug, Parser)]
-#[command(name = "agora", version, about)]
+#[command(name = "agora", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -623,3 +625,20 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Regression (issue 22): the help said "(and later national node, dashboard, demo)".
+    #[test]
+    fn the_help_describes_the_subcommands_that_exist() {
+        let help = super::Cli::command().render_help().to_string();
+        assert!(!help.contains("later"), "{help}");
+        for sub in ["site", "national", "dashboard", "bench", "demo", "export"] {
+            assert!(help.contains(&format!("\n  {sub} ")), "{sub}: {help}");
+        }
+        for lang in ["fr", "en", "de"] {
+            assert!(super::parse_lang(lang).is_ok(), "{lang}");
+        }
+    }
+}
