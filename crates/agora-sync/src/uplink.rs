@@ -11,13 +11,14 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use agora_model::shared::{self, SharedChange};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
 use agora_store::{Store, StoreError, now_ms};
 
+use crate::link_error::describe_link_error;
 use crate::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, RECORDS_PER_MESSAGE, convert};
 
 #[derive(Debug, Clone)]
@@ -65,6 +66,8 @@ pub async fn run(
     status: watch::Sender<UplinkStatus>,
 ) {
     let mut backoff = Duration::from_millis(100);
+    // A failure was already logged since the link last worked: repeats are quieter.
+    let mut failing = false;
     loop {
         let result = session(&store, &cfg, &mut stopping, &status).await;
         let was_connected = status.borrow().connected;
@@ -77,7 +80,8 @@ pub async fn run(
             Ok(Ended::Stopped) => return,
             Ok(Ended::Again) => continue,
             Err(e) => {
-                warn!(error = %e, retry_in = ?backoff, "uplink to the national node failed");
+                log_failure(&store, &cfg.national, &e, was_connected, failing, backoff);
+                failing = true;
                 status.send_modify(|s| s.last_error = Some(e.to_string()));
             }
         }
@@ -89,6 +93,33 @@ pub async fn run(
         }
         backoff = (backoff * 2).min(Duration::from_secs(10));
     }
+}
+
+/// One line per failure, in words: which site, which address, the short cause, when the next
+/// attempt comes (the wait is jittered below `backoff`). The first failure since the link last
+/// worked is a warning, its repeats are info; the raw error chain is at debug level.
+fn log_failure(
+    store: &Store,
+    national: &str,
+    e: &LinkError,
+    was_connected: bool,
+    failing: bool,
+    backoff: Duration,
+) {
+    let site = store.site_id();
+    let cause = match e {
+        LinkError::Connect(_) | LinkError::Status(_) => describe_link_error(e).to_string(),
+        LinkError::Store(_) | LinkError::Protocol(_) | LinkError::NoCredential => e.to_string(),
+    };
+    let retry = format!("retrying within {:.1} s", backoff.as_secs_f64());
+    if was_connected {
+        warn!("{site}: lost the link to the national node at {national} ({cause}); {retry}");
+    } else if !failing {
+        warn!("{site}: cannot reach the national node at {national} ({cause}); {retry}");
+    } else {
+        info!("{site}: national node at {national} still unreachable ({cause}); {retry}");
+    }
+    debug!(site = %site, error = ?e, "uplink failure");
 }
 
 /// Resolves once `stopping` turns true (or its sender is gone).
