@@ -855,8 +855,16 @@ mod tests {
         // after the first.
         let at = HEADER_BYTES as usize + RECORD_HEAD + 1 + RECORD_HEAD;
         file[at] ^= 1;
-        assert_eq!(read_records(&file, 7).unwrap().0, vec![(10, &b"a"[..])]);
+        let (records, end) = read_records(&file, 7).unwrap();
+        assert_eq!(records, vec![(10, &b"a"[..])]);
+        // It is reported as a torn record of 26 bytes at its offset...
+        assert_eq!(end, HEADER_BYTES as usize + RECORD_HEAD + 1);
+        assert_eq!(torn_tail(&file, end, 7), Some(RECORD_HEAD + 2));
         file[at] ^= 1;
+        // ...but the end of a clean log (an older generation's record next, or zeros) is not.
+        let (_, end) = read_records(&file, 7).unwrap();
+        assert_eq!(torn_tail(&file, end, 7), None);
+        assert_eq!(torn_tail(&[0u8; 8192], HEADER_BYTES as usize, 7), None);
         // Damage in the middle, with a valid record after it, is an error.
         let mut middle = file.clone();
         middle.truncate(HEADER_BYTES as usize + 2 * RECORD_HEAD + 3);
