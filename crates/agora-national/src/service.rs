@@ -12,7 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, error, info, warn};
 
-use agora_model::SiteId;
+use agora_model::{ErrorKind, SiteId};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_server::NationalService;
 use agora_store::national::{Invite, NationalRecord, NationalStore, SiteRecord};
@@ -40,17 +40,23 @@ pub struct National {
     pub stopping: watch::Sender<bool>,
 }
 
-/// Maps a store error to a gRPC status; internal details are logged, not sent.
+/// The gRPC code of an error kind of the model.
+fn code(kind: ErrorKind, msg: String) -> Status {
+    match kind {
+        ErrorKind::InvalidArgument => Status::invalid_argument(msg),
+        ErrorKind::NotFound => Status::not_found(msg),
+        ErrorKind::AlreadyExists => Status::already_exists(msg),
+        ErrorKind::FailedPrecondition => Status::failed_precondition(msg),
+        ErrorKind::PermissionDenied => Status::permission_denied(msg),
+    }
+}
+
+/// Maps a store error to a gRPC status, by kind; internal details are logged, not sent.
+/// The one place where the national node chooses status codes.
 pub fn status(e: StoreError) -> Status {
     match e {
-        StoreError::Domain(d) => Status::invalid_argument(d.to_string()),
-        StoreError::BadCredential(_) | StoreError::SiteRevoked(_) => {
-            Status::permission_denied(e.to_string())
-        }
-        StoreError::UnknownSite(_) => Status::not_found(e.to_string()),
-        StoreError::SeqGap { .. } | StoreError::StaleEpoch { .. } => {
-            Status::failed_precondition(e.to_string())
-        }
+        StoreError::Domain(d) => code(d.kind(), d.to_string()),
+        StoreError::National(n) => code(n.kind(), n.to_string()),
         StoreError::LogTruncated { .. } => Status::out_of_range(e.to_string()),
         StoreError::Closed => Status::unavailable("the national node is shutting down"),
         StoreError::Poisoned(_) => {
@@ -180,6 +186,7 @@ impl NationalService for National {
                 applied_seq: welcome.applied_seq,
                 issued_credential: welcome.issued_credential.unwrap_or_default(),
                 window: WINDOW,
+                applied_hash: welcome.applied_hash.unwrap_or(0),
             })),
         };
         let _ = tx.send(Ok(first)).await;
@@ -505,7 +512,7 @@ impl Session {
                                 info!(site = %self.site, seq = snap.seq, events = events.len(), "installing a snapshot");
                                 let applied = self
                                     .store
-                                    .install_snapshot(&self.site, &self.epoch, snap.seq, events)
+                                    .install_snapshot(&self.site, &self.epoch, snap.seq, (snap.log_hash != 0).then_some(snap.log_hash), events)
                                     .await
                                     .map_err(status)?;
                                 self.applied = applied;

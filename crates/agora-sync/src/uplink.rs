@@ -171,7 +171,27 @@ async fn session(
     }
     let mut applied = welcome.applied_seq;
     let first_retained = store.info()?.first_retained_seq;
-    if applied + 1 < first_retained {
+    // Positions alone do not identify a history: a copy restored from an old backup and
+    // then written to reaches the national position again with other records. The hash
+    // of the log at the national position says whether the national node holds this log.
+    let theirs = (welcome.applied_hash != 0).then_some(welcome.applied_hash);
+    let checkable = applied > 0 && applied >= first_retained;
+    if let (true, Some(theirs)) = (checkable, theirs) {
+        let own = hash_at(store, applied).await?;
+        if own.is_some_and(|own| own != theirs) {
+            warn!(
+                applied,
+                last_seq,
+                "the national node holds another history of this log: starting a new epoch"
+            );
+            store.rotate_epoch().await?;
+            return Ok(Ended::Again);
+        }
+    }
+    // A position whose record is pruned cannot be checked: the snapshot replaces the
+    // whole replica, which is right whichever history the national node holds.
+    let unverifiable = applied > 0 && !checkable && theirs.is_some();
+    if applied + 1 < first_retained || unverifiable {
         // The log no longer reaches back to where the national node stands: send the whole
         // shareable state at one position instead, then the log from there.
         applied = send_snapshot(store, &out, &mut inbound).await?;
@@ -211,6 +231,7 @@ async fn session(
                             .iter()
                             .filter_map(|e| shared::share_event(&key, e))
                             .collect(),
+                        hash: c.hash,
                     })
                 })
                 .collect();
@@ -256,6 +277,19 @@ async fn session(
             () = stopped(stopping) => return Ok(Ended::Stopped),
         }
     }
+}
+
+/// The running hash of change `seq` of the durable log (`None` for a change written
+/// before the hash).
+async fn hash_at(store: &Arc<Store>, seq: u64) -> Result<Option<u64>, LinkError> {
+    let s = Arc::clone(store);
+    let changes = tokio::task::spawn_blocking(move || s.read_log(seq - 1, 1))
+        .await
+        .map_err(|_| LinkError::Protocol("log read task failed"))??;
+    Ok(changes
+        .first()
+        .filter(|c| c.seq == seq)
+        .and_then(|c| c.hash))
 }
 
 /// Applies a Downlink durably, then acknowledges it.
@@ -314,6 +348,11 @@ async fn send_snapshot(
         events = events.len(),
         "log pruned past the national position: sending a snapshot"
     );
+    let log_hash = if state.seq > 0 {
+        hash_at(store, state.seq).await?.unwrap_or(0)
+    } else {
+        0
+    };
     let chunks: Vec<&[E]> = events.chunks(SNAPSHOT_CHUNK).collect();
     let n = chunks.len().max(1);
     for i in 0..n {
@@ -322,6 +361,7 @@ async fn send_snapshot(
             seq: state.seq,
             events: chunk.iter().map(convert::shared_event).collect(),
             done: i + 1 == n,
+            log_hash,
         });
         out.send(pb::FederateRequest { msg: Some(msg) })
             .await

@@ -767,6 +767,7 @@ async fn synthetic_site(
                     seq,
                     at_ms: now_ms(),
                     request_id: String::new(),
+                    log_hash: 0,
                     events: vec![pb::Event {
                         event: Some(pb::event::Event::ParticipantUpserted(pb::Participant {
                             id: uuid::Uuid::new_v4().to_string(),

@@ -1,0 +1,214 @@
+//! Federation integrity under faults (issue 13): a restored copy never mixes two histories,
+//! the national node re-checks what a site sends, and links that fail and come back.
+
+use agora_proto::v1 as pb;
+use tonic::Code;
+
+use crate::common::*;
+use crate::federation::{copy_dir, hello, load, next_ack, raw_stream, setup_challenges};
+
+async fn site_info(org: &mut Client) -> pb::GetSiteInfoResponse {
+    org.get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .expect("site info")
+        .into_inner()
+}
+
+/// Writes one change at a time (a new participant) until the site's log reaches `target`.
+async fn write_until(site: &TestSite, target: u64) {
+    let mut desk = site.desk();
+    let mut org = site.organiser();
+    for i in 0..10_000 {
+        let last = site_info(&mut org).await.last_seq;
+        assert!(last <= target, "wrote past {target} (at {last})");
+        if last == target {
+            return;
+        }
+        create_participant(&mut desk, &format!("Restored {i}")).await;
+    }
+    panic!("the log never reached {target}");
+}
+
+/// The site `cluny` in sync at N, restored from a copy at M < N, written to until its log
+/// ends at `N + offset` with the link down, then reconnected: the pair must notice that the
+/// national node holds another history, rebuild under a new epoch, and end equal.
+async fn restore_then_write(offset: i64) {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let relay = Relay::start(national.addr).await.expect("relay");
+    let token = invite(&mut admin, "cluny", false).await;
+    let data = data_dir(&dir, "cluny");
+    let backup = data_dir(&dir, "cluny-backup");
+    let cfg = || federated("cluny", &data, &relay.url(), &token);
+    let site = TestSite::start(cfg()).await;
+    setup_challenges(&site, 1, 100).await;
+    load(&site, 6, 1, 1).await;
+    converged(&mut site.organiser(), &mut admin, "cluny").await;
+    site.stop().await;
+    copy_dir(&data, &backup);
+
+    let site = TestSite::start(cfg()).await;
+    load(&site, 6, 1, 1).await;
+    let mut org = site.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+    let before = site_info(&mut org).await;
+    let n = before.last_seq;
+    site.stop().await;
+
+    // The venue's disk comes back from the older copy, and takes writes while the link
+    // to the national node is down.
+    std::fs::remove_dir_all(&data).expect("remove data");
+    copy_dir(&backup, &data);
+    relay.cut();
+    let site = TestSite::start(cfg()).await;
+    let mut org = site.organiser();
+    let target = n.checked_add_signed(offset).expect("target");
+    assert!(site_info(&mut org).await.last_seq < target.min(n));
+    write_until(&site, target).await;
+    relay.restore();
+
+    let digest = converged(&mut org, &mut admin, "cluny").await;
+    let info = site_info(&mut org).await;
+    assert_ne!(
+        info.log_epoch, before.log_epoch,
+        "offset {offset}: a new epoch, never two histories mixed"
+    );
+    let overview = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner();
+    let cluny = &overview.sites[0];
+    assert_eq!(
+        cluny.log_epoch, info.log_epoch,
+        "the overview shows the reset"
+    );
+    assert_eq!(cluny.applied_seq, info.last_seq);
+    // And life goes on in the new epoch.
+    load(&site, 3, 1, 1).await;
+    assert_ne!(converged(&mut org, &mut admin, "cluny").await, digest);
+    site.stop().await;
+    national.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_copy_written_to_below_the_national_position_is_rebuilt() {
+    restore_then_write(-2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_copy_written_to_exactly_the_national_position_is_rebuilt() {
+    restore_then_write(0).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_copy_written_past_the_national_position_is_rebuilt() {
+    restore_then_write(5).await;
+}
+
+fn theme_change(seq: u64, id: &str, label: &str) -> pb::Change {
+    pb::Change {
+        seq,
+        at_ms: 1,
+        request_id: String::new(),
+        log_hash: 0,
+        events: vec![pb::Event {
+            event: Some(pb::event::Event::ThemeAdded(pb::Theme {
+                id: id.into(),
+                label: label.into(),
+            })),
+        }],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_national_node_refuses_a_record_that_breaks_the_rules_and_a_site_never_rewrites_a_shared_theme()
+ {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let mut org = cluny.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+    let shared = "la-qualite-de-l-action-publique";
+    let label_of = |d: &pb::GetNationalDirectoryResponse| {
+        d.themes
+            .iter()
+            .find(|t| t.id == shared)
+            .map(|t| t.label.clone())
+    };
+    let mut public = cluny.public();
+    let before = public
+        .get_national_directory(pb::GetNationalDirectoryRequest::default())
+        .await
+        .expect("directory")
+        .into_inner();
+    let original = label_of(&before).expect("the shared theme is listed");
+
+    let token = invite(&mut admin, "lyon", false).await;
+    let epoch = "0194f0c2-0000-4000-8000-00000000000a";
+    let (tx, mut inbound, joined) = raw_stream(&mut admin, hello("lyon", epoch, &token))
+        .await
+        .expect("lyon joins");
+    let send = |c: pb::Change| pb::FederateRequest {
+        msg: Some(pb::federate_request::Msg::Records(pb::Records {
+            changes: vec![c],
+        })),
+    };
+    // Lyon's own spelling of a theme every site sees: accepted, but it does not rewrite it.
+    let _ = tx
+        .send(send(theme_change(
+            1,
+            shared,
+            "LA QUALITE DE L ACTION PUBLIQUE",
+        )))
+        .await;
+    assert_eq!(next_ack(&mut inbound).await.expect("ack"), 1);
+    // A label 200 KB long breaks the rules every site applies: refused, by field.
+    let long = "é".repeat(100_000);
+    let _ = tx.send(send(theme_change(2, "e", &long))).await;
+    let err = next_ack(&mut inbound).await.expect_err("refused");
+    assert_eq!(err.code(), Code::InvalidArgument, "{}", err.message());
+    assert!(
+        err.message().contains("change 2: events[0].theme.label"),
+        "{}",
+        err.message()
+    );
+    // Nothing of it was applied: lyon resumes after change 1.
+    let credential = joined.issued_credential;
+    let (_tx, _inbound, w) = raw_stream(&mut admin, hello("lyon", epoch, &credential))
+        .await
+        .expect("reconnect");
+    assert_eq!(w.applied_seq, 1);
+
+    let position = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner()
+        .position;
+    eventually("cluny's directory to reach lyon's records", || {
+        let mut public = public.clone();
+        async move {
+            public
+                .get_national_directory(pb::GetNationalDirectoryRequest::default())
+                .await
+                .is_ok_and(|d| d.into_inner().position >= position)
+        }
+    })
+    .await;
+    let after = public
+        .get_national_directory(pb::GetNationalDirectoryRequest::default())
+        .await
+        .expect("directory")
+        .into_inner();
+    assert_eq!(
+        label_of(&after),
+        Some(original),
+        "one site never rewrites what the others see"
+    );
+    assert!(after.themes.iter().all(|t| t.label.chars().count() <= 120));
+    cluny.stop().await;
+    national.stop().await;
+}
