@@ -34,7 +34,7 @@ pub(crate) async fn load(site: &TestSite, n: usize, challenges: u32, parallel: u
 
 /// Registers `n` new participants in the background, alternating between défis 1 and 2;
 /// every call must succeed (the site works whatever its link does).
-fn background_registrations(site: &TestSite, n: u32) -> tokio::task::JoinHandle<()> {
+pub(crate) fn background_registrations(site: &TestSite, n: u32) -> tokio::task::JoinHandle<()> {
     let mut desk = site.desk();
     tokio::spawn(async move {
         for i in 0..n {

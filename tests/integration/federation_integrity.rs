@@ -5,7 +5,9 @@ use agora_proto::v1 as pb;
 use tonic::Code;
 
 use crate::common::*;
-use crate::federation::{copy_dir, hello, load, next_ack, raw_stream, setup_challenges};
+use crate::federation::{
+    background_registrations, copy_dir, hello, load, next_ack, raw_stream, setup_challenges,
+};
 
 async fn site_info(org: &mut Client) -> pb::GetSiteInfoResponse {
     org.get_site_info(pb::GetSiteInfoRequest {})
@@ -210,5 +212,82 @@ async fn the_national_node_refuses_a_record_that_breaks_the_rules_and_a_site_nev
     );
     assert!(after.themes.iter().all(|t| t.label.chars().count() <= 120));
     cluny.stop().await;
+    national.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_cut_every_100_ms_reconnects_about_once_a_second_and_converges_after() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let relay = Relay::start(national.addr).await.expect("relay");
+    let site = join_site(&mut admin, &dir, "cluny", false, &relay.url()).await;
+    setup_challenges(&site, 2, 40).await;
+    let mut org = site.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+    let writes = background_registrations(&site, 60);
+    let before = relay.accepted();
+    // The fault schedule itself (not a wait for a condition): a cut every 100 ms for 10 s.
+    for _ in 0..100 {
+        relay.cut();
+        relay.restore();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let dials = relay.accepted() - before;
+    writes.await.expect("the site keeps registering");
+    assert!(
+        dials <= 16,
+        "{dials} connections in 10 s: the backoff must not start over at each Welcome"
+    );
+    converged(&mut org, &mut admin, "cluny").await;
+    site.stop().await;
+    national.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_link_is_redialled_within_seconds_and_the_overview_says_since_when() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let relay = Relay::start(national.addr).await.expect("relay");
+    let site = join_site(&mut admin, &dir, "cluny", false, &relay.url()).await;
+    setup_challenges(&site, 2, 40).await;
+    let mut org = site.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+    relay.blackhole();
+    let writes = background_registrations(&site, 30);
+    writes.await.expect("the site keeps registering");
+    let silent_since = std::time::Instant::now();
+    eventually_within(
+        "the national node to see the site silent, then offline",
+        std::time::Duration::from_secs(10),
+        || {
+            let mut admin = admin.clone();
+            async move {
+                let o = admin
+                    .get_overview(pb::GetOverviewRequest {})
+                    .await
+                    .expect("overview")
+                    .into_inner();
+                let s = &o.sites[0];
+                s.link == pb::LinkState::Offline as i32 && s.silent_for_ms >= 2000
+            }
+        },
+    )
+    .await;
+    assert!(
+        silent_since.elapsed() < std::time::Duration::from_secs(8),
+        "a silent link is detected within a few heartbeats"
+    );
+    relay.restore();
+    let cleared = std::time::Instant::now();
+    converged(&mut org, &mut admin, "cluny").await;
+    let took = cleared.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "converged {took:?} after the link came back (target: 3 s)"
+    );
+    eprintln!("converged {took:?} after a blackhole cleared");
+    site.stop().await;
     national.stop().await;
 }

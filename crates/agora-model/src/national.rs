@@ -316,6 +316,7 @@ fn hello<R: NationalRows>(
     now: i64,
 ) -> Applied<R::Error> {
     let existing = st(rows.site(site_id))?;
+    let before = existing.clone();
     let mut issued = None;
     let mut site = match existing {
         Some(s) if s.revoked => return Err(NationalError::SiteRevoked(site_id.to_owned()).into()),
@@ -361,7 +362,10 @@ fn hello<R: NationalRows>(
         // A site joined: its directory entry goes down to every site.
         st(marker(rows, &site.id, now, false))?;
     }
-    st(rows.put_site(&site))?;
+    if before.as_ref() != Some(&site) {
+        // A Hello that changes nothing writes nothing (and costs no fsync).
+        st(rows.put_site(&site))?;
+    }
     Ok(NationalOutcome::Welcome(Welcome {
         applied_seq: site.applied_seq,
         applied_hash: site.applied_hash,

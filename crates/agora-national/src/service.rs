@@ -113,6 +113,12 @@ impl National {
             registrations: totals.active_registrations,
             checked_in: totals.checked_in,
             challenges: totals.challenges,
+            site_last_seq: link.site_last_seq,
+            silent_for_ms: if link.last_seen_ms == 0 {
+                0
+            } else {
+                (now_ms() - link.last_seen_ms).max(0)
+            },
         }
     }
 
@@ -519,6 +525,8 @@ impl Session {
                                 self.links.heard(&self.site, self.generation, Some(applied), now_ms());
                                 self.reply(pb::federate_response::Msg::Ack(pb::Ack { applied_seq: applied })).await?;
                             }
+                            // Installing may take a while: the site was not silent meanwhile.
+                            heard = Instant::now();
                         }
                         Some(pb::federate_request::Msg::DownlinkAck(a)) => {
                             if self.down_sent == Some(a.position) {

@@ -715,9 +715,16 @@ fn scan<V: serde::de::DeserializeOwned>(
 /// Typed access to the national trees inside one transaction.
 struct Tx<'a> {
     t: &'a TxTrees<'a>,
+    /// Whether the batch wrote anything: a batch that did not (a Hello that changed
+    /// nothing) costs no write-ahead log record and no fdatasync.
+    wrote: std::cell::Cell<bool>,
 }
 
 impl Tx<'_> {
+    fn remove(&self, n: N, key: &[u8]) {
+        self.wrote.set(true);
+        self.t.remove(n as usize, key);
+    }
     fn get<V: serde::de::DeserializeOwned>(&self, n: N, key: &[u8]) -> Result<Option<V>, TxError> {
         match self.t.get(n as usize, key)? {
             Some(v) => decode(n.name(), key, &v).map(Some),
@@ -725,6 +732,7 @@ impl Tx<'_> {
         }
     }
     fn put<V: Serialize>(&self, n: N, key: &[u8], v: &V) -> Result<(), TxError> {
+        self.wrote.set(true);
         self.t.insert(n as usize, key, &encode(v)?);
         Ok(())
     }
@@ -733,6 +741,7 @@ impl Tx<'_> {
         u64_of("meta", k, &v)
     }
     fn set_u64(&self, k: &'static [u8], v: u64) -> Result<(), TxError> {
+        self.wrote.set(true);
         self.t.insert(N::Meta as usize, k, &u64_key(v));
         Ok(())
     }
@@ -828,7 +837,7 @@ impl NationalRows for NRows<'_, '_> {
         self.tx.put(N::Invites, token.as_bytes(), i)
     }
     fn remove_invite(&mut self, token: &str) -> Result<(), TxError> {
-        self.tx.t.remove(N::Invites as usize, token.as_bytes());
+        self.tx.remove(N::Invites, token.as_bytes());
         Ok(())
     }
     fn put_announcement(&mut self, a: &Announcement) -> Result<(), TxError> {
@@ -906,8 +915,12 @@ impl Inner {
 
     fn commit(&self, jobs: &[Job], now: i64, batch: u64) -> Result<Committed, StoreError> {
         let t = TxTrees::new(&self.trees, &[], TreeSet::default());
-        let tx = Tx { t: &t };
-        let last = tx.u64(meta::LAST)?;
+        let tx = Tx {
+            t: &t,
+            wrote: std::cell::Cell::new(false),
+        };
+        let start = tx.u64(meta::LAST)?;
+        let last = start;
         let mut first = tx.u64(meta::FIRST)?;
         let mut garbage: Vec<Vec<u8>> = tx.get(N::Meta, meta::GARBAGE)?.unwrap_or_default();
         let had_garbage = !garbage.is_empty();
@@ -930,21 +943,24 @@ impl Inner {
         if had_garbage || !garbage.is_empty() {
             tx.put(N::Meta, meta::GARBAGE, &garbage)?;
         }
-        tx.set_u64(meta::LAST, last)?;
+        if last != start {
+            tx.set_u64(meta::LAST, last)?;
+        }
         let horizon = (last + 1).saturating_sub(self.retention);
         let new_first = horizon.min(first + PRUNE_PER_BATCH).max(first);
         for p in first..new_first {
-            tx.t.remove(N::Log as usize, &u64_key(p));
+            tx.remove(N::Log, &u64_key(p));
         }
         if new_first != first {
             first = new_first;
             tx.set_u64(meta::FIRST, first)?;
         }
+        let writes = tx.wrote.get().then(|| t.finish(N::Meta as usize, batch));
         Ok(Committed {
             answers,
             last,
             first,
-            writes: Some(t.finish(N::Meta as usize, batch)),
+            writes,
         })
     }
 
@@ -958,7 +974,7 @@ impl Inner {
                     if budget == 0 {
                         return Ok(());
                     }
-                    tx.t.remove(n as usize, &k?);
+                    tx.remove(n, &k?);
                     budget -= 1;
                 }
             }
@@ -971,6 +987,48 @@ impl Inner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_hello_that_changes_nothing_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NationalStore::open(&NationalConfig {
+            path: dir.path().join("n"),
+            cache_bytes: 1 << 20,
+            log_retention: 1000,
+            wal_file_bytes: 1 << 20,
+        })
+        .unwrap();
+        let token = store
+            .create_invite(Invite {
+                site_id: "cluny".into(),
+                name: "Cluny".into(),
+                country: "FR".into(),
+                partner: false,
+                created_at_ms: 0,
+            })
+            .await
+            .unwrap();
+        let epoch = "00000000-0000-4000-8000-000000000001";
+        let w = store.hello("cluny", epoch, &token).await.unwrap();
+        let credential = w.issued_credential.unwrap();
+        let batch = store.inner.disk.next_batch().unwrap();
+        for _ in 0..3 {
+            let w = store.hello("cluny", epoch, &credential).await.unwrap();
+            assert_eq!(w.issued_credential, None);
+        }
+        assert_eq!(
+            store.inner.disk.next_batch().unwrap(),
+            batch,
+            "no log record"
+        );
+        // A new epoch is a change: it is written.
+        store
+            .hello("cluny", "00000000-0000-4000-8000-000000000002", &credential)
+            .await
+            .unwrap();
+        assert_eq!(store.inner.disk.next_batch().unwrap(), batch + 1);
+        store.close();
+    }
 
     #[test]
     fn a_site_record_stored_before_the_log_hash_still_reads() {

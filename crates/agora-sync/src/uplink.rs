@@ -18,7 +18,10 @@ use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
 use agora_store::{Store, StoreError, now_ms};
 
-use crate::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, RECORDS_PER_MESSAGE, convert};
+use crate::{
+    DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, MAX_BACKOFF, RECORDS_PER_MESSAGE,
+    SNAPSHOT_ACK_TIMEOUT, STABLE_AFTER, convert,
+};
 
 #[derive(Debug, Clone)]
 pub struct UplinkConfig {
@@ -66,11 +69,12 @@ pub async fn run(
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let result = session(&store, &cfg, &mut stopping, &status).await;
-        let was_connected = status.borrow().connected;
+        let mut up_since = None;
+        let result = session(&store, &cfg, &mut stopping, &status, &mut up_since).await;
         status.send_modify(|s| s.connected = false);
-        if was_connected {
-            // A link that worked starts over with short waits.
+        if up_since.is_some_and(|t: Instant| t.elapsed() >= STABLE_AFTER) {
+            // A link that worked for a while starts over with short waits; one cut right
+            // after each Welcome does not (a reconnect storm would follow).
             backoff = Duration::from_millis(100);
         }
         match result {
@@ -87,7 +91,7 @@ pub async fn run(
             () = tokio::time::sleep(wait) => {}
             () = stopped(&mut stopping) => return,
         }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
 }
 
@@ -107,51 +111,20 @@ async fn session(
     cfg: &UplinkConfig,
     stopping: &mut watch::Receiver<bool>,
     status: &watch::Sender<UplinkStatus>,
+    up_since: &mut Option<Instant>,
 ) -> Result<Ended, LinkError> {
-    let channel = Endpoint::from_shared(cfg.national.clone())?
-        .connect_timeout(Duration::from_secs(5))
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(5))
-        .keep_alive_while_idle(true)
-        .tcp_nodelay(true)
-        .connect()
-        .await?;
-    let mut client = NationalServiceClient::new(channel);
-    let credential = match store.national_credential()? {
-        Some(c) => c,
-        None => cfg.join_token.clone().ok_or(LinkError::NoCredential)?,
-    };
-    let epoch = store.epoch();
-    let mut durable = store.durable_seq();
-    let last_seq = *durable.borrow();
-    // Outbound messages: a few Records in flight inside the process; the window bounds the rest.
-    let (out, rx) = mpsc::channel::<pb::FederateRequest>(4);
-    let send = |m: pb::federate_request::Msg| pb::FederateRequest { msg: Some(m) };
-    out.send(send(pb::federate_request::Msg::Hello(pb::Hello {
-        site_id: store.site_id().to_string(),
-        log_epoch: epoch.clone(),
-        credential,
-        last_seq,
-        software_version: env!("CARGO_PKG_VERSION").to_owned(),
-        downlink_position: store.downlink_position()?,
-    })))
-    .await
-    .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
-    let mut inbound = client.federate(ReceiverStream::new(rx)).await?.into_inner();
-    let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, inbound.next())
+    // Dialling, Hello and Welcome within one deadline: a dial into a silent link gives up.
+    let opened = tokio::time::timeout(HANDSHAKE_TIMEOUT, open(store, cfg))
         .await
-        .map_err(|_| LinkError::Protocol("no Welcome in time"))?;
-    let welcome = match first {
-        Some(Ok(pb::FederateResponse {
-            msg: Some(pb::federate_response::Msg::Welcome(w)),
-        })) => w,
-        Some(Err(s)) => return Err(s.into()),
-        _ => {
-            return Err(LinkError::Protocol(
-                "the national node did not answer Hello with Welcome",
-            ));
-        }
-    };
+        .map_err(|_| LinkError::Protocol("no Welcome in time"))??;
+    let Opened {
+        out,
+        mut inbound,
+        welcome,
+        epoch,
+        mut durable,
+    } = opened;
+    let send = |m: pb::federate_request::Msg| pb::FederateRequest { msg: Some(m) };
     if !welcome.issued_credential.is_empty() {
         store
             .set_national_credential(welcome.issued_credential.clone())
@@ -200,6 +173,7 @@ async fn session(
     let window = u64::from(welcome.window.max(1));
     let mut sent = applied;
     let mut acked = applied;
+    *up_since = Some(Instant::now());
     status.send_modify(|s| {
         s.connected = true;
         s.acked_seq = acked;
@@ -277,6 +251,66 @@ async fn session(
             () = stopped(stopping) => return Ok(Ended::Stopped),
         }
     }
+}
+
+struct Opened {
+    out: mpsc::Sender<pb::FederateRequest>,
+    inbound: tonic::Streaming<pb::FederateResponse>,
+    welcome: pb::Welcome,
+    epoch: String,
+    durable: watch::Receiver<u64>,
+}
+
+/// Dials the national node, says Hello and reads its Welcome.
+async fn open(store: &Arc<Store>, cfg: &UplinkConfig) -> Result<Opened, LinkError> {
+    let channel = Endpoint::from_shared(cfg.national.clone())?
+        .connect_timeout(Duration::from_secs(5))
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .keep_alive_while_idle(true)
+        .tcp_nodelay(true)
+        .connect()
+        .await?;
+    let mut client = NationalServiceClient::new(channel);
+    let credential = match store.national_credential()? {
+        Some(c) => c,
+        None => cfg.join_token.clone().ok_or(LinkError::NoCredential)?,
+    };
+    let epoch = store.epoch();
+    let durable = store.durable_seq();
+    let last_seq = *durable.borrow();
+    // Outbound messages: a few Records in flight inside the process; the window bounds the rest.
+    let (out, rx) = mpsc::channel::<pb::FederateRequest>(4);
+    let send = |m: pb::federate_request::Msg| pb::FederateRequest { msg: Some(m) };
+    out.send(send(pb::federate_request::Msg::Hello(pb::Hello {
+        site_id: store.site_id().to_string(),
+        log_epoch: epoch.clone(),
+        credential,
+        last_seq,
+        software_version: env!("CARGO_PKG_VERSION").to_owned(),
+        downlink_position: store.downlink_position()?,
+    })))
+    .await
+    .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
+    let mut inbound = client.federate(ReceiverStream::new(rx)).await?.into_inner();
+    let welcome = match inbound.next().await {
+        Some(Ok(pb::FederateResponse {
+            msg: Some(pb::federate_response::Msg::Welcome(w)),
+        })) => w,
+        Some(Err(s)) => return Err(s.into()),
+        _ => {
+            return Err(LinkError::Protocol(
+                "the national node did not answer Hello with Welcome",
+            ));
+        }
+    };
+    Ok(Opened {
+        out,
+        inbound,
+        welcome,
+        epoch,
+        durable,
+    })
 }
 
 /// The running hash of change `seq` of the durable log (`None` for a change written
@@ -367,7 +401,7 @@ async fn send_snapshot(
             .await
             .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
     }
-    let deadline = tokio::time::Instant::now() + DEAD_AFTER;
+    let deadline = tokio::time::Instant::now() + SNAPSHOT_ACK_TIMEOUT;
     loop {
         let next = tokio::time::timeout_at(deadline, inbound.next())
             .await
