@@ -512,6 +512,7 @@ async fn a_site_cannot_publish_for_another_site_id_and_revocation_shuts_it_out()
             name: "Kehl".into(),
             country: "DE".into(),
             partner: true,
+            ..Default::default()
         })
         .await
         .expect_err("no token");
@@ -522,6 +523,7 @@ async fn a_site_cannot_publish_for_another_site_id_and_revocation_shuts_it_out()
             name: "Kehl".into(),
             country: "Germany".into(),
             partner: true,
+            ..Default::default()
         })
         .await
         .expect_err("bad country");

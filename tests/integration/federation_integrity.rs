@@ -291,3 +291,153 @@ async fn a_silent_link_is_redialled_within_seconds_and_the_overview_says_since_w
     site.stop().await;
     national.stop().await;
 }
+
+async fn invite_with(
+    admin: &mut NationalClient,
+    site: &str,
+    replace: bool,
+) -> Result<String, tonic::Status> {
+    admin
+        .create_invite(pb::CreateInviteRequest {
+            site_id: site.into(),
+            name: site.to_uppercase(),
+            country: "FR".into(),
+            replace,
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().join_token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_site_stops_dialling_shows_revoked_and_comes_back_with_a_new_invite() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let relay = Relay::start(national.addr).await.expect("relay");
+    let token = invite(&mut admin, "cluny", false).await;
+    let data = data_dir(&dir, "cluny");
+    let site = TestSite::start(federated("cluny", &data, &relay.url(), &token)).await;
+    setup_challenges(&site, 1, 30).await;
+    let mut org = site.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+
+    admin
+        .revoke_site(pb::RevokeSiteRequest {
+            site_id: "cluny".into(),
+        })
+        .await
+        .expect("revoke");
+    // The stream in place ends at the next reconnect; cut it so that it happens now.
+    relay.cut();
+    relay.restore();
+    eventually("the site to report its refusal", || {
+        let mut org = org.clone();
+        async move {
+            org.get_site_info(pb::GetSiteInfoRequest {})
+                .await
+                .is_ok_and(|i| i.into_inner().national_error.contains("refuses this site"))
+        }
+    })
+    .await;
+    let overview = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner();
+    assert_eq!(overview.sites[0].link, pb::LinkState::Revoked as i32);
+    // A permanent refusal stops the retry loop: no dial in a window longer than the
+    // longest backoff (an observation window, not a wait for a condition).
+    let dials = relay.accepted();
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    assert_eq!(relay.accepted(), dials, "the uplink stopped dialling");
+    load(&site, 3, 1, 1).await;
+    site.stop().await;
+
+    // Re-invited, the site comes back with its new token although it still holds the
+    // revoked credential.
+    let back = invite_with(&mut admin, "cluny", false)
+        .await
+        .expect("re-invite");
+    let site = TestSite::start(federated("cluny", &data, &relay.url(), &back)).await;
+    let mut org = site.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+    let overview = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner();
+    assert_eq!(overview.sites[0].link, pb::LinkState::Connected as i32);
+    assert!(!overview.sites[0].revoked);
+    site.stop().await;
+    national.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leftover_invite_never_voids_a_joined_site_and_invites_are_listed_and_cancelled() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let first = invite(&mut admin, "cluny", false).await;
+    let leftover = invite(&mut admin, "cluny", false).await;
+    let listed = admin
+        .list_invites(pb::ListInvitesRequest {})
+        .await
+        .expect("list")
+        .into_inner()
+        .invites;
+    assert_eq!(listed.len(), 2);
+    assert!(
+        listed
+            .iter()
+            .all(|i| i.site_id == "cluny" && i.expires_at_ms > i.created_at_ms + 71 * 3_600_000)
+    );
+    let site = TestSite::start(federated(
+        "cluny",
+        &data_dir(&dir, "cluny"),
+        &national.url(),
+        &first,
+    ))
+    .await;
+    let mut org = site.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+
+    // The leftover token opens nothing and voids nothing.
+    let epoch = "0194f0c2-0000-4000-8000-00000000000b";
+    let err = raw_stream(&mut admin, hello("cluny", epoch, &leftover))
+        .await
+        .expect_err("leftover token");
+    assert_eq!(err.code(), Code::FailedPrecondition, "{}", err.message());
+    assert!(err.message().contains("--replace"), "{}", err.message());
+    let err = invite_with(&mut admin, "cluny", false)
+        .await
+        .expect_err("an invite for a joined site needs --replace");
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    load(&site, 3, 1, 1).await;
+    converged(&mut org, &mut admin, "cluny").await;
+
+    let cancelled = admin
+        .cancel_invites(pb::CancelInvitesRequest {
+            site_id: "cluny".into(),
+        })
+        .await
+        .expect("cancel")
+        .into_inner()
+        .cancelled;
+    assert_eq!(cancelled, 1);
+    let err = raw_stream(&mut admin, hello("cluny", epoch, &leftover))
+        .await
+        .expect_err("cancelled");
+    assert_eq!(err.code(), Code::PermissionDenied);
+
+    // A replacement rebinds: a new credential, the site's old one void.
+    let replacement = invite_with(&mut admin, "cluny", true)
+        .await
+        .expect("replacement");
+    site.stop().await;
+    let (_tx, _rx, w) = raw_stream(&mut admin, hello("cluny", epoch, &replacement))
+        .await
+        .expect("the replacement binds");
+    assert!(!w.issued_credential.is_empty());
+    national.stop().await;
+}

@@ -92,6 +92,7 @@ impl Lang {
             LinkState::Connected => self.pick("connecté", "connected"),
             LinkState::Lagging => self.pick("en retard", "lagging"),
             LinkState::Offline | LinkState::Unspecified => self.pick("hors ligne", "offline"),
+            LinkState::Revoked => self.pick("révoqué", "revoked"),
         }
     }
     pub fn connection(self, c: Connection) -> String {
@@ -164,7 +165,7 @@ impl Lang {
         let online = b
             .sites
             .values()
-            .filter(|s| s.link != LinkState::Offline)
+            .filter(|s| matches!(s.link, LinkState::Connected | LinkState::Lagging))
             .count();
         match self {
             Lang::Fr => format!(

@@ -24,7 +24,8 @@ pub struct SiteRecord {
     pub name: String,
     pub country: String,
     pub partner: bool,
-    /// Issued at join; `None` until the site joined, and after a revocation.
+    /// SHA-256 (hex, [`secret_hash`]) of the credential issued at join; `None` until the
+    /// site joined, and after a revocation. The credential itself is never stored.
     pub credential: Option<String>,
     /// Epoch of the site's log that the replica follows ("" before the first Hello).
     pub epoch: String,
@@ -37,9 +38,11 @@ pub struct SiteRecord {
     /// Running hash of the site's log at `applied_seq`, as the site computed it (`None`
     /// when unknown: nothing applied yet, or a site that does not send it).
     pub applied_hash: Option<u64>,
+    /// When the replica started following `epoch` (0: unknown).
+    pub epoch_started_ms: i64,
 }
 
-/// A pending invitation to join, under its one-time token.
+/// A pending invitation to join, under the [`secret_hash`] of its one-time token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Invite {
     pub site_id: String,
@@ -47,6 +50,29 @@ pub struct Invite {
     pub country: String,
     pub partner: bool,
     pub created_at_ms: i64,
+    /// The token no longer works after this time.
+    pub expires_at_ms: i64,
+    /// The administrator asked for a replacement: the token rebinds a site that already
+    /// joined (a new credential, the old one void). Without it, an invite for a joined
+    /// site does nothing.
+    pub replace: bool,
+}
+
+/// How long an invite lasts unless the administrator says otherwise.
+pub const DEFAULT_INVITE_HOURS: u32 = 72;
+
+/// The SHA-256 of a secret (a credential, a join token), in hex: what the national node
+/// stores instead of the secret.
+pub fn secret_hash(secret: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(secret.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether two stored hashes are equal, in time that does not depend on where they differ.
+pub fn same_hash(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// One record of the national log.
@@ -67,6 +93,8 @@ pub struct NationalRecord {
 /// The answer to a site's Hello.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Welcome {
+    /// The Hello started a new epoch: the site's old replica was dropped.
+    pub new_epoch: bool,
     pub applied_seq: u64,
     /// The site's log hash at `applied_seq`, for the site to compare with its own.
     pub applied_hash: Option<u64>,
@@ -102,9 +130,14 @@ pub enum NationalCommand {
         events: Vec<SharedEvent>,
         fresh_replica: String,
     },
+    /// A new invite under `token` (stored hashed).
     Invite {
         invite: Invite,
         token: String,
+    },
+    /// Cancels every pending invite of a site.
+    CancelInvites {
+        site_id: String,
     },
     Revoke {
         site_id: String,
@@ -121,6 +154,8 @@ pub enum NationalOutcome {
     /// The site's applied sequence number after the changes or the snapshot.
     Applied(u64),
     Invited(String),
+    /// How many invites were cancelled.
+    Cancelled(u32),
     Revoked,
     Announced(Announcement),
 }
@@ -149,15 +184,31 @@ pub enum NationalError {
     /// A record breaks the model's rules.
     #[error("change {seq}: {error}")]
     Invalid { seq: u64, error: DomainError },
+    #[error(
+        "site {0:?}: this join token has expired; ask the national administrator for a new invite"
+    )]
+    InviteExpired(String),
+    #[error(
+        "site {0:?} has already joined; an invite for it rebinds it only when made with --replace"
+    )]
+    AlreadyJoined(String),
+    #[error("invite for {site:?}: {field}: {rule}")]
+    BadInvite {
+        site: String,
+        field: &'static str,
+        rule: String,
+    },
 }
 
 impl NationalError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             NationalError::UnknownSite(_) => ErrorKind::NotFound,
-            NationalError::SiteRevoked(_) | NationalError::BadCredential(_) => {
-                ErrorKind::PermissionDenied
-            }
+            NationalError::SiteRevoked(_)
+            | NationalError::BadCredential(_)
+            | NationalError::InviteExpired(_) => ErrorKind::PermissionDenied,
+            NationalError::AlreadyJoined(_) => ErrorKind::FailedPrecondition,
+            NationalError::BadInvite { .. } => ErrorKind::InvalidArgument,
             NationalError::SeqGap { .. } | NationalError::StaleEpoch { .. } => {
                 ErrorKind::FailedPrecondition
             }
@@ -180,9 +231,12 @@ pub trait NationalRows {
     type Error;
     fn site(&self, id: &str) -> Result<Option<SiteRecord>, Self::Error>;
     fn put_site(&mut self, s: &SiteRecord) -> Result<(), Self::Error>;
-    fn invite(&self, token: &str) -> Result<Option<Invite>, Self::Error>;
-    fn put_invite(&mut self, token: &str, i: &Invite) -> Result<(), Self::Error>;
-    fn remove_invite(&mut self, token: &str) -> Result<(), Self::Error>;
+    /// The invite under a token's hash.
+    fn invite(&self, token_hash: &str) -> Result<Option<Invite>, Self::Error>;
+    /// Every pending invite, with its token's hash.
+    fn invites(&self) -> Result<Vec<(String, Invite)>, Self::Error>;
+    fn put_invite(&mut self, token_hash: &str, i: &Invite) -> Result<(), Self::Error>;
+    fn remove_invite(&mut self, token_hash: &str) -> Result<(), Self::Error>;
     fn put_announcement(&mut self, a: &Announcement) -> Result<(), Self::Error>;
     /// Position of the last national log record (written in this batch or before).
     fn last_position(&self) -> u64;
@@ -245,16 +299,41 @@ pub fn apply_national<R: NationalRows>(
             now_ms,
         ),
         NationalCommand::Invite { invite, token } => {
+            let site = st(rows.site(&invite.site_id))?;
+            if site
+                .as_ref()
+                .is_some_and(|s| !s.revoked && s.credential.is_some() && !invite.replace)
+            {
+                return Err(NationalError::AlreadyJoined(invite.site_id.clone()).into());
+            }
+            if invite.expires_at_ms <= now_ms {
+                return Err(NationalError::BadInvite {
+                    site: invite.site_id.clone(),
+                    field: "expires",
+                    rule: "must be in the future".into(),
+                }
+                .into());
+            }
             let mut inv = invite.clone();
             inv.created_at_ms = now_ms;
-            st(rows.put_invite(token, &inv))?;
+            st(rows.put_invite(&secret_hash(token), &inv))?;
             // Re-inviting is how a revoked site (or one that lost its data) comes back:
             // its old credential stays void, the token binds a new one.
-            if let Some(mut s) = st(rows.site(&invite.site_id))? {
+            if let Some(mut s) = site.filter(|s| s.revoked) {
                 s.revoked = false;
                 st(rows.put_site(&s))?;
             }
             Ok(NationalOutcome::Invited(token.clone()))
+        }
+        NationalCommand::CancelInvites { site_id } => {
+            let mut n = 0;
+            for (hash, inv) in st(rows.invites())? {
+                if inv.site_id == *site_id {
+                    st(rows.remove_invite(&hash))?;
+                    n += 1;
+                }
+            }
+            Ok(NationalOutcome::Cancelled(n))
         }
         NationalCommand::Revoke { site_id } => {
             let Some(mut s) = st(rows.site(site_id))? else {
@@ -317,16 +396,30 @@ fn hello<R: NationalRows>(
 ) -> Applied<R::Error> {
     let existing = st(rows.site(site_id))?;
     let before = existing.clone();
+    let presented = secret_hash(credential);
     let mut issued = None;
     let mut site = match existing {
         Some(s) if s.revoked => return Err(NationalError::SiteRevoked(site_id.to_owned()).into()),
-        Some(s) if s.credential.as_deref() == Some(credential) => s,
+        Some(s)
+            if s.credential
+                .as_deref()
+                .is_some_and(|c| same_hash(c, &presented)) =>
+        {
+            s
+        }
         existing => {
-            let invite = st(rows.invite(credential))?;
+            let invite = st(rows.invite(&presented))?;
             let Some(inv) = invite.filter(|i| i.site_id == site_id) else {
                 return Err(NationalError::BadCredential(site_id.to_owned()).into());
             };
-            st(rows.remove_invite(credential))?;
+            if inv.expires_at_ms <= now {
+                return Err(NationalError::InviteExpired(site_id.to_owned()).into());
+            }
+            if existing.as_ref().is_some_and(|s| s.credential.is_some()) && !inv.replace {
+                // A leftover invite never voids the working credential of a joined site.
+                return Err(NationalError::AlreadyJoined(site_id.to_owned()).into());
+            }
+            st(rows.remove_invite(&presented))?;
             issued = Some(fresh_credential.to_owned());
             let mut s = existing.unwrap_or(SiteRecord {
                 id: site_id.to_owned(),
@@ -340,23 +433,27 @@ fn hello<R: NationalRows>(
                 joined_at_ms: now,
                 replica: fresh_replica.to_owned(),
                 applied_hash: None,
+                epoch_started_ms: 0,
             });
             s.name = inv.name;
             s.country = inv.country;
             s.partner = inv.partner;
-            s.credential = Some(fresh_credential.to_owned());
+            s.credential = Some(secret_hash(fresh_credential));
             s
         }
     };
+    let mut new_epoch = false;
     if site.epoch != epoch {
         if !site.epoch.is_empty() {
             st(rows.drop_replica(&site))?;
             st(marker(rows, &site.id, now, true))?;
+            new_epoch = true;
         }
         epoch.clone_into(&mut site.epoch);
         fresh_replica.clone_into(&mut site.replica);
         site.applied_seq = 0;
         site.applied_hash = None;
+        site.epoch_started_ms = now;
     }
     if issued.is_some() {
         // A site joined: its directory entry goes down to every site.
@@ -367,6 +464,7 @@ fn hello<R: NationalRows>(
         st(rows.put_site(&site))?;
     }
     Ok(NationalOutcome::Welcome(Welcome {
+        new_epoch,
         applied_seq: site.applied_seq,
         applied_hash: site.applied_hash,
         issued_credential: issued,

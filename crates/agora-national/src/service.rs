@@ -12,6 +12,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, error, info, warn};
 
+use agora_model::national::DEFAULT_INVITE_HOURS;
 use agora_model::{ErrorKind, SiteId};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_server::NationalService;
@@ -91,7 +92,9 @@ impl National {
     ) -> pb::SiteSummary {
         let link = self.links.get(&s.id);
         let lag = link.site_last_seq.saturating_sub(s.applied_seq);
-        let state = if !link.connected {
+        let state = if s.revoked {
+            pb::LinkState::Revoked
+        } else if !link.connected {
             pb::LinkState::Offline
         } else if lag > LAGGING_AFTER {
             pb::LinkState::Lagging
@@ -114,6 +117,7 @@ impl National {
             checked_in: totals.checked_in,
             challenges: totals.challenges,
             site_last_seq: link.site_last_seq,
+            epoch_started_ms: s.epoch_started_ms,
             silent_for_ms: if link.last_seen_ms == 0 {
                 0
             } else {
@@ -183,6 +187,9 @@ impl NationalService for National {
                 return Err(status(e));
             }
         };
+        if welcome.new_epoch {
+            warn!(site = %site, ?peer, epoch = %hello.log_epoch, "site started a new log epoch: its replica is rebuilt");
+        }
         let generation = self.links.open(site.as_str(), hello.last_seq, now_ms());
         info!(site = %site, ?peer, applied = welcome.applied_seq, site_last_seq = hello.last_seq, joined = welcome.issued_credential.is_some(), "site connected");
         // A handful of answers in flight: acks are small and the site reads them promptly.
@@ -377,6 +384,17 @@ impl NationalService for National {
                 r.country
             )));
         }
+        let hours = if r.expires_hours == 0 {
+            DEFAULT_INVITE_HOURS
+        } else {
+            r.expires_hours
+        };
+        if hours > 24 * 366 {
+            return Err(Status::invalid_argument(
+                "expires_hours: at most a year (8784 hours)",
+            ));
+        }
+        let expires_at_ms = now_ms() + i64::from(hours) * 3_600_000;
         let token = self
             .store
             .create_invite(Invite {
@@ -385,12 +403,15 @@ impl NationalService for National {
                 country,
                 partner: r.partner,
                 created_at_ms: 0,
+                expires_at_ms,
+                replace: r.replace,
             })
             .await
             .map_err(status)?;
-        info!(site = %site, partner = r.partner, "invite created");
+        info!(site = %site, partner = r.partner, replace = r.replace, hours, "invite created");
         Ok(Response::new(pb::CreateInviteResponse {
             join_token: token,
+            expires_at_ms,
         }))
     }
 
@@ -410,6 +431,40 @@ impl NationalService for National {
         Ok(Response::new(pb::AnnounceResponse {
             announcement: Some(convert::announcement(&a)),
         }))
+    }
+
+    async fn list_invites(
+        &self,
+        req: Request<pb::ListInvitesRequest>,
+    ) -> Result<Response<pb::ListInvitesResponse>, Status> {
+        self.require_admin(&req)?;
+        let invites = self
+            .store
+            .invites()
+            .map_err(status)?
+            .into_iter()
+            .map(|i| pb::PendingInvite {
+                site_id: i.site_id,
+                name: i.name,
+                country: i.country,
+                partner: i.partner,
+                created_at_ms: i.created_at_ms,
+                expires_at_ms: i.expires_at_ms,
+                replace: i.replace,
+            })
+            .collect();
+        Ok(Response::new(pb::ListInvitesResponse { invites }))
+    }
+
+    async fn cancel_invites(
+        &self,
+        req: Request<pb::CancelInvitesRequest>,
+    ) -> Result<Response<pb::CancelInvitesResponse>, Status> {
+        self.require_admin(&req)?;
+        let site = req.into_inner().site_id;
+        let cancelled = self.store.cancel_invites(&site).await.map_err(status)?;
+        info!(site = %site, cancelled, "invites cancelled");
+        Ok(Response::new(pb::CancelInvitesResponse { cancelled }))
     }
 
     async fn revoke_site(

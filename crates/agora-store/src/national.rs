@@ -15,7 +15,7 @@ use tracing::{error, info};
 
 use agora_model::national::{
     NationalApplyError, NationalCommand, NationalError, NationalOutcome, NationalRows,
-    apply_national,
+    apply_national, secret_hash,
 };
 use agora_model::shared::{
     self, Announcement, DirectoryEntry, ReplicaChallenge, ReplicaRows, ReplicaTotals, SharedChange,
@@ -97,6 +97,35 @@ mod meta {
 
 pub use agora_model::national::{Invite, NationalRecord, SiteRecord, Welcome};
 
+/// An invite as stored before expiry and `--replace` (under its token in clear): read, to
+/// list and cancel it; it no longer opens a stream (tokens are looked up by hash).
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct InviteV1 {
+    site_id: String,
+    name: String,
+    country: String,
+    partner: bool,
+    created_at_ms: i64,
+}
+
+fn decode_invite(key: &[u8], bytes: &[u8]) -> Result<Invite, StoreError> {
+    decode::<Invite>("invites", key, bytes).or_else(|e| {
+        let Ok(v1) = decode::<InviteV1>("invites", key, bytes) else {
+            return Err(e);
+        };
+        Ok(Invite {
+            site_id: v1.site_id,
+            name: v1.name,
+            country: v1.country,
+            partner: v1.partner,
+            created_at_ms: v1.created_at_ms,
+            expires_at_ms: v1.created_at_ms,
+            replace: false,
+        })
+    })
+}
+
 /// A site record as stored before the log hash (format 1 without `applied_hash`): read,
 /// never written.
 #[derive(Deserialize)]
@@ -126,13 +155,15 @@ fn decode_site(key: &[u8], bytes: &[u8]) -> Result<SiteRecord, StoreError> {
             name: v1.name,
             country: v1.country,
             partner: v1.partner,
-            credential: v1.credential,
+            // Stored in clear before: kept from now on as its hash.
+            credential: v1.credential.as_deref().map(secret_hash),
             epoch: v1.epoch,
             applied_seq: v1.applied_seq,
             revoked: v1.revoked,
             joined_at_ms: v1.joined_at_ms,
             replica: v1.replica,
             applied_hash: None,
+            epoch_started_ms: 0,
         })
     })
 }
@@ -360,6 +391,26 @@ impl NationalStore {
         }
     }
 
+    /// Cancels every pending invite of a site; answers how many there were.
+    pub async fn cancel_invites(&self, site_id: &str) -> Result<u32, StoreError> {
+        let cmd = NationalCommand::CancelInvites {
+            site_id: site_id.to_owned(),
+        };
+        match self.run(cmd).await? {
+            NationalOutcome::Cancelled(n) => Ok(n),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// The pending invites (their tokens are not stored, only their hashes).
+    pub fn invites(&self) -> Result<Vec<Invite>, StoreError> {
+        Ok(scan_invites(self.inner.tree(N::Invites))?
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect())
+    }
+
+    /// A new invite; answers its one-time token (stored only as its hash).
     pub async fn create_invite(&self, invite: Invite) -> Result<String, StoreError> {
         let cmd = NationalCommand::Invite {
             invite,
@@ -683,6 +734,18 @@ fn get<V: serde::de::DeserializeOwned>(
     }
 }
 
+fn scan_invites(tree: &sled::Tree) -> Result<Vec<(String, Invite)>, StoreError> {
+    tree.iter()
+        .map(|kv| {
+            let (k, v) = kv?;
+            Ok((
+                String::from_utf8_lossy(&k).into_owned(),
+                decode_invite(&k, &v)?,
+            ))
+        })
+        .collect()
+}
+
 fn get_site(tree: &sled::Tree, id: &str) -> Result<Option<SiteRecord>, StoreError> {
     match tree.get(id.as_bytes())? {
         Some(v) => decode_site(id.as_bytes(), &v).map(Some),
@@ -715,12 +778,16 @@ fn scan<V: serde::de::DeserializeOwned>(
 /// Typed access to the national trees inside one transaction.
 struct Tx<'a> {
     t: &'a TxTrees<'a>,
+    trees: &'a [sled::Tree],
     /// Whether the batch wrote anything: a batch that did not (a Hello that changed
     /// nothing) costs no write-ahead log record and no fdatasync.
     wrote: std::cell::Cell<bool>,
 }
 
 impl Tx<'_> {
+    fn t_tree(&self, n: N) -> &sled::Tree {
+        &self.trees[n as usize]
+    }
     fn remove(&self, n: N, key: &[u8]) {
         self.wrote.set(true);
         self.t.remove(n as usize, key);
@@ -830,8 +897,16 @@ impl NationalRows for NRows<'_, '_> {
     fn put_site(&mut self, s: &SiteRecord) -> Result<(), TxError> {
         self.tx.put(N::Sites, s.id.as_bytes(), s)
     }
-    fn invite(&self, token: &str) -> Result<Option<Invite>, TxError> {
-        self.tx.get(N::Invites, token.as_bytes())
+    fn invite(&self, token_hash: &str) -> Result<Option<Invite>, TxError> {
+        match self.tx.t.get(N::Invites as usize, token_hash.as_bytes())? {
+            Some(v) => decode_invite(token_hash.as_bytes(), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+    fn invites(&self) -> Result<Vec<(String, Invite)>, TxError> {
+        // Invites are few (one per site waiting to join); those of this batch are not
+        // listed, which cancelling in the same batch as creating does not need.
+        scan_invites(self.tx.t_tree(N::Invites))
     }
     fn put_invite(&mut self, token: &str, i: &Invite) -> Result<(), TxError> {
         self.tx.put(N::Invites, token.as_bytes(), i)
@@ -917,6 +992,7 @@ impl Inner {
         let t = TxTrees::new(&self.trees, &[], TreeSet::default());
         let tx = Tx {
             t: &t,
+            trees: &self.trees,
             wrote: std::cell::Cell::new(false),
         };
         let start = tx.u64(meta::LAST)?;
@@ -1005,6 +1081,8 @@ mod tests {
                 country: "FR".into(),
                 partner: false,
                 created_at_ms: 0,
+                expires_at_ms: i64::MAX,
+                replace: false,
             })
             .await
             .unwrap();
@@ -1046,6 +1124,7 @@ mod tests {
         };
         let s = decode_site(b"cluny", &encode(&v1).unwrap()).unwrap();
         assert_eq!((s.applied_seq, s.applied_hash), (12, None));
+        assert_eq!(s.credential, Some(secret_hash("c")), "hashed from now on");
         let mut now = s.clone();
         now.applied_hash = Some(9);
         assert_eq!(decode_site(b"cluny", &encode(&now).unwrap()).unwrap(), now);

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use agora_model::shared::{self, SharedChange};
 use agora_proto::v1 as pb;
@@ -38,6 +38,9 @@ pub struct UplinkStatus {
     /// Last sequence number the national node acknowledged as durably applied.
     pub acked_seq: u64,
     pub last_error: Option<String>,
+    /// The national node refused this site for good (revoked, bad or expired token): the
+    /// uplink stopped dialling.
+    pub refused: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +55,23 @@ enum LinkError {
     Protocol(&'static str),
     #[error("no credential: start the site once with --join-token from `agora national invite`")]
     NoCredential,
+    /// The national node refused the Hello for a reason a retry cannot change.
+    #[error("the national node refuses this site: {}", .0.message())]
+    Refused(tonic::Status),
+}
+
+impl LinkError {
+    /// A Hello refused for good (revoked, unknown or expired token, bad identity).
+    fn from_hello(s: tonic::Status) -> LinkError {
+        use tonic::Code;
+        match s.code() {
+            Code::PermissionDenied
+            | Code::Unauthenticated
+            | Code::FailedPrecondition
+            | Code::InvalidArgument => LinkError::Refused(s),
+            _ => LinkError::Status(s),
+        }
+    }
 }
 
 enum Ended {
@@ -68,9 +88,20 @@ pub async fn run(
     status: watch::Sender<UplinkStatus>,
 ) {
     let mut backoff = Duration::from_millis(100);
+    // Set when the stored credential was refused: the next Hello uses the join token (a
+    // revoked site re-invited by the administrator comes back with its new token).
+    let mut use_token = false;
     loop {
         let mut up_since = None;
-        let result = session(&store, &cfg, &mut stopping, &status, &mut up_since).await;
+        let result = session(
+            &store,
+            &cfg,
+            &mut stopping,
+            &status,
+            &mut up_since,
+            &mut use_token,
+        )
+        .await;
         status.send_modify(|s| s.connected = false);
         if up_since.is_some_and(|t: Instant| t.elapsed() >= STABLE_AFTER) {
             // A link that worked for a while starts over with short waits; one cut right
@@ -80,6 +111,25 @@ pub async fn run(
         match result {
             Ok(Ended::Stopped) => return,
             Ok(Ended::Again) => continue,
+            Err(LinkError::Refused(_))
+                if !use_token
+                    && cfg.join_token.is_some()
+                    && store.national_credential().ok().flatten().is_some() =>
+            {
+                info!("the stored credential was refused: trying the join token");
+                use_token = true;
+                continue;
+            }
+            Err(e @ (LinkError::Refused(_) | LinkError::NoCredential)) => {
+                // Retrying cannot help: say so once, and stop dialling until a restart
+                // (with a new --join-token from the administrator).
+                error!(error = %e, "uplink stopped: the site keeps working on its own");
+                status.send_modify(|s| {
+                    s.last_error = Some(e.to_string());
+                    s.refused = true;
+                });
+                return;
+            }
             Err(e) => {
                 warn!(error = %e, retry_in = ?backoff, "uplink to the national node failed");
                 status.send_modify(|s| s.last_error = Some(e.to_string()));
@@ -112,9 +162,10 @@ async fn session(
     stopping: &mut watch::Receiver<bool>,
     status: &watch::Sender<UplinkStatus>,
     up_since: &mut Option<Instant>,
+    use_token: &mut bool,
 ) -> Result<Ended, LinkError> {
     // Dialling, Hello and Welcome within one deadline: a dial into a silent link gives up.
-    let opened = tokio::time::timeout(HANDSHAKE_TIMEOUT, open(store, cfg))
+    let opened = tokio::time::timeout(HANDSHAKE_TIMEOUT, open(store, cfg, *use_token))
         .await
         .map_err(|_| LinkError::Protocol("no Welcome in time"))??;
     let Opened {
@@ -125,6 +176,7 @@ async fn session(
         mut durable,
     } = opened;
     let send = |m: pb::federate_request::Msg| pb::FederateRequest { msg: Some(m) };
+    *use_token = false;
     if !welcome.issued_credential.is_empty() {
         store
             .set_national_credential(welcome.issued_credential.clone())
@@ -262,7 +314,11 @@ struct Opened {
 }
 
 /// Dials the national node, says Hello and reads its Welcome.
-async fn open(store: &Arc<Store>, cfg: &UplinkConfig) -> Result<Opened, LinkError> {
+async fn open(
+    store: &Arc<Store>,
+    cfg: &UplinkConfig,
+    use_token: bool,
+) -> Result<Opened, LinkError> {
     let channel = Endpoint::from_shared(cfg.national.clone())?
         .connect_timeout(Duration::from_secs(5))
         .http2_keep_alive_interval(Duration::from_secs(10))
@@ -272,9 +328,9 @@ async fn open(store: &Arc<Store>, cfg: &UplinkConfig) -> Result<Opened, LinkErro
         .connect()
         .await?;
     let mut client = NationalServiceClient::new(channel);
-    let credential = match store.national_credential()? {
-        Some(c) => c,
-        None => cfg.join_token.clone().ok_or(LinkError::NoCredential)?,
+    let credential = match (use_token, store.national_credential()?) {
+        (false, Some(c)) => c,
+        _ => cfg.join_token.clone().ok_or(LinkError::NoCredential)?,
     };
     let epoch = store.epoch();
     let durable = store.durable_seq();
@@ -292,12 +348,16 @@ async fn open(store: &Arc<Store>, cfg: &UplinkConfig) -> Result<Opened, LinkErro
     })))
     .await
     .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
-    let mut inbound = client.federate(ReceiverStream::new(rx)).await?.into_inner();
+    let mut inbound = client
+        .federate(ReceiverStream::new(rx))
+        .await
+        .map_err(LinkError::from_hello)?
+        .into_inner();
     let welcome = match inbound.next().await {
         Some(Ok(pb::FederateResponse {
             msg: Some(pb::federate_response::Msg::Welcome(w)),
         })) => w,
-        Some(Err(s)) => return Err(s.into()),
+        Some(Err(s)) => return Err(LinkError::from_hello(s)),
         _ => {
             return Err(LinkError::Protocol(
                 "the national node did not answer Hello with Welcome",

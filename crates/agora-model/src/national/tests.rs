@@ -89,6 +89,13 @@ impl NationalRows for Mem {
     fn invite(&self, token: &str) -> Result<Option<Invite>, Infallible> {
         Ok(self.invites.get(token).cloned())
     }
+    fn invites(&self) -> Result<Vec<(String, Invite)>, Infallible> {
+        Ok(self
+            .invites
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
     fn put_invite(&mut self, token: &str, i: &Invite) -> Result<(), Infallible> {
         self.invites.insert(token.to_owned(), i.clone());
         Ok(())
@@ -136,22 +143,35 @@ fn run(m: &mut Mem, cmd: NationalCommand) -> Result<NationalOutcome, NationalErr
     })
 }
 
-fn invite(m: &mut Mem, site: &str, token: &str) {
-    let inv = Invite {
+fn new_invite(site: &str, replace: bool) -> Invite {
+    Invite {
         site_id: site.into(),
         name: "Lyon".into(),
         country: "FR".into(),
         partner: false,
         created_at_ms: 0,
-    };
+        expires_at_ms: 5_000,
+        replace,
+    }
+}
+
+fn try_invite(
+    m: &mut Mem,
+    site: &str,
+    token: &str,
+    replace: bool,
+) -> Result<NationalOutcome, NationalError> {
     run(
         m,
         NationalCommand::Invite {
-            invite: inv,
+            invite: new_invite(site, replace),
             token: token.into(),
         },
     )
-    .unwrap();
+}
+
+fn invite(m: &mut Mem, site: &str, token: &str) {
+    try_invite(m, site, token, false).unwrap();
 }
 
 fn hello(m: &mut Mem, site: &str, epoch: &str, cred: &str) -> Result<Welcome, NationalError> {
@@ -238,6 +258,106 @@ fn a_join_token_binds_once_and_the_credential_opens_later_streams() {
 }
 
 #[test]
+fn credentials_and_tokens_are_stored_hashed() {
+    let mut m = Mem::default();
+    invite(&mut m, "lyon", "tok");
+    assert!(m.invites.contains_key(&secret_hash("tok")));
+    assert!(!m.invites.contains_key("tok"));
+    let w = hello(&mut m, "lyon", E1, "tok").unwrap();
+    let cred = w.issued_credential.unwrap();
+    assert_eq!(m.sites["lyon"].credential, Some(secret_hash(&cred)));
+    assert!(same_hash(&secret_hash("a"), &secret_hash("a")));
+    assert!(!same_hash(&secret_hash("a"), &secret_hash("b")));
+}
+
+#[test]
+fn an_expired_invite_is_refused_and_a_cancelled_one_is_gone() {
+    let mut m = Mem::default();
+    invite(&mut m, "lyon", "tok");
+    let late = apply_national(
+        &mut m,
+        &NationalCommand::Hello {
+            site_id: "lyon".into(),
+            epoch: E1.into(),
+            credential: "tok".into(),
+            fresh_credential: "c".into(),
+            fresh_replica: "r".into(),
+        },
+        6_000,
+    );
+    assert!(matches!(
+        late,
+        Err(NationalApplyError::Refused(NationalError::InviteExpired(_)))
+    ));
+    invite(&mut m, "lyon", "tok2");
+    assert_eq!(
+        run(
+            &mut m,
+            NationalCommand::CancelInvites {
+                site_id: "lyon".into()
+            }
+        ),
+        Ok(NationalOutcome::Cancelled(2))
+    );
+    assert_eq!(
+        hello(&mut m, "lyon", E1, "tok2"),
+        Err(NationalError::BadCredential("lyon".into()))
+    );
+}
+
+#[test]
+fn a_leftover_invite_never_voids_a_joined_sites_credential_unless_it_is_a_replacement() {
+    let mut m = Mem::default();
+    invite(&mut m, "lyon", "first");
+    invite(&mut m, "lyon", "leftover");
+    let cred = hello(&mut m, "lyon", E1, "first")
+        .unwrap()
+        .issued_credential
+        .unwrap();
+    assert_eq!(
+        hello(&mut m, "lyon", E1, "leftover"),
+        Err(NationalError::AlreadyJoined("lyon".into()))
+    );
+    assert!(hello(&mut m, "lyon", E1, &cred).is_ok(), "still works");
+    assert_eq!(
+        try_invite(&mut m, "lyon", "again", false),
+        Err(NationalError::AlreadyJoined("lyon".into()))
+    );
+    try_invite(&mut m, "lyon", "replacement", true).unwrap();
+    let new = hello(&mut m, "lyon", E1, "replacement")
+        .unwrap()
+        .issued_credential
+        .unwrap();
+    assert_eq!(
+        hello(&mut m, "lyon", E1, &cred),
+        Err(NationalError::BadCredential("lyon".into())),
+        "the replaced credential is void"
+    );
+    assert!(hello(&mut m, "lyon", E1, &new).is_ok());
+}
+
+#[test]
+fn a_revoked_site_comes_back_with_a_new_invite() {
+    let mut m = Mem::default();
+    let old = joined(&mut m, "lyon");
+    run(
+        &mut m,
+        NationalCommand::Revoke {
+            site_id: "lyon".into(),
+        },
+    )
+    .unwrap();
+    invite(&mut m, "lyon", "back");
+    assert_eq!(
+        hello(&mut m, "lyon", E1, &old),
+        Err(NationalError::BadCredential("lyon".into()))
+    );
+    let w = hello(&mut m, "lyon", E1, "back").unwrap();
+    assert!(w.issued_credential.is_some());
+    assert!(!m.sites["lyon"].revoked);
+}
+
+#[test]
 fn a_revoked_site_is_refused() {
     let mut m = Mem::default();
     let cred = joined(&mut m, "lyon");
@@ -293,7 +413,11 @@ fn a_new_epoch_drops_the_replica_and_logs_a_reset() {
     ingest(&mut m, "lyon", vec![c1]).unwrap();
     assert_eq!(m.challenges.len(), 1);
     let w = hello(&mut m, "lyon", E2, &cred).unwrap();
-    assert_eq!((w.applied_seq, w.applied_hash), (0, None));
+    assert_eq!(
+        (w.new_epoch, w.applied_seq, w.applied_hash),
+        (true, 0, None)
+    );
+    assert_eq!(m.sites["lyon"].epoch_started_ms, 1_000);
     assert!(m.challenges.is_empty());
     assert!(m.log.last().unwrap().site_reset);
     assert!(matches!(

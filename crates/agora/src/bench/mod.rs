@@ -405,6 +405,7 @@ async fn federation(dir: &std::path::Path) -> anyhow::Result<(Node, Node)> {
             name: "Cluny".into(),
             country: "FR".into(),
             partner: false,
+            ..Default::default()
         })
         .await?
         .into_inner()
@@ -542,6 +543,7 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             name: "Volvic".into(),
             country: "FR".into(),
             partner: false,
+            ..Default::default()
         })
         .await?
         .into_inner()
@@ -681,6 +683,7 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
                 name: id.clone(),
                 country: "FR".into(),
                 partner: false,
+                ..Default::default()
             })
             .await?
             .into_inner()
