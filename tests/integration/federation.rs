@@ -434,6 +434,7 @@ async fn duplicated_replays_are_acked_and_ignored_and_gaps_refused() {
             participant_change(1, "0194f0c2-0000-7000-8000-000000000001"),
             participant_change(2, "0194f0c2-0000-7000-8000-000000000002"),
         ],
+        head: 0,
     };
     let send = |r: pb::Records| pb::FederateRequest {
         msg: Some(pb::federate_request::Msg::Records(r)),
@@ -463,6 +464,7 @@ async fn duplicated_replays_are_acked_and_ignored_and_gaps_refused() {
                 5,
                 "0194f0c2-0000-7000-8000-000000000005",
             )],
+            head: 0,
         }))
         .await;
     let err = next_ack(&mut inbound).await.expect_err("gap");

@@ -156,6 +156,7 @@ async fn the_national_node_refuses_a_record_that_breaks_the_rules_and_a_site_nev
     let send = |c: pb::Change| pb::FederateRequest {
         msg: Some(pb::federate_request::Msg::Records(pb::Records {
             changes: vec![c],
+            head: 0,
         })),
     };
     // Lyon's own spelling of a theme every site sees: accepted, but it does not rewrite it.
@@ -245,7 +246,7 @@ async fn a_link_cut_every_100_ms_reconnects_about_once_a_second_and_converges_af
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_link_is_redialled_within_seconds_and_the_overview_says_since_when() {
+async fn a_4_s_blackhole_under_load_is_dropped_and_converges_within_seconds_after_it_clears() {
     let dir = temp_dir();
     let national = TestNational::start(&data_dir(&dir, "national")).await;
     let mut admin = national.client();
@@ -254,41 +255,79 @@ async fn a_silent_link_is_redialled_within_seconds_and_the_overview_says_since_w
     setup_challenges(&site, 2, 40).await;
     let mut org = site.organiser();
     converged(&mut org, &mut admin, "cluny").await;
+    let writes = background_registrations(&site, 80);
     relay.blackhole();
-    let writes = background_registrations(&site, 30);
-    writes.await.expect("the site keeps registering");
-    let silent_since = std::time::Instant::now();
-    eventually_within(
-        "the national node to see the site silent, then offline",
-        std::time::Duration::from_secs(10),
-        || {
-            let mut admin = admin.clone();
-            async move {
-                let o = admin
-                    .get_overview(pb::GetOverviewRequest {})
-                    .await
-                    .expect("overview")
-                    .into_inner();
-                let s = &o.sites[0];
-                s.link == pb::LinkState::Offline as i32 && s.silent_for_ms >= 2000
-            }
-        },
-    )
-    .await;
+    // The fault schedule: 4 s of silence (not a wait for a condition).
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let overview = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner();
+    let s = &overview.sites[0];
     assert!(
-        silent_since.elapsed() < std::time::Duration::from_secs(8),
-        "a silent link is detected within a few heartbeats"
+        s.silent_for_ms >= 2_500,
+        "the overview says how long the site has been silent ({} ms)",
+        s.silent_for_ms
+    );
+    assert_eq!(
+        s.link,
+        pb::LinkState::Offline as i32,
+        "a silent link is dropped within a few heartbeats"
     );
     relay.restore();
     let cleared = std::time::Instant::now();
+    writes.await.expect("the site keeps registering");
     converged(&mut org, &mut admin, "cluny").await;
     let took = cleared.elapsed();
+    eprintln!("converged {took:?} after a 4 s blackhole cleared");
+    // Measured 2.3 s (the rest of a dial into the silence, then one backoff); the target is
+    // 3 s, the bound leaves room for a loaded machine.
     assert!(
-        took < std::time::Duration::from_secs(5),
+        took < std::time::Duration::from_secs(4),
         "converged {took:?} after the link came back (target: 3 s)"
     );
-    eprintln!("converged {took:?} after a blackhole cleared");
     site.stop().await;
+    national.stop().await;
+}
+
+#[tokio::test]
+async fn an_offline_sites_lag_is_measured_from_the_last_head_it_announced() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let token = invite(&mut admin, "cluny", false).await;
+    let epoch = "0194f0c2-0000-4000-8000-00000000000c";
+    let (tx, mut inbound, _) = raw_stream(&mut admin, hello("cluny", epoch, &token))
+        .await
+        .expect("join");
+    let _ = tx
+        .send(pb::FederateRequest {
+            msg: Some(pb::federate_request::Msg::Records(pb::Records {
+                changes: vec![crate::federation::participant_change(
+                    1,
+                    "0194f0c2-0000-7000-8000-000000000001",
+                )],
+                head: 40_000,
+            })),
+        })
+        .await;
+    assert_eq!(next_ack(&mut inbound).await.expect("ack"), 1);
+    drop(tx);
+    drop(inbound);
+    eventually("the site to show offline with its lag", || {
+        let mut admin = admin.clone();
+        async move {
+            let o = admin
+                .get_overview(pb::GetOverviewRequest {})
+                .await
+                .expect("overview")
+                .into_inner();
+            let s = &o.sites[0];
+            s.link == pb::LinkState::Offline as i32 && s.lag == 39_999 && s.site_last_seq == 40_000
+        }
+    })
+    .await;
     national.stop().await;
 }
 

@@ -544,13 +544,14 @@ impl Session {
                     };
                     match msg {
                         Some(pb::federate_request::Msg::Records(r)) => {
+                            let head = r.head;
                             let changes = r
                                 .changes
                                 .into_iter()
                                 .map(convert::shared_change_from)
                                 .collect::<Result<Vec<_>, _>>()
                                 .map_err(|e| Status::invalid_argument(format!("records: {e}")))?;
-                            let last = changes.last().map(|c| c.seq);
+                            let last = changes.last().map(|c| c.seq.max(head));
                             let applied = self.store.ingest(&self.site, &self.epoch, changes).await.map_err(status)?;
                             self.applied = applied;
                             self.links.heard(&self.site, self.generation, last, now_ms());

@@ -263,6 +263,7 @@ async fn session(
                 .collect();
             out.send(send(pb::federate_request::Msg::Records(pb::Records {
                 changes: shared,
+                head,
             })))
             .await
             .map_err(|_| LinkError::Protocol("outbound stream closed"))?;

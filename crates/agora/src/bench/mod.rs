@@ -784,6 +784,7 @@ async fn synthetic_site(
             .collect();
         tx.send(msg(pb::federate_request::Msg::Records(pb::Records {
             changes: batch,
+            head: 0,
         })))
         .await?;
         loop {
