@@ -1108,6 +1108,79 @@ mod tests {
         store.close();
     }
 
+    #[tokio::test]
+    async fn an_abandoned_replica_is_deleted_through_the_log_in_later_batches() {
+        use agora_model::shared::{SharedChange, SharedParticipant};
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = NationalConfig {
+            path: dir.path().join("n"),
+            cache_bytes: 1 << 20,
+            log_retention: 1000,
+            wal_file_bytes: 1 << 20,
+        };
+        let store = NationalStore::open(&cfg).unwrap();
+        let token = store
+            .create_invite(Invite {
+                site_id: "cluny".into(),
+                name: "Cluny".into(),
+                country: "FR".into(),
+                partner: false,
+                created_at_ms: 0,
+                expires_at_ms: i64::MAX,
+                replace: false,
+            })
+            .await
+            .unwrap();
+        let (e1, e2) = (
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-000000000002",
+        );
+        let cred = store
+            .hello("cluny", e1, &token)
+            .await
+            .unwrap()
+            .issued_credential
+            .unwrap();
+        let person = |n: u128| {
+            SharedEvent::Participant(SharedParticipant {
+                id: ParticipantId(uuid::Uuid::from_u128(n)),
+                organisation_type: agora_model::OrganisationType::Other,
+                language: "fr".into(),
+                display_name: None,
+            })
+        };
+        let changes = (1..=3)
+            .map(|seq| SharedChange {
+                seq,
+                at_ms: 1,
+                events: vec![person(u128::from(seq))],
+                hash: None,
+            })
+            .collect();
+        store.ingest("cluny", e1, changes).await.unwrap();
+        let rows = |store: &NationalStore| store.inner.tree(N::Participants).len();
+        assert_eq!(rows(&store), 3);
+        // A new epoch abandons the replica; the next batch deletes its rows, as writes of
+        // the write-ahead log (a reopen without a checkpoint replays them).
+        store.hello("cluny", e2, &cred).await.unwrap();
+        let one = vec![SharedChange {
+            seq: 1,
+            at_ms: 1,
+            events: vec![person(9)],
+            hash: None,
+        }];
+        store.ingest("cluny", e2, one).await.unwrap();
+        assert_eq!(rows(&store), 1);
+        let garbage: Option<Vec<Vec<u8>>> =
+            get(store.inner.tree(N::Meta), N::Meta, meta::GARBAGE).unwrap();
+        assert_eq!(garbage, Some(vec![]));
+        store.close();
+        drop(store);
+        let store = NationalStore::open(&cfg).unwrap();
+        assert_eq!(rows(&store), 1);
+        store.close();
+    }
+
     #[test]
     fn a_site_record_stored_before_the_log_hash_still_reads() {
         let v1 = SiteRecordV1 {
