@@ -63,6 +63,9 @@ pub fn status(e: StoreError) -> Status {
         StoreError::Poisoned(_) => {
             Status::unavailable("the national node cannot write to its disk")
         }
+        StoreError::DiskFull { .. } => {
+            Status::resource_exhausted(format!("the national node's disk is full: {e}"))
+        }
         other => {
             error!(error = %other, "internal error");
             Status::internal("internal error; the national node's log has the details")

@@ -54,6 +54,19 @@ pub enum StoreError {
     Encode(String),
     #[error("the store is closed")]
     Closed,
+    /// A write refused because the data directory's disk is (nearly) full; nothing of it
+    /// was written.
+    #[error(
+        "the disk of the data directory is full: {free_mib} MiB free, {reserve_mib} MiB are kept in reserve; free some space and writes resume"
+    )]
+    DiskFull { free_mib: u64, reserve_mib: u64 },
+    /// A value beyond what the store keeps in one row (see `MAX_VALUE_BYTES`).
+    #[error("a row of {bytes} bytes (tree {tree}) is larger than the {max} bytes a row may hold")]
+    TooLarge {
+        tree: usize,
+        bytes: usize,
+        max: usize,
+    },
     #[error("writes are stopped after a failed flush to disk: {0}")]
     Poisoned(String),
 }
@@ -64,5 +77,14 @@ impl StoreError {
             context: context.into(),
             source: Arc::new(source),
         }
+    }
+
+    /// An error of writing that leaves the disk as it was: out of space (`ENOSPC`) or over
+    /// a quota (`EDQUOT`).
+    pub(crate) fn out_of_space(e: &std::io::Error) -> bool {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
     }
 }

@@ -187,6 +187,8 @@ pub struct NationalConfig {
     pub log_retention: u64,
     /// See [`crate::StoreConfig::wal_file_bytes`].
     pub wal_file_bytes: u64,
+    /// See [`crate::StoreConfig::disk_reserve_bytes`].
+    pub disk_reserve_bytes: u64,
 }
 
 struct Job {
@@ -250,7 +252,14 @@ impl NationalStore {
             .iter()
             .map(|n| db.open_tree(n.name()))
             .collect::<Result<Vec<_>, _>>()?;
-        let disk = Disk::open(db, &cfg.path, &trees, N::Meta as usize, cfg.wal_file_bytes)?;
+        let disk = Disk::open(
+            db,
+            &cfg.path,
+            &trees,
+            N::Meta as usize,
+            cfg.wal_file_bytes,
+            cfg.disk_reserve_bytes,
+        )?;
         let m = &trees[N::Meta as usize];
         match m.get(meta::FORMAT)? {
             None => {
@@ -960,7 +969,7 @@ impl Inner {
             if let Some(w) = c.writes.take() {
                 self.disk.commit(&w)?;
                 // Readers of single rows need no gate; the overview reads between batches.
-                w.apply(&self.trees)?;
+                self.disk.apply(&w, &self.trees)?;
             }
             Ok(c)
         });
@@ -1031,7 +1040,11 @@ impl Inner {
             first = new_first;
             tx.set_u64(meta::FIRST, first)?;
         }
-        let writes = tx.wrote.get().then(|| t.finish(N::Meta as usize, batch));
+        let writes = tx
+            .wrote
+            .get()
+            .then(|| t.finish(N::Meta as usize, batch))
+            .transpose()?;
         Ok(Committed {
             answers,
             last,
@@ -1072,6 +1085,7 @@ mod tests {
             cache_bytes: 1 << 20,
             log_retention: 1000,
             wal_file_bytes: 1 << 20,
+            disk_reserve_bytes: 0,
         })
         .unwrap();
         let token = store
@@ -1117,6 +1131,7 @@ mod tests {
             cache_bytes: 1 << 20,
             log_retention: 1000,
             wal_file_bytes: 1 << 20,
+            disk_reserve_bytes: 0,
         };
         let store = NationalStore::open(&cfg).unwrap();
         let token = store

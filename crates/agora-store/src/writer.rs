@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, error};
+use tracing::{debug, error, warn};
 
 use agora_model::{
     ApplyError, Change, Command, DomainError, Fresh, Outcome, TicketCode, apply, limits,
@@ -241,11 +241,14 @@ impl Inner {
                 }
             }
             Err(e) => {
-                if matches!(e, StoreError::Io { .. } | StoreError::Sled(_)) {
-                    error!(error = %e, "writing to disk failed; refusing further writes");
-                    self.poisoned.store(true, Ordering::Release);
-                } else {
-                    error!(error = %e, "batch aborted");
+                match e {
+                    StoreError::Io { .. } | StoreError::Sled(_) => {
+                        error!(error = %e, "writing to disk failed; refusing further writes");
+                        self.poisoned.store(true, Ordering::Release);
+                    }
+                    // Nothing written; writes resume once space is back.
+                    StoreError::DiskFull { .. } => warn!(error = %e, "write refused"),
+                    _ => error!(error = %e, "batch aborted"),
                 }
                 for j in jobs.drain(..) {
                     let _ = j.reply.send(Err(e.clone()));
@@ -267,13 +270,17 @@ impl Inner {
             let _ = reply.send(answer);
         }
         if let Some(w) = &d.writes {
-            if let Err(e) = w
-                .apply(&self.trees)
+            if let Err(e) = self
+                .disk
+                .apply(w, &self.trees)
                 .and_then(|()| index::write(&self.derived).apply(w))
             {
-                // The batch is in the log and replays when the store opens again.
-                error!(error = %e, "applying a durable batch to sled failed; refusing further writes");
+                // The batch is in the log and replays when the store opens again; until
+                // then readers keep seeing what sled holds, and the published position
+                // stays there (the feed and `last_seq` agree).
+                error!(error = %e, "applying a durable batch to sled failed; refusing further writes until a restart");
                 self.poisoned.store(true, Ordering::Release);
+                return;
             }
             self.pending().pop_front();
         }
@@ -388,7 +395,10 @@ impl Inner {
                 tickets: std::mem::take(&mut rows.new_tickets),
                 answers: new_answers,
             };
-            let writes = wrote.then(|| tx.finish(T::Meta as usize, batch));
+            let writes = match wrote {
+                true => Some(tx.finish(T::Meta as usize, batch)?),
+                false => None,
+            };
             Ok(Committed {
                 answers,
                 writes,

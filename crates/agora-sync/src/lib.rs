@@ -1,8 +1,10 @@
 //! Site ⇄ national sync: the protocol's timing constants, the conversions of shared
-//! changes, and the uplink that a site node runs towards the national node.
+//! changes, the uplink that a site node runs towards the national node, and the words for why
+//! a link failed ([`link_error`]).
 
 pub mod auth;
 pub mod convert;
+pub mod link_error;
 pub mod serve;
 pub mod uplink;
 

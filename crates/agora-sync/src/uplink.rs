@@ -11,13 +11,14 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use agora_model::shared::{self, SharedChange};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
 use agora_store::{Store, StoreError, now_ms};
 
+use crate::link_error::describe_link_error;
 use crate::{
     DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, MAX_BACKOFF, RECORDS_PER_MESSAGE,
     SNAPSHOT_ACK_TIMEOUT, STABLE_AFTER, convert,
@@ -91,6 +92,8 @@ pub async fn run(
     // Set when the stored credential was refused: the next Hello uses the join token (a
     // revoked site re-invited by the administrator comes back with its new token).
     let mut use_token = false;
+    // A failure was already logged since the link last worked: repeats are quieter.
+    let mut failing = false;
     loop {
         let mut up_since = None;
         let result = session(
@@ -102,7 +105,11 @@ pub async fn run(
             &mut use_token,
         )
         .await;
+        let was_connected = status.borrow().connected;
         status.send_modify(|s| s.connected = false);
+        if was_connected {
+            failing = false;
+        }
         if up_since.is_some_and(|t: Instant| t.elapsed() >= STABLE_AFTER) {
             // A link that worked for a while starts over with short waits; one cut right
             // after each Welcome does not (a reconnect storm would follow).
@@ -123,7 +130,11 @@ pub async fn run(
             Err(e @ (LinkError::Refused(_) | LinkError::NoCredential)) => {
                 // Retrying cannot help: say so once, and stop dialling until a restart
                 // (with a new --join-token from the administrator).
-                error!(error = %e, "uplink stopped: the site keeps working on its own");
+                error!(
+                    "{}: {e} at {}; uplink stopped, the site keeps working on its own",
+                    store.site_id(),
+                    cfg.national
+                );
                 status.send_modify(|s| {
                     s.last_error = Some(e.to_string());
                     s.refused = true;
@@ -131,7 +142,8 @@ pub async fn run(
                 return;
             }
             Err(e) => {
-                warn!(error = %e, retry_in = ?backoff, "uplink to the national node failed");
+                log_failure(&store, &cfg.national, &e, was_connected, failing, backoff);
+                failing = true;
                 status.send_modify(|s| s.last_error = Some(e.to_string()));
             }
         }
@@ -143,6 +155,36 @@ pub async fn run(
         }
         backoff = (backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+/// One line per failure, in words: which site, which address, the short cause, when the next
+/// attempt comes (the wait is jittered below `backoff`). The first failure since the link last
+/// worked is a warning, its repeats are info; the raw error chain is at debug level.
+fn log_failure(
+    store: &Store,
+    national: &str,
+    e: &LinkError,
+    was_connected: bool,
+    failing: bool,
+    backoff: Duration,
+) {
+    let site = store.site_id();
+    let cause = match e {
+        LinkError::Connect(_) | LinkError::Status(_) => describe_link_error(e).to_string(),
+        LinkError::Store(_)
+        | LinkError::Protocol(_)
+        | LinkError::NoCredential
+        | LinkError::Refused(_) => e.to_string(),
+    };
+    let retry = format!("retrying within {:.1} s", backoff.as_secs_f64());
+    if was_connected {
+        warn!("{site}: lost the link to the national node at {national} ({cause}); {retry}");
+    } else if !failing {
+        warn!("{site}: cannot reach the national node at {national} ({cause}); {retry}");
+    } else {
+        info!("{site}: national node at {national} still unreachable ({cause}); {retry}");
+    }
+    debug!(site = %site, error = ?e, "uplink failure");
 }
 
 /// Resolves once `stopping` turns true (or its sender is gone).

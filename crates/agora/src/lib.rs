@@ -14,9 +14,11 @@ mod bench;
 mod demo;
 pub mod relay;
 
-/// Agora: the backend of a multi-site, connected, European event.
+/// Agora: the backend of a multi-site, connected, European event. One binary runs a venue's
+/// site node, the national coordination node and its administration, the live dashboard,
+/// exports, the benchmarks, and a demo of the whole system on this machine.
 #[derive(Debug, Parser)]
-#[command(name = "agora", version, about)]
+#[command(name = "agora", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,7 +50,7 @@ struct DashboardArgs {
     /// One line per change and a summary every few seconds, instead of the full screen.
     #[arg(long)]
     plain: bool,
-    /// Language of the labels: fr or en.
+    /// Language of the labels: fr, en or de.
     #[arg(long, default_value = "fr", value_parser = parse_lang)]
     lang: agora_dashboard::Lang,
 }
@@ -81,7 +83,7 @@ struct DemoArgs {
     /// Keep every node's data in this directory (default: a temporary one).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Language of the labels: fr or en.
+    /// Language of the labels: fr, en or de.
     #[arg(long, default_value = "fr", value_parser = parse_lang)]
     lang: agora_dashboard::Lang,
     /// Seed of the simulation.
@@ -90,7 +92,7 @@ struct DemoArgs {
 }
 
 fn parse_lang(s: &str) -> Result<agora_dashboard::Lang, String> {
-    agora_dashboard::Lang::parse(s).ok_or_else(|| format!("{s:?}: fr or en"))
+    agora_dashboard::Lang::parse(s).ok_or_else(|| format!("{s:?}: fr, en or de"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +262,12 @@ struct SiteArgs {
     /// Change records kept in the log [default: 1000000].
     #[arg(long, env = "AGORA_LOG_RETENTION")]
     log_retention: Option<u64>,
+    /// Size of each of the two write-ahead log files in MiB [default: 32].
+    #[arg(long, env = "AGORA_WAL_FILE_MB")]
+    wal_file_mb: Option<u64>,
+    /// Free disk space kept in reserve in MiB: below it writes are refused [default: 64].
+    #[arg(long, env = "AGORA_DISK_RESERVE_MB")]
+    disk_reserve_mb: Option<u64>,
     /// URL of the national node to stream changes to, such as http://10.0.0.1:50050.
     #[arg(long, env = "AGORA_NATIONAL")]
     national: Option<String>,
@@ -621,6 +629,11 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             ("desk_token", text(args.desk_token)),
             ("cache_mb", int("cache_mb", args.cache_mb)?),
             ("log_retention", int("log_retention", args.log_retention)?),
+            ("wal_file_mb", int("wal_file_mb", args.wal_file_mb)?),
+            (
+                "disk_reserve_mb",
+                int("disk_reserve_mb", args.disk_reserve_mb)?,
+            ),
             ("national", text(args.national)),
             ("join_token", text(args.join_token)),
         ],
@@ -671,4 +684,22 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Regression (issue 22): the help said "(and later national node, dashboard, demo)".
+    #[test]
+    fn the_help_describes_the_subcommands_that_exist() {
+        let help = super::Cli::command().render_help().to_string();
+        assert!(!help.contains("later"), "{help}");
+        for sub in ["site", "national", "dashboard", "bench", "demo", "export"] {
+            assert!(help.contains(&format!("\n  {sub} ")), "{sub}: {help}");
+        }
+        for lang in ["fr", "en", "de"] {
+            assert!(super::parse_lang(lang).is_ok(), "{lang}");
+        }
+    }
 }
