@@ -3,6 +3,7 @@
 mod common;
 mod diskfull;
 mod federation;
+mod federation_integrity;
 mod lazyfs;
 mod powercut;
 mod site_access;

@@ -129,7 +129,7 @@ impl Default for Board {
 pub fn site_lag(s: &pb::SiteSummary) -> Option<u64> {
     match s.link() {
         pb::LinkState::Connected | pb::LinkState::Lagging => Some(s.lag),
-        pb::LinkState::Offline | pb::LinkState::Unspecified => None,
+        pb::LinkState::Offline | pb::LinkState::Unspecified | pb::LinkState::Revoked => None,
     }
 }
 

@@ -136,6 +136,7 @@ impl Lang {
             LinkState::Offline | LinkState::Unspecified => {
                 self.pick("hors ligne", "offline", "getrennt")
             }
+            LinkState::Revoked => self.pick("révoqué", "revoked", "widerrufen"),
         }
     }
     /// A site's lag in records; unknown (`?`) while the site is offline.
@@ -322,7 +323,7 @@ impl Lang {
         let online = b
             .sites
             .values()
-            .filter(|s| !matches!(s.link, LinkState::Offline | LinkState::Unspecified))
+            .filter(|s| matches!(s.link, LinkState::Connected | LinkState::Lagging))
             .count();
         let total = b.sites.len() as u64;
         let (one, many) = match self {

@@ -44,6 +44,7 @@ pub fn status(e: StoreError) -> Status {
                 ErrorKind::NotFound => Status::not_found(msg),
                 ErrorKind::AlreadyExists => Status::already_exists(msg),
                 ErrorKind::FailedPrecondition => Status::failed_precondition(msg),
+                ErrorKind::PermissionDenied => Status::permission_denied(msg),
             }
         }
         StoreError::RequestIdReused(_) => Status::already_exists(e.to_string()),

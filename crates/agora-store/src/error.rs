@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use agora_model::DomainError;
+use agora_model::national::NationalError;
 
 /// Cloneable, so that one failed batch can answer each of its requests.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,24 +30,9 @@ pub enum StoreError {
         found: u8,
         supported: u8,
     },
-    #[error("site {0:?} is not known to this national node")]
-    UnknownSite(String),
-    #[error("site {0:?} was revoked by the national administrator")]
-    SiteRevoked(String),
-    #[error("site {0:?}: the credential is neither this site's nor a valid join token for it")]
-    BadCredential(String),
-    #[error("site {site:?} sent change {got} but the next one is {expected}")]
-    SeqGap {
-        site: String,
-        expected: u64,
-        got: u64,
-    },
-    #[error("site {site:?} sent changes of epoch {got}, but its current epoch is {current}")]
-    StaleEpoch {
-        site: String,
-        current: String,
-        got: String,
-    },
+    /// The national rules refused a site's or the administrator's command.
+    #[error(transparent)]
+    National(#[from] NationalError),
     #[error("data directory {0} is in use by another process (is a node already running on it?)")]
     Locked(PathBuf),
     #[error("storage engine: {0}")]

@@ -816,7 +816,7 @@ impl Store {
         let range = u64_key(after + 1)..=u64_key(durable);
         for kv in self.inner.tree(T::Log).range(range).take(limit) {
             let (k, v) = kv?;
-            let change: Change = decode("log", &k, &v)?;
+            let change = codec::decode_change(&k, &v)?;
             // Pruning may run between the check above and this scan: the first record
             // read must be exactly the next one, and every later one must follow it.
             if change.seq != after + 1 + out.len() as u64 {
@@ -859,18 +859,19 @@ fn directory_key(e: &DirectoryEntry) -> Vec<u8> {
 fn init(trees: &[sled::Tree], site_id: &SiteId) -> Result<(), StoreError> {
     let themes = default_themes();
     let epoch = uuid::Uuid::new_v4().to_string();
-    let first = Change {
+    let mut first = Change {
         seq: 1,
         at_ms: writer::now_ms(),
         request_id: "init".into(),
         events: themes.iter().cloned().map(Event::ThemeAdded).collect(),
+        hash: None,
     };
     let mut batch = sled::Batch::default();
     for t in &themes {
         batch.insert(t.id.as_bytes(), encode(t)?);
     }
     trees[T::Themes as usize].apply_batch(batch)?;
-    trees[T::Log as usize].insert(u64_key(1), encode(&first)?)?;
+    trees[T::Log as usize].insert(u64_key(1), codec::chain_change(None, &mut first)?)?;
     let m = &trees[T::Meta as usize];
     m.insert(meta::SITE_ID, encode(&site_id.to_string())?)?;
     m.insert(meta::EPOCH, encode(&epoch)?)?;

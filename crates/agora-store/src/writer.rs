@@ -20,7 +20,7 @@ use agora_model::{
 };
 
 use crate::batch::{self, Msg};
-use crate::codec::{encode, u64_key, u64_of};
+use crate::codec::{self, encode, u64_key, u64_of};
 use crate::index::{self, Added, NewAnswer, RequestIndex, WriterIndex};
 use crate::rows::{TxError, TxRows};
 use crate::wal::{TxTrees, Writes};
@@ -321,6 +321,8 @@ impl Inner {
             let mut answers = Vec::with_capacity(jobs.len());
             let mut new_answers: Vec<NewAnswer> = Vec::new();
             let mut wrote = false;
+            // The log hash of the last change appended, once read or made in this batch.
+            let mut chain: Option<Option<u64>> = None;
             for (i, (job, fresh)) in jobs.iter().zip(fresh).enumerate() {
                 let hash = requests.hash(&job.request_id);
                 let in_batch = new_answers.iter().filter(|a| a.hash == hash);
@@ -338,13 +340,20 @@ impl Inner {
                     Ok((outcome, events)) => {
                         if !events.is_empty() {
                             last_seq += 1;
-                            let change = Change {
+                            let mut change = Change {
                                 seq: last_seq,
                                 at_ms: fresh.now_ms,
                                 request_id: job.request_id.clone(),
                                 events,
+                                hash: None,
                             };
-                            rows.put(T::Log, &u64_key(last_seq), &change)?;
+                            let previous = match chain {
+                                Some(h) => h,
+                                None => previous_hash(&rows, last_seq - 1)?,
+                            };
+                            let value = codec::chain_change(previous, &mut change)?;
+                            chain = Some(change.hash);
+                            rows.put_raw(T::Log, &u64_key(last_seq), &value)?;
                         }
                         let number = requests.next() + new_answers.len() as u64;
                         let answer = Answer {
@@ -478,5 +487,13 @@ fn fresh_for(cmd: &Command, now_ms: i64, entropy: &mut Entropy) -> Fresh {
         now_ms,
         id: uuid::Uuid::now_v7(),
         tickets,
+    }
+}
+
+/// The running hash of log record `seq` (`None` for none, or one written before the hash).
+fn previous_hash(rows: &TxRows<'_>, seq: u64) -> Result<Option<u64>, StoreError> {
+    match rows.raw(T::Log, &u64_key(seq))? {
+        Some(v) => Ok(codec::decode_change(&u64_key(seq), &v)?.hash),
+        None => Ok(None),
     }
 }

@@ -143,6 +143,10 @@ struct NationalArgs {
 enum NationalAction {
     /// Create a one-time join token for a site (a venue or a European partner).
     Invite(InviteArgs),
+    /// List the invites not used yet.
+    Invites(AdminOnly),
+    /// Cancel every pending invite of a site.
+    CancelInvite(RevokeArgs),
     /// Revoke a site: its credential stops working.
     Revoke(RevokeArgs),
     /// Push an announcement down to every site.
@@ -204,6 +208,18 @@ struct InviteArgs {
     /// A European partner collectivity (not one of the French venues).
     #[arg(long)]
     partner: bool,
+    /// Hours the token stays valid.
+    #[arg(long, default_value_t = 72)]
+    expires: u32,
+    /// The site joined already: the token rebinds it (new credential, the old one void).
+    #[arg(long)]
+    replace: bool,
+}
+
+#[derive(Debug, Args)]
+struct AdminOnly {
+    #[command(flatten)]
+    admin: AdminArgs,
 }
 
 #[derive(Debug, Args)]
@@ -512,6 +528,8 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
     use agora_proto::v1::national_service_client::NationalServiceClient;
     let admin = match &action {
         NationalAction::Invite(a) => &a.admin,
+        NationalAction::Invites(a) => &a.admin,
+        NationalAction::CancelInvite(a) => &a.admin,
         NationalAction::Revoke(a) => &a.admin,
         NationalAction::Announce(a) => &a.admin,
     };
@@ -536,16 +554,48 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
                     name: a.name,
                     country: a.country,
                     partner: a.partner,
+                    expires_hours: a.expires,
+                    replace: a.replace,
                 })
                 .await
                 .context("creating the invite")?
                 .into_inner()
                 .join_token;
             eprintln!(
-                "invite for site {:?}; start it with --join-token {token}",
-                a.site
+                "invite for site {:?}, valid {} hours, single use; start it with --join-token {token}",
+                a.site, a.expires
             );
             println!("{token}");
+        }
+        NationalAction::Invites(_) => {
+            let invites = client
+                .list_invites(pb::ListInvitesRequest {})
+                .await
+                .context("listing the invites")?
+                .into_inner()
+                .invites;
+            let now = agora_store::now_ms();
+            for i in invites {
+                let left = (i.expires_at_ms - now) / 60_000;
+                let state = if left <= 0 {
+                    "expired".to_owned()
+                } else {
+                    format!("{}h{:02} left", left / 60, left % 60)
+                };
+                let replace = if i.replace { " (replacement)" } else { "" };
+                println!("{}\t{}\t{}\t{state}{replace}", i.site_id, i.name, i.country);
+            }
+        }
+        NationalAction::CancelInvite(a) => {
+            let n = client
+                .cancel_invites(pb::CancelInvitesRequest {
+                    site_id: a.site.clone(),
+                })
+                .await
+                .context("cancelling the invites")?
+                .into_inner()
+                .cancelled;
+            eprintln!("{n} invite(s) of site {:?} cancelled", a.site);
         }
         NationalAction::Revoke(a) => {
             client

@@ -123,6 +123,7 @@ pub async fn run(
                 name: name.into(),
                 country: country.into(),
                 partner,
+                ..Default::default()
             })
             .await
             .context("inviting a site")?
