@@ -2,6 +2,7 @@
 
 mod common;
 mod federation;
+mod security;
 mod site_access;
 mod site_durability;
 mod site_event;

@@ -3,6 +3,8 @@
 
 pub mod auth;
 pub mod convert;
+pub mod dial;
+pub mod private;
 pub mod serve;
 pub mod uplink;
 

@@ -10,7 +10,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Endpoint;
 use tracing::{info, warn};
 
 use agora_model::shared::{self, SharedChange};
@@ -22,8 +21,10 @@ use crate::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, RECORDS_PER_MESSAGE, conve
 
 #[derive(Debug, Clone)]
 pub struct UplinkConfig {
-    /// `http://host:port` of the national node.
+    /// `https://host:port` (or `http://` on loopback) of the national node.
     pub national: String,
+    /// How to dial it (the CA to trust, plaintext allowed or not).
+    pub dial: crate::dial::Dial,
     /// One-time join token, used until the national node issues a credential.
     pub join_token: Option<String>,
 }
@@ -41,6 +42,8 @@ pub struct UplinkStatus {
 enum LinkError {
     #[error("connecting: {0}")]
     Connect(#[from] tonic::transport::Error),
+    #[error("{0}")]
+    Dial(#[from] crate::dial::DialError),
     #[error("national node: {0}")]
     Status(#[from] tonic::Status),
     #[error("store: {0}")]
@@ -108,7 +111,9 @@ async fn session(
     stopping: &mut watch::Receiver<bool>,
     status: &watch::Sender<UplinkStatus>,
 ) -> Result<Ended, LinkError> {
-    let channel = Endpoint::from_shared(cfg.national.clone())?
+    let channel = cfg
+        .dial
+        .endpoint(&cfg.national)?
         .connect_timeout(Duration::from_secs(5))
         .http2_keep_alive_interval(Duration::from_secs(10))
         .keep_alive_timeout(Duration::from_secs(5))

@@ -57,8 +57,9 @@ impl Relay {
         })
     }
 
+    /// The relay's URL for a node that serves TLS (the relay passes bytes, TLS included).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
     }
 
     /// Cuts every connection now, and refuses new ones.

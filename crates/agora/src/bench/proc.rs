@@ -154,6 +154,9 @@ impl Node {
             ORGANISER,
             "--desk-token",
             DESK,
+            // The memory scenario opens a hundred change feeds from this one address.
+            "--max-watch-streams-per-client",
+            "4096",
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -174,6 +177,9 @@ impl Node {
             addr.to_string(),
             "--admin-token".into(),
             ADMIN.into(),
+            // The memory scenario opens a hundred watchers from this one address.
+            "--max-watch-streams-per-client".into(),
+            "4096".into(),
         ];
         Node::spawn("national", &args, addr)
     }
