@@ -193,6 +193,9 @@ struct BenchArgs {
     /// (figures on a shared machine vary from run to run).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=9))]
     runs: u32,
+    /// Skip the TLS cases (register at 1 and 64 clients, sync-latency over TLS).
+    #[arg(long)]
+    no_tls: bool,
 }
 
 #[derive(Debug, Args)]
@@ -533,6 +536,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 json: a.json,
                 quick: a.quick,
                 runs: a.runs,
+                tls: !a.no_tls,
             })
             .await
         }
