@@ -5,6 +5,7 @@
 //! `OUT_OF_RANGE`, which our clients read as "position no longer retained").
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,6 +54,10 @@ const WATCH_METHODS: [&str; 2] = [
 /// Connections past `max_connections` still accepted, to be told `RESOURCE_EXHAUSTED`;
 /// past this many more they are closed at once.
 const REFUSED_CONNECTIONS: usize = 64;
+/// How long a connection past `max_connections` is kept (to answer its calls
+/// `RESOURCE_EXHAUSTED`) before it is closed: a client then dials again, and is served once
+/// a place is free, instead of keeping a connection that is refused for good.
+const REFUSED_LINGER: Duration = Duration::from_secs(5);
 
 impl Default for Limits {
     fn default() -> Self {
@@ -148,6 +153,7 @@ impl Shared {
             peer,
             conn,
             shared: Arc::clone(self),
+            close_at: over_limit.then(|| Box::pin(tokio::time::sleep(REFUSED_LINGER))),
         })
     }
 }
@@ -159,6 +165,8 @@ pub(super) struct CountedIo {
     peer: SocketAddr,
     conn: Arc<Conn>,
     shared: Arc<Shared>,
+    /// A connection past the limit reads as closed from then on.
+    close_at: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Drop for CountedIo {
@@ -192,6 +200,12 @@ impl AsyncRead for CountedIo {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
+        if let Some(at) = &mut self.close_at
+            && at.as_mut().poll(cx).is_ready()
+        {
+            // End of stream: the server closes the connection.
+            return Poll::Ready(Ok(()));
+        }
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
