@@ -931,3 +931,78 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutdown requested");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site_from(
+        file: &Path,
+        overrides: Vec<(&str, Option<toml::Value>)>,
+    ) -> anyhow::Result<agora_site::SiteConfig> {
+        merge_config(
+            Some(file),
+            overrides,
+            &["organiser_token", "desk_token", "join_token"],
+            "site",
+        )
+    }
+
+    #[test]
+    fn tokens_come_from_files_and_a_flag_wins_over_the_config_file() {
+        let t = tempfile::tempdir().unwrap();
+        let secret = t.path().join("organiser");
+        std::fs::write(&secret, "from-a-file-secret\n").unwrap();
+        let conf = t.path().join("site.toml");
+        let text = format!(
+            "id = \"cluny\"\nname = \"Cluny\"\ndata = \"d\"\norganiser_token_file = {:?}\n",
+            secret.display().to_string()
+        );
+        std::fs::write(&conf, text).unwrap();
+        let c = site_from(&conf, vec![]).unwrap();
+        assert_eq!(c.organiser_token, "from-a-file-secret");
+        let c = site_from(
+            &conf,
+            vec![("organiser_token", text_value("flag-secret-1"))],
+        )
+        .unwrap();
+        assert_eq!(c.organiser_token, "flag-secret-1");
+    }
+
+    #[test]
+    fn an_example_token_is_refused_naming_the_file() {
+        let t = tempfile::tempdir().unwrap();
+        let conf = t.path().join("cluny.toml");
+        std::fs::write(
+            &conf,
+            "id = \"cluny\"\nname = \"Cluny\"\ndata = \"d\"\norganiser_token = \"change-me-organiser\"\n",
+        )
+        .unwrap();
+        let e = site_from(&conf, vec![]).unwrap_err().to_string();
+        assert!(
+            e.contains("example token") && e.contains("cluny.toml"),
+            "{e}"
+        );
+        // A real token from the environment or a flag replaces it.
+        let c = site_from(
+            &conf,
+            vec![("organiser_token", text_value("real-secret-1"))],
+        )
+        .unwrap();
+        assert_eq!(c.organiser_token, "real-secret-1");
+        let e = site_from(
+            &conf,
+            vec![("organiser_token", text_value("change-me-too"))],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("example token") && !e.contains("cluny.toml"),
+            "{e}"
+        );
+    }
+
+    fn text_value(s: &str) -> Option<toml::Value> {
+        text(Some(s.to_owned()))
+    }
+}
