@@ -6,6 +6,7 @@ mod federation;
 mod federation_integrity;
 mod lazyfs;
 mod powercut;
+mod security;
 mod site_access;
 mod site_durability;
 mod site_event;

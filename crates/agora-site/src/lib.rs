@@ -26,7 +26,7 @@ use agora_store::{Store, StoreConfig, StoreError};
 use agora_sync::uplink::{UplinkConfig, UplinkStatus};
 
 pub use auth::Role;
-pub use config::{DEFAULT_CACHE_MB, SiteConfig};
+pub use config::{DEFAULT_CACHE_MB, EXAMPLE_TOKEN_PREFIX, SiteConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
@@ -50,6 +50,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), SiteError> {
     let site_id = config.validate()?;
+    let serve_options = config.serve_options()?;
+    let dial = config.dial()?;
+    agora_sync::private::create_private_dir(&config.data).map_err(|e| SiteError::Config {
+        field: "data",
+        reason: format!("creating {}: {e}", config.data.display()),
+    })?;
     let mut store_cfg = StoreConfig::new(&config.data, site_id.clone());
     store_cfg.cache_bytes = config.cache_mb << 20;
     store_cfg.log_retention = config.log_retention;
@@ -62,6 +68,7 @@ pub async fn run(
     let uplink_task = config.national.clone().map(|national| {
         let cfg = UplinkConfig {
             national,
+            dial,
             join_token: config.join_token.clone(),
         };
         tokio::spawn(agora_sync::uplink::run(
@@ -87,11 +94,12 @@ pub async fn run(
         stopping.subscribe(),
     ));
 
-    info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), "site node serving");
+    info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), tls = serve_options.tls.is_some(), "site node serving");
     let served = agora_sync::serve::serve(
         Routes::new(SiteServiceServer::new(site)),
         <SiteServiceServer<service::Site> as NamedService>::NAME,
         listener,
+        &serve_options,
         stopping.clone(),
         writable,
         shutdown,

@@ -10,7 +10,6 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Endpoint;
 use tracing::{debug, error, info, warn};
 
 use agora_model::shared::{self, SharedChange};
@@ -26,8 +25,10 @@ use crate::{
 
 #[derive(Debug, Clone)]
 pub struct UplinkConfig {
-    /// `http://host:port` of the national node.
+    /// `https://host:port` (or `http://` on loopback) of the national node.
     pub national: String,
+    /// How to dial it (the CA to trust, plaintext allowed or not).
+    pub dial: crate::dial::Dial,
     /// One-time join token, used until the national node issues a credential.
     pub join_token: Option<String>,
 }
@@ -48,6 +49,8 @@ pub struct UplinkStatus {
 enum LinkError {
     #[error("connecting: {0}")]
     Connect(#[from] tonic::transport::Error),
+    #[error("{0}")]
+    Dial(#[from] crate::dial::DialError),
     #[error("national node: {0}")]
     Status(#[from] tonic::Status),
     #[error("store: {0}")]
@@ -127,7 +130,7 @@ pub async fn run(
                 use_token = true;
                 continue;
             }
-            Err(e @ (LinkError::Refused(_) | LinkError::NoCredential)) => {
+            Err(e @ (LinkError::Refused(_) | LinkError::NoCredential | LinkError::Dial(_))) => {
                 // Retrying cannot help: say so once, and stop dialling until a restart
                 // (with a new --join-token from the administrator).
                 error!(
@@ -174,6 +177,7 @@ fn log_failure(
         LinkError::Store(_)
         | LinkError::Protocol(_)
         | LinkError::NoCredential
+        | LinkError::Dial(_)
         | LinkError::Refused(_) => e.to_string(),
     };
     let retry = format!("retrying within {:.1} s", backoff.as_secs_f64());
@@ -362,7 +366,9 @@ async fn open(
     cfg: &UplinkConfig,
     use_token: bool,
 ) -> Result<Opened, LinkError> {
-    let channel = Endpoint::from_shared(cfg.national.clone())?
+    let channel = cfg
+        .dial
+        .endpoint(&cfg.national)?
         .connect_timeout(Duration::from_secs(5))
         .http2_keep_alive_interval(Duration::from_secs(10))
         .keep_alive_timeout(Duration::from_secs(5))
