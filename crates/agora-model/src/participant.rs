@@ -68,6 +68,35 @@ impl NewParticipant {
     }
 }
 
+impl Participant {
+    /// The participant with new fields (validated like a new one); id and creation time stay.
+    pub fn updated(&self, fields: &NewParticipant) -> Result<Participant, DomainError> {
+        fields.validated(self.id, self.created_at_ms)
+    }
+
+    /// What stays of an erased participant: an anonymous row under the same id, so that
+    /// registrations, seats and totals stay right. Name, organisation and email are gone
+    /// (an empty name marks the erasure: a live participant always has one), and so is the
+    /// consent; the organisation type and language are kept (coarse, not personal).
+    pub fn erased(&self) -> Participant {
+        Participant {
+            id: self.id,
+            display_name: String::new(),
+            organisation: String::new(),
+            organisation_type: self.organisation_type,
+            language: self.language.clone(),
+            email: None,
+            consent_share_name: false,
+            created_at_ms: self.created_at_ms,
+        }
+    }
+
+    /// Whether this is what [`Participant::erased`] leaves.
+    pub fn is_erased(&self) -> bool {
+        self.display_name.is_empty()
+    }
+}
+
 /// A BCP 47-shaped tag: letters, digits and dashes, starting with 2–3 letters; lowercased
 /// primary subtag. Empty means "fr".
 pub(crate) fn check_language(tag: &str) -> Result<String, DomainError> {
@@ -123,6 +152,26 @@ mod tests {
         check_lang("français", None);
         check_lang("f", None);
         check_lang("en-", None);
+    }
+
+    #[test]
+    fn erasure_keeps_only_the_anonymous_fields() {
+        let new = NewParticipant {
+            display_name: "Zoé Quintal".into(),
+            organisation: "Mairie de Cluny".into(),
+            organisation_type: OrganisationType::Collectivity,
+            language: "fr".into(),
+            email: Some("zoe@cluny.fr".into()),
+            consent_share_name: true,
+        };
+        let p = new.validated(ParticipantId(uuid::Uuid::nil()), 7).unwrap();
+        assert!(!p.is_erased());
+        let e = p.erased();
+        assert!(e.is_erased());
+        assert_eq!((e.id, e.created_at_ms), (p.id, 7));
+        assert_eq!(e.organisation_type, OrganisationType::Collectivity);
+        assert!(e.display_name.is_empty() && e.organisation.is_empty());
+        assert_eq!((e.email, e.consent_share_name), (None, false));
     }
 
     #[test]

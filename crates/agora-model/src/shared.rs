@@ -44,6 +44,10 @@ pub enum SharedEvent {
         kind: RegistrationEventKind,
         registration: SharedRegistration,
     },
+    /// The participant (pseudonym) was erased at the site: whoever holds anything of them
+    /// drops it. The replica keeps an anonymous row so that totals stay right. Appended
+    /// last: postcard stores variant indexes.
+    ParticipantErased(ParticipantId),
 }
 
 /// One site change as it travels to the national node.
@@ -90,6 +94,7 @@ pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
         Event::ThemeAdded(t) => SharedEvent::ThemeAdded(t.clone()),
         Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(c.clone()),
         Event::ParticipantUpserted(p) => SharedEvent::Participant(share_participant(key, p)),
+        Event::ParticipantErased(id) => SharedEvent::ParticipantErased(pseudonym(key, *id)),
         Event::Registration { kind, registration } if is_shared(registration) => {
             SharedEvent::Registration {
                 kind: *kind,
@@ -198,6 +203,12 @@ pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(),
                 totals.participants += 1;
             }
             rows.put_participant(p)?;
+        }
+        SharedEvent::ParticipantErased(id) => {
+            if let Some(mut p) = rows.participant(*id)? {
+                p.display_name = None;
+                rows.put_participant(&p)?;
+            }
         }
         SharedEvent::Registration {
             registration: r, ..
@@ -308,4 +319,39 @@ pub enum DirectoryEntry {
     Announcement(Announcement),
     /// Forget every challenge of this site (its replica was rebuilt); its current ones follow.
     DropSiteChallenges(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erasure_and_withdrawn_consent_go_up_without_the_name() {
+        let key = Uuid::from_u128(42);
+        let p = Participant {
+            id: ParticipantId(Uuid::from_u128(7)),
+            display_name: "Zoé".into(),
+            organisation: "Cluny".into(),
+            organisation_type: OrganisationType::Citizen,
+            language: "fr".into(),
+            email: Some("zoe@cluny.fr".into()),
+            consent_share_name: true,
+            created_at_ms: 1,
+        };
+        let up = |p: &Participant| share_event(&key, &Event::ParticipantUpserted(p.clone()));
+        assert!(
+            matches!(up(&p), Some(SharedEvent::Participant(s)) if s.display_name.as_deref() == Some("Zoé"))
+        );
+        let withdrawn = Participant {
+            consent_share_name: false,
+            ..p.clone()
+        };
+        assert!(
+            matches!(up(&withdrawn), Some(SharedEvent::Participant(s)) if s.display_name.is_none() && s.id == pseudonym(&key, p.id))
+        );
+        assert_eq!(
+            share_event(&key, &Event::ParticipantErased(p.id)),
+            Some(SharedEvent::ParticipantErased(pseudonym(&key, p.id)))
+        );
+    }
 }

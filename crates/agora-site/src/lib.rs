@@ -9,6 +9,7 @@ mod config;
 mod convert;
 mod event;
 mod export;
+mod privacy;
 mod service;
 
 use std::future::Future;

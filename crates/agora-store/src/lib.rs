@@ -12,6 +12,7 @@ mod error;
 mod event;
 mod index;
 pub mod national;
+mod privacy;
 mod rows;
 mod wal;
 mod writer;
@@ -36,6 +37,7 @@ use batch::Msg;
 use wal::Disk;
 
 pub use error::StoreError;
+pub use event::PersonalData;
 pub use wal::FILE_BYTES as WAL_FILE_BYTES;
 pub use writer::now_ms;
 
@@ -340,6 +342,8 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) the database of `cfg.site_id` in `cfg.path` and starts its writer.
     pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
+        // A compaction interrupted by a crash is finished before sled reads the directory.
+        privacy::finish_swap(&cfg.path)?;
         let db = batch::open_db(&cfg.path, cfg.cache_bytes)?;
         let trees = T::ALL
             .iter()
@@ -397,6 +401,20 @@ impl Store {
                 key
             }
         };
+        let erased = privacy::pending(meta_tree)?;
+        if !erased.is_empty() {
+            // Erased participants' bytes may remain in sled's files and the log files:
+            // rewrite what still names them, copy the database, swap the copy in, reopen.
+            let rewrote = privacy::scrub(&trees, &disk, &erased)?;
+            disk.sync()?;
+            privacy::copy(&disk.db, &cfg.path, cfg.cache_bytes)?;
+            drop(trees);
+            drop(disk);
+            privacy::wait_for_unlock(&cfg.path)?;
+            privacy::finish_swap(&cfg.path)?;
+            info!(site = %cfg.site_id, erased = erased.len(), rewrote, "purged erased participants from the files");
+            return Store::open(cfg);
+        }
         // Databases written before these indexes moved to memory still hold their rows.
         for t in [T::Active, T::ByTarget, T::Tickets] {
             trees[t as usize].clear()?;
@@ -439,14 +457,32 @@ impl Store {
 
     /// Applies `cmd` under `request_id` and answers once its change is durable. A retry
     /// with the same id (and the same command) gets the first answer again.
+    ///
+    /// `ForgetParticipant` answers once the person's data is also gone from the older log
+    /// records and stored answers (`privacy::scrub`); it leaves the files at the next open.
     pub async fn submit(&self, request_id: &str, cmd: Command) -> Result<Outcome, StoreError> {
+        let forget = matches!(cmd, Command::ForgetParticipant(_));
         let (reply, answer) = oneshot::channel();
         let job = writer::Job::new(request_id, cmd, reply)?;
         self.queue
             .send(Msg::Job(job))
             .await
             .map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let outcome = answer.await.map_err(|_| StoreError::Closed)??;
+        if forget {
+            self.exclusive(|inner| {
+                let ids = privacy::pending(inner.tree(T::Meta))?;
+                privacy::scrub(&inner.trees, &inner.disk, &ids)
+            })
+            .await?;
+        }
+        Ok(outcome)
+    }
+
+    /// Whether erased participants' bytes wait for the next open to leave the files.
+    pub fn purge_pending(&self) -> Result<bool, StoreError> {
+        let _batch = self.inner.read_gate();
+        Ok(!privacy::pending(self.inner.tree(T::Meta))?.is_empty())
     }
 
     /// Stops accepting writes, lets the writer finish what it has, flushes, and waits for it.

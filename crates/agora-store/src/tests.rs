@@ -999,3 +999,167 @@ async fn the_largest_commands_the_model_allows_fit_in_a_row() {
     };
     store.submit("largest-feedback", feedback).await.unwrap();
 }
+
+/// Every file under `dir`, recursively, that holds one of `needles`: (file, needle).
+fn files_holding(dir: &Path, needles: &[&str]) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            found.extend(files_holding(&entry.path(), needles));
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        for n in needles {
+            if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                found.push((entry.path().display().to_string(), (*n).to_owned()));
+            }
+        }
+    }
+    found
+}
+
+const NAME: &str = "Xénophon Quillebeuf-Zanetti";
+const EMAIL: &str = "xq.zanetti@exemple-unique.fr";
+const ORGANISATION: &str = "Syndicat mixte du Zéphyrin";
+
+fn who(email: &str, consent: bool) -> NewParticipant {
+    NewParticipant {
+        display_name: NAME.into(),
+        organisation: ORGANISATION.into(),
+        organisation_type: OrganisationType::State,
+        language: "fr".into(),
+        email: Some(email.into()),
+        consent_share_name: consent,
+    }
+}
+
+#[tokio::test]
+async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let store = Store::open(&config(&live)).unwrap();
+    store
+        .submit(
+            "c",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(1),
+            },
+        )
+        .await
+        .unwrap();
+    let x = match store
+        .submit(
+            "x",
+            Command::CreateParticipant(who("old@exemple-unique.fr", true)),
+        )
+        .await
+        .unwrap()
+    {
+        Outcome::Participant(p) => p.id,
+        o => panic!("{o:?}"),
+    };
+    store
+        .submit(
+            "x-upd",
+            Command::UpdateParticipant {
+                id: x,
+                fields: who(EMAIL, true),
+            },
+        )
+        .await
+        .unwrap();
+    let other = participant(&store, "o", "Other").await;
+    let reg = |p, rid: &'static str| {
+        let store = &store;
+        async move {
+            match store
+                .submit(
+                    rid,
+                    Command::Register {
+                        participant: p,
+                        challenge: 1,
+                        move_: false,
+                    },
+                )
+                .await
+                .unwrap()
+            {
+                Outcome::Registered { registration, .. } => registration,
+                o => panic!("{o:?}"),
+            }
+        }
+    };
+    let rx = reg(x, "rx").await;
+    let ro = reg(other, "ro").await;
+    assert_eq!(ro.state, RegistrationState::Waitlisted);
+    store
+        .submit("in", Command::CheckIn(rx.ticket))
+        .await
+        .unwrap();
+    let seats = store.pool(Target::Challenge(1)).unwrap();
+    let out = store
+        .submit("forget", Command::ForgetParticipant(x))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        Outcome::ParticipantForgotten {
+            participant: x,
+            already: false
+        }
+    );
+    // At once: the row, the log and the stored answers no longer hold the person.
+    let row = store.participant(x).unwrap().unwrap();
+    assert!(row.is_erased() && row.email.is_none());
+    let log = store.read_log(0, 1000).unwrap();
+    assert!(!format!("{log:?}").contains(NAME), "{log:?}");
+    assert_eq!(
+        log.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        (1..=log.len() as u64).collect::<Vec<_>>()
+    );
+    assert!(
+        log.iter()
+            .any(|c| c.events == vec![Event::ParticipantErased(x)])
+    );
+    match store
+        .submit(
+            "x",
+            Command::CreateParticipant(who("old@exemple-unique.fr", true)),
+        )
+        .await
+        .unwrap()
+    {
+        Outcome::Participant(p) => assert!(p.is_erased(), "a retry gets the scrubbed answer"),
+        o => panic!("{o:?}"),
+    }
+    assert!(store.purge_pending().unwrap());
+    let needles = [NAME, EMAIL, ORGANISATION, "old@exemple-unique.fr"];
+    // What a kill -9 now would leave, and a clean stop.
+    let crashed = dir.path().join("crashed");
+    crash_image(&live, &crashed);
+    drop(store);
+    for d in [&live, &crashed] {
+        let store = Store::open(&config(d)).unwrap();
+        assert!(!store.purge_pending().unwrap());
+        assert_eq!(files_holding(d, &needles), Vec::<(String, String)>::new());
+        assert_eq!(store.pool(Target::Challenge(1)).unwrap(), seats);
+        let r = store.registration(ro.id).unwrap().unwrap();
+        assert_eq!(r.state, RegistrationState::Waitlisted);
+        let slot = r.wait_slot.unwrap();
+        assert_eq!(
+            store.waitlist_position(Target::Challenge(1), slot).unwrap(),
+            1
+        );
+        assert!(store.participant(x).unwrap().unwrap().is_erased());
+        let log = store.read_log(0, 1000).unwrap();
+        assert!(!format!("{log:?}").contains(NAME));
+        // Writes go on, and the files stay clean through another reopen.
+        participant(&store, "after", "After").await;
+        drop(store);
+        let store = Store::open(&config(d)).unwrap();
+        assert_eq!(files_holding(d, &needles), Vec::<(String, String)>::new());
+        assert!(store.participant(x).unwrap().unwrap().is_erased());
+    }
+}
