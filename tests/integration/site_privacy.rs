@@ -292,7 +292,7 @@ async fn update_participant_rewrites_fields_and_consent_and_names_bad_fields() {
     site.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_gets_everything_the_site_holds_about_them_as_json() {
     let dir = temp_dir();
     let site = TestSite::start(config("cluny", &data_dir(&dir, "cluny"))).await;
@@ -356,6 +356,40 @@ async fn a_participant_gets_everything_the_site_holds_about_them_as_json() {
         v["notebook_entries"][0]["text"],
         "Nous avons appris à écouter."
     );
+    // The same through the command line.
+    let url = format!("http://{}", site.addr);
+    let args = [
+        "agora",
+        "export",
+        "person",
+        "--site",
+        &url,
+        "--token",
+        ORGANISER,
+        "--participant",
+        &x,
+    ]
+    .map(str::to_owned);
+    let out = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_child_to_end(&args)
+    })
+    .await
+    .expect("cli");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let at = stdout.find('{').expect("json on stdout");
+    // The harness of the child process prints its own lines around the output.
+    let cli: serde_json::Value = serde_json::Deserializer::from_str(&stdout[at..])
+        .into_iter()
+        .next()
+        .expect("a json value")
+        .expect("json");
+    assert_eq!(cli, v);
     // After an erasure, what is left is anonymous.
     org.forget_participant(forget(&x)).await.expect("forget");
     let json = export(&mut org).await.expect("export").into_inner().json;

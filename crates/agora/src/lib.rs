@@ -101,6 +101,8 @@ enum ExportCommand {
     Registrations(ExportRegistrationsArgs),
     /// The site's program as an iCalendar (.ics) file.
     Program(ExportProgramArgs),
+    /// Everything the site holds about one participant, as JSON (subject access).
+    Person(ExportPersonArgs),
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +123,19 @@ struct ExportRegistrationsArgs {
     /// Conference id.
     #[arg(long)]
     conference: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct ExportPersonArgs {
+    /// The site node's address, e.g. http://127.0.0.1:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
+    /// Organiser token.
+    #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
+    token: String,
+    /// The participant's id.
+    #[arg(long)]
+    participant: String,
 }
 
 #[derive(Debug, Args)]
@@ -422,6 +437,15 @@ mod export {
         anyhow::anyhow!("{:?}: {}", s.code(), s.message())
     }
 
+    fn with_token<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
+        let mut req = tonic::Request::new(message);
+        let value = format!("Bearer {token}")
+            .parse()
+            .context("the token must be printable ASCII")?;
+        req.metadata_mut().insert("authorization", value);
+        Ok(req)
+    }
+
     pub async fn run(cmd: ExportCommand) -> anyhow::Result<()> {
         let bytes = match cmd {
             ExportCommand::Registrations(a) => {
@@ -451,6 +475,24 @@ mod export {
                     .context("ExportProgramIcal")?
                     .into_inner()
                     .ical
+            }
+            ExportCommand::Person(a) => {
+                let mut client = connect(&a.site).await?;
+                let req = with_token(
+                    &a.token,
+                    pb::ExportParticipantDataRequest {
+                        participant_id: a.participant,
+                    },
+                )?;
+                let mut json = client
+                    .export_participant_data(req)
+                    .await
+                    .map_err(status)
+                    .context("ExportParticipantData")?
+                    .into_inner()
+                    .json;
+                json.push('\n');
+                json.into_bytes()
             }
         };
         let mut out = std::io::stdout().lock();
