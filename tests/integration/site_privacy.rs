@@ -403,3 +403,110 @@ async fn a_participant_gets_everything_the_site_holds_about_them_as_json() {
     assert_eq!(unknown.code(), Code::NotFound);
     site.stop().await;
 }
+
+/// The national feed's events of site `id`, from the start until it is up to date.
+async fn national_events(n: &mut NationalClient, id: &str) -> Vec<pb::event::Event> {
+    use tokio_stream::StreamExt;
+    let mut feed = n
+        .watch(pb::WatchRequest {
+            after_position: 0,
+            from_now: false,
+            site_ids: vec![id.to_owned()],
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(item) = feed.next().await {
+        match item.expect("watch item").item {
+            Some(pb::watch_response::Item::Change(c)) => {
+                out.extend(c.events.into_iter().filter_map(|e| e.event));
+            }
+            Some(pb::watch_response::Item::Progress(_)) => break,
+            None => {}
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawn_consent_and_erasure_go_up_and_registration_ids_stay_on_the_site() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let site = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let (mut org, mut desk) = (site.organiser(), site.desk());
+    create_challenge(&mut org, 1, 1).await;
+    let x = desk
+        .create_participant(person(EMAIL))
+        .await
+        .expect("create")
+        .into_inner()
+        .participant
+        .expect("participant")
+        .id;
+    let r = register(&mut desk, &x, 1).await;
+    let y = create_participant(&mut desk, "Yvon").await;
+    register(&mut desk, &y, 1).await;
+    converged(&mut org, &mut admin, "cluny").await;
+    let named = |events: &[pb::event::Event]| {
+        events.iter().rev().find_map(|e| match e {
+            pb::event::Event::ParticipantUpserted(p) if p.display_name == NAME => {
+                Some(p.id.clone())
+            }
+            _ => None,
+        })
+    };
+    let events = national_events(&mut admin, "cluny").await;
+    let pseudonym = named(&events).expect("the name went up with consent");
+    assert_ne!(pseudonym, x, "participants go up as pseudonyms");
+    for e in &events {
+        if let pb::event::Event::Registration(reg) = e {
+            let reg = reg.registration.as_ref().expect("registration");
+            assert_ne!(reg.id, r.id, "registration ids go up as pseudonyms");
+            assert!(reg.ticket_code.is_empty());
+        }
+        if let pb::event::Event::ParticipantUpserted(p) = e {
+            assert!(p.email.is_empty() && p.organisation.is_empty(), "{p:?}");
+        }
+    }
+
+    // Consent withdrawn: the last word upstream has no name, and the replica agrees with
+    // the site (the digests compare names).
+    desk.update_participant(update(&x, EMAIL, false))
+        .await
+        .expect("withdraw consent");
+    converged(&mut org, &mut admin, "cluny").await;
+    let events = national_events(&mut admin, "cluny").await;
+    let last = events
+        .iter()
+        .rev()
+        .find_map(|e| match e {
+            pb::event::Event::ParticipantUpserted(p) if p.id == pseudonym => Some(p.clone()),
+            _ => None,
+        })
+        .expect("the participant's last record");
+    assert!(last.display_name.is_empty() && !last.consent_share_name);
+
+    // Erasure: the record goes up under the pseudonym; totals stay.
+    org.forget_participant(forget(&x)).await.expect("forget");
+    converged(&mut org, &mut admin, "cluny").await;
+    let events = national_events(&mut admin, "cluny").await;
+    assert!(events.iter().any(|e| matches!(
+        e,
+        pb::event::Event::ParticipantErased(p) if p.participant_id == pseudonym
+    )));
+    let totals = admin
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner()
+        .totals
+        .expect("totals");
+    assert_eq!(
+        (totals.participants, totals.confirmed, totals.waitlisted),
+        (2, 1, 1)
+    );
+    site.stop().await;
+    national.stop().await;
+}

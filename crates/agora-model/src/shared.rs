@@ -2,7 +2,8 @@
 //!
 //! Personal data stays on the site: a participant goes up as a pseudonym (a UUID derived
 //! from their id with the site's secret key), their organisation type and language, and
-//! their name only if they consented; registrations go up without ticket codes.
+//! their name only if they consented; registrations go up under a pseudonym too, without
+//! ticket codes. The store applies these functions and hands the uplink nothing else.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -72,9 +73,17 @@ pub fn share_participant(key: &Uuid, p: &Participant) -> SharedParticipant {
     }
 }
 
+/// The registration's pseudonym under the site's key: upstream, a registration id does not
+/// link back to the site's own (tickets, exports).
+pub fn registration_pseudonym(key: &Uuid, r: RegistrationId) -> RegistrationId {
+    let mut name = b"registration:".to_vec();
+    name.extend_from_slice(r.as_bytes());
+    RegistrationId(Uuid::new_v5(key, &name))
+}
+
 pub fn share_registration(key: &Uuid, r: &Registration) -> SharedRegistration {
     SharedRegistration {
-        id: r.id,
+        id: registration_pseudonym(key, r.id),
         participant: pseudonym(key, r.participant),
         target: r.target,
         state: r.state,
@@ -103,6 +112,20 @@ pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
         }
         _ => return None,
     })
+}
+
+/// A change record as it leaves the site: only what [`share_event`] lets through. A change
+/// with nothing shareable still goes (with no events), so that positions stay contiguous.
+pub fn share_change(key: &Uuid, c: &crate::Change) -> SharedChange {
+    SharedChange {
+        seq: c.seq,
+        at_ms: c.at_ms,
+        events: c
+            .events
+            .iter()
+            .filter_map(|e| share_event(key, e))
+            .collect(),
+    }
 }
 
 /// Whether a registration goes up to the national node (challenge registrations do).
@@ -326,7 +349,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn erasure_and_withdrawn_consent_go_up_without_the_name() {
+    fn what_goes_up_is_pseudonymous_and_named_only_with_consent() {
         let key = Uuid::from_u128(42);
         let p = Participant {
             id: ParticipantId(Uuid::from_u128(7)),
@@ -349,6 +372,24 @@ mod tests {
         assert!(
             matches!(up(&withdrawn), Some(SharedEvent::Participant(s)) if s.display_name.is_none() && s.id == pseudonym(&key, p.id))
         );
+        let r = Registration {
+            id: RegistrationId(Uuid::from_u128(9)),
+            participant: p.id,
+            target: Target::Challenge(3),
+            state: RegistrationState::Confirmed,
+            ticket: crate::TicketCode::from_indexes([1, 2, 3, 4, 5, 6]),
+            wait_slot: None,
+            registered_at_ms: 1,
+            confirmed_at_ms: Some(1),
+            cancelled_at_ms: None,
+            checked_in_at_ms: None,
+        };
+        let s = share_registration(&key, &r);
+        assert_eq!(s.id, registration_pseudonym(&key, r.id), "stable");
+        assert_ne!(s.id, r.id, "registration ids go up as pseudonyms");
+        assert_ne!(s.id.0, pseudonym(&key, p.id).0);
+        assert_ne!(s.id, share_registration(&Uuid::from_u128(43), &r).id);
+        assert_eq!(s.participant, pseudonym(&key, p.id));
         assert_eq!(
             share_event(&key, &Event::ParticipantErased(p.id)),
             Some(SharedEvent::ParticipantErased(pseudonym(&key, p.id)))

@@ -26,7 +26,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::info;
 
-use agora_model::shared::{self, DirectoryEntry, SharedParticipant, SharedRegistration};
+use agora_model::shared::{
+    self, DirectoryEntry, SharedChange, SharedParticipant, SharedRegistration,
+};
 use agora_model::{
     Challenge, Change, Command, Event, Outcome, Participant, ParticipantId, Registration,
     RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes,
@@ -178,6 +180,8 @@ mod meta {
     pub const FIRST_SEQ: &[u8] = b"first_seq";
     /// Secret key (UUID) of the participants' pseudonyms.
     pub const PSEUDONYM_KEY: &[u8] = b"pseudonym_key";
+    /// Present when registration ids go up as pseudonyms (`shared::registration_pseudonym`).
+    pub const REGISTRATION_PSEUDONYMS: &[u8] = b"registration_pseudonyms";
     /// Credential issued by the national node.
     pub const NATIONAL_CREDENTIAL: &[u8] = b"national_credential";
     /// National directory position applied (downlink).
@@ -382,7 +386,7 @@ impl Store {
                 expected: cfg.site_id.to_string(),
             });
         }
-        let epoch: String = get_meta(meta_tree, meta::EPOCH)?;
+        let mut epoch: String = get_meta(meta_tree, meta::EPOCH)?;
         let last_seq = get_u64(meta_tree, meta::LAST_SEQ)?;
         let first_seq = get_u64(meta_tree, meta::FIRST_SEQ)?;
         let pseudonym_key = match meta_tree.get(meta::PSEUDONYM_KEY)? {
@@ -401,6 +405,19 @@ impl Store {
                 key
             }
         };
+        if meta_tree.get(meta::REGISTRATION_PSEUDONYMS)?.is_none() {
+            // Made before registration ids went up as pseudonyms: the national replica
+            // knows them by their own ids. A new epoch makes it rebuild this site's
+            // replica under the pseudonyms instead of counting each registration twice.
+            epoch = Uuid::new_v4().to_string();
+            let v = encode(&epoch)?;
+            disk.write_now(&trees, T::Meta as usize, |tx| {
+                tx.insert(T::Meta as usize, meta::EPOCH, &v);
+                tx.insert(T::Meta as usize, meta::REGISTRATION_PSEUDONYMS, &[1]);
+                Ok(())
+            })?;
+            tracing::warn!(site = %cfg.site_id, %epoch, "registration ids now go up as pseudonyms: started a new log epoch");
+        }
         let erased = privacy::pending(meta_tree)?;
         if !erased.is_empty() {
             // Erased participants' bytes may remain in sled's files and the log files:
@@ -517,11 +534,6 @@ impl Store {
 
     pub fn epoch(&self) -> String {
         self.inner.epoch()
-    }
-
-    /// Key of the participants' pseudonyms in what leaves the site.
-    pub fn pseudonym_key(&self) -> Uuid {
-        self.inner.pseudonym_key
     }
 
     /// Runs `f` on the writer thread between two batches: it sees the database with no
@@ -679,6 +691,22 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// Up to `limit` durable change records after `after`, as they may leave the site
+    /// (`shared::share_change`): the uplink gets nothing else. Same errors as
+    /// [`Store::read_log`].
+    pub fn read_shared_log(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<SharedChange>, StoreError> {
+        let key = self.inner.pseudonym_key;
+        Ok(self
+            .read_log(after, limit)?
+            .iter()
+            .map(|c| shared::share_change(&key, c))
+            .collect())
     }
 
     /// Follows the sequence number of the last durable change.
@@ -913,6 +941,7 @@ fn init(trees: &[sled::Tree], site_id: &SiteId) -> Result<(), StoreError> {
     m.insert(meta::LAST_SEQ, &u64_key(1))?;
     m.insert(meta::FIRST_SEQ, &u64_key(1))?;
     m.insert(meta::PSEUDONYM_KEY, Uuid::new_v4().as_bytes())?;
+    m.insert(meta::REGISTRATION_PSEUDONYMS, &[1])?;
     // Written last: a database without it is re-initialised on the next open.
     m.insert(meta::FORMAT, &[FORMAT])?;
     Ok(())

@@ -1163,3 +1163,93 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
         assert!(store.participant(x).unwrap().unwrap().is_erased());
     }
 }
+
+#[tokio::test]
+async fn the_uplink_gets_only_shareable_records_with_pseudonymous_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    store
+        .submit(
+            "c",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(2),
+            },
+        )
+        .await
+        .unwrap();
+    let x = match store
+        .submit("x", Command::CreateParticipant(who(EMAIL, false)))
+        .await
+        .unwrap()
+    {
+        Outcome::Participant(p) => p.id,
+        o => panic!("{o:?}"),
+    };
+    let reg = match store
+        .submit(
+            "r",
+            Command::Register {
+                participant: x,
+                challenge: 1,
+                move_: false,
+            },
+        )
+        .await
+        .unwrap()
+    {
+        Outcome::Registered { registration, .. } => registration,
+        o => panic!("{o:?}"),
+    };
+    let all = store.read_log(0, 100).unwrap();
+    let shared = store.read_shared_log(0, 100).unwrap();
+    assert_eq!(
+        shared.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        all.iter().map(|c| c.seq).collect::<Vec<_>>()
+    );
+    let text = format!("{shared:?}");
+    for needle in [
+        NAME,
+        EMAIL,
+        ORGANISATION,
+        &x.to_string(),
+        &reg.id.to_string(),
+        &reg.ticket.to_string(),
+    ] {
+        assert!(!text.contains(needle), "{needle:?} went up: {text}");
+    }
+    // The snapshot path holds the same ids as the records.
+    let state = store.shared_state().await.unwrap();
+    let from_log = shared
+        .iter()
+        .flat_map(|c| &c.events)
+        .find_map(|e| match e {
+            shared::SharedEvent::Registration { registration, .. } => Some(registration.id),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(state.registrations[0].id, from_log);
+    assert!(!format!("{:?}", state).contains(NAME));
+}
+
+#[tokio::test]
+async fn a_database_from_before_registration_pseudonyms_starts_a_new_epoch_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = {
+        let store = Store::open(&config(dir.path())).unwrap();
+        // As a database made before: no mark.
+        store
+            .inner
+            .tree(T::Meta)
+            .remove(meta::REGISTRATION_PSEUDONYMS)
+            .unwrap();
+        store.epoch()
+    };
+    let second = Store::open(&config(dir.path())).unwrap().epoch();
+    assert_ne!(
+        second, epoch,
+        "a new epoch: the national replica is rebuilt"
+    );
+    let third = Store::open(&config(dir.path())).unwrap().epoch();
+    assert_eq!(third, second, "once only");
+}
