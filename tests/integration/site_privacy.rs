@@ -510,3 +510,92 @@ async fn withdrawn_consent_and_erasure_go_up_and_registration_ids_stay_on_the_si
     site.stop().await;
     national.stop().await;
 }
+
+async fn program_from(org: &mut Client, first_day: &str) {
+    org.create_default_program(pb::CreateDefaultProgramRequest {
+        request_id: rid(),
+        first_day: first_day.to_owned(),
+        utc_offset_minutes: 60,
+    })
+    .await
+    .expect("program");
+}
+
+#[tokio::test]
+async fn personal_data_is_purged_at_start_once_retention_is_past_and_kept_before() {
+    let dir = temp_dir();
+    let data = data_dir(&dir, "cluny");
+    let with = |days: u32| {
+        let mut c = config("cluny", &data);
+        c.retain_personal_data_days = days;
+        c
+    };
+    let site = TestSite::start(with(30)).await;
+    let (mut org, mut desk) = (site.organiser(), site.desk());
+    // An event that ended in March 2020.
+    program_from(&mut org, "2020-03-02").await;
+    create_challenge(&mut org, 1, 1).await;
+    let x = desk
+        .create_participant(person(EMAIL))
+        .await
+        .expect("create")
+        .into_inner()
+        .participant
+        .expect("participant")
+        .id;
+    let y = create_participant(&mut desk, "Yvon").await;
+    register(&mut desk, &x, 1).await;
+    register(&mut desk, &y, 1).await;
+    let before = seats_and_waitlist(&mut desk).await;
+    site.stop().await;
+    let needles = [NAME, EMAIL, ORGANISATION];
+
+    // 0 keeps personal data, whatever the dates.
+    let site = TestSite::start(with(0)).await;
+    let named = site
+        .organiser()
+        .get_participant(pb::GetParticipantRequest {
+            participant_id: x.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(named.participant.expect("participant").display_name, NAME);
+    site.stop().await;
+    assert!(!files_holding(&data, &needles).is_empty());
+
+    // 30 days after March 2020: erased, and purged from the files before serving.
+    let site = TestSite::start(with(30)).await;
+    let (mut org, mut desk) = (site.organiser(), site.desk());
+    assert_forgotten(&mut org, &x).await;
+    assert_eq!(
+        files_holding(&data, &needles),
+        Vec::<(String, String)>::new()
+    );
+    assert_forgotten(&mut org, &x).await;
+    assert_forgotten(&mut org, &y).await;
+    assert_eq!(seats_and_waitlist(&mut desk).await, before);
+    site.stop().await;
+
+    // An event still to come keeps its people.
+    let dir = temp_dir();
+    let data = data_dir(&dir, "volvic");
+    let mut c = config("volvic", &data);
+    c.retain_personal_data_days = 1;
+    let site = TestSite::start(c.clone()).await;
+    let mut org = site.organiser();
+    program_from(&mut org, "2099-03-02").await;
+    let z = create_participant(&mut site.desk(), "Zoé Future").await;
+    site.stop().await;
+    let site = TestSite::start(c).await;
+    let p = site
+        .organiser()
+        .get_participant(pb::GetParticipantRequest { participant_id: z })
+        .await
+        .expect("get")
+        .into_inner()
+        .participant
+        .expect("participant");
+    assert_eq!(p.display_name, "Zoé Future");
+    site.stop().await;
+}

@@ -97,6 +97,18 @@ impl Participant {
     }
 }
 
+const DAY_MS: i64 = 86_400_000;
+
+/// Whether personal data kept `days` after the event's end (`last_end_ms`, the latest end
+/// of its program and conferences) is due for erasure at `now_ms`. `days == 0` keeps it
+/// (no automatic erasure), and so does an event with no date yet.
+pub fn retention_due(last_end_ms: Option<i64>, days: u32, now_ms: i64) -> bool {
+    match last_end_ms {
+        Some(end) if days > 0 => now_ms >= end.saturating_add(i64::from(days) * DAY_MS),
+        _ => false,
+    }
+}
+
 /// A BCP 47-shaped tag: letters, digits and dashes, starting with 2–3 letters; lowercased
 /// primary subtag. Empty means "fr".
 pub(crate) fn check_language(tag: &str) -> Result<String, DomainError> {
@@ -172,6 +184,16 @@ mod tests {
         assert_eq!(e.organisation_type, OrganisationType::Collectivity);
         assert!(e.display_name.is_empty() && e.organisation.is_empty());
         assert_eq!((e.email, e.consent_share_name), (None, false));
+    }
+
+    #[test]
+    fn retention_counts_whole_days_after_the_end() {
+        let end = 1_000 * DAY_MS + 5;
+        assert!(!retention_due(Some(end), 90, end + 90 * DAY_MS - 1));
+        assert!(retention_due(Some(end), 90, end + 90 * DAY_MS));
+        assert!(!retention_due(Some(end), 0, i64::MAX), "0 keeps");
+        assert!(!retention_due(None, 90, i64::MAX), "no date yet");
+        assert!(!retention_due(Some(i64::MAX - 1), 1, i64::MAX - 2));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use tonic::{Request, Response, Status};
 
 use agora_model::{Command, Outcome, ParticipantId};
+
 use agora_proto::v1 as pb;
 
 use crate::auth::Role;
@@ -41,8 +42,10 @@ impl Site {
         let r = req.into_inner();
         let id = ParticipantId::parse("participant_id", &r.participant_id).map_err(invalid)?;
         match self
-            .submit(&r.request_id, Command::ForgetParticipant(id))
-            .await?
+            .store
+            .forget(&r.request_id, id)
+            .await
+            .map_err(crate::service::status)?
         {
             Outcome::ParticipantForgotten { already, .. } => {
                 Ok(Response::new(pb::ForgetParticipantResponse {

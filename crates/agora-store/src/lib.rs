@@ -475,25 +475,61 @@ impl Store {
     /// Applies `cmd` under `request_id` and answers once its change is durable. A retry
     /// with the same id (and the same command) gets the first answer again.
     ///
-    /// `ForgetParticipant` answers once the person's data is also gone from the older log
-    /// records and stored answers (`privacy::scrub`); it leaves the files at the next open.
+    /// `ForgetParticipant` leaves the person's data in older log records and stored
+    /// answers until [`Store::scrub_erased`] (or the next open): [`Store::forget`] does both.
     pub async fn submit(&self, request_id: &str, cmd: Command) -> Result<Outcome, StoreError> {
-        let forget = matches!(cmd, Command::ForgetParticipant(_));
         let (reply, answer) = oneshot::channel();
         let job = writer::Job::new(request_id, cmd, reply)?;
         self.queue
             .send(Msg::Job(job))
             .await
             .map_err(|_| StoreError::Closed)?;
-        let outcome = answer.await.map_err(|_| StoreError::Closed)??;
-        if forget {
-            self.exclusive(|inner| {
-                let ids = privacy::pending(inner.tree(T::Meta))?;
-                privacy::scrub(&inner.trees, &inner.disk, &ids)
-            })
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// `ForgetParticipant`, then [`Store::scrub_erased`]: answers once the person's data
+    /// is gone from every row, log record and stored answer (the files follow at the next
+    /// open).
+    pub async fn forget(&self, request_id: &str, id: ParticipantId) -> Result<Outcome, StoreError> {
+        let outcome = self
+            .submit(request_id, Command::ForgetParticipant(id))
             .await?;
-        }
+        self.scrub_erased().await?;
         Ok(outcome)
+    }
+
+    /// Rewrites the log records and stored answers that still carry personal data of an
+    /// erased participant (one pass over the log and the answers, however many were
+    /// erased since the last open); returns how many it rewrote.
+    pub async fn scrub_erased(&self) -> Result<usize, StoreError> {
+        self.exclusive(|inner| {
+            let ids = privacy::pending(inner.tree(T::Meta))?;
+            privacy::scrub(&inner.trees, &inner.disk, &ids)
+        })
+        .await
+    }
+
+    /// What retention needs: the latest end of the event's program items and conferences
+    /// (none without either), and the participants not erased yet.
+    pub fn retention_facts(&self) -> Result<(Option<i64>, Vec<ParticipantId>), StoreError> {
+        let _batch = self.inner.read_gate();
+        let items: Vec<agora_model::ProgramItem> =
+            scan(self.inner.tree(T::Program), T::Program, &[])?;
+        let conferences: Vec<agora_model::Conference> =
+            scan(self.inner.tree(T::Conferences), T::Conferences, &[])?;
+        let last_end = items
+            .iter()
+            .map(|i| i.fields.end_ms)
+            .chain(conferences.iter().map(|c| c.fields.end_ms))
+            .max();
+        let participants: Vec<Participant> =
+            scan(self.inner.tree(T::Participants), T::Participants, &[])?;
+        let live = participants
+            .iter()
+            .filter(|p| !p.is_erased())
+            .map(|p| p.id)
+            .collect();
+        Ok((last_end, live))
     }
 
     /// Whether erased participants' bytes wait for the next open to leave the files.

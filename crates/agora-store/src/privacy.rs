@@ -11,6 +11,7 @@
 //! have come between the two steps), copies every tree into a fresh database
 //! ([`copy`]), and swaps it in with [`finish_swap`], which also empties both log files.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -35,9 +36,10 @@ const DONE_FILE: &str = "COMPLETE";
 
 /// Whether a value's bytes hold one of `ids` (postcard writes a UUID's 16 bytes as they
 /// are): only those are decoded.
-fn names_any(bytes: &[u8], ids: &[ParticipantId]) -> bool {
-    ids.iter()
-        .any(|id| bytes.windows(16).any(|w| w == id.as_bytes()))
+fn names_any(bytes: &[u8], ids: &HashSet<[u8; 16]>) -> bool {
+    bytes
+        .windows(16)
+        .any(|w| <[u8; 16]>::try_from(w).is_ok_and(|w| ids.contains(&w)))
 }
 
 /// A change record without the personal fields of `ids`.
@@ -86,10 +88,11 @@ pub(crate) fn scrub(
     if ids.is_empty() {
         return Ok(0);
     }
+    let wanted: HashSet<[u8; 16]> = ids.iter().map(|id| *id.as_bytes()).collect();
     let mut rewrites: Vec<(T, Vec<u8>, Vec<u8>)> = Vec::new();
     for kv in trees[T::Log as usize].iter() {
         let (k, v) = kv?;
-        if names_any(&v, ids) {
+        if names_any(&v, &wanted) {
             let c: Change = decode(T::Log.name(), &k, &v)?;
             if let Some(c) = scrub_change(c, ids) {
                 rewrites.push((T::Log, k.to_vec(), encode(&c)?));
@@ -98,7 +101,7 @@ pub(crate) fn scrub(
     }
     for kv in trees[T::Answers as usize].iter() {
         let (k, v) = kv?;
-        if names_any(&v, ids) {
+        if names_any(&v, &wanted) {
             let mut a: Answer = decode(T::Answers.name(), &k, &v)?;
             if scrub_outcome(&mut a.outcome, ids) {
                 rewrites.push((T::Answers, k.to_vec(), encode(&a)?));
@@ -107,7 +110,7 @@ pub(crate) fn scrub(
     }
     for kv in trees[T::Requests as usize].iter() {
         let (k, v) = kv?;
-        if names_any(&v, ids) {
+        if names_any(&v, &wanted) {
             let mut a: StoredAnswer = decode(T::Requests.name(), &k, &v)?;
             if scrub_outcome(&mut a.outcome, ids) {
                 rewrites.push((T::Requests, k.to_vec(), encode(&a)?));

@@ -1099,10 +1099,7 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
         .await
         .unwrap();
     let seats = store.pool(Target::Challenge(1)).unwrap();
-    let out = store
-        .submit("forget", Command::ForgetParticipant(x))
-        .await
-        .unwrap();
+    let out = store.forget("forget", x).await.unwrap();
     assert_eq!(
         out,
         Outcome::ParticipantForgotten {

@@ -267,6 +267,10 @@ struct SiteArgs {
     /// Free disk space kept in reserve in MiB: below it writes are refused [default: 64].
     #[arg(long, env = "AGORA_DISK_RESERVE_MB")]
     disk_reserve_mb: Option<u64>,
+    /// Days after the event's end after which participants' personal data is erased; 0
+    /// keeps it [default: 90].
+    #[arg(long, env = "AGORA_RETAIN_PERSONAL_DATA_DAYS")]
+    retain_personal_data_days: Option<u64>,
     /// URL of the national node to stream changes to, such as http://10.0.0.1:50050.
     #[arg(long, env = "AGORA_NATIONAL")]
     national: Option<String>,
@@ -625,6 +629,10 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             (
                 "disk_reserve_mb",
                 int("disk_reserve_mb", args.disk_reserve_mb)?,
+            ),
+            (
+                "retain_personal_data_days",
+                int("retain_personal_data_days", args.retain_personal_data_days)?,
             ),
             ("national", text(args.national)),
             ("join_token", text(args.join_token)),

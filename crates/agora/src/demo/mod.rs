@@ -133,6 +133,9 @@ pub async fn run(
         let mut cfg = agora_site::SiteConfig::new(id, name, root.join(id), ORGANISER);
         cfg.desk_token = Some(DESK.into());
         cfg.cache_mb = 8;
+        // The demo replays the 2018 event: a kept data directory must not lose its people
+        // to retention when the demo runs again.
+        cfg.retain_personal_data_days = 0;
         cfg.national = Some(if id == CUT_SITE {
             relay.url()
         } else {
