@@ -8,6 +8,7 @@ mod challenge;
 mod change;
 mod command;
 mod conference;
+pub mod erasure;
 mod error;
 mod exhibition;
 mod ids;

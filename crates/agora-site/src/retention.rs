@@ -27,18 +27,24 @@ pub(crate) async fn erase_if_due(store: &Arc<Store>, days: u32) -> Result<usize,
     if live.is_empty() || !retention_due(last_end, days, now_ms()) {
         return Ok(0);
     }
-    for id in &live {
+    let n = live.len();
+    for p in &live {
         // A fixed request id: a check interrupted and run again erases each one once.
         store
-            .submit(&format!("retention-{id}"), Command::ForgetParticipant(*id))
+            .submit(
+                &format!("retention-{}", p.id),
+                Command::ForgetParticipant(p.id),
+            )
             .await?;
     }
-    store.scrub_erased().await?;
+    store
+        .scrub_erased(live.into_iter().map(|p| p.display_name).collect())
+        .await?;
     info!(
-        erased = live.len(),
+        erased = n,
         days, "retention: personal data of every participant erased"
     );
-    Ok(live.len())
+    Ok(n)
 }
 
 /// The hourly check, until the node stops.

@@ -422,7 +422,7 @@ impl Store {
         if !erased.is_empty() {
             // Erased participants' bytes may remain in sled's files and the log files:
             // rewrite what still names them, copy the database, swap the copy in, reopen.
-            let rewrote = privacy::scrub(&trees, &disk, &erased)?;
+            let rewrote = privacy::scrub(&trees, &disk, &erased, &[])?;
             disk.sync()?;
             privacy::copy(&disk.db, &cfg.path, cfg.cache_bytes)?;
             drop(trees);
@@ -491,27 +491,34 @@ impl Store {
     /// is gone from every row, log record and stored answer (the files follow at the next
     /// open).
     pub async fn forget(&self, request_id: &str, id: ParticipantId) -> Result<Outcome, StoreError> {
+        // The name as it is before the erasure, for the free-text fields that hold it.
+        let name = self
+            .participant(id)?
+            .map(|p| p.display_name)
+            .filter(|n| !n.is_empty());
         let outcome = self
             .submit(request_id, Command::ForgetParticipant(id))
             .await?;
-        self.scrub_erased().await?;
+        self.scrub_erased(name.into_iter().collect()).await?;
         Ok(outcome)
     }
 
     /// Rewrites the log records and stored answers that still carry personal data of an
     /// erased participant (one pass over the log and the answers, however many were
-    /// erased since the last open); returns how many it rewrote.
-    pub async fn scrub_erased(&self) -> Result<usize, StoreError> {
-        self.exclusive(|inner| {
+    /// erased since the last open), and the feedback authors and next-action owners that
+    /// are one of `names` (the erased participants' names, read before the erasure);
+    /// returns how many rows it rewrote.
+    pub async fn scrub_erased(&self, names: Vec<String>) -> Result<usize, StoreError> {
+        self.exclusive(move |inner| {
             let ids = privacy::pending(inner.tree(T::Meta))?;
-            privacy::scrub(&inner.trees, &inner.disk, &ids)
+            privacy::scrub(&inner.trees, &inner.disk, &ids, &names)
         })
         .await
     }
 
     /// What retention needs: the latest end of the event's program items and conferences
     /// (none without either), and the participants not erased yet.
-    pub fn retention_facts(&self) -> Result<(Option<i64>, Vec<ParticipantId>), StoreError> {
+    pub fn retention_facts(&self) -> Result<(Option<i64>, Vec<Participant>), StoreError> {
         let _batch = self.inner.read_gate();
         let items: Vec<agora_model::ProgramItem> =
             scan(self.inner.tree(T::Program), T::Program, &[])?;
@@ -525,9 +532,8 @@ impl Store {
         let participants: Vec<Participant> =
             scan(self.inner.tree(T::Participants), T::Participants, &[])?;
         let live = participants
-            .iter()
+            .into_iter()
             .filter(|p| !p.is_erased())
-            .map(|p| p.id)
             .collect();
         Ok((last_end, live))
     }

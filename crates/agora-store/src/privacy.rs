@@ -17,7 +17,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use agora_model::{Change, Event, Outcome, ParticipantId};
+use agora_model::erasure::Erasure;
+use agora_model::{Change, Feedback, NextAction, ParticipantId};
 use tracing::info;
 
 use crate::codec::{decode, encode};
@@ -42,78 +43,70 @@ fn names_any(bytes: &[u8], ids: &HashSet<[u8; 16]>) -> bool {
         .any(|w| <[u8; 16]>::try_from(w).is_ok_and(|w| ids.contains(&w)))
 }
 
-/// A change record without the personal fields of `ids`.
-fn scrub_change(mut c: Change, ids: &[ParticipantId]) -> Option<Change> {
-    let mut changed = false;
-    for e in &mut c.events {
-        if let Event::ParticipantUpserted(p) = e
-            && ids.contains(&p.id)
-            && !p.is_erased()
-        {
-            *p = p.erased();
-            changed = true;
-        }
-    }
-    changed.then_some(c)
-}
-
-/// An answer without the personal fields of `ids`.
-fn scrub_outcome(o: &mut Outcome, ids: &[ParticipantId]) -> bool {
-    match o {
-        Outcome::Participant(p) if ids.contains(&p.id) && !p.is_erased() => {
-            *p = p.erased();
-            true
-        }
-        Outcome::CheckedIn {
-            registration,
-            display_name,
-            ..
-        } if ids.contains(&registration.participant) && !display_name.is_empty() => {
-            display_name.clear();
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Rewrites every log record and stored answer that carries personal data of `ids`,
-/// as one batch through the write-ahead log; returns how many rows it rewrote. Only
-/// where no batch is pending (at open, or on the writer thread between batches).
-/// Idempotent.
+/// Rewrites every log record and stored answer that carries personal data of the erased
+/// participants `ids` (see `agora_model::erasure`), and the feedback and next actions
+/// whose author or owner is one of `names` (free text: a name as it was, while the
+/// participant's row still held it), as one batch through the write-ahead log; returns
+/// how many rows it rewrote. Only where no batch is pending (at open, or on the writer
+/// thread between batches). Idempotent.
 pub(crate) fn scrub(
     trees: &[sled::Tree],
     disk: &Disk,
     ids: &[ParticipantId],
+    names: &[String],
 ) -> Result<usize, StoreError> {
-    if ids.is_empty() {
+    let erasure = Erasure::new(ids, names);
+    if erasure.is_empty() {
         return Ok(0);
     }
     let wanted: HashSet<[u8; 16]> = ids.iter().map(|id| *id.as_bytes()).collect();
+    // Without names, only the records holding an id's bytes can hold anything to remove.
+    let candidate = |v: &[u8]| !names.is_empty() || names_any(v, &wanted);
     let mut rewrites: Vec<(T, Vec<u8>, Vec<u8>)> = Vec::new();
     for kv in trees[T::Log as usize].iter() {
         let (k, v) = kv?;
-        if names_any(&v, &wanted) {
-            let c: Change = decode(T::Log.name(), &k, &v)?;
-            if let Some(c) = scrub_change(c, ids) {
+        if candidate(&v) {
+            let mut c: Change = decode(T::Log.name(), &k, &v)?;
+            let mut changed = false;
+            for e in &mut c.events {
+                changed |= erasure.event(e);
+            }
+            if changed {
                 rewrites.push((T::Log, k.to_vec(), encode(&c)?));
             }
         }
     }
     for kv in trees[T::Answers as usize].iter() {
         let (k, v) = kv?;
-        if names_any(&v, &wanted) {
+        if candidate(&v) {
             let mut a: Answer = decode(T::Answers.name(), &k, &v)?;
-            if scrub_outcome(&mut a.outcome, ids) {
+            if erasure.outcome(&mut a.outcome) {
                 rewrites.push((T::Answers, k.to_vec(), encode(&a)?));
             }
         }
     }
     for kv in trees[T::Requests as usize].iter() {
         let (k, v) = kv?;
-        if names_any(&v, &wanted) {
+        if candidate(&v) {
             let mut a: StoredAnswer = decode(T::Requests.name(), &k, &v)?;
-            if scrub_outcome(&mut a.outcome, ids) {
+            if erasure.outcome(&mut a.outcome) {
                 rewrites.push((T::Requests, k.to_vec(), encode(&a)?));
+            }
+        }
+    }
+    if !names.is_empty() {
+        for kv in trees[T::Feedback as usize].iter() {
+            let (k, v) = kv?;
+            let mut f: Feedback = decode(T::Feedback.name(), &k, &v)?;
+            if erasure.feedback(&mut f) {
+                rewrites.push((T::Feedback, k.to_vec(), encode(&f)?));
+            }
+        }
+        for kv in trees[T::NextActions as usize].iter() {
+            let (k, v) = kv?;
+            let mut a: NextAction = decode(T::NextActions.name(), &k, &v)?;
+            if erasure.next_action(&mut a) {
+                rewrites.push((T::NextActions, k.to_vec(), encode(&a)?));
             }
         }
     }

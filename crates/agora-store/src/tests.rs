@@ -1098,6 +1098,32 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
         .submit("in", Command::CheckIn(rx.ticket))
         .await
         .unwrap();
+    // The name typed as free text: a feedback's author, a next action's owner (folded).
+    store
+        .submit(
+            "fb",
+            Command::AddFeedback {
+                challenge: 1,
+                author: NAME.into(),
+                text: "Très utile".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .submit(
+            "na",
+            Command::AddNextAction {
+                challenge: 1,
+                fields: agora_model::NextActionFields {
+                    what: "Relancer la commune".into(),
+                    owner: NAME.to_lowercase(),
+                    due_ms: None,
+                },
+            },
+        )
+        .await
+        .unwrap();
     let seats = store.pool(Target::Challenge(1)).unwrap();
     let out = store.forget("forget", x).await.unwrap();
     assert_eq!(
@@ -1132,7 +1158,10 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
         o => panic!("{o:?}"),
     }
     assert!(store.purge_pending().unwrap());
-    let needles = [NAME, EMAIL, ORGANISATION, "old@exemple-unique.fr"];
+    assert_eq!(store.feedback(1).unwrap()[0].author, "");
+    assert_eq!(store.next_actions(Some(1)).unwrap()[0].fields.owner, "");
+    let lower = NAME.to_lowercase();
+    let needles = [NAME, &lower, EMAIL, ORGANISATION, "old@exemple-unique.fr"];
     // What a kill -9 now would leave, and a clean stop.
     let crashed = dir.path().join("crashed");
     crash_image(&live, &crashed);
