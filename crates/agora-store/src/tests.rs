@@ -1279,3 +1279,82 @@ async fn a_database_from_before_registration_pseudonyms_starts_a_new_epoch_once(
     let third = Store::open(&config(dir.path())).unwrap().epoch();
     assert_eq!(third, second, "once only");
 }
+
+/// A store with one erased participant whose purge waits for the next open; its id.
+async fn erased_and_closed(dir: &Path) -> ParticipantId {
+    let store = Store::open(&config(dir)).unwrap();
+    store
+        .submit(
+            "c",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(1),
+            },
+        )
+        .await
+        .unwrap();
+    let x = match store
+        .submit("x", Command::CreateParticipant(who(EMAIL, true)))
+        .await
+        .unwrap()
+    {
+        Outcome::Participant(p) => p.id,
+        o => panic!("{o:?}"),
+    };
+    let other = participant(&store, "o", "Other").await;
+    for (rid, p) in [("rx", x), ("ro", other)] {
+        store
+            .submit(
+                rid,
+                Command::Register {
+                    participant: p,
+                    challenge: 1,
+                    move_: false,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    store.forget("forget", x).await.unwrap();
+    drop(store);
+    x
+}
+
+#[tokio::test]
+async fn a_swap_interrupted_at_any_step_is_finished_at_the_next_open() {
+    let needles = [NAME, EMAIL, ORGANISATION];
+    // Steps done before the crash: 0 = the copy made but not marked complete, 1 = marked
+    // complete, 2 = the log files emptied too, 3 = and the copy's `db` moved in.
+    for step in 0..4 {
+        let dir = tempfile::tempdir().unwrap();
+        let x = erased_and_closed(dir.path()).await;
+        {
+            let db = batch::open_db(dir.path(), 4 << 20).unwrap();
+            privacy::copy(&db, dir.path(), 4 << 20).unwrap();
+        }
+        privacy::wait_for_unlock(dir.path()).unwrap();
+        let copy = dir.path().join("compact");
+        match step {
+            0 => std::fs::remove_file(copy.join("COMPLETE")).unwrap(),
+            1 => {}
+            2 => wal::empty_files(dir.path()).unwrap(),
+            _ => {
+                wal::empty_files(dir.path()).unwrap();
+                std::fs::rename(copy.join("db"), dir.path().join("db")).unwrap();
+            }
+        }
+        let store = Store::open(&config(dir.path())).unwrap();
+        assert!(!copy.exists(), "step {step}: the copy is gone");
+        assert!(!store.purge_pending().unwrap(), "step {step}");
+        assert_eq!(
+            files_holding(dir.path(), &needles),
+            Vec::<(String, String)>::new(),
+            "step {step}"
+        );
+        assert!(store.participant(x).unwrap().unwrap().is_erased());
+        let pool = store.pool(Target::Challenge(1)).unwrap();
+        assert_eq!((pool.confirmed, pool.waitlisted), (1, 1), "step {step}");
+        let log = store.read_log(0, 100).unwrap();
+        assert_eq!(log.last().unwrap().seq, store.info().unwrap().last_seq);
+    }
+}
