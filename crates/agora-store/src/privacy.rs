@@ -5,7 +5,8 @@
 //! `Event::ParticipantErased`; in the same batch the writer adds the id to
 //! [`PURGE_PENDING`]. Then [`scrub`] rewrites, through the write-ahead log, every change
 //! record (same sequence number) and stored answer that names the person, without their
-//! fields. What is left is physical: sled keeps replaced values in its files until it
+//! fields, and the feedback and next actions that carry their name as free text. What is
+//! left is physical: sled keeps replaced values in its files until it
 //! rewrites their segments, and the write-ahead log keeps its records until a file is
 //! reused. So while [`PURGE_PENDING`] is set, opening the store scrubs again (a crash may
 //! have come between the two steps), copies every tree into a fresh database
