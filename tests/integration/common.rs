@@ -115,6 +115,10 @@ pub fn config(id: &str, data: &Path) -> agora_site::SiteConfig {
     c.desk_token = Some(DESK.to_owned());
     c.cache_mb = 8;
     c.log_retention = 1000;
+    // The tests' programs are dated (2026-09-14): with the default retention, a test run
+    // 90 days after that would see its participants erased at each restart. The retention
+    // tests set it themselves.
+    c.retain_personal_data_days = 0;
     let p = pki();
     c.tls_cert = Some(p.cert.clone());
     c.tls_key = Some(p.key.clone());
@@ -210,6 +214,10 @@ impl ChildSite {
         let tls = tls_flags();
         args.extend(tls.iter().map(String::as_str));
         args.extend_from_slice(extra);
+        // As in `config`: the tests' dated programs must not trigger retention.
+        if !extra.contains(&"--retain-personal-data-days") {
+            args.extend_from_slice(&["--retain-personal-data-days", "0"]);
+        }
         let child = spawn_child(&args);
         let started = ChildSite {
             addr,

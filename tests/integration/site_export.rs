@@ -379,6 +379,7 @@ async fn a_site_runs_the_whole_three_day_event_from_the_seed() {
                         E::ProgramItemAdded(_) => "program",
                         E::FeedbackAdded(_) => "feedback",
                         E::NextActionUpserted(_) => "next action",
+                        E::ParticipantErased(_) => "erasure",
                     });
                 }
             }

@@ -78,6 +78,11 @@ pub struct SiteConfig {
     /// refused (`RESOURCE_EXHAUSTED`) so that what was answered can always be checkpointed.
     #[serde(default = "default_disk_reserve_mb")]
     pub disk_reserve_mb: u64,
+    /// Days after the event's end (the latest end of its program and conferences) after
+    /// which every participant's personal data is erased, as by `ForgetParticipant`;
+    /// 0 keeps it. Checked at start (then purged from the files before serving) and hourly.
+    #[serde(default = "default_retain_personal_data_days")]
+    pub retain_personal_data_days: u32,
 }
 
 fn default_listen() -> SocketAddr {
@@ -101,6 +106,14 @@ fn default_watch_buffer() -> usize {
 fn default_wal_file_mb() -> u64 {
     agora_store::DEFAULT_WAL_FILE_MB
 }
+/// Three months after the event: time to send the certificates of attendance and the
+/// follow-up of the défis, then the names go.
+pub const DEFAULT_RETAIN_PERSONAL_DATA_DAYS: u32 = 90;
+
+fn default_retain_personal_data_days() -> u32 {
+    DEFAULT_RETAIN_PERSONAL_DATA_DAYS
+}
+
 fn default_disk_reserve_mb() -> u64 {
     agora_store::DEFAULT_DISK_RESERVE_MB
 }
@@ -145,6 +158,7 @@ impl SiteConfig {
             max_streams_per_connection: default_streams_per_connection(),
             max_watch_streams_per_client: default_watch_streams_per_client(),
             request_timeout_s: default_request_timeout_s(),
+            retain_personal_data_days: default_retain_personal_data_days(),
         }
     }
 
@@ -233,6 +247,12 @@ impl SiteConfig {
             return Err(bad(
                 "disk_reserve_mb",
                 "must be at most 1048576 (1 TiB)".into(),
+            ));
+        }
+        if self.retain_personal_data_days > 36_500 {
+            return Err(bad(
+                "retain_personal_data_days",
+                "must be at most 36500 (0 keeps personal data)".into(),
             ));
         }
         Ok(id)

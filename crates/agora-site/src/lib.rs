@@ -9,6 +9,8 @@ mod config;
 mod convert;
 mod event;
 mod export;
+mod privacy;
+mod retention;
 mod service;
 
 use std::future::Future;
@@ -26,7 +28,9 @@ use agora_store::{Store, StoreConfig, StoreError};
 use agora_sync::uplink::{UplinkConfig, UplinkStatus};
 
 pub use auth::Role;
-pub use config::{DEFAULT_CACHE_MB, EXAMPLE_TOKEN_PREFIX, SiteConfig};
+pub use config::{
+    DEFAULT_CACHE_MB, DEFAULT_RETAIN_PERSONAL_DATA_DAYS, EXAMPLE_TOKEN_PREFIX, SiteConfig,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
@@ -61,7 +65,15 @@ pub async fn run(
     store_cfg.log_retention = config.log_retention;
     store_cfg.wal_file_bytes = config.wal_file_mb << 20;
     store_cfg.disk_reserve_bytes = config.disk_reserve_mb << 20;
-    let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&store_cfg)).await??);
+    let opening = store_cfg.clone();
+    let mut store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&opening)).await??);
+    let days = config.retain_personal_data_days;
+    if retention::erase_if_due(&store, days).await? > 0 {
+        // Before serving: opening again purges the erased data from the files.
+        let closing = store;
+        tokio::task::spawn_blocking(move || closing.close()).await?;
+        store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&store_cfg)).await??);
+    }
 
     let (stopping, _) = watch::channel(false);
     let (uplink_status, uplink) = watch::channel(UplinkStatus::default());
@@ -94,6 +106,12 @@ pub async fn run(
         stopping.subscribe(),
     ));
 
+    let retention_check = tokio::spawn(retention::every_hour(
+        Arc::clone(&store),
+        days,
+        stopping.subscribe(),
+    ));
+
     info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), tls = serve_options.tls.is_some(), "site node serving");
     let served = agora_sync::serve::serve(
         Routes::new(SiteServiceServer::new(site)),
@@ -108,6 +126,7 @@ pub async fn run(
 
     stopping.send_replace(true);
     disk_watch.await?;
+    retention_check.await?;
     if let Some(task) = uplink_task {
         task.await?;
     }

@@ -12,7 +12,7 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, error, info, warn};
 
-use agora_model::shared::{self, SharedChange};
+use agora_model::shared;
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
 use agora_store::{Store, StoreError, now_ms};
@@ -277,7 +277,6 @@ async fn session(
         s.acked_seq = acked;
         s.last_error = None;
     });
-    let key = store.pseudonym_key();
     let mut heard = Instant::now();
     let mut beat = tokio::time::interval(HEARTBEAT);
     loop {
@@ -286,27 +285,14 @@ async fn session(
             let room = usize::try_from(window - (sent - acked)).unwrap_or(usize::MAX);
             let limit = room.min(RECORDS_PER_MESSAGE);
             let s = Arc::clone(store);
-            let changes = tokio::task::spawn_blocking(move || s.read_log(sent, limit))
+            // Already privacy-filtered by the store (`agora_model::shared::share_change`).
+            let changes = tokio::task::spawn_blocking(move || s.read_shared_log(sent, limit))
                 .await
                 .map_err(|_| LinkError::Protocol("log read task failed"))??;
             let Some(last) = changes.last().map(|c| c.seq) else {
                 continue;
             };
-            let shared: Vec<pb::Change> = changes
-                .iter()
-                .map(|c| {
-                    convert::shared_change(&SharedChange {
-                        seq: c.seq,
-                        at_ms: c.at_ms,
-                        events: c
-                            .events
-                            .iter()
-                            .filter_map(|e| shared::share_event(&key, e))
-                            .collect(),
-                        hash: c.hash,
-                    })
-                })
-                .collect();
+            let shared: Vec<pb::Change> = changes.iter().map(convert::shared_change).collect();
             out.send(send(pb::federate_request::Msg::Records(pb::Records {
                 changes: shared,
                 head,

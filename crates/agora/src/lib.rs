@@ -229,6 +229,8 @@ enum ExportCommand {
     Registrations(ExportRegistrationsArgs),
     /// The site's program as an iCalendar (.ics) file.
     Program(ExportProgramArgs),
+    /// Everything the site holds about one participant, as JSON (subject access).
+    Person(ExportPersonArgs),
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +257,25 @@ struct ExportRegistrationsArgs {
     /// Conference id.
     #[arg(long)]
     conference: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct ExportPersonArgs {
+    /// The site node's URL, e.g. https://desk.cluny.example:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
+    #[command(flatten)]
+    dial: DialArgs,
+    /// Organiser token (prefer --token-file or AGORA_TOKEN: a command line is readable by
+    /// every user of the machine).
+    #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// File holding the organiser token.
+    #[arg(long, env = "AGORA_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<PathBuf>,
+    /// The participant's id.
+    #[arg(long)]
+    participant: String,
 }
 
 #[derive(Debug, Args)]
@@ -422,6 +443,10 @@ struct SiteArgs {
     /// Free disk space kept in reserve in MiB: below it writes are refused [default: 64].
     #[arg(long, env = "AGORA_DISK_RESERVE_MB")]
     disk_reserve_mb: Option<u64>,
+    /// Days after the event's end after which participants' personal data is erased; 0
+    /// keeps it [default: 90].
+    #[arg(long, env = "AGORA_RETAIN_PERSONAL_DATA_DAYS")]
+    retain_personal_data_days: Option<u64>,
     /// URL of the national node to stream changes to, such as
     /// https://national.example.eu:50050.
     #[arg(long, env = "AGORA_NATIONAL")]
@@ -615,6 +640,15 @@ mod export {
         anyhow::anyhow!("{:?}: {}", s.code(), s.message())
     }
 
+    fn with_token<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
+        let mut req = tonic::Request::new(message);
+        let value = format!("Bearer {token}")
+            .parse()
+            .context("the token must be printable ASCII")?;
+        req.metadata_mut().insert("authorization", value);
+        Ok(req)
+    }
+
     pub async fn run(cmd: ExportCommand) -> anyhow::Result<()> {
         let bytes = match cmd {
             ExportCommand::Registrations(a) => {
@@ -645,6 +679,25 @@ mod export {
                     .context("ExportProgramIcal")?
                     .into_inner()
                     .ical
+            }
+            ExportCommand::Person(a) => {
+                let mut client = connect(&a.site, &a.dial).await?;
+                let token = super::secret("token", a.token, a.token_file.as_deref())?;
+                let req = with_token(
+                    &token,
+                    pb::ExportParticipantDataRequest {
+                        participant_id: a.participant,
+                    },
+                )?;
+                let mut json = client
+                    .export_participant_data(req)
+                    .await
+                    .map_err(status)
+                    .context("ExportParticipantData")?
+                    .into_inner()
+                    .json;
+                json.push('\n');
+                json.into_bytes()
             }
         };
         let mut out = std::io::stdout().lock();
@@ -894,6 +947,10 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             (
                 "disk_reserve_mb",
                 int("disk_reserve_mb", args.disk_reserve_mb)?,
+            ),
+            (
+                "retain_personal_data_days",
+                int("retain_personal_data_days", args.retain_personal_data_days)?,
             ),
             ("national", text(args.national)),
             ("ca", path(args.ca)),

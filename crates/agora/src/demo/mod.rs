@@ -145,6 +145,9 @@ pub async fn run(
         cfg.tls_cert = Some(server.cert.clone());
         cfg.tls_key = Some(server.key.clone());
         cfg.ca = Some(ca.cert.clone());
+        // The demo replays the 2018 event: a kept data directory must not lose its people
+        // to retention when the demo runs again.
+        cfg.retain_personal_data_days = 0;
         cfg.national = Some(if id == CUT_SITE {
             relay.url()
         } else {
