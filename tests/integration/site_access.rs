@@ -175,10 +175,46 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
             "themes[0]: unknown theme",
         ),
         (
-            "three facilitators",
-            with(|f| f.facilitators = vec!["a".into(), "b".into(), "c".into()]),
+            "eleven people",
+            with(|f| f.facilitators = (0..10).map(|i| format!("F{i}")).collect()),
             Code::InvalidArgument,
-            "facilitators",
+            "people: at most 10",
+        ),
+        (
+            "a facilitator's organisation too long",
+            with(|f| {
+                f.facilitator_people = vec![pb::Person {
+                    name: "Carine Hertel".into(),
+                    role: String::new(),
+                    organisation: "I".repeat(201),
+                }]
+            }),
+            Code::InvalidArgument,
+            "facilitators[0].organisation",
+        ),
+        (
+            "a question asked twice",
+            with(|f| f.more_questions = vec![f.title.to_uppercase()]),
+            Code::InvalidArgument,
+            "more_questions[0]",
+        ),
+        (
+            "an open duplicate",
+            with(|f| f.duplicate_of = 1),
+            Code::InvalidArgument,
+            "status",
+        ),
+        (
+            "an unknown translation language",
+            with(|f| {
+                f.translations = vec![pb::ChallengeTranslation {
+                    lang: "it".into(),
+                    title: "Come?".into(),
+                    more_questions: vec![],
+                }]
+            }),
+            Code::InvalidArgument,
+            "fields.translations[0].lang",
         ),
         (
             "no facilitator",
@@ -284,6 +320,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
         org.list_challenges(pb::ListChallengesRequest {
             theme: "astrologie".into(),
             status: 0,
+            edition: 0,
         })
         .await,
         Code::InvalidArgument,
@@ -294,6 +331,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
         org.list_challenges(pb::ListChallengesRequest {
             theme: String::new(),
             status: 9,
+            edition: 0,
         })
         .await,
         Code::InvalidArgument,

@@ -354,6 +354,30 @@ impl<R: Rows> Tx<'_, R> {
         }
     }
 
+    /// A challenge marked as the duplicate of another names an existing other challenge.
+    fn check_duplicate_of(
+        &mut self,
+        number: u32,
+        fields: &ChallengeFields,
+    ) -> Result<(), ApplyError<R::Error>> {
+        let Some(of) = fields.duplicate_of else {
+            return Ok(());
+        };
+        if of == number {
+            return Err(
+                DomainError::invalid("duplicate_of", "a challenge cannot repeat itself").into(),
+            );
+        }
+        if st(self.rows.challenge(of))?.is_none() {
+            return Err(DomainError::invalid(
+                "duplicate_of",
+                format!("challenge {of} does not exist (create it first)"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     fn create_challenge(
         &mut self,
         number: Option<u32>,
@@ -374,6 +398,7 @@ impl<R: Rows> Tx<'_, R> {
         if st(self.rows.challenge(number))?.is_some() {
             return Err(DomainError::ChallengeExists(number).into());
         }
+        self.check_duplicate_of(number, &fields)?;
         let now = self.fresh.now_ms;
         let pool = SeatPool::new(fields.capacity);
         let challenge = Challenge {
@@ -416,6 +441,7 @@ impl<R: Rows> Tx<'_, R> {
         let fields = self.validated(fields)?;
         let mut challenge =
             st(self.rows.challenge(number))?.ok_or(DomainError::ChallengeNotFound(number))?;
+        self.check_duplicate_of(number, &fields)?;
         if challenge.version != expected_version {
             return Err(DomainError::StaleVersion {
                 challenge: number,

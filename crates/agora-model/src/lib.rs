@@ -10,6 +10,7 @@ mod command;
 mod conference;
 mod error;
 mod exhibition;
+pub mod i18n;
 mod ids;
 mod participant;
 mod program;
@@ -20,7 +21,9 @@ mod team;
 pub mod text;
 mod theme;
 
-pub use challenge::{Challenge, ChallengeFields, ChallengeStatus, Holder, check_number};
+pub use challenge::{
+    Challenge, ChallengeFields, ChallengeStatus, Holder, Person, Translation, check_number,
+};
 pub use change::{Change, Event, RegistrationEventKind};
 pub use command::{
     ApplyError, Command, Counters, Fresh, Outcome, RegistrationKey, Rows, Stats, apply,
@@ -28,6 +31,7 @@ pub use command::{
 pub use conference::{Conference, ConferenceFields};
 pub use error::{DomainError, ErrorKind};
 pub use exhibition::{ActionStatus, Feedback, NextAction, NextActionFields};
+pub use i18n::Lang;
 pub use ids::{ParticipantId, RegistrationId, SiteId, TicketCode};
 pub use participant::{NewParticipant, OrganisationType, Participant};
 pub use program::{ProgramItem, ProgramItemFields, ProgramKind, default_program};

@@ -236,6 +236,9 @@ impl SiteService for Site {
             .iter()
             .filter(|(_, c, _)| theme.is_empty() || c.fields.themes.contains(&theme))
             .filter(|(_, c, _)| status_filter.is_none_or(|s| c.fields.status == s))
+            .filter(|(_, c, _)| {
+                r.edition == 0 || c.fields.edition.map(u32::from) == Some(r.edition)
+            })
             .map(|(proposal, c, p)| convert::summary(c, p, *proposal))
             .collect();
         Ok(Response::new(pb::ListChallengesResponse { challenges }))

@@ -25,12 +25,13 @@ fn fields(capacity: u32) -> ChallengeFields {
         holders: vec![Holder {
             name: "Jean-Luc Delpeuch".into(),
             role: "président".into(),
-            collectivity: "Communauté de communes du Clunisois".into(),
+            organisation: "Communauté de communes du Clunisois".into(),
         }],
-        facilitators: vec!["Noémie Bernard".into()],
+        facilitators: vec![Holder::named("Noémie Bernard")],
         room: "Farinier".into(),
         capacity,
         status: ChallengeStatus::Open,
+        ..ChallengeFields::default()
     }
 }
 

@@ -308,12 +308,13 @@ fn fields(capacity: u32) -> ChallengeFields {
         holders: vec![Holder {
             name: "Isabelle Menesplier".into(),
             role: "DGS".into(),
-            collectivity: "Volvic".into(),
+            organisation: "Volvic".into(),
         }],
-        facilitators: vec!["Equipe Bourgogne".into()],
+        facilitators: vec![Holder::named("Equipe Bourgogne")],
         room: "Salle des moines".into(),
         capacity,
         status: ChallengeStatus::Open,
+        ..ChallengeFields::default()
     }
 }
 

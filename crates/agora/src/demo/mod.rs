@@ -388,6 +388,7 @@ async fn load_defis(org: &mut SiteClient, site: &str) -> anyhow::Result<Vec<u32>
             room: format!("Salle {}", d.number),
             capacity: 12,
             status: pb::ChallengeStatus::Open.into(),
+            ..Default::default()
         };
         org.create_challenge(pb::CreateChallengeRequest {
             request_id: rid(),
