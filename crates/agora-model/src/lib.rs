@@ -12,6 +12,7 @@ mod error;
 mod exhibition;
 pub mod i18n;
 mod ids;
+pub mod import;
 mod participant;
 mod program;
 mod proposal;

@@ -25,6 +25,26 @@ pub fn theme(t: &m::Theme) -> pb::Theme {
     }
 }
 
+/// The editable fields of a challenge, as a client sends them.
+pub fn challenge_fields(f: &m::ChallengeFields) -> pb::ChallengeFields {
+    pb::ChallengeFields {
+        title: f.title.clone(),
+        description: f.description.clone(),
+        themes: f.themes.clone(),
+        holders: f.holders.iter().map(holder).collect(),
+        facilitators: Vec::new(),
+        room: f.room.clone(),
+        capacity: f.capacity,
+        status: status(f.status).into(),
+        facilitator_people: f.facilitators.iter().map(person).collect(),
+        speakers: f.speakers.iter().map(person).collect(),
+        more_questions: f.more_questions.clone(),
+        edition: f.edition.map_or(0, u32::from),
+        duplicate_of: f.duplicate_of.unwrap_or(0),
+        translations: f.translations.iter().map(translation).collect(),
+    }
+}
+
 /// A person as the wire's `Holder` (holders keep the message older clients know).
 pub fn holder(p: &m::Person) -> pb::Holder {
     pb::Holder {
@@ -268,7 +288,8 @@ pub fn translations_from(
         .collect()
 }
 
-fn challenge_from(c: pb::Challenge) -> Result<m::Challenge, DomainError> {
+/// A challenge read back from the wire (a replica, or a client reading a site).
+pub fn challenge_from(c: pb::Challenge) -> Result<m::Challenge, DomainError> {
     use pb::ChallengeStatus as P;
     let status = match P::try_from(c.status) {
         Ok(P::Draft) => m::ChallengeStatus::Draft,

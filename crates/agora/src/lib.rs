@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 mod bearer;
 mod bench;
 mod demo;
+pub mod import;
 pub mod relay;
 
 /// Agora: the backend of a multi-site, connected, European event.
@@ -38,6 +39,32 @@ enum Command {
     /// Export from a running site node to standard output (CSV, iCalendar).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Import défis from a spreadsheet (CSV, as French Excel writes it or RFC 4180) or a
+    /// TOML file into a running site node: creates, updates by number, reports every
+    /// problem with its line and corrects nothing.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The file: .toml, else CSV (UTF-8, `;` or `,`, with or without a byte-order mark).
+    file: PathBuf,
+    /// The site node's address, e.g. http://127.0.0.1:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
+    /// Organiser token.
+    #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Print what would be created or changed and every problem; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Language of the report: fr, en or de.
+    #[arg(long, default_value = "fr", value_parser = parse_model_lang)]
+    lang: agora_model::Lang,
+}
+
+fn parse_model_lang(s: &str) -> Result<agora_model::Lang, String> {
+    agora_model::Lang::parse(s).ok_or_else(|| format!("{s:?}: fr, en or de"))
 }
 
 #[derive(Debug, Args)]
@@ -275,7 +302,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Demo(a) if !a.plain && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
             "off"
         }
-        Command::Demo(_) | Command::Dashboard(_) | Command::Export(_) | Command::Bench(_) => "warn",
+        Command::Demo(_)
+        | Command::Dashboard(_)
+        | Command::Export(_)
+        | Command::Import(_)
+        | Command::Bench(_) => "warn",
         _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
     });
     // The load generator runs on one thread: on the two cores it shares with the nodes
@@ -336,6 +367,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: Some(a), ..
         }) => administer(a).await,
         Command::Export(e) => export::run(e).await,
+        Command::Import(a) => {
+            let file = import::read(&a.file)?;
+            let channel = export::connect(&a.site).await?;
+            let mut client = pb_site_client(channel, &a.token)?;
+            let report = import::import(
+                &mut client,
+                &file,
+                &import::ImportOptions {
+                    dry_run: a.dry_run,
+                    sites: None,
+                },
+            )
+            .await?;
+            print!("{}", report.render(a.lang));
+            if report.plan.errors() > 0 {
+                anyhow::bail!(
+                    "{} rows of {} were not imported (see the report)",
+                    report.plan.errors(),
+                    a.file.display()
+                );
+            }
+            Ok(())
+        }
         Command::Dashboard(a) => {
             let (_stop, stop) = tokio::sync::watch::channel(false);
             // Not a terminal (a log file, a pipe): line output.
@@ -384,6 +438,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+fn pb_site_client(
+    channel: tonic::transport::Channel,
+    token: &str,
+) -> anyhow::Result<import::SiteClient> {
+    Ok(
+        agora_proto::v1::site_service_client::SiteServiceClient::with_interceptor(
+            channel,
+            bearer::Bearer::new(token).context("the token must be printable ASCII")?,
+        ),
+    )
+}
+
 /// `agora export …`: gRPC calls to a running site node, the file on standard output.
 mod export {
     use std::io::Write;
@@ -395,19 +461,22 @@ mod export {
 
     use super::ExportCommand;
 
-    async fn connect(site: &str) -> anyhow::Result<SiteServiceClient<Channel>> {
+    pub async fn connect(site: &str) -> anyhow::Result<Channel> {
         let url = if site.contains("://") {
             site.to_owned()
         } else {
             format!("http://{site}")
         };
-        let channel = Endpoint::from_shared(url.clone())
+        Endpoint::from_shared(url.clone())
             .with_context(|| format!("site address {url:?}"))?
             .connect_timeout(std::time::Duration::from_secs(10))
             .connect()
             .await
-            .with_context(|| format!("connecting to {url}"))?;
-        Ok(SiteServiceClient::new(channel))
+            .with_context(|| format!("connecting to {url}"))
+    }
+
+    async fn client(site: &str) -> anyhow::Result<SiteServiceClient<Channel>> {
+        Ok(SiteServiceClient::new(connect(site).await?))
     }
 
     fn status(s: tonic::Status) -> anyhow::Error {
@@ -417,7 +486,7 @@ mod export {
     pub async fn run(cmd: ExportCommand) -> anyhow::Result<()> {
         let bytes = match cmd {
             ExportCommand::Registrations(a) => {
-                let mut client = connect(&a.site).await?;
+                let mut client = client(&a.site).await?;
                 let mut req = tonic::Request::new(pb::ExportRegistrationsCsvRequest {
                     challenge_number: a.challenge.unwrap_or(0),
                     conference_id: a.conference.unwrap_or(0),
@@ -435,7 +504,7 @@ mod export {
                     .csv
             }
             ExportCommand::Program(a) => {
-                let mut client = connect(&a.site).await?;
+                let mut client = client(&a.site).await?;
                 client
                     .export_program_ical(pb::ExportProgramIcalRequest {})
                     .await
