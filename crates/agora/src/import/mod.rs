@@ -218,7 +218,11 @@ impl Report {
             let _ = writeln!(out, " — {} : {}", p.severity_label(lang), p.message(lang));
         }
         for label in &self.new_themes {
-            let verb = lang.pick("thème ajouté", "theme added", "Thema hinzugefügt");
+            let verb = if self.dry_run {
+                lang.pick("thème à ajouter", "theme to add", "hinzuzufügendes Thema")
+            } else {
+                lang.pick("thème ajouté", "theme added", "Thema hinzugefügt")
+            };
             let _ = writeln!(out, "  {verb} : {label}");
         }
         for a in &self.plan.actions {
