@@ -642,6 +642,7 @@ pub async fn default_program(org: &mut Client) -> Vec<pb::ProgramItem> {
         request_id: rid(),
         first_day: "2026-09-14".to_owned(),
         utc_offset_minutes: 120,
+        time_zone: String::new(),
     })
     .await
     .expect("default program")
@@ -672,6 +673,7 @@ async fn the_default_program_follows_the_briques_and_rooms_cannot_overlap() {
         .list_program(pb::ListProgramRequest {
             day: "2026-09-15".to_owned(),
             utc_offset_minutes: 120,
+            time_zone: String::new(),
         })
         .await
         .expect("list")
@@ -707,6 +709,7 @@ async fn the_default_program_follows_the_briques_and_rooms_cannot_overlap() {
             request_id: rid(),
             first_day: "2026-09-14".to_owned(),
             utc_offset_minutes: 120,
+            time_zone: String::new(),
         })
         .await,
         Code::FailedPrecondition,
@@ -731,6 +734,7 @@ async fn the_default_program_follows_the_briques_and_rooms_cannot_overlap() {
             request_id: rid(),
             first_day: "14/09/2026".to_owned(),
             utc_offset_minutes: 0,
+            time_zone: String::new(),
         })
         .await,
         Code::InvalidArgument,

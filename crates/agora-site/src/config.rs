@@ -43,6 +43,14 @@ pub struct SiteConfig {
     /// Changes buffered per `WatchChanges` stream before the watcher is made to wait.
     #[serde(default = "default_watch_buffer")]
     pub watch_buffer: usize,
+    /// The site's time zone, an IANA name ("Europe/Paris", "Europe/London"): the program's
+    /// days and the exports' local times follow its rules (summer time included).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+fn default_time_zone() -> String {
+    "Europe/Paris".to_owned()
 }
 
 fn default_listen() -> SocketAddr {
@@ -79,6 +87,7 @@ impl SiteConfig {
             national: None,
             join_token: None,
             watch_buffer: default_watch_buffer(),
+            time_zone: default_time_zone(),
         }
     }
 
@@ -116,7 +125,22 @@ impl SiteConfig {
         if !(1..=65_536).contains(&self.watch_buffer) {
             return Err(bad("watch_buffer", "must be between 1 and 65536".into()));
         }
+        self.zone()?;
         Ok(id)
+    }
+
+    /// The time zone named by `time_zone`.
+    pub fn zone(&self) -> Result<chrono_tz::Tz, SiteError> {
+        self.time_zone
+            .trim()
+            .parse()
+            .map_err(|_| SiteError::Config {
+                field: "time_zone",
+                reason: format!(
+                    "{:?} is not an IANA time zone (such as Europe/Paris)",
+                    self.time_zone
+                ),
+            })
     }
 }
 

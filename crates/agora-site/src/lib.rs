@@ -75,6 +75,7 @@ pub async fn run(
         name: config.name.clone(),
         tokens: auth::Tokens::new(config.organiser_token.clone(), config.desk_token.clone()),
         watch_buffer: config.watch_buffer,
+        zone: config.zone()?,
         stopping: stopping.clone(),
     };
 

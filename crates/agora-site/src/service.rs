@@ -27,6 +27,8 @@ pub struct Site {
     pub name: String,
     pub tokens: Tokens,
     pub watch_buffer: usize,
+    /// The site's time zone (program days, local times in exports).
+    pub zone: chrono_tz::Tz,
     /// Turns true when the node shuts down; every watcher task holds a receiver, so the
     /// sender's `closed()` tells when they have all ended.
     pub stopping: watch::Sender<bool>,

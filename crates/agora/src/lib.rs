@@ -122,7 +122,8 @@ fn parse_lang(s: &str) -> Result<agora_dashboard::Lang, String> {
 
 #[derive(Debug, Subcommand)]
 enum ExportCommand {
-    /// Attendance list of a challenge or a conference, as CSV (UTF-8, with check-in times).
+    /// Attendance list of a challenge or a conference, as CSV (by default the form French
+    /// spreadsheets open with a double click), with check-in times.
     Registrations(ExportRegistrationsArgs),
     /// The site's program as an iCalendar (.ics) file.
     Program(ExportProgramArgs),
@@ -146,6 +147,13 @@ struct ExportRegistrationsArgs {
     /// Conference id.
     #[arg(long)]
     conference: Option<u32>,
+    /// excel: what French spreadsheets open with a double click (byte-order mark, `;`, local
+    /// times with their offset); rfc4180: `,`, local times; utc: `,`, UTC times.
+    #[arg(long, default_value = "excel", value_parser = ["excel", "rfc4180", "utc"])]
+    form: String,
+    /// Language of the header row and the states: fr, en or de.
+    #[arg(long, default_value = "fr", value_parser = parse_model_lang)]
+    lang: agora_model::Lang,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +285,9 @@ struct SiteArgs {
     /// One-time join token from `agora national invite` (first connection only).
     #[arg(long, env = "AGORA_JOIN_TOKEN", hide_env_values = true)]
     join_token: Option<String>,
+    /// The site's time zone, an IANA name such as Europe/London [default: Europe/Paris].
+    #[arg(long, env = "AGORA_TIME_ZONE")]
+    time_zone: Option<String>,
 }
 
 /// Runs the command line; the exit code says whether it succeeded.
@@ -487,9 +498,16 @@ mod export {
         let bytes = match cmd {
             ExportCommand::Registrations(a) => {
                 let mut client = client(&a.site).await?;
+                let form = match a.form.as_str() {
+                    "excel" => pb::CsvForm::FrenchExcel,
+                    "rfc4180" => pb::CsvForm::Rfc4180,
+                    _ => pb::CsvForm::Unspecified,
+                };
                 let mut req = tonic::Request::new(pb::ExportRegistrationsCsvRequest {
                     challenge_number: a.challenge.unwrap_or(0),
                     conference_id: a.conference.unwrap_or(0),
+                    form: form.into(),
+                    lang: a.lang.code().to_owned(),
                 });
                 let value = format!("Bearer {}", a.token)
                     .parse()
@@ -642,6 +660,7 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             ("log_retention", int("log_retention", args.log_retention)?),
             ("national", text(args.national)),
             ("join_token", text(args.join_token)),
+            ("time_zone", text(args.time_zone)),
         ],
         "site",
     )?;

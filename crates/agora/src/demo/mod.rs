@@ -158,7 +158,8 @@ pub async fn run(
         org.create_default_program(pb::CreateDefaultProgramRequest {
             request_id: rid(),
             first_day: "2018-07-10".into(),
-            utc_offset_minutes: 120,
+            utc_offset_minutes: 0,
+            time_zone: "Europe/Paris".into(),
         })
         .await
         .with_context(|| format!("creating the program of {}", s.name))?;
