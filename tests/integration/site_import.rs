@@ -136,3 +136,95 @@ async fn the_data_file_imports_as_written_and_a_re_import_changes_nothing() {
     assert_eq!((d20.capacity, d20.version), (20, 2));
     site.stop().await;
 }
+
+/// Conferences from a French-Excel sheet and program items from TOML: created once (the
+/// speaker registered as a participant), found again by title and start on a re-import,
+/// which changes nothing; a clash inside the file is reported on its line.
+#[tokio::test]
+async fn conferences_and_program_items_import_once() {
+    let tmp = temp_dir();
+    let site = TestSite::start(config("cluny", &data_dir(&tmp, "cluny"))).await;
+    let mut client = importer(&site);
+    let opts = ImportOptions {
+        dry_run: false,
+        sites: Some(sites()),
+    };
+    let sheet = "\u{feff}titre;conférencier;salle;début;fin;places;langue\r\n\
+        Sociocratie : décider ensemble;Léa Martin | formatrice | CNFPT;Atelier 1;2018-07-10T15:00:00+02:00;2018-07-10T15:50:00+02:00;15;fr\r\n\
+        Le design des politiques publiques;Tom Ward | designer | Coventry City Council;Atelier 2;2018-07-10 16:00+02:00;2018-07-10 16:50+02:00;15;en\r\n\
+        Même salle;Ana Pérez;Atelier 1;2018-07-10T15:30:00+02:00;2018-07-10T16:00:00+02:00;10;\r\n";
+    let conferences = agora::import::parse("conferences.csv", sheet).expect("sheet");
+    let first = import(&mut client, &conferences, &opts)
+        .await
+        .expect("import");
+    let created = first
+        .conferences
+        .iter()
+        .filter(|a| matches!(a, agora_model::import::TimedAction::Create { .. }))
+        .count();
+    assert_eq!(created, 2);
+    assert_eq!(first.timed_problems.len(), 1);
+    assert_eq!(first.timed_problems[0].line, 4, "the clash is on its line");
+    assert_eq!(first.errors(), 1);
+
+    let program = agora::import::parse(
+        "program.toml",
+        r#"
+[[program]]
+kind = "plénière"
+title = "Plénière : créer des connexions et inspirer, découvrir des défis des autres années"
+room = "Amphithéâtre"
+start = "2018-07-10T11:00:00+02:00"
+end = "2018-07-10T12:00:00+02:00"
+
+[[program]]
+kind = "défis"
+step = 1
+title = "Défis (Étape 1)"
+room = "Salles des défis"
+start = "2018-07-10T14:00:00+02:00"
+end = "2018-07-10T15:00:00+02:00"
+"#,
+    )
+    .expect("program");
+    let added = import(&mut client, &program, &opts)
+        .await
+        .expect("program import");
+    assert_eq!(added.program.len(), 2);
+    let items = site
+        .public()
+        .list_program(pb::ListProgramRequest::default())
+        .await
+        .expect("program")
+        .into_inner()
+        .items;
+    assert_eq!(items.len(), 2);
+
+    let seq = last_seq(&site).await;
+    let again = import(&mut client, &conferences, &opts)
+        .await
+        .expect("again");
+    assert!(
+        again
+            .conferences
+            .iter()
+            .all(|a| matches!(a, agora_model::import::TimedAction::Unchanged { .. }))
+    );
+    let again = import(&mut client, &program, &opts).await.expect("again");
+    assert!(
+        again
+            .program
+            .iter()
+            .all(|a| matches!(a, agora_model::import::TimedAction::Unchanged { .. }))
+    );
+    assert_eq!(last_seq(&site).await, seq, "a re-import changes nothing");
+    let listed = site
+        .public()
+        .list_conferences(pb::ListConferencesRequest {})
+        .await
+        .expect("conferences")
+        .into_inner()
+        .conferences;
+    assert_eq!(listed.len(), 2);
+    site.stop().await;
+}

@@ -581,3 +581,243 @@ pub fn plan(rows: &[DefiRow], ctx: &Context<'_>) -> Plan {
 
 #[cfg(test)]
 mod tests;
+
+// ---- conferences and program items ----
+
+/// A mini-conference as read from the file; its speaker is a person the import registers
+/// as a participant (`fields.speaker` is filled then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConferenceRow {
+    pub line: usize,
+    pub site: Option<String>,
+    pub speaker: Person,
+    pub fields: crate::ConferenceFields,
+}
+
+/// A program item as read from the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgramRow {
+    pub line: usize,
+    pub site: Option<String>,
+    pub fields: crate::ProgramItemFields,
+}
+
+/// What the import does with a timed row (conference or program item). The site has no
+/// update for them: a row found on the site (same title, same start) is left as it is, and
+/// said when it differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimedAction<T> {
+    Create {
+        line: usize,
+        row: T,
+    },
+    Unchanged {
+        line: usize,
+        id: u32,
+    },
+    /// On the site with other values; not changed.
+    Differs {
+        line: usize,
+        id: u32,
+        changed: Vec<&'static str>,
+    },
+}
+
+/// The key a timed row is found by on the site: its folded title and its start.
+fn timed_key(title: &str, start_ms: i64) -> (String, i64) {
+    (text::fold(title), start_ms)
+}
+
+fn overlaps(a: (i64, i64), b: (i64, i64)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+fn row_problem(line: usize, field: String, severity: Severity, kind: ProblemKind) -> Problem {
+    Problem {
+        line,
+        number: None,
+        field,
+        severity,
+        kind,
+    }
+}
+
+fn invalid_problem(line: usize, prefix: &str, e: crate::DomainError) -> Problem {
+    let (field, rule) = match e {
+        crate::DomainError::Invalid { field, rule } => (field, rule),
+        other => (String::new(), other.to_string()),
+    };
+    row_problem(
+        line,
+        format!("{prefix}{field}"),
+        Severity::Error,
+        ProblemKind::Invalid { rule },
+    )
+}
+
+/// Plans the conferences of the file against the site's (`existing`). Checks each row by
+/// the model's rules (the speaker's name and organisation included), and the file against
+/// itself: two rows in one room, or one speaker, at overlapping times.
+pub fn plan_conferences(
+    rows: &[ConferenceRow],
+    site: &KnownSite,
+    existing: &[crate::Conference],
+) -> (Vec<TimedAction<ConferenceRow>>, Vec<Problem>) {
+    let mut actions = Vec::new();
+    let mut problems = Vec::new();
+    let mut kept: Vec<&ConferenceRow> = Vec::new();
+    for row in rows {
+        if row.site.as_deref().is_some_and(|s| s.trim() != site.id) {
+            continue;
+        }
+        let f = &row.fields;
+        let checked = row
+            .speaker
+            .validated("conference.speaker", "organisation", false)
+            .and_then(|_| f.validated());
+        if let Err(e) = checked {
+            problems.push(invalid_problem(row.line, "conference.", e));
+            continue;
+        }
+        let span = (f.start_ms, f.end_ms);
+        let room = crate::schedule::room_key(&f.room);
+        let clash = kept.iter().find(|k| {
+            overlaps(span, (k.fields.start_ms, k.fields.end_ms))
+                && (crate::schedule::room_key(&k.fields.room) == room
+                    || text::fold(&k.speaker.name) == text::fold(&row.speaker.name))
+        });
+        if let Some(k) = clash {
+            problems.push(row_problem(
+                row.line,
+                "conference.start_ms".into(),
+                Severity::Error,
+                ProblemKind::Invalid {
+                    rule: format!(
+                        "overlaps the conference of line {} in the same room or by the same speaker",
+                        k.line
+                    ),
+                },
+            ));
+            continue;
+        }
+        kept.push(row);
+        let key = timed_key(&f.title, f.start_ms);
+        actions.push(
+            match existing
+                .iter()
+                .find(|c| timed_key(&c.fields.title, c.fields.start_ms) == key)
+            {
+                None => TimedAction::Create {
+                    line: row.line,
+                    row: row.clone(),
+                },
+                Some(c) => {
+                    let o = &c.fields;
+                    let mut changed = Vec::new();
+                    for (name, differs) in [
+                        ("abstract", o.abstract_ != f.abstract_.trim()),
+                        ("room", o.room != f.room.trim()),
+                        ("end_ms", o.end_ms != f.end_ms),
+                        ("capacity", o.capacity != f.capacity),
+                        ("language", o.language != f.language.trim()),
+                    ] {
+                        if differs {
+                            changed.push(name);
+                        }
+                    }
+                    if changed.is_empty() {
+                        TimedAction::Unchanged {
+                            line: row.line,
+                            id: c.id,
+                        }
+                    } else {
+                        TimedAction::Differs {
+                            line: row.line,
+                            id: c.id,
+                            changed,
+                        }
+                    }
+                }
+            },
+        );
+    }
+    (actions, problems)
+}
+
+/// Plans the program items of the file against the site's, like [`plan_conferences`]:
+/// model rules per row, two rows of the file in one room at overlapping times refused.
+pub fn plan_program(
+    rows: &[ProgramRow],
+    site: &KnownSite,
+    existing: &[crate::ProgramItem],
+) -> (Vec<TimedAction<ProgramRow>>, Vec<Problem>) {
+    let mut actions = Vec::new();
+    let mut problems = Vec::new();
+    let mut kept: Vec<&ProgramRow> = Vec::new();
+    for row in rows {
+        if row.site.as_deref().is_some_and(|s| s.trim() != site.id) {
+            continue;
+        }
+        let f = &row.fields;
+        if let Err(e) = f.validated("") {
+            problems.push(invalid_problem(row.line, "program.", e));
+            continue;
+        }
+        let room = crate::schedule::room_key(&f.room);
+        if !room.is_empty()
+            && let Some(k) = kept.iter().find(|k| {
+                crate::schedule::room_key(&k.fields.room) == room
+                    && overlaps((f.start_ms, f.end_ms), (k.fields.start_ms, k.fields.end_ms))
+            })
+        {
+            problems.push(row_problem(
+                row.line,
+                "program.start_ms".into(),
+                Severity::Error,
+                ProblemKind::Invalid {
+                    rule: format!("overlaps the item of line {} in the same room", k.line),
+                },
+            ));
+            continue;
+        }
+        kept.push(row);
+        let key = timed_key(&f.title, f.start_ms);
+        actions.push(
+            match existing
+                .iter()
+                .find(|i| timed_key(&i.fields.title, i.fields.start_ms) == key)
+            {
+                None => TimedAction::Create {
+                    line: row.line,
+                    row: row.clone(),
+                },
+                Some(i) => {
+                    let o = &i.fields;
+                    let mut changed = Vec::new();
+                    for (name, differs) in [
+                        ("kind", o.kind != f.kind),
+                        ("room", o.room != f.room.trim()),
+                        ("end_ms", o.end_ms != f.end_ms),
+                    ] {
+                        if differs {
+                            changed.push(name);
+                        }
+                    }
+                    if changed.is_empty() {
+                        TimedAction::Unchanged {
+                            line: row.line,
+                            id: i.id,
+                        }
+                    } else {
+                        TimedAction::Differs {
+                            line: row.line,
+                            id: i.id,
+                            changed,
+                        }
+                    }
+                }
+            },
+        );
+    }
+    (actions, problems)
+}

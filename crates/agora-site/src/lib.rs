@@ -6,7 +6,7 @@
 
 mod auth;
 mod config;
-mod convert;
+pub mod convert;
 mod event;
 mod export;
 mod service;

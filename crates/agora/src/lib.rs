@@ -392,10 +392,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?;
             print!("{}", report.render(a.lang));
-            if report.plan.errors() > 0 {
+            if report.errors() > 0 {
                 anyhow::bail!(
                     "{} rows of {} were not imported (see the report)",
-                    report.plan.errors(),
+                    report.errors(),
                     a.file.display()
                 );
             }

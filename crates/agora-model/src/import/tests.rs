@@ -260,3 +260,109 @@ fn field_lines_point_at_the_field() {
         ]
     );
 }
+
+mod timed {
+    use super::*;
+    use crate::{
+        Conference, ConferenceFields, ParticipantId, ProgramItem, ProgramItemFields, ProgramKind,
+    };
+
+    const H: i64 = 3_600_000;
+    const T0: i64 = 1_531_224_000_000; // 10 July 2018, 12:00 UTC
+
+    fn conf(line: usize, title: &str, room: &str, speaker: &str, start: i64) -> ConferenceRow {
+        ConferenceRow {
+            line,
+            site: None,
+            speaker: Person::named(speaker),
+            fields: ConferenceFields {
+                title: title.into(),
+                speaker: ParticipantId(uuid::Uuid::nil()),
+                abstract_: String::new(),
+                room: room.into(),
+                start_ms: start,
+                end_ms: start + H,
+                capacity: 15,
+                language: String::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn conferences_overlapping_in_a_room_or_by_a_speaker_are_refused_on_their_line() {
+        let here = site("cluny", "Cluny");
+        let rows = [
+            conf(2, "Sociocratie", "Atelier 1", "A", T0),
+            conf(3, "Design", "atelier-1", "B", T0 + H / 2),
+            conf(4, "Réseaux", "Atelier 2", "a", T0 + H / 2),
+            conf(5, "Plus tard", "Atelier 1", "A", T0 + H),
+            conf(6, "", "Atelier 3", "C", T0),
+        ];
+        let (actions, problems) = plan_conferences(&rows, &here, &[]);
+        let lines: Vec<(usize, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.field.as_str()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (3, "conference.start_ms"),
+                (4, "conference.start_ms"),
+                (6, "conference.title")
+            ]
+        );
+        assert_eq!(actions.len(), 2);
+    }
+
+    #[test]
+    fn a_conference_or_item_already_on_the_site_is_left_and_said_when_it_differs() {
+        let here = site("cluny", "Cluny");
+        let row = conf(2, "Sociocratie", "Atelier 1", "A", T0);
+        let on_site = Conference {
+            id: 7,
+            fields: ConferenceFields {
+                capacity: 20,
+                ..row.fields.clone()
+            },
+            created_at_ms: 0,
+        };
+        let (actions, _) = plan_conferences(std::slice::from_ref(&row), &here, &[on_site]);
+        assert_eq!(
+            actions,
+            [TimedAction::Differs {
+                line: 2,
+                id: 7,
+                changed: vec!["capacity"]
+            }]
+        );
+        let item = ProgramRow {
+            line: 9,
+            site: None,
+            fields: ProgramItemFields {
+                kind: ProgramKind::Plenary,
+                title: "Plénière".into(),
+                room: "Amphithéâtre".into(),
+                start_ms: T0,
+                end_ms: T0 + H,
+            },
+        };
+        let stored = ProgramItem {
+            id: 3,
+            fields: item.fields.clone(),
+            created_at_ms: 0,
+        };
+        let (actions, problems) = plan_program(std::slice::from_ref(&item), &here, &[stored]);
+        assert!(problems.is_empty());
+        assert_eq!(actions, [TimedAction::Unchanged { line: 9, id: 3 }]);
+        let clash = ProgramRow {
+            line: 10,
+            fields: ProgramItemFields {
+                title: "Autre".into(),
+                ..item.fields.clone()
+            },
+            ..item.clone()
+        };
+        let (_, problems) = plan_program(&[item, clash], &here, &[]);
+        assert_eq!(problems[0].line, 10);
+    }
+}

@@ -6,8 +6,11 @@
 use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 
-use agora_model::import::DefiRow;
-use agora_model::{ChallengeFields, ChallengeStatus, Lang, Person, Translation, text};
+use agora_model::import::{ConferenceRow, DefiRow, ProgramRow};
+use agora_model::{
+    ChallengeFields, ChallengeStatus, ConferenceFields, Lang, Moment, ParticipantId, Person,
+    ProgramItemFields, ProgramKind, Translation, text,
+};
 
 /// What a file holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,6 +22,48 @@ pub struct ImportFile {
     pub dates: Vec<(usize, String, Vec<String>)>,
     /// The document's theme line of each défi, as written (number, text).
     pub theme_texts: Vec<(u32, String)>,
+    pub conferences: Vec<ConferenceRow>,
+    pub program: Vec<ProgramRow>,
+}
+
+/// A time as RFC 3339 with its offset ("2018-07-10T15:00:00+02:00"; a space for the `T`
+/// and no seconds are accepted), in UTC milliseconds. A time without offset is refused:
+/// the file says which zone it means.
+fn time_ms(line: usize, field: &str, v: &str) -> anyhow::Result<i64> {
+    let v = v.trim();
+    let with_t = v.replacen(' ', "T", 1);
+    chrono::DateTime::parse_from_rfc3339(&with_t)
+        .or_else(|_| chrono::DateTime::parse_from_str(&with_t, "%Y-%m-%dT%H:%M%:z"))
+        .map(|t| t.timestamp_millis())
+        .map_err(|_| {
+            anyhow!(
+                "line {line}: {field}: {v:?} is not a time with its offset (2018-07-10T15:00:00+02:00)"
+            )
+        })
+}
+
+/// A program item's kind by its French, English or German name; `step` is the défi step or
+/// the learning team moment.
+fn program_kind(line: usize, kind: &str, step: u32) -> anyhow::Result<ProgramKind> {
+    let step_u8 = u8::try_from(step).unwrap_or(0);
+    Ok(match text::fold(kind).as_str() {
+        "accueil" | "welcome" | "empfang" => ProgramKind::Welcome,
+        "pleniere" | "plenary" | "plenum" => ProgramKind::Plenary,
+        "defis" | "defi" | "challenge step" | "challenge" => ProgramKind::ChallengeStep(step_u8),
+        "mini conferences" | "mini conferences ateliers" | "mini conference" => {
+            ProgramKind::MiniConferences
+        }
+        "equipes apprenantes" | "equipe apprenante" | "learning team" | "team moment" => {
+            ProgramKind::TeamMoment(
+                Moment::from_number("step", step).map_err(|e| anyhow!("line {line}: {e}"))?,
+            )
+        }
+        "exposition" | "exhibition" | "ausstellung" => ProgramKind::Exhibition,
+        "cloture" | "closing" | "abschluss" => ProgramKind::Closing,
+        _ => bail!(
+            "line {line}: kind {kind:?}: accueil, plénière, défis, mini-conférences, équipes apprenantes, exposition or clôture"
+        ),
+    })
 }
 
 /// The two forms of CSV.
@@ -75,6 +120,40 @@ struct TomlFile {
     theme: Vec<toml::Spanned<TomlTheme>>,
     #[serde(default)]
     defi: Vec<toml::Spanned<TomlDefi>>,
+    #[serde(default)]
+    conference: Vec<toml::Spanned<TomlConference>>,
+    #[serde(default)]
+    program: Vec<toml::Spanned<TomlProgram>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlConference {
+    site: Option<String>,
+    title: String,
+    speaker: TomlPerson,
+    #[serde(default, rename = "abstract")]
+    abstract_: String,
+    room: String,
+    start: String,
+    end: String,
+    capacity: u32,
+    #[serde(default)]
+    language: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TomlProgram {
+    site: Option<String>,
+    kind: String,
+    #[serde(default)]
+    step: u32,
+    title: String,
+    #[serde(default)]
+    room: String,
+    start: String,
+    end: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -175,6 +254,44 @@ fn parse_toml(src: &str) -> anyhow::Result<ImportFile> {
             let d = d.into_inner();
             out.dates.push((line, d.text, d.days));
         }
+    }
+    for c in file.conference {
+        let line = line_at(src, c.span().start);
+        let c = c.into_inner();
+        out.conferences.push(ConferenceRow {
+            line,
+            site: c.site.filter(|s| !s.trim().is_empty()),
+            speaker: Person {
+                name: c.speaker.name,
+                role: c.speaker.role,
+                organisation: c.speaker.organisation,
+            },
+            fields: ConferenceFields {
+                title: c.title,
+                speaker: ParticipantId(uuid::Uuid::nil()),
+                abstract_: c.abstract_,
+                room: c.room,
+                start_ms: time_ms(line, "start", &c.start)?,
+                end_ms: time_ms(line, "end", &c.end)?,
+                capacity: c.capacity,
+                language: c.language,
+            },
+        });
+    }
+    for p in file.program {
+        let line = line_at(src, p.span().start);
+        let p = p.into_inner();
+        out.program.push(ProgramRow {
+            line,
+            site: p.site.filter(|s| !s.trim().is_empty()),
+            fields: ProgramItemFields {
+                kind: program_kind(line, &p.kind, p.step)?,
+                title: p.title,
+                room: p.room,
+                start_ms: time_ms(line, "start", &p.start)?,
+                end_ms: time_ms(line, "end", &p.end)?,
+            },
+        });
     }
     for d in file.defi {
         let line = line_at(src, d.span().start);
@@ -349,6 +466,50 @@ fn person_cell(ps: &[Person]) -> String {
         .join("\n")
 }
 
+const CONFERENCE_COLUMNS: [(&str, &[&str]); 9] = [
+    ("site", &["site", "lieu", "standort"]),
+    ("title", &["titre", "title", "titel"]),
+    (
+        "speaker",
+        &["conferencier", "conferenciere", "speaker", "referent"],
+    ),
+    ("abstract", &["resume", "abstract", "zusammenfassung"]),
+    ("room", &["salle", "room", "raum"]),
+    ("start", &["debut", "start", "beginn"]),
+    ("end", &["fin", "end", "ende"]),
+    ("capacity", &["places", "capacity", "platze"]),
+    ("language", &["langue", "language", "sprache"]),
+];
+
+const PROGRAM_COLUMNS: [(&str, &[&str]); 7] = [
+    ("site", &["site", "lieu", "standort"]),
+    ("kind", &["type", "kind", "art"]),
+    ("step", &["etape", "moment", "step", "schritt"]),
+    ("title", &["titre", "title", "titel"]),
+    ("room", &["salle", "room", "raum"]),
+    ("start", &["debut", "start", "beginn"]),
+    ("end", &["fin", "end", "ende"]),
+];
+
+/// Which sheet a header row is, and the index of each of its columns.
+fn columns(
+    headers: &csv::StringRecord,
+    table: &[(&'static str, &[&str])],
+) -> anyhow::Result<Vec<(&'static str, usize)>> {
+    headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let key = text::fold(h);
+            table
+                .iter()
+                .find(|(_, names)| names.contains(&key.as_str()))
+                .map(|(name, _)| (*name, i))
+                .ok_or_else(|| anyhow!("line 1: column {h:?} is not one of this sheet's columns"))
+        })
+        .collect()
+}
+
 fn parse_csv(src: &str) -> anyhow::Result<ImportFile> {
     let body = src.strip_prefix(BOM).unwrap_or(src);
     let first = body.lines().next().unwrap_or("");
@@ -362,47 +523,151 @@ fn parse_csv(src: &str) -> anyhow::Result<ImportFile> {
         .flexible(false)
         .from_reader(body.as_bytes());
     let headers = r.headers().context("line 1: reading the header")?.clone();
-    let mut index: Vec<(&str, usize)> = Vec::new();
-    for (i, h) in headers.iter().enumerate() {
-        let key = text::fold(h);
-        match COLUMNS
+    let has = |names: &[&str]| {
+        headers
             .iter()
-            .find(|(_, names)| names.contains(&key.as_str()))
-        {
-            Some((name, _)) => index.push((name, i)),
-            None => bail!("line 1: column {h:?} is not one of the défi columns"),
-        }
+            .any(|h| names.contains(&text::fold(h).as_str()))
+    };
+    if has(COLUMNS[0].1) {
+        parse_defis(body, &mut r, columns(&headers, &COLUMNS)?)
+    } else if has(PROGRAM_COLUMNS[1].1) {
+        parse_program(body, &mut r, columns(&headers, &PROGRAM_COLUMNS)?)
+    } else if has(CONFERENCE_COLUMNS[2].1) {
+        parse_conferences(body, &mut r, columns(&headers, &CONFERENCE_COLUMNS)?)
+    } else {
+        bail!(
+            "line 1: not a sheet of défis (a column numéro), conferences (conférencier) or program items (type)"
+        )
     }
-    for required in ["number", "title", "themes"] {
-        if !index.iter().any(|(n, _)| *n == required) {
-            bail!("line 1: the column {required:?} is missing");
-        }
-    }
-    let mut out = ImportFile::default();
+}
+
+/// The line a record starts on (a cell may span lines), counted in the original text;
+/// the reader's position can sit on the line break that ended the previous record.
+fn record_line(body: &str, rec: &csv::StringRecord) -> usize {
+    rec.position().map_or(0, |p| {
+        let at = usize::try_from(p.byte())
+            .unwrap_or(usize::MAX)
+            .min(body.len());
+        let skipped = body[at..].len() - body[at..].trim_start_matches(['\r', '\n']).len();
+        line_at(body, at + skipped)
+    })
+}
+
+/// Each non-empty record with its line.
+fn records(
+    body: &str,
+    r: &mut csv::Reader<&[u8]>,
+) -> anyhow::Result<Vec<(usize, csv::StringRecord)>> {
+    let mut out = Vec::new();
     for rec in r.records() {
         let rec = rec.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
             anyhow!("line {line}: {e}")
         })?;
-        // The record's first byte (a cell may span lines), counted in the original text;
-        // the reader's position can sit on the line break that ended the previous record.
-        let line = rec.position().map_or(0, |p| {
-            let at = usize::try_from(p.byte())
-                .unwrap_or(usize::MAX)
-                .min(body.len());
-            let skipped = body[at..].len() - body[at..].trim_start_matches(['\r', '\n']).len();
-            line_at(body, at + skipped)
-        });
-        let get = |name: &str| {
-            index
-                .iter()
-                .find(|(n, _)| *n == name)
-                .and_then(|(_, i)| rec.get(*i))
-                .unwrap_or("")
-        };
         if rec.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
+        out.push((record_line(body, &rec), rec));
+    }
+    Ok(out)
+}
+
+fn cell<'a>(index: &[(&str, usize)], rec: &'a csv::StringRecord, name: &str) -> &'a str {
+    index
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, i)| rec.get(*i))
+        .unwrap_or("")
+}
+
+fn number_cell(line: usize, name: &str, v: &str) -> anyhow::Result<Option<u32>> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse()
+        .map(Some)
+        .map_err(|_| anyhow!("line {line}: {name}: {v:?} is not a number"))
+}
+
+fn require(index: &[(&str, usize)], names: &[&str]) -> anyhow::Result<()> {
+    for n in names {
+        if !index.iter().any(|(c, _)| c == n) {
+            bail!("line 1: the column {n:?} is missing");
+        }
+    }
+    Ok(())
+}
+
+fn parse_conferences(
+    body: &str,
+    r: &mut csv::Reader<&[u8]>,
+    index: Vec<(&'static str, usize)>,
+) -> anyhow::Result<ImportFile> {
+    require(
+        &index,
+        &["title", "speaker", "room", "start", "end", "capacity"],
+    )?;
+    let mut out = ImportFile::default();
+    for (line, rec) in records(body, r)? {
+        let get = |n: &str| cell(&index, &rec, n);
+        let speaker = cell_people(line, "speaker", get("speaker"))?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        out.conferences.push(ConferenceRow {
+            line,
+            site: Some(get("site").trim().to_owned()).filter(|s| !s.is_empty()),
+            speaker,
+            fields: ConferenceFields {
+                title: get("title").to_owned(),
+                speaker: ParticipantId(uuid::Uuid::nil()),
+                abstract_: get("abstract").to_owned(),
+                room: get("room").to_owned(),
+                start_ms: time_ms(line, "start", get("start"))?,
+                end_ms: time_ms(line, "end", get("end"))?,
+                capacity: number_cell(line, "capacity", get("capacity"))?.unwrap_or(0),
+                language: get("language").to_owned(),
+            },
+        });
+    }
+    Ok(out)
+}
+
+fn parse_program(
+    body: &str,
+    r: &mut csv::Reader<&[u8]>,
+    index: Vec<(&'static str, usize)>,
+) -> anyhow::Result<ImportFile> {
+    require(&index, &["kind", "title", "start", "end"])?;
+    let mut out = ImportFile::default();
+    for (line, rec) in records(body, r)? {
+        let get = |n: &str| cell(&index, &rec, n);
+        let step = number_cell(line, "step", get("step"))?.unwrap_or(0);
+        out.program.push(ProgramRow {
+            line,
+            site: Some(get("site").trim().to_owned()).filter(|s| !s.is_empty()),
+            fields: ProgramItemFields {
+                kind: program_kind(line, get("kind"), step)?,
+                title: get("title").to_owned(),
+                room: get("room").to_owned(),
+                start_ms: time_ms(line, "start", get("start"))?,
+                end_ms: time_ms(line, "end", get("end"))?,
+            },
+        });
+    }
+    Ok(out)
+}
+
+fn parse_defis(
+    body: &str,
+    r: &mut csv::Reader<&[u8]>,
+    index: Vec<(&'static str, usize)>,
+) -> anyhow::Result<ImportFile> {
+    require(&index, &["number", "title", "themes"])?;
+    let mut out = ImportFile::default();
+    for (line, rec) in records(body, r)? {
+        let get = |name: &str| cell(&index, &rec, name);
         let num = |name: &str| -> anyhow::Result<Option<u32>> {
             let v = get(name).trim();
             if v.is_empty() {

@@ -9,7 +9,10 @@ use anyhow::{Context, anyhow};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
-use agora_model::import::{Action, KnownSite, Plan, Problem, Severity, check_dates, plan};
+use agora_model::import::{
+    Action, ConferenceRow, KnownSite, Plan, Problem, ProgramRow, Severity, TimedAction,
+    check_dates, plan, plan_conferences, plan_program,
+};
 use agora_model::{Lang, Theme, fnv1a};
 use agora_proto::v1 as pb;
 use agora_sync::convert as pbc;
@@ -47,6 +50,22 @@ pub struct Report {
     pub new_themes: Vec<String>,
     /// Whether the names of the other sites were known (from the directory or the caller).
     pub knew_other_sites: bool,
+    pub conferences: Vec<TimedAction<ConferenceRow>>,
+    pub program: Vec<TimedAction<ProgramRow>>,
+    /// Problems of the conferences and program items, in line order.
+    pub timed_problems: Vec<Problem>,
+}
+
+impl Report {
+    /// Rows refused, défis, conferences and program items together.
+    pub fn errors(&self) -> usize {
+        self.plan.errors()
+            + self
+                .timed_problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .count()
+    }
 }
 
 fn status(what: &str, s: tonic::Status) -> anyhow::Error {
@@ -135,6 +154,57 @@ pub async fn import(
             existing: &existing,
         },
     );
+    let conferences_now = if file.conferences.is_empty() {
+        Vec::new()
+    } else {
+        client
+            .list_conferences(pb::ListConferencesRequest {})
+            .await
+            .map_err(|s| status("ListConferences", s))?
+            .into_inner()
+            .conferences
+            .into_iter()
+            .filter_map(|c| c.conference)
+            .map(|c| {
+                let id = c.id;
+                Ok(agora_model::Conference {
+                    id,
+                    fields: agora_site::convert::conference_fields(c.fields)
+                        .map_err(|e| anyhow!("reading conference {id} of the site: {e}"))?,
+                    created_at_ms: c.created_at_ms,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let program_now = if file.program.is_empty() {
+        Vec::new()
+    } else {
+        client
+            .list_program(pb::ListProgramRequest::default())
+            .await
+            .map_err(|s| status("ListProgram", s))?
+            .into_inner()
+            .items
+            .into_iter()
+            .map(|i| {
+                let id = i.id;
+                Ok(agora_model::ProgramItem {
+                    id,
+                    fields: agora_site::convert::program_item_fields(
+                        "",
+                        i.fields.unwrap_or_default(),
+                    )
+                    .map_err(|e| anyhow!("reading program item {id} of the site: {e}"))?,
+                    created_at_ms: i.created_at_ms,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?
+    };
+    let (conferences, mut timed_problems) =
+        plan_conferences(&file.conferences, &site, &conferences_now);
+    let (program, program_problems) = plan_program(&file.program, &site, &program_now);
+    timed_problems.extend(program_problems);
+    timed_problems.sort_by_key(|p| p.line);
     let report = Report {
         site: site.clone(),
         dry_run: opts.dry_run,
@@ -142,6 +212,9 @@ pub async fn import(
         new_themes,
         knew_other_sites: !others.is_empty(),
         plan: planned,
+        conferences,
+        program,
+        timed_problems,
     };
     if opts.dry_run {
         return Ok(report);
@@ -189,6 +262,69 @@ pub async fn import(
             }
         }
     }
+    for action in &report.conferences {
+        let TimedAction::Create { row, .. } = action else {
+            continue;
+        };
+        let f = &row.fields;
+        let key = fnv1a(format!("{}|{}", agora_model::text::fold(&f.title), f.start_ms).as_bytes());
+        let speaker = client
+            .create_participant(pb::CreateParticipantRequest {
+                request_id: format!("import-{}-speaker-{key:016x}", site.id),
+                display_name: row.speaker.name.clone(),
+                organisation: row.speaker.organisation.clone(),
+                organisation_type: pb::OrganisationType::Other.into(),
+                language: f.language.clone(),
+                email: String::new(),
+                consent_share_name: true,
+            })
+            .await
+            .map_err(|s| status(&format!("registering the speaker of line {}", row.line), s))?
+            .into_inner()
+            .participant
+            .map(|p| p.id)
+            .unwrap_or_default();
+        let mut fields = agora_site::convert::conference(&agora_model::Conference {
+            id: 0,
+            fields: f.clone(),
+            created_at_ms: 0,
+        })
+        .fields
+        .unwrap_or_default();
+        fields.speaker_participant_id = speaker;
+        client
+            .create_conference(pb::CreateConferenceRequest {
+                request_id: format!("import-{}-conference-{key:016x}", site.id),
+                fields: Some(fields),
+            })
+            .await
+            .map_err(|s| status(&format!("creating the conference of line {}", row.line), s))?;
+    }
+    let items: Vec<pb::ProgramItemFields> = report
+        .program
+        .iter()
+        .filter_map(|a| match a {
+            TimedAction::Create { row, .. } => {
+                agora_site::convert::program_item(&agora_model::ProgramItem {
+                    id: 0,
+                    fields: row.fields.clone(),
+                    created_at_ms: 0,
+                })
+                .fields
+            }
+            _ => None,
+        })
+        .collect();
+    if !items.is_empty() {
+        let key = fnv1a(format!("{items:?}").as_bytes());
+        client
+            .add_program_items(pb::AddProgramItemsRequest {
+                request_id: format!("import-{}-program-{key:016x}", site.id),
+                items,
+            })
+            .await
+            .map_err(|s| status("adding the program items", s))?;
+    }
     Ok(report)
 }
 
@@ -207,7 +343,12 @@ impl Report {
         };
         let _ = writeln!(out, "{head} {} ({})", self.site.name, self.site.id);
         let line_word = lang.pick("ligne", "line", "Zeile");
-        for p in self.file_problems.iter().chain(&self.plan.problems) {
+        for p in self
+            .file_problems
+            .iter()
+            .chain(&self.plan.problems)
+            .chain(&self.timed_problems)
+        {
             let _ = write!(out, "  {line_word} {}", p.line);
             if let Some(n) = p.number {
                 let _ = write!(out, ", {} {n}", lang.pick("défi", "défi", "Défi"));
@@ -253,6 +394,43 @@ impl Report {
                 }
                 Action::Unchanged { .. } => {}
             }
+        }
+        let timed = self
+            .conferences
+            .iter()
+            .map(|a| {
+                (
+                    lang.pick("conférence", "conference", "Konferenz"),
+                    timed_parts(a, |r| &r.fields.title),
+                )
+            })
+            .chain(self.program.iter().map(|a| {
+                (
+                    lang.pick("programme", "program", "Programm"),
+                    timed_parts(a, |r| &r.fields.title),
+                )
+            }));
+        for (what, (line, title, state)) in timed {
+            let state = match state {
+                None => match (lang, self.dry_run) {
+                    (Lang::Fr, true) => "créerait".to_owned(),
+                    (Lang::Fr, false) => "créé".to_owned(),
+                    (Lang::En, true) => "would create".to_owned(),
+                    (Lang::En, false) => "created".to_owned(),
+                    (Lang::De, true) => "würde anlegen".to_owned(),
+                    (Lang::De, false) => "angelegt".to_owned(),
+                },
+                Some(None) => continue,
+                Some(Some(changed)) => format!(
+                    "{} ({changed})",
+                    lang.pick(
+                        "déjà sur le site avec d'autres valeurs, laissé tel quel",
+                        "already on the site with other values, left as it is",
+                        "schon am Standort mit anderen Werten, unverändert gelassen",
+                    )
+                ),
+            };
+            let _ = writeln!(out, "  {line_word} {line}, {what} — {state} : {title}");
         }
         if !self.knew_other_sites {
             let _ = writeln!(
@@ -306,6 +484,20 @@ impl Report {
             }
         );
         out
+    }
+}
+
+/// (line, title, None: created / Some(None): unchanged / Some(Some(fields)): differs).
+fn timed_parts<T>(
+    a: &TimedAction<T>,
+    title: impl Fn(&T) -> &String,
+) -> (usize, String, Option<Option<String>>) {
+    match a {
+        TimedAction::Create { line, row } => (*line, title(row).clone(), None),
+        TimedAction::Unchanged { line, id } => (*line, format!("#{id}"), Some(None)),
+        TimedAction::Differs { line, id, changed } => {
+            (*line, format!("#{id}"), Some(Some(changed.join(", "))))
+        }
     }
 }
 
