@@ -583,3 +583,51 @@ async fn health_and_reflection_are_served_on_the_same_port() {
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
     site.stop().await;
 }
+
+/// Issue 19: a refusal says its human part in the language the call asks for
+/// (`accept-language`); the status code and the field's name stay the same.
+#[tokio::test]
+async fn refusals_speak_the_callers_language_and_keep_code_and_field() {
+    let tmp = temp_dir();
+    let site = TestSite::start(config("kehl", &data_dir(&tmp, "kehl"))).await;
+    let mut org = site.organiser();
+    let asked = |lang: Option<&str>| {
+        let mut f = fields("", 10);
+        f.title.clear();
+        let mut req = tonic::Request::new(pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: 1,
+            fields: Some(f),
+        });
+        if let Some(l) = lang {
+            req.metadata_mut()
+                .insert("accept-language", l.parse().expect("ascii"));
+        }
+        req
+    };
+    let mut said = Vec::new();
+    for lang in [None, Some("de-DE,de;q=0.9"), Some("fr"), Some("it")] {
+        let err = org
+            .create_challenge(asked(lang))
+            .await
+            .expect_err("an empty title is refused");
+        assert_eq!(err.code(), Code::InvalidArgument);
+        said.push(err.message().to_owned());
+    }
+    assert_eq!(
+        said,
+        [
+            "title: must not be empty",
+            "title: darf nicht leer sein",
+            "title: ne doit pas être vide",
+            "title: must not be empty",
+        ]
+    );
+    let mut req = tonic::Request::new(pb::GetChallengeRequest { number: 19 });
+    req.metadata_mut()
+        .insert("accept-language", "de".parse().expect("ascii"));
+    let err = org.get_challenge(req).await.expect_err("no défi 19");
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(err.message(), "Défi 19 nicht gefunden");
+    site.stop().await;
+}

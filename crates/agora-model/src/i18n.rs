@@ -172,3 +172,206 @@ mod tests {
         );
     }
 }
+
+/// The human part of a refusal in `lang`. The machine part stays as it is: the status
+/// code (from [`crate::DomainError::kind`]) and, for an invalid field, the field's name,
+/// which starts the message in every language ("title: …"). English is the errors' own
+/// text; the French and German say the refusals people meet at a desk or in an import,
+/// and fall back to English for the rare ones and for rules they do not know.
+pub fn error_message(e: &crate::DomainError, lang: Lang) -> String {
+    use crate::DomainError as E;
+    if lang == Lang::En {
+        return e.to_string();
+    }
+    let fr = lang == Lang::Fr;
+    let t = |f: String, d: String| if fr { f } else { d };
+    match e {
+        E::Invalid { field, rule } => format!("{field}: {}", rule_in(rule, lang)),
+        E::ChallengeNotFound(n) => t(
+            format!("défi {n} introuvable"),
+            format!("Défi {n} nicht gefunden"),
+        ),
+        E::ParticipantNotFound(p) => t(
+            format!("participant·e {p} introuvable"),
+            format!("Teilnehmer·in {p} nicht gefunden"),
+        ),
+        E::TicketNotFound(c) => t(
+            format!("billet {c} introuvable"),
+            format!("Ticket {c} nicht gefunden"),
+        ),
+        E::ConferenceNotFound(n) => t(
+            format!("mini-conférence {n} introuvable"),
+            format!("Mini-Konferenz {n} nicht gefunden"),
+        ),
+        E::ChallengeExists(n) => t(
+            format!("le défi {n} existe déjà"),
+            format!("Défi {n} existiert bereits"),
+        ),
+        E::AlreadyRegistered {
+            participant,
+            target,
+            ticket,
+        } => t(
+            format!("{participant} est déjà inscrit·e à {target} (billet {ticket})"),
+            format!("{participant} ist bereits für {target} angemeldet (Ticket {ticket})"),
+        ),
+        E::RegisteredElsewhere {
+            participant,
+            challenge,
+        } => t(
+            format!(
+                "{participant} est inscrit·e au défi {challenge} ; demandez le changement (move) pour libérer cette place et s'inscrire ici"
+            ),
+            format!(
+                "{participant} ist für Défi {challenge} angemeldet; mit move wird dieser Platz frei und die Anmeldung hier möglich"
+            ),
+        ),
+        E::NotOpen { challenge, status } => t(
+            format!("le défi {challenge} n'est pas ouvert aux inscriptions (statut {status})"),
+            format!("Défi {challenge} ist nicht für Anmeldungen offen (Status {status})"),
+        ),
+        E::StaleVersion {
+            challenge,
+            current,
+            expected,
+        } => t(
+            format!(
+                "le défi {challenge} est à la version {current}, pas {expected} : relisez-le puis recommencez"
+            ),
+            format!(
+                "Défi {challenge} hat Version {current}, nicht {expected}: neu lesen und erneut versuchen"
+            ),
+        ),
+        E::CapacityBelowConfirmed {
+            challenge,
+            capacity,
+            confirmed,
+        } => t(
+            format!(
+                "{capacity} places, c'est moins que les {confirmed} inscriptions confirmées du défi {challenge}"
+            ),
+            format!(
+                "{capacity} Plätze sind weniger als die {confirmed} bestätigten Anmeldungen von Défi {challenge}"
+            ),
+        ),
+        E::NotConfirmed { ticket, state } => t(
+            format!("le billet {ticket} est {state}, pas confirmé : pas d'entrée possible"),
+            format!("Ticket {ticket} ist {state}, nicht bestätigt: kein Einlass möglich"),
+        ),
+        E::AlreadyCancelled(r) => t(
+            format!("l'inscription {r} est déjà annulée"),
+            format!("Anmeldung {r} ist bereits storniert"),
+        ),
+        E::RoomTaken {
+            room,
+            by,
+            start,
+            end,
+        } => t(
+            format!("la salle {room:?} est prise par {by} de {start} à {end}"),
+            format!("Raum {room:?} ist von {start} bis {end} durch {by} belegt"),
+        ),
+        E::TeamFull { team, max } => t(
+            format!("l'équipe apprenante {team} est complète ({max} membres)"),
+            format!("Lernteam {team} ist voll ({max} Mitglieder)"),
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// A validation rule in `lang`, for the rules the model words most often; others stay in
+/// English.
+fn rule_in(rule: &str, lang: Lang) -> String {
+    let fr = lang == Lang::Fr;
+    if rule == "must not be empty" {
+        return (if fr {
+            "ne doit pas être vide"
+        } else {
+            "darf nicht leer sein"
+        })
+        .to_owned();
+    }
+    if rule == "is required" {
+        return (if fr { "est requis" } else { "ist erforderlich" }).to_owned();
+    }
+    // "must hold at most {max} characters (has {n})"
+    if let Some(rest) = rule.strip_prefix("must hold at most ")
+        && let Some((max, rest)) = rest.split_once(" characters (has ")
+        && let Some(n) = rest.strip_suffix(')')
+    {
+        return if fr {
+            format!("{max} caractères au plus (en a {n})")
+        } else {
+            format!("höchstens {max} Zeichen (hat {n})")
+        };
+    }
+    if let Some(rest) = rule.strip_prefix("unknown theme ") {
+        let quoted = rest.split(" (").next().unwrap_or(rest);
+        return if fr {
+            format!("thème inconnu {quoted} (voir ListThemes, ou l'ajouter avec AddTheme)")
+        } else {
+            format!("unbekanntes Thema {quoted} (siehe ListThemes, oder mit AddTheme hinzufügen)")
+        };
+    }
+    if rule == "at least one facilitator is required" {
+        return (if fr {
+            "au moins un·e facilitateur·rice est requis·e"
+        } else {
+            "mindestens eine Moderation ist erforderlich"
+        })
+        .to_owned();
+    }
+    rule.to_owned()
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+    use crate::DomainError;
+
+    #[test]
+    fn the_field_name_stays_and_the_human_part_is_translated() {
+        let e = DomainError::invalid("title", "must hold at most 300 characters (has 301)");
+        assert_eq!(
+            error_message(&e, Lang::En),
+            "title: must hold at most 300 characters (has 301)"
+        );
+        assert_eq!(
+            error_message(&e, Lang::Fr),
+            "title: 300 caractères au plus (en a 301)"
+        );
+        assert_eq!(
+            error_message(&e, Lang::De),
+            "title: höchstens 300 Zeichen (hat 301)"
+        );
+        let e = DomainError::invalid("holders[0].name", "must not be empty");
+        assert_eq!(
+            error_message(&e, Lang::De),
+            "holders[0].name: darf nicht leer sein"
+        );
+        assert_eq!(
+            error_message(&e, Lang::Fr),
+            "holders[0].name: ne doit pas être vide"
+        );
+        let e = DomainError::ChallengeNotFound(19);
+        assert_eq!(error_message(&e, Lang::De), "Défi 19 nicht gefunden");
+        assert_eq!(error_message(&e, Lang::Fr), "défi 19 introuvable");
+        // A rule without a translation keeps its English words, never loses them.
+        let e = DomainError::invalid("capacity", "must be between 1 and 10000 seats (got 0)");
+        assert_eq!(
+            error_message(&e, Lang::Fr),
+            "capacity: must be between 1 and 10000 seats (got 0)"
+        );
+    }
+
+    #[test]
+    fn unknown_theme_keeps_the_theme_as_given() {
+        let e = DomainError::invalid(
+            "themes[0]",
+            "unknown theme \"astrologie\" (see ListThemes, or add it with AddTheme)",
+        );
+        assert!(
+            error_message(&e, Lang::De).starts_with("themes[0]: unbekanntes Thema \"astrologie\"")
+        );
+    }
+}

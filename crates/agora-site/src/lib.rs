@@ -9,6 +9,7 @@ mod config;
 pub mod convert;
 mod event;
 mod export;
+mod lang;
 mod service;
 
 use std::future::Future;
@@ -81,7 +82,7 @@ pub async fn run(
 
     info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), "site node serving");
     let served = agora_sync::serve::serve(
-        Routes::new(SiteServiceServer::new(site)),
+        Routes::new(lang::WithLang(SiteServiceServer::new(site))),
         <SiteServiceServer<service::Site> as NamedService>::NAME,
         listener,
         stopping.clone(),

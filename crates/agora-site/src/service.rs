@@ -40,7 +40,11 @@ pub struct Site {
 pub fn status(e: StoreError) -> Status {
     match e {
         StoreError::Domain(d) => {
-            let msg = d.to_string();
+            // The human part in the caller's language; code and field name unchanged.
+            let msg = match crate::lang::current() {
+                Some(lang) => m::i18n::error_message(&d, lang),
+                None => d.to_string(),
+            };
             match d.kind() {
                 ErrorKind::InvalidArgument => Status::invalid_argument(msg),
                 ErrorKind::NotFound => Status::not_found(msg),
