@@ -164,7 +164,7 @@ async fn the_program_exports_as_an_icalendar_file_with_one_event_per_item() {
 
 /// Runs `agora <args>` in a child process (the test binary's child entry point) and returns
 /// what it wrote to standard output, from `marker` on (libtest prints a header first).
-fn agora_cli(args: &[&str], marker: &str) -> String {
+pub(crate) fn agora_cli(args: &[&str], marker: &str) -> String {
     let out = run_child_to_end(args);
     assert!(
         out.status.success(),

@@ -68,6 +68,8 @@ async fn the_data_file_imports_as_written_and_a_re_import_changes_nothing() {
     assert!(dry.plan.problems.iter().any(|p| p.number == Some(2)
         && matches!(&p.kind, ProblemKind::OtherSitesCollectivity { site } if site == "Volvic")));
     assert_eq!(dry.plan.errors(), 0);
+    // The file prepares the 2018 edition; its défis are 2017's, said as such.
+    assert_eq!(dry.other_years, [(2017, 6)]);
     let text = dry.render(agora_model::Lang::De);
     assert!(text.contains("würde anlegen"), "{text}");
 
@@ -226,5 +228,48 @@ end = "2018-07-10T15:00:00+02:00"
         .into_inner()
         .conferences;
     assert_eq!(listed.len(), 2);
+    site.stop().await;
+}
+
+/// A French-Excel sheet round-trips through a real site: the défis imported from the data
+/// file, exported by `agora export defis` (byte-order mark, `;`), read back: the same
+/// défis, and importing the sheet changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sites_defis_export_as_a_french_excel_sheet_that_imports_back_unchanged() {
+    let tmp = temp_dir();
+    let site = TestSite::start(config("cluny", &data_dir(&tmp, "cluny"))).await;
+    let mut client = importer(&site);
+    let file = read(&data_file()).expect("data file");
+    let opts = ImportOptions {
+        dry_run: false,
+        sites: Some(sites()),
+    };
+    import(&mut client, &file, &opts).await.expect("import");
+    let url = format!("http://{}", site.addr);
+    let sheet = tokio::task::spawn_blocking(move || {
+        crate::site_export::agora_cli(
+            &["agora", "export", "defis", "--site", &url],
+            "\u{feff}numero;",
+        )
+    })
+    .await
+    .expect("cli");
+    let back = agora::import::parse("defis.csv", &sheet).expect("the sheet reads back");
+    let ours: Vec<_> = file
+        .defis
+        .iter()
+        .filter(|d| d.site.as_deref() == Some("cluny"))
+        .map(|d| (d.number, d.fields.clone()))
+        .collect();
+    let theirs: Vec<_> = back
+        .defis
+        .iter()
+        .map(|d| (d.number, d.fields.clone()))
+        .collect();
+    assert_eq!(theirs, ours);
+    let seq = last_seq(&site).await;
+    let again = import(&mut client, &back, &opts).await.expect("re-import");
+    assert_eq!(again.plan.unchanged(), 6);
+    assert_eq!(last_seq(&site).await, seq);
     site.stop().await;
 }

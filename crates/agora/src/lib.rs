@@ -127,6 +127,19 @@ enum ExportCommand {
     Registrations(ExportRegistrationsArgs),
     /// The site's program as an iCalendar (.ics) file.
     Program(ExportProgramArgs),
+    /// The site's défis as a sheet that `agora import` reads back (people one per line in
+    /// a cell, `name | role | organisation`).
+    Defis(ExportDefisArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExportDefisArgs {
+    /// The site node's address, e.g. http://127.0.0.1:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
+    /// excel: byte-order mark and `;` (French spreadsheets); rfc4180: `,`.
+    #[arg(long, default_value = "excel", value_parser = ["excel", "rfc4180"])]
+    form: String,
 }
 
 #[derive(Debug, Args)]
@@ -520,6 +533,43 @@ mod export {
                     .context("ExportRegistrationsCsv")?
                     .into_inner()
                     .csv
+            }
+            ExportCommand::Defis(a) => {
+                let mut client = client(&a.site).await?;
+                let site = client
+                    .get_site_info(pb::GetSiteInfoRequest {})
+                    .await
+                    .map_err(status)
+                    .context("GetSiteInfo")?
+                    .into_inner()
+                    .site_id;
+                let rows = client
+                    .list_challenges(pb::ListChallengesRequest::default())
+                    .await
+                    .map_err(status)
+                    .context("ListChallenges")?
+                    .into_inner()
+                    .challenges
+                    .into_iter()
+                    .filter_map(|c| c.challenge)
+                    .map(|c| {
+                        let c = agora_sync::convert::challenge_from(c)
+                            .map_err(|e| anyhow::anyhow!("reading a défi: {e}"))?;
+                        Ok(agora_model::import::DefiRow {
+                            line: 0,
+                            field_lines: Vec::new(),
+                            number: c.number,
+                            site: Some(site.clone()),
+                            fields: c.fields,
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let dialect = if a.form == "excel" {
+                    crate::import::Dialect::FrenchExcel
+                } else {
+                    crate::import::Dialect::Rfc4180
+                };
+                crate::import::defis_csv(&rows, dialect)?
             }
             ExportCommand::Program(a) => {
                 let mut client = client(&a.site).await?;

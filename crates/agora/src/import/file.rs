@@ -24,6 +24,8 @@ pub struct ImportFile {
     pub theme_texts: Vec<(u32, String)>,
     pub conferences: Vec<ConferenceRow>,
     pub program: Vec<ProgramRow>,
+    /// The year of the edition the file prepares (`[event] edition`), if it says.
+    pub edition: Option<u16>,
 }
 
 /// A time as RFC 3339 with its offset ("2018-07-10T15:00:00+02:00"; a space for the `T`
@@ -162,7 +164,6 @@ struct TomlEvent {
     #[serde(default)]
     #[allow(dead_code)]
     name: String,
-    #[allow(dead_code)]
     edition: Option<u16>,
     #[serde(default)]
     dates: Vec<toml::Spanned<TomlDates>>,
@@ -249,6 +250,7 @@ fn parse_toml(src: &str) -> anyhow::Result<ImportFile> {
             .push((line_at(src, t.span().start), t.into_inner().label));
     }
     if let Some(ev) = file.event {
+        out.edition = ev.edition;
         for d in ev.dates {
             let line = line_at(src, d.span().start);
             let d = d.into_inner();

@@ -54,6 +54,9 @@ pub struct Report {
     pub program: Vec<TimedAction<ProgramRow>>,
     /// Problems of the conferences and program items, in line order.
     pub timed_problems: Vec<Problem>,
+    /// The site's défis of the file from another year than the edition the file prepares:
+    /// (year, count). The plenary "découvrir des défis des autres années" shows them as such.
+    pub other_years: Vec<(u16, usize)>,
 }
 
 impl Report {
@@ -205,7 +208,22 @@ pub async fn import(
     let (program, program_problems) = plan_program(&file.program, &site, &program_now);
     timed_problems.extend(program_problems);
     timed_problems.sort_by_key(|p| p.line);
+    let mut other_years: Vec<(u16, usize)> = Vec::new();
+    for d in &file.defis {
+        let here = d.site.as_deref().is_none_or(|s| s.trim() == site.id);
+        if let Some(year) = d.fields.edition
+            && here
+            && file.edition.is_some_and(|e| e != year)
+        {
+            match other_years.iter_mut().find(|(y, _)| *y == year) {
+                Some((_, n)) => *n += 1,
+                None => other_years.push((year, 1)),
+            }
+        }
+    }
+    other_years.sort_unstable();
     let report = Report {
+        other_years,
         site: site.clone(),
         dry_run: opts.dry_run,
         file_problems: check_dates(&file.dates),
@@ -431,6 +449,23 @@ impl Report {
                 ),
             };
             let _ = writeln!(out, "  {line_word} {line}, {what} — {state} : {title}");
+        }
+        for (year, count) in &self.other_years {
+            let _ = writeln!(
+                out,
+                "  {}",
+                match lang {
+                    Lang::Fr => format!(
+                        "{count} défis de {year}, une autre année : la plénière « découvrir des défis des autres années » les montre comme tels"
+                    ),
+                    Lang::En => format!(
+                        "{count} défis of {year}, another year: the plenary \"discover défis of other years\" shows them as such"
+                    ),
+                    Lang::De => format!(
+                        "{count} Défis von {year}, einem anderen Jahr: das Plenum „Défis anderer Jahre entdecken“ zeigt sie als solche"
+                    ),
+                }
+            );
         }
         if !self.knew_other_sites {
             let _ = writeln!(
