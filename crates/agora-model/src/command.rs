@@ -467,6 +467,8 @@ impl<R: Rows> Tx<'_, R> {
             self.index_question(&fields.title, QuestionRef::Challenge(number))?;
         }
         pool.capacity = fields.capacity;
+        let mut fields = fields;
+        keep_known_people(&mut fields.facilitators, &challenge.fields.facilitators);
         challenge.fields = fields;
         challenge.version += 1;
         challenge.updated_at_ms = self.fresh.now_ms;
@@ -806,3 +808,24 @@ impl<R: Rows> Tx<'_, R> {
 
 #[cfg(test)]
 mod tests;
+
+/// When every facilitator is given by name only (what clients older than people with roles
+/// send), one already on the challenge keeps the role and organisation recorded for them,
+/// so that such a client's update does not wipe them. (A newer client that means to clear
+/// every role and organisation at once must name the facilitators anew.)
+fn keep_known_people(given: &mut [crate::Person], before: &[crate::Person]) {
+    if given
+        .iter()
+        .any(|p| !p.role.is_empty() || !p.organisation.is_empty())
+    {
+        return;
+    }
+    for p in given.iter_mut() {
+        if p.role.is_empty()
+            && p.organisation.is_empty()
+            && let Some(known) = before.iter().find(|b| b.name == p.name)
+        {
+            *p = known.clone();
+        }
+    }
+}

@@ -629,3 +629,42 @@ fn next_free_number_follows_the_highest() {
     };
     assert_eq!(challenge.number, 20);
 }
+
+/// Issue 19: an update from a client that only knows facilitators by name keeps the role
+/// and organisation the challenge records for them; a new name comes in as given.
+#[test]
+fn an_update_naming_facilitators_only_keeps_their_roles_and_organisations() {
+    let mut s = Site::new();
+    let mut with_people = fields(5);
+    with_people.facilitators = vec![Holder {
+        name: "Carine Hertel".into(),
+        role: "cheffe de service".into(),
+        organisation: "INET".into(),
+    }];
+    s.run(Command::CreateChallenge {
+        number: Some(7),
+        fields: with_people,
+    })
+    .unwrap();
+    let mut by_name = fields(5);
+    by_name.facilitators = vec![
+        Holder::named("Carine Hertel"),
+        Holder::named("Bénédicte Richoux"),
+    ];
+    let (out, _) = s
+        .run(Command::UpdateChallenge {
+            number: 7,
+            expected_version: 1,
+            fields: by_name,
+        })
+        .unwrap();
+    let Outcome::Challenge { challenge, .. } = out else {
+        panic!()
+    };
+    assert_eq!(challenge.fields.facilitators[0].organisation, "INET");
+    assert_eq!(challenge.fields.facilitators[0].role, "cheffe de service");
+    assert_eq!(
+        challenge.fields.facilitators[1],
+        Holder::named("Bénédicte Richoux")
+    );
+}
