@@ -273,3 +273,78 @@ async fn the_sites_defis_export_as_a_french_excel_sheet_that_imports_back_unchan
     assert_eq!(last_seq(&site).await, seq);
     site.stop().await;
 }
+
+/// `agora import` as a command: `--dry-run --lang de` prints the report in German and
+/// writes nothing; a sheet with a refused row makes it fail, after importing the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_command_reports_in_the_language_asked_and_fails_on_refused_rows() {
+    let tmp = temp_dir();
+    let site = TestSite::start(config("kehl", &data_dir(&tmp, "kehl"))).await;
+    let url = format!("http://{}", site.addr);
+    let before = last_seq(&site).await;
+    let file = data_file();
+    let out = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || {
+            run_child_to_end(&[
+                "agora",
+                "import",
+                file.to_str().expect("utf-8 path"),
+                "--site",
+                &url,
+                "--token",
+                ORGANISER,
+                "--dry-run",
+                "--lang",
+                "de",
+            ])
+        }
+    })
+    .await
+    .expect("child");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("würde anlegen : défi 19"), "{text}");
+    assert!(
+        text.contains("„Khel“ ähnelt dem Standort „Kehl“")
+            || text.contains("nationales Verzeichnis leer"),
+        "{text}"
+    );
+    assert_eq!(last_seq(&site).await, before, "a dry run writes nothing");
+
+    let sheet = tmp.path().join("defis.csv");
+    std::fs::write(
+        &sheet,
+        "\u{feff}numéro;thèmes;question;facilitateurs;places\r\n\
+         1;la-qualite-de-l-action-publique;Une question ?;F;12\r\n\
+         2;Astrologie;Deux ?;F;12\r\n",
+    )
+    .expect("write sheet");
+    let out = tokio::task::spawn_blocking(move || {
+        run_child_to_end(&[
+            "agora",
+            "import",
+            sheet.to_str().expect("utf-8 path"),
+            "--site",
+            &url,
+            "--token",
+            ORGANISER,
+        ])
+    })
+    .await
+    .expect("child");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "a refused row fails the command");
+    assert!(text.contains("ligne 3, défi 2, themes[0]"), "{text}");
+    let got = site
+        .public()
+        .get_challenge(pb::GetChallengeRequest { number: 1 })
+        .await
+        .expect("défi 1 was imported");
+    assert!(got.into_inner().challenge.is_some());
+    site.stop().await;
+}

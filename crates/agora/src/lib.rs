@@ -394,7 +394,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(a) => {
             let file = import::read(&a.file)?;
             let channel = export::connect(&a.site).await?;
-            let mut client = pb_site_client(channel, &a.token)?;
+            let mut client = pb_site_client(channel, &a.token, Some(a.lang))?;
             let report = import::import(
                 &mut client,
                 &file,
@@ -465,13 +465,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 fn pb_site_client(
     channel: tonic::transport::Channel,
     token: &str,
+    lang: Option<agora_model::Lang>,
 ) -> anyhow::Result<import::SiteClient> {
-    Ok(
-        agora_proto::v1::site_service_client::SiteServiceClient::with_interceptor(
-            channel,
-            bearer::Bearer::new(token).context("the token must be printable ASCII")?,
-        ),
-    )
+    let mut auth = bearer::Bearer::new(token).context("the token must be printable ASCII")?;
+    if let Some(l) = lang {
+        auth = auth.with_lang(l);
+    }
+    Ok(agora_proto::v1::site_service_client::SiteServiceClient::with_interceptor(channel, auth))
 }
 
 /// `agora export …`: gRPC calls to a running site node, the file on standard output.
