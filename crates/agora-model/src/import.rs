@@ -302,7 +302,8 @@ pub fn check_dates(dates: &[(usize, String, Vec<String>)]) -> Vec<Problem> {
         .collect()
 }
 
-/// Resolves a theme as written: an id of the list, or a label (compared folded).
+/// Resolves a theme as written: an id of the list, or a label (compared folded), the
+/// site's own or, for the themes the model knows, the English or German one.
 pub fn resolve_theme(themes: &[Theme], written: &str) -> Option<String> {
     let w = written.trim();
     if let Some(t) = themes.iter().find(|t| t.id == w) {
@@ -311,7 +312,12 @@ pub fn resolve_theme(themes: &[Theme], written: &str) -> Option<String> {
     let folded = text::fold(w);
     themes
         .iter()
-        .find(|t| text::fold(&t.label) == folded || text::fold(&t.id) == folded)
+        .find(|t| {
+            text::fold(&t.label) == folded
+                || text::fold(&t.id) == folded
+                || crate::i18n::known_theme(&t.id)
+                    .is_some_and(|k| Lang::ALL.iter().any(|l| text::fold(k.label(*l)) == folded))
+        })
         .map(|t| t.id.clone())
 }
 

@@ -143,6 +143,26 @@ fn a_duplicate_marked_as_such_is_a_note_and_comes_after_its_original() {
 }
 
 #[test]
+fn themes_are_found_by_id_or_by_label_in_any_of_the_three_languages() {
+    let t = themes();
+    let id = "la-cohesion-urbaine";
+    for written in [
+        id,
+        "La cohésion urbaine",
+        "la cohesion urbaine",
+        "Urban cohesion",
+        "Städtischer Zusammenhalt",
+    ] {
+        assert_eq!(resolve_theme(&t, written).as_deref(), Some(id), "{written}");
+    }
+    assert_eq!(
+        resolve_theme(&t, "Cohésion sociale et urbaine"),
+        None,
+        "not guessed"
+    );
+}
+
+#[test]
 fn rows_for_another_site_are_counted_not_imported() {
     let mut r = row(3, 19, "Comment intégrer les jeunes migrants ?");
     r.site = Some("kehl".into());
