@@ -297,6 +297,8 @@ async fn the_import_command_reports_in_the_language_asked_and_fails_on_refused_r
                 "--dry-run",
                 "--lang",
                 "de",
+                "--sites",
+                "cluny=Cluny,kehl=Kehl",
             ])
         }
     })

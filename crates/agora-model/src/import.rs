@@ -48,7 +48,8 @@ pub struct KnownSite {
 pub struct Context<'a> {
     /// The site imported into.
     pub site: &'a KnownSite,
-    /// Every other site of the event (from the national directory).
+    /// The event's sites (from the national directory). The site's own entry may be among
+    /// them: its names are checked for near misses, never taken for another site's.
     pub other_sites: &'a [KnownSite],
     /// The site's themes, and the themes the file adds.
     pub themes: &'a [Theme],

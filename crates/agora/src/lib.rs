@@ -61,6 +61,22 @@ struct ImportArgs {
     /// Language of the report: fr, en or de.
     #[arg(long, default_value = "fr", value_parser = parse_model_lang)]
     lang: agora_model::Lang,
+    /// The event's sites to check holders' collectivities and place names against, as
+    /// id=Name pairs ("cluny=Cluny,kehl=Kehl"); default: the site's national directory.
+    #[arg(long, value_delimiter = ',', value_parser = parse_known_site)]
+    sites: Option<Vec<agora_model::import::KnownSite>>,
+}
+
+fn parse_known_site(s: &str) -> Result<agora_model::import::KnownSite, String> {
+    match s.split_once('=') {
+        Some((id, name)) if !id.trim().is_empty() && !name.trim().is_empty() => {
+            Ok(agora_model::import::KnownSite {
+                id: id.trim().to_owned(),
+                name: name.trim().to_owned(),
+            })
+        }
+        _ => Err(format!("{s:?}: give id=Name, such as kehl=Kehl")),
+    }
 }
 
 fn parse_model_lang(s: &str) -> Result<agora_model::Lang, String> {
@@ -400,7 +416,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 &file,
                 &import::ImportOptions {
                     dry_run: a.dry_run,
-                    sites: None,
+                    sites: a.sites,
                 },
             )
             .await?;

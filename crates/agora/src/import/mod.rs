@@ -113,7 +113,9 @@ pub async fn import(
             })
             .collect(),
     };
-    let others: Vec<KnownSite> = sites.into_iter().filter(|s| s.id != site.id).collect();
+    // The site's own entry stays in the list (the plan never takes it for another site's):
+    // its name in the directory may differ from the node's, and both are its names.
+    let others: Vec<KnownSite> = sites;
     let mut themes: Vec<Theme> = client
         .list_themes(pb::ListThemesRequest {})
         .await
@@ -228,7 +230,7 @@ pub async fn import(
         dry_run: opts.dry_run,
         file_problems: check_dates(&file.dates),
         new_themes,
-        knew_other_sites: !others.is_empty(),
+        knew_other_sites: others.iter().any(|s| s.id != site.id),
         plan: planned,
         conferences,
         program,
