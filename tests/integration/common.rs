@@ -495,6 +495,7 @@ pub async fn invite(n: &mut NationalClient, site: &str, partner: bool) -> String
         name: site.to_uppercase(),
         country: if partner { "GB".into() } else { "FR".into() },
         partner,
+        ..Default::default()
     })
     .await
     .expect("invite")

@@ -9,7 +9,7 @@ use crate::common::*;
 
 /// Registers `n` new participants at `site` round robin over `challenges`, `parallel` at a
 /// time; returns how many were acknowledged.
-async fn load(site: &TestSite, n: usize, challenges: u32, parallel: usize) -> usize {
+pub(crate) async fn load(site: &TestSite, n: usize, challenges: u32, parallel: usize) -> usize {
     let mut tasks = Vec::new();
     for w in 0..parallel {
         let mut desk = site.desk();
@@ -34,7 +34,7 @@ async fn load(site: &TestSite, n: usize, challenges: u32, parallel: usize) -> us
 
 /// Registers `n` new participants in the background, alternating between défis 1 and 2;
 /// every call must succeed (the site works whatever its link does).
-fn background_registrations(site: &TestSite, n: u32) -> tokio::task::JoinHandle<()> {
+pub(crate) fn background_registrations(site: &TestSite, n: u32) -> tokio::task::JoinHandle<()> {
     let mut desk = site.desk();
     tokio::spawn(async move {
         for i in 0..n {
@@ -60,7 +60,7 @@ async fn acked_over(org: &Client, n: u64) {
     .await;
 }
 
-async fn setup_challenges(site: &TestSite, count: u32, capacity: u32) {
+pub(crate) async fn setup_challenges(site: &TestSite, count: u32, capacity: u32) {
     let mut org = site.organiser();
     for n in 1..=count {
         create_challenge(&mut org, n, capacity).await;
@@ -332,7 +332,7 @@ async fn a_site_restored_from_an_old_copy_is_rebuilt_under_a_new_epoch() {
     national.stop().await;
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+pub(crate) fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read dir") {
         let e = e.expect("entry");
@@ -346,7 +346,7 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
 }
 
 /// Opens a raw Federate stream, as a (possibly misbehaving) site would.
-async fn raw_stream(
+pub(crate) async fn raw_stream(
     n: &mut NationalClient,
     hello: pb::Hello,
 ) -> Result<
@@ -375,7 +375,7 @@ async fn raw_stream(
     }
 }
 
-fn hello(site: &str, epoch: &str, credential: &str) -> pb::Hello {
+pub(crate) fn hello(site: &str, epoch: &str, credential: &str) -> pb::Hello {
     pb::Hello {
         site_id: site.into(),
         log_epoch: epoch.into(),
@@ -386,11 +386,12 @@ fn hello(site: &str, epoch: &str, credential: &str) -> pb::Hello {
     }
 }
 
-fn participant_change(seq: u64, id: &str) -> pb::Change {
+pub(crate) fn participant_change(seq: u64, id: &str) -> pb::Change {
     pb::Change {
         seq,
         at_ms: 1,
         request_id: String::new(),
+        log_hash: 0,
         events: vec![pb::Event {
             event: Some(pb::event::Event::ParticipantUpserted(pb::Participant {
                 id: id.into(),
@@ -402,7 +403,7 @@ fn participant_change(seq: u64, id: &str) -> pb::Change {
     }
 }
 
-async fn next_ack(
+pub(crate) async fn next_ack(
     inbound: &mut tonic::Streaming<pb::FederateResponse>,
 ) -> Result<u64, tonic::Status> {
     loop {
@@ -433,6 +434,7 @@ async fn duplicated_replays_are_acked_and_ignored_and_gaps_refused() {
             participant_change(1, "0194f0c2-0000-7000-8000-000000000001"),
             participant_change(2, "0194f0c2-0000-7000-8000-000000000002"),
         ],
+        head: 0,
     };
     let send = |r: pb::Records| pb::FederateRequest {
         msg: Some(pb::federate_request::Msg::Records(r)),
@@ -462,6 +464,7 @@ async fn duplicated_replays_are_acked_and_ignored_and_gaps_refused() {
                 5,
                 "0194f0c2-0000-7000-8000-000000000005",
             )],
+            head: 0,
         }))
         .await;
     let err = next_ack(&mut inbound).await.expect_err("gap");
@@ -511,6 +514,7 @@ async fn a_site_cannot_publish_for_another_site_id_and_revocation_shuts_it_out()
             name: "Kehl".into(),
             country: "DE".into(),
             partner: true,
+            ..Default::default()
         })
         .await
         .expect_err("no token");
@@ -521,6 +525,7 @@ async fn a_site_cannot_publish_for_another_site_id_and_revocation_shuts_it_out()
             name: "Kehl".into(),
             country: "Germany".into(),
             partner: true,
+            ..Default::default()
         })
         .await
         .expect_err("bad country");

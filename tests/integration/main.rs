@@ -1,7 +1,11 @@
 //! Agora's integration tests: real nodes on loopback, temporary data directories, real gRPC.
 
 mod common;
+mod diskfull;
 mod federation;
+mod federation_integrity;
+mod lazyfs;
+mod powercut;
 mod site_access;
 mod site_durability;
 mod site_event;

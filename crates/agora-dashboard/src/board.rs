@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use agora_proto::v1 as pb;
+use agora_sync::link_error::LinkCause;
 
 /// Lines of the live feed kept.
 pub const FEED_LINES: usize = 200;
@@ -15,7 +16,9 @@ pub struct SiteRow {
     pub country: String,
     pub partner: bool,
     pub link: pb::LinkState,
-    pub lag: u64,
+    /// Records the national node is behind the site; `None` when unknown: an offline site
+    /// cannot say how far its log has gone (see [`site_lag`]).
+    pub lag: Option<u64>,
     pub participants: u32,
     pub registrations: u32,
     pub checked_in: u32,
@@ -74,12 +77,19 @@ pub struct FeedLine {
 }
 
 /// The link between the dashboard and the national node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connection {
     Connecting,
     Live,
-    /// Lost; retrying (attempt number).
-    Reconnecting(u32),
+    /// Lost or never made; retrying.
+    Reconnecting {
+        /// Attempts failed in a row.
+        attempt: u32,
+        /// The national node's address, as given.
+        address: String,
+        /// Why the last attempt failed.
+        cause: LinkCause,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -109,6 +119,17 @@ impl Default for Board {
             resumes: 0,
             applied: 0,
         }
+    }
+}
+
+/// A site's lag as the national node reports it while the site is linked. Offline, the
+/// national node's figure is only what it had heard at the last contact (0 once caught up),
+/// so the lag is unknown. When the overview carries the last head a site announced and the
+/// time since, this is the one place to show a last-known lag instead.
+pub fn site_lag(s: &pb::SiteSummary) -> Option<u64> {
+    match s.link() {
+        pb::LinkState::Connected | pb::LinkState::Lagging => Some(s.lag),
+        pb::LinkState::Offline | pb::LinkState::Unspecified | pb::LinkState::Revoked => None,
     }
 }
 
@@ -161,7 +182,7 @@ impl Board {
                         country: s.country.clone(),
                         partner: s.partner,
                         link: s.link(),
-                        lag: s.lag,
+                        lag: site_lag(s),
                         participants: s.participants,
                         registrations: s.registrations,
                         checked_in: s.checked_in,

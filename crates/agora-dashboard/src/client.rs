@@ -12,6 +12,7 @@ use tonic::transport::Endpoint;
 
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
+use agora_sync::link_error::describe_link_error;
 
 use crate::board::{Board, Connection};
 
@@ -53,7 +54,12 @@ pub async fn follow(url: String, board: Shared, mut stop: watch::Receiver<bool>)
                     need_overview = true;
                 }
                 attempt += 1;
-                with(&board, |b| b.connection = Connection::Reconnecting(attempt));
+                let connection = Connection::Reconnecting {
+                    attempt,
+                    address: url.strip_prefix("http://").unwrap_or(&url).to_owned(),
+                    cause: describe_link_error(&e),
+                };
+                with(&board, |b| b.connection = connection);
             }
         }
         tokio::select! {

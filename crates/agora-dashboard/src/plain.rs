@@ -35,25 +35,13 @@ pub async fn run(board: Shared, lang: Lang, mut stop: watch::Receiver<bool>) -> 
                 .feed
                 .iter()
                 .filter(|l| l.position > printed)
-                .map(|l| {
-                    let mut s = format!(
-                        "{:>7} {} · {}",
-                        l.position,
-                        b.site_name(&l.site),
-                        lang.kind(&l.kind)
-                    );
-                    if let Some(n) = l.challenge {
-                        s.push_str(" · ");
-                        s.push_str(&lang.challenge(n));
-                    }
-                    s
-                })
+                .map(|l| format!("{:>7} {}", l.position, lang.feed_line(b, l)))
                 .collect();
-            (lines, b.connection, b.resumes, newest)
+            (lines, b.connection.clone(), b.resumes, newest)
         });
         let mut out = std::io::stdout().lock();
-        if last_connection != Some(connection) {
-            let _ = writeln!(out, "-- {}", lang.connection(connection));
+        if last_connection.as_ref() != Some(&connection) {
+            let _ = writeln!(out, "-- {}", lang.connection(&connection));
             if connection == Connection::Live && resumes > 0 {
                 let _ = writeln!(out, "-- {}", lang.resumed(resumes));
             }

@@ -70,6 +70,12 @@ impl Person {
     }
 }
 
+impl From<&str> for Person {
+    fn from(name: &str) -> Person {
+        Person::named(name)
+    }
+}
+
 /// A challenge's title and further questions in another language than the original.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Translation {

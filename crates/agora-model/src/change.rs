@@ -44,4 +44,9 @@ pub struct Change {
     pub at_ms: i64,
     pub request_id: String,
     pub events: Vec<Event>,
+    /// Running hash of the log up to and including this change ([`crate::log_hash`] of
+    /// the previous one's and this change's encoding); `None` for a change written before
+    /// the hash existed. Stored after the change's own encoding, not inside it.
+    #[serde(skip)]
+    pub hash: Option<u64>,
 }

@@ -16,6 +16,8 @@ pub enum ErrorKind {
     AlreadyExists,
     /// The request is well formed but the current state refuses it.
     FailedPrecondition,
+    /// The caller is known but may not do this (a revoked site, a wrong credential).
+    PermissionDenied,
 }
 
 /// A command refused by the domain rules. Nothing was written.

@@ -58,12 +58,20 @@ pub mod limits {
     pub const MAX_REQUEST_ID: usize = 128;
 }
 
+pub mod national;
 pub mod shared;
 
 /// FNV-1a, 64 bits: a stable fingerprint (the same across Rust versions and machines,
 /// unlike `DefaultHasher`), for request fingerprints and state digests. Not cryptographic.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
     fnv1a_continue(0xcbf2_9ce4_8422_2325, bytes)
+}
+
+/// The running hash of a log after one more record: each record's hash covers every record
+/// before it, so two logs with the same hash at a position hold the same history.
+pub fn log_hash(previous: Option<u64>, record: &[u8]) -> u64 {
+    let h = fnv1a_continue(fnv1a(&[]), &previous.unwrap_or(0).to_be_bytes());
+    fnv1a_continue(h, record)
 }
 
 /// Continues an FNV-1a hash with more bytes.

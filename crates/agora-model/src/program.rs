@@ -39,6 +39,10 @@ pub mod limits {
     pub const MAX_ROOM: usize = 80;
     /// Most items created by one call.
     pub const MAX_ITEMS_PER_CALL: usize = 100;
+    /// UTF-8 bytes of titles and rooms in one call: the call's change record is one stored
+    /// row, and rows are bounded (the store's `MAX_VALUE_BYTES`, 80 KiB). 100 items of
+    /// 120-character French titles take about 15 KB.
+    pub const MAX_TEXT_BYTES_PER_CALL: usize = 40 << 10;
 }
 
 impl ProgramItemFields {

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Challenge, Event, OrganisationType, Participant, ParticipantId, Registration,
+    Challenge, DomainError, Event, OrganisationType, Participant, ParticipantId, Registration,
     RegistrationEventKind, RegistrationId, RegistrationState, SeatPool, Target, Theme,
+    check_number, text,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +53,9 @@ pub struct SharedChange {
     pub seq: u64,
     pub at_ms: i64,
     pub events: Vec<SharedEvent>,
+    /// Running hash of the site's log up to and including this change (`None` when the
+    /// site does not know it: a record written before the hash existed).
+    pub hash: Option<u64>,
 }
 
 /// The participant's pseudonym under the site's key.
@@ -164,6 +168,7 @@ pub struct ReplicaTotals {
 /// Typed access to one site's replica inside a national transaction.
 pub trait ReplicaRows {
     type Error;
+    fn theme(&self, id: &str) -> Result<Option<Theme>, Self::Error>;
     fn put_theme(&mut self, t: &Theme) -> Result<(), Self::Error>;
     fn challenge(&self, number: u32) -> Result<Option<ReplicaChallenge>, Self::Error>;
     fn put_challenge(&mut self, c: &ReplicaChallenge) -> Result<(), Self::Error>;
@@ -179,7 +184,13 @@ pub trait ReplicaRows {
 pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(), R::Error> {
     let mut totals = rows.totals()?;
     match e {
-        SharedEvent::ThemeAdded(t) => rows.put_theme(t)?,
+        // Themes are one national list, first come: a site adds an id nobody has; an id
+        // already listed keeps its label, so one site never rewrites what the others see.
+        SharedEvent::ThemeAdded(t) => {
+            if rows.theme(&t.id)?.is_none() {
+                rows.put_theme(t)?;
+            }
+        }
         SharedEvent::ChallengeUpserted(c) => {
             let counts = match rows.challenge(c.number)? {
                 Some(old) => old.counts,
@@ -227,6 +238,64 @@ pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(),
         }
     }
     rows.put_totals(&totals)
+}
+
+/// Checks one incoming shared event with the site's own rules (lengths, ids, enums,
+/// counts); `path` names the event in the error (`events[3]`).
+pub fn check_event(path: &str, e: &SharedEvent) -> Result<(), DomainError> {
+    let within = |what: &str| {
+        let prefix = format!("{path}.{what}");
+        move |e: DomainError| match e {
+            DomainError::Invalid { field, rule } => DomainError::Invalid {
+                field: format!("{prefix}.{field}"),
+                rule,
+            },
+            other => other,
+        }
+    };
+    match e {
+        SharedEvent::ThemeAdded(t) => {
+            let checked = Theme::from_label(&t.label).map_err(within("theme"))?;
+            // The grandes mutations keep the ids they were first given (slugs of their
+            // labels as first typed) under the document's full labels.
+            let known = crate::i18n::known_theme(&t.id).is_some_and(|k| k.fr == t.label);
+            if checked.id != t.id && !known {
+                return Err(DomainError::invalid(
+                    format!("{path}.theme.id"),
+                    format!("must be the slug of its label ({:?})", checked.id),
+                ));
+            }
+        }
+        SharedEvent::ChallengeUpserted(c) => {
+            check_number(&format!("{path}.challenge.number"), c.number)?;
+            c.fields
+                .validated(&mut |_| true)
+                .map_err(within("challenge"))?;
+        }
+        SharedEvent::Participant(p) => {
+            crate::participant::check_language(&p.language).map_err(within("participant"))?;
+            if let Some(name) = &p.display_name {
+                text::checked(
+                    &format!("{path}.participant.display_name"),
+                    name,
+                    1,
+                    crate::limits::participant::MAX_DISPLAY_NAME,
+                )?;
+            }
+        }
+        SharedEvent::Registration { registration, .. } => match registration.target {
+            Target::Challenge(n) => {
+                check_number(&format!("{path}.registration.target"), n)?;
+            }
+            Target::Conference(_) => {
+                return Err(DomainError::invalid(
+                    format!("{path}.registration.target"),
+                    "only challenge registrations leave a site",
+                ));
+            }
+        },
+    }
+    Ok(())
 }
 
 /// A digest of a site's shareable state: the same on the site and on the national replica
@@ -308,4 +377,24 @@ pub enum DirectoryEntry {
     Announcement(Announcement),
     /// Forget every challenge of this site (its replica was rebuilt); its current ones follow.
     DropSiteChallenges(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (issue 19): the grandes mutations carry the document's full labels under
+    /// their first ids; the national node must take them, and still refuse a made-up id.
+    #[test]
+    fn the_default_themes_pass_the_national_check_and_a_wrong_id_does_not() {
+        for t in crate::default_themes() {
+            check_event("e", &SharedEvent::ThemeAdded(t.clone()))
+                .unwrap_or_else(|e| panic!("{}: {e}", t.id));
+        }
+        let wrong = Theme {
+            id: "la-cohesion-urbaine".into(),
+            label: "Les transitions écologiques".into(),
+        };
+        assert!(check_event("e", &SharedEvent::ThemeAdded(wrong)).is_err());
+    }
 }

@@ -49,6 +49,7 @@ pub async fn run(
         cache_bytes: config.cache_mb << 20,
         log_retention: config.log_retention,
         wal_file_bytes: agora_store::WAL_FILE_BYTES,
+        disk_reserve_bytes: agora_store::DEFAULT_DISK_RESERVE_MB << 20,
     };
     let store =
         Arc::new(tokio::task::spawn_blocking(move || NationalStore::open(&store_cfg)).await??);
@@ -66,6 +67,7 @@ pub async fn run(
         <NationalServiceServer<service::National> as NamedService>::NAME,
         listener,
         stopping.clone(),
+        watch::channel(true).1,
         shutdown,
     )
     .await;

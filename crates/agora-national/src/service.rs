@@ -12,7 +12,8 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::{debug, error, info, warn};
 
-use agora_model::SiteId;
+use agora_model::national::DEFAULT_INVITE_HOURS;
+use agora_model::{ErrorKind, SiteId};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_server::NationalService;
 use agora_store::national::{Invite, NationalRecord, NationalStore, SiteRecord};
@@ -40,21 +41,30 @@ pub struct National {
     pub stopping: watch::Sender<bool>,
 }
 
-/// Maps a store error to a gRPC status; internal details are logged, not sent.
+/// The gRPC code of an error kind of the model.
+fn code(kind: ErrorKind, msg: String) -> Status {
+    match kind {
+        ErrorKind::InvalidArgument => Status::invalid_argument(msg),
+        ErrorKind::NotFound => Status::not_found(msg),
+        ErrorKind::AlreadyExists => Status::already_exists(msg),
+        ErrorKind::FailedPrecondition => Status::failed_precondition(msg),
+        ErrorKind::PermissionDenied => Status::permission_denied(msg),
+    }
+}
+
+/// Maps a store error to a gRPC status, by kind; internal details are logged, not sent.
+/// The one place where the national node chooses status codes.
 pub fn status(e: StoreError) -> Status {
     match e {
-        StoreError::Domain(d) => Status::invalid_argument(d.to_string()),
-        StoreError::BadCredential(_) | StoreError::SiteRevoked(_) => {
-            Status::permission_denied(e.to_string())
-        }
-        StoreError::UnknownSite(_) => Status::not_found(e.to_string()),
-        StoreError::SeqGap { .. } | StoreError::StaleEpoch { .. } => {
-            Status::failed_precondition(e.to_string())
-        }
+        StoreError::Domain(d) => code(d.kind(), d.to_string()),
+        StoreError::National(n) => code(n.kind(), n.to_string()),
         StoreError::LogTruncated { .. } => Status::out_of_range(e.to_string()),
         StoreError::Closed => Status::unavailable("the national node is shutting down"),
         StoreError::Poisoned(_) => {
             Status::unavailable("the national node cannot write to its disk")
+        }
+        StoreError::DiskFull { .. } => {
+            Status::resource_exhausted(format!("the national node's disk is full: {e}"))
         }
         other => {
             error!(error = %other, "internal error");
@@ -85,7 +95,9 @@ impl National {
     ) -> pb::SiteSummary {
         let link = self.links.get(&s.id);
         let lag = link.site_last_seq.saturating_sub(s.applied_seq);
-        let state = if !link.connected {
+        let state = if s.revoked {
+            pb::LinkState::Revoked
+        } else if !link.connected {
             pb::LinkState::Offline
         } else if lag > LAGGING_AFTER {
             pb::LinkState::Lagging
@@ -107,6 +119,13 @@ impl National {
             registrations: totals.active_registrations,
             checked_in: totals.checked_in,
             challenges: totals.challenges,
+            site_last_seq: link.site_last_seq,
+            epoch_started_ms: s.epoch_started_ms,
+            silent_for_ms: if link.last_seen_ms == 0 {
+                0
+            } else {
+                (now_ms() - link.last_seen_ms).max(0)
+            },
         }
     }
 
@@ -171,6 +190,9 @@ impl NationalService for National {
                 return Err(status(e));
             }
         };
+        if welcome.new_epoch {
+            warn!(site = %site, ?peer, epoch = %hello.log_epoch, "site started a new log epoch: its replica is rebuilt");
+        }
         let generation = self.links.open(site.as_str(), hello.last_seq, now_ms());
         info!(site = %site, ?peer, applied = welcome.applied_seq, site_last_seq = hello.last_seq, joined = welcome.issued_credential.is_some(), "site connected");
         // A handful of answers in flight: acks are small and the site reads them promptly.
@@ -180,6 +202,7 @@ impl NationalService for National {
                 applied_seq: welcome.applied_seq,
                 issued_credential: welcome.issued_credential.unwrap_or_default(),
                 window: WINDOW,
+                applied_hash: welcome.applied_hash.unwrap_or(0),
             })),
         };
         let _ = tx.send(Ok(first)).await;
@@ -364,6 +387,17 @@ impl NationalService for National {
                 r.country
             )));
         }
+        let hours = if r.expires_hours == 0 {
+            DEFAULT_INVITE_HOURS
+        } else {
+            r.expires_hours
+        };
+        if hours > 24 * 366 {
+            return Err(Status::invalid_argument(
+                "expires_hours: at most a year (8784 hours)",
+            ));
+        }
+        let expires_at_ms = now_ms() + i64::from(hours) * 3_600_000;
         let token = self
             .store
             .create_invite(Invite {
@@ -372,12 +406,15 @@ impl NationalService for National {
                 country,
                 partner: r.partner,
                 created_at_ms: 0,
+                expires_at_ms,
+                replace: r.replace,
             })
             .await
             .map_err(status)?;
-        info!(site = %site, partner = r.partner, "invite created");
+        info!(site = %site, partner = r.partner, replace = r.replace, hours, "invite created");
         Ok(Response::new(pb::CreateInviteResponse {
             join_token: token,
+            expires_at_ms,
         }))
     }
 
@@ -397,6 +434,40 @@ impl NationalService for National {
         Ok(Response::new(pb::AnnounceResponse {
             announcement: Some(convert::announcement(&a)),
         }))
+    }
+
+    async fn list_invites(
+        &self,
+        req: Request<pb::ListInvitesRequest>,
+    ) -> Result<Response<pb::ListInvitesResponse>, Status> {
+        self.require_admin(&req)?;
+        let invites = self
+            .store
+            .invites()
+            .map_err(status)?
+            .into_iter()
+            .map(|i| pb::PendingInvite {
+                site_id: i.site_id,
+                name: i.name,
+                country: i.country,
+                partner: i.partner,
+                created_at_ms: i.created_at_ms,
+                expires_at_ms: i.expires_at_ms,
+                replace: i.replace,
+            })
+            .collect();
+        Ok(Response::new(pb::ListInvitesResponse { invites }))
+    }
+
+    async fn cancel_invites(
+        &self,
+        req: Request<pb::CancelInvitesRequest>,
+    ) -> Result<Response<pb::CancelInvitesResponse>, Status> {
+        self.require_admin(&req)?;
+        let site = req.into_inner().site_id;
+        let cancelled = self.store.cancel_invites(&site).await.map_err(status)?;
+        info!(site = %site, cancelled, "invites cancelled");
+        Ok(Response::new(pb::CancelInvitesResponse { cancelled }))
     }
 
     async fn revoke_site(
@@ -476,13 +547,14 @@ impl Session {
                     };
                     match msg {
                         Some(pb::federate_request::Msg::Records(r)) => {
+                            let head = r.head;
                             let changes = r
                                 .changes
                                 .into_iter()
                                 .map(convert::shared_change_from)
                                 .collect::<Result<Vec<_>, _>>()
                                 .map_err(|e| Status::invalid_argument(format!("records: {e}")))?;
-                            let last = changes.last().map(|c| c.seq);
+                            let last = changes.last().map(|c| c.seq.max(head));
                             let applied = self.store.ingest(&self.site, &self.epoch, changes).await.map_err(status)?;
                             self.applied = applied;
                             self.links.heard(&self.site, self.generation, last, now_ms());
@@ -505,13 +577,15 @@ impl Session {
                                 info!(site = %self.site, seq = snap.seq, events = events.len(), "installing a snapshot");
                                 let applied = self
                                     .store
-                                    .install_snapshot(&self.site, &self.epoch, snap.seq, events)
+                                    .install_snapshot(&self.site, &self.epoch, snap.seq, (snap.log_hash != 0).then_some(snap.log_hash), events)
                                     .await
                                     .map_err(status)?;
                                 self.applied = applied;
                                 self.links.heard(&self.site, self.generation, Some(applied), now_ms());
                                 self.reply(pb::federate_response::Msg::Ack(pb::Ack { applied_seq: applied })).await?;
                             }
+                            // Installing may take a while: the site was not silent meanwhile.
+                            heard = Instant::now();
                         }
                         Some(pb::federate_request::Msg::DownlinkAck(a)) => {
                             if self.down_sent == Some(a.position) {

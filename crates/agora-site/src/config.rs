@@ -43,6 +43,14 @@ pub struct SiteConfig {
     /// Changes buffered per `WatchChanges` stream before the watcher is made to wait.
     #[serde(default = "default_watch_buffer")]
     pub watch_buffer: usize,
+    /// Size of each of the two write-ahead log files, MiB: a checkpoint runs each time one
+    /// fills up.
+    #[serde(default = "default_wal_file_mb")]
+    pub wal_file_mb: u64,
+    /// Free space kept in reserve on the data directory's disk, MiB: below it, writes are
+    /// refused (`RESOURCE_EXHAUSTED`) so that what was answered can always be checkpointed.
+    #[serde(default = "default_disk_reserve_mb")]
+    pub disk_reserve_mb: u64,
     /// The site's time zone, an IANA name ("Europe/Paris", "Europe/London"): the program's
     /// days and the exports' local times follow its rules (summer time included).
     #[serde(default = "default_time_zone")]
@@ -71,6 +79,12 @@ fn default_log_retention() -> u64 {
 fn default_watch_buffer() -> usize {
     256
 }
+fn default_wal_file_mb() -> u64 {
+    agora_store::DEFAULT_WAL_FILE_MB
+}
+fn default_disk_reserve_mb() -> u64 {
+    agora_store::DEFAULT_DISK_RESERVE_MB
+}
 
 impl SiteConfig {
     /// A configuration with every default, for tests and embedding.
@@ -87,6 +101,8 @@ impl SiteConfig {
             national: None,
             join_token: None,
             watch_buffer: default_watch_buffer(),
+            wal_file_mb: default_wal_file_mb(),
+            disk_reserve_mb: default_disk_reserve_mb(),
             time_zone: default_time_zone(),
         }
     }
@@ -124,6 +140,15 @@ impl SiteConfig {
         }
         if !(1..=65_536).contains(&self.watch_buffer) {
             return Err(bad("watch_buffer", "must be between 1 and 65536".into()));
+        }
+        if !(1..=1024).contains(&self.wal_file_mb) {
+            return Err(bad("wal_file_mb", "must be between 1 and 1024".into()));
+        }
+        if self.disk_reserve_mb > 1 << 20 {
+            return Err(bad(
+                "disk_reserve_mb",
+                "must be at most 1048576 (1 TiB)".into(),
+            ));
         }
         self.zone()?;
         Ok(id)

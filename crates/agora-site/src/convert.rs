@@ -210,5 +210,6 @@ pub fn change(c: &m::Change) -> pb::Change {
         at_ms: c.at_ms,
         request_id: c.request_id.clone(),
         events,
+        log_hash: c.hash.unwrap_or(0),
     }
 }

@@ -54,6 +54,8 @@ pub async fn run(
     let mut store_cfg = StoreConfig::new(&config.data, site_id.clone());
     store_cfg.cache_bytes = config.cache_mb << 20;
     store_cfg.log_retention = config.log_retention;
+    store_cfg.wal_file_bytes = config.wal_file_mb << 20;
+    store_cfg.disk_reserve_bytes = config.disk_reserve_mb << 20;
     let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&store_cfg)).await??);
 
     let (stopping, _) = watch::channel(false);
@@ -80,17 +82,26 @@ pub async fn run(
         stopping: stopping.clone(),
     };
 
+    let (writable_tx, writable) = watch::channel(true);
+    let disk_watch = tokio::spawn(watch_disk(
+        Arc::clone(&store),
+        writable_tx,
+        stopping.subscribe(),
+    ));
+
     info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), "site node serving");
     let served = agora_sync::serve::serve(
         Routes::new(lang::WithLang(SiteServiceServer::new(site))),
         <SiteServiceServer<service::Site> as NamedService>::NAME,
         listener,
         stopping.clone(),
+        writable,
         shutdown,
     )
     .await;
 
     stopping.send_replace(true);
+    disk_watch.await?;
     if let Some(task) = uplink_task {
         task.await?;
     }
@@ -105,4 +116,31 @@ pub async fn run(
     info!(site = %site_id, "site node stopped; store flushed");
     served?;
     Ok(())
+}
+
+/// How often the site checks that it can still write (free disk space above the reserve).
+const DISK_CHECK: Duration = Duration::from_secs(1);
+
+/// Follows whether the store can write, for health (NOT_SERVING while it cannot), and
+/// says so in the log when it changes; ends when the node stops.
+async fn watch_disk(
+    store: Arc<Store>,
+    writable: watch::Sender<bool>,
+    mut stopping: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(DISK_CHECK);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopping.wait_for(|s| *s) => return,
+        }
+        let now = store.writable();
+        let ok = now.is_ok();
+        if writable.send_if_modified(|w| std::mem::replace(w, ok) != ok) {
+            match now {
+                Ok(()) => info!("the site can write again: health SERVING"),
+                Err(e) => warn!(error = %e, "the site cannot write: health NOT_SERVING"),
+            }
+        }
+    }
 }

@@ -50,6 +50,7 @@ pub fn status(e: StoreError) -> Status {
                 ErrorKind::NotFound => Status::not_found(msg),
                 ErrorKind::AlreadyExists => Status::already_exists(msg),
                 ErrorKind::FailedPrecondition => Status::failed_precondition(msg),
+                ErrorKind::PermissionDenied => Status::permission_denied(msg),
             }
         }
         StoreError::RequestIdReused(_) => Status::already_exists(e.to_string()),
@@ -58,6 +59,10 @@ pub fn status(e: StoreError) -> Status {
         StoreError::Poisoned(_) => {
             Status::unavailable("the site node cannot write to its disk; see its log")
         }
+        StoreError::DiskFull { .. } => {
+            Status::resource_exhausted(format!("the site's disk is full: {e}"))
+        }
+        StoreError::TooLarge { .. } => Status::invalid_argument(e.to_string()),
         other => {
             error!(error = %other, "internal error");
             Status::internal("internal error; the site node's log has the details")

@@ -3,7 +3,7 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use agora_model::{Moment, SlotKey, Target};
+use agora_model::{Change, Moment, SlotKey, Target};
 
 use crate::StoreError;
 
@@ -32,6 +32,38 @@ pub fn decode<T: DeserializeOwned>(
     };
     match bytes.split_first() {
         Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string())),
+        Some((v, _)) => Err(corrupt(format!("unknown format version {v}"))),
+        None => Err(corrupt("empty value".to_owned())),
+    }
+}
+
+/// A log record's value: the change's encoding, then its running hash
+/// ([`agora_model::log_hash`] of `previous` and that encoding) as a postcard varint. Sets
+/// `c.hash`. A record written before the hash ends after the change.
+pub fn chain_change(previous: Option<u64>, c: &mut Change) -> Result<Vec<u8>, StoreError> {
+    c.hash = None;
+    let bytes = encode(&*c)?;
+    let hash = agora_model::log_hash(previous, &bytes[1..]);
+    c.hash = Some(hash);
+    postcard::to_extend(&hash, bytes).map_err(|e| StoreError::Encode(e.to_string()))
+}
+
+/// Reads a log record written by [`chain_change`] (or before the hash: `hash` is `None`).
+pub fn decode_change(key: &[u8], bytes: &[u8]) -> Result<Change, StoreError> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        tree: "log",
+        key: hex(key),
+        reason,
+    };
+    match bytes.split_first() {
+        Some((&FORMAT, rest)) => {
+            let (mut c, tail) =
+                postcard::take_from_bytes::<Change>(rest).map_err(|e| corrupt(e.to_string()))?;
+            if !tail.is_empty() {
+                c.hash = Some(postcard::from_bytes(tail).map_err(|e| corrupt(e.to_string()))?);
+            }
+            Ok(c)
+        }
         Some((v, _)) => Err(corrupt(format!("unknown format version {v}"))),
         None => Err(corrupt("empty value".to_owned())),
     }
@@ -124,4 +156,38 @@ pub fn notebook_key(team: u32, moment: Option<Moment>, id: Option<uuid::Uuid>) -
         }
     }
     k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(seq: u64, request_id: &str) -> Change {
+        Change {
+            seq,
+            at_ms: 7,
+            request_id: request_id.into(),
+            events: vec![],
+            hash: None,
+        }
+    }
+
+    #[test]
+    fn a_log_record_carries_its_running_hash_and_an_older_one_reads_without() {
+        let mut one = change(1, "a");
+        let v1 = chain_change(None, &mut one).unwrap();
+        let mut two = change(2, "b");
+        let v2 = chain_change(one.hash, &mut two).unwrap();
+        assert_eq!(decode_change(b"k", &v1).unwrap(), one);
+        assert_eq!(decode_change(b"k", &v2).unwrap(), two);
+        // The same change after another history has another hash.
+        let mut other = change(1, "c");
+        chain_change(None, &mut other).unwrap();
+        let mut two_elsewhere = change(2, "b");
+        chain_change(other.hash, &mut two_elsewhere).unwrap();
+        assert_ne!(two.hash, two_elsewhere.hash);
+        // A record written before the hash.
+        let legacy = encode(&change(3, "d")).unwrap();
+        assert_eq!(decode_change(b"k", &legacy).unwrap().hash, None);
+    }
 }

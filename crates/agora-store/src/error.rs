@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use agora_model::DomainError;
+use agora_model::national::NationalError;
 
 /// Cloneable, so that one failed batch can answer each of its requests.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -29,24 +30,9 @@ pub enum StoreError {
         found: u8,
         supported: u8,
     },
-    #[error("site {0:?} is not known to this national node")]
-    UnknownSite(String),
-    #[error("site {0:?} was revoked by the national administrator")]
-    SiteRevoked(String),
-    #[error("site {0:?}: the credential is neither this site's nor a valid join token for it")]
-    BadCredential(String),
-    #[error("site {site:?} sent change {got} but the next one is {expected}")]
-    SeqGap {
-        site: String,
-        expected: u64,
-        got: u64,
-    },
-    #[error("site {site:?} sent changes of epoch {got}, but its current epoch is {current}")]
-    StaleEpoch {
-        site: String,
-        current: String,
-        got: String,
-    },
+    /// The national rules refused a site's or the administrator's command.
+    #[error(transparent)]
+    National(#[from] NationalError),
     #[error("data directory {0} is in use by another process (is a node already running on it?)")]
     Locked(PathBuf),
     #[error("storage engine: {0}")]
@@ -68,6 +54,19 @@ pub enum StoreError {
     Encode(String),
     #[error("the store is closed")]
     Closed,
+    /// A write refused because the data directory's disk is (nearly) full; nothing of it
+    /// was written.
+    #[error(
+        "the disk of the data directory is full: {free_mib} MiB free, {reserve_mib} MiB are kept in reserve; free some space and writes resume"
+    )]
+    DiskFull { free_mib: u64, reserve_mib: u64 },
+    /// A value beyond what the store keeps in one row (see `MAX_VALUE_BYTES`).
+    #[error("a row of {bytes} bytes (tree {tree}) is larger than the {max} bytes a row may hold")]
+    TooLarge {
+        tree: usize,
+        bytes: usize,
+        max: usize,
+    },
     #[error("writes are stopped after a failed flush to disk: {0}")]
     Poisoned(String),
 }
@@ -78,5 +77,14 @@ impl StoreError {
             context: context.into(),
             source: Arc::new(source),
         }
+    }
+
+    /// An error of writing that leaves the disk as it was: out of space (`ENOSPC`) or over
+    /// a quota (`EDQUOT`).
+    pub(crate) fn out_of_space(e: &std::io::Error) -> bool {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
     }
 }

@@ -39,6 +39,11 @@ pub use error::StoreError;
 pub use wal::FILE_BYTES as WAL_FILE_BYTES;
 pub use writer::now_ms;
 
+/// The most a row (key and value) may hold. Commands are bounded by the model's limits
+/// well below this; a batch that would write more is refused before the log (see
+/// `batch::SEGMENT_BYTES` for why sled must never see larger values).
+pub const MAX_VALUE_BYTES: usize = 80 << 10;
+
 use codec::{FORMAT, decode, encode, target_key, u64_key, u64_of};
 
 /// The trees of a node's database; the discriminant indexes `Inner::trees`.
@@ -190,7 +195,17 @@ pub struct StoreConfig {
     /// Size at which a write-ahead log file hands over to the other and a checkpoint
     /// starts ([`WAL_FILE_BYTES`] by default).
     pub wal_file_bytes: u64,
+    /// Free space kept on the data directory's file system: below it, writes are refused
+    /// with [`StoreError::DiskFull`] (nothing written), so that every answered write can
+    /// still be applied and checkpointed.
+    pub disk_reserve_bytes: u64,
 }
+
+/// The write-ahead log file size of a node by default, MiB.
+pub const DEFAULT_WAL_FILE_MB: u64 = WAL_FILE_BYTES >> 20;
+/// Free disk space a node keeps in reserve by default, MiB: room for a write-ahead log file
+/// to grow to its size and for sled to add a segment and checkpoint.
+pub const DEFAULT_DISK_RESERVE_MB: u64 = 64;
 
 impl StoreConfig {
     pub fn new(path: impl Into<PathBuf>, site_id: SiteId) -> Self {
@@ -200,6 +215,7 @@ impl StoreConfig {
             cache_bytes: 4 << 20,
             log_retention: 1_000_000,
             wal_file_bytes: WAL_FILE_BYTES,
+            disk_reserve_bytes: DEFAULT_DISK_RESERVE_MB << 20,
         }
     }
 }
@@ -264,6 +280,15 @@ impl Inner {
         &self.trees[t as usize]
     }
 
+    /// Writes outside the command batches, through the write-ahead log like them: on the
+    /// writer thread, between two batches (see `Store::exclusive`), when none is pending.
+    fn write_now(
+        &self,
+        f: impl FnOnce(&wal::TxTrees<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.disk.write_now(&self.trees, T::Meta as usize, f)
+    }
+
     fn epoch(&self) -> String {
         self.epoch.read().map(|e| e.clone()).unwrap_or_default()
     }
@@ -320,7 +345,14 @@ impl Store {
             .iter()
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()?;
-        let disk = Disk::open(db, &cfg.path, &trees, T::Meta as usize, cfg.wal_file_bytes)?;
+        let disk = Disk::open(
+            db,
+            &cfg.path,
+            &trees,
+            T::Meta as usize,
+            cfg.wal_file_bytes,
+            cfg.disk_reserve_bytes,
+        )?;
         let meta_tree = &trees[T::Meta as usize];
         let created = match meta_tree.get(meta::FORMAT)? {
             None => {
@@ -358,8 +390,10 @@ impl Store {
             None => {
                 // Databases made before pseudonyms existed get their key now.
                 let key = Uuid::new_v4();
-                meta_tree.insert(meta::PSEUDONYM_KEY, key.as_bytes())?;
-                disk.sync()?;
+                disk.write_now(&trees, T::Meta as usize, |tx| {
+                    tx.insert(T::Meta as usize, meta::PSEUDONYM_KEY, key.as_bytes());
+                    Ok(())
+                })?;
                 key
             }
         };
@@ -432,6 +466,19 @@ impl Store {
         &self.inner.site_id
     }
 
+    /// Whether a write could be made now: refused after a failed write to disk (see the
+    /// log), or while the disk's free space is below the reserve.
+    pub fn writable(&self) -> Result<(), StoreError> {
+        if self
+            .inner
+            .poisoned
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Err(StoreError::Poisoned("a write to disk failed".into()));
+        }
+        self.inner.disk.check_space()
+    }
+
     pub fn epoch(&self) -> String {
         self.inner.epoch()
     }
@@ -468,10 +515,11 @@ impl Store {
     /// Keeps the credential the national node issued, durably.
     pub async fn set_national_credential(&self, credential: String) -> Result<(), StoreError> {
         self.exclusive(move |inner| {
-            inner
-                .tree(T::Meta)
-                .insert(meta::NATIONAL_CREDENTIAL, encode(&credential)?)?;
-            inner.disk.sync()
+            let v = encode(&credential)?;
+            inner.write_now(|tx| {
+                tx.insert(T::Meta as usize, meta::NATIONAL_CREDENTIAL, &v);
+                Ok(())
+            })
         })
         .await
     }
@@ -499,28 +547,31 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.exclusive(move |inner| {
             let tree = inner.tree(T::Directory);
-            if reset {
-                tree.clear()?;
-            }
-            for e in &entries {
-                match e {
-                    DirectoryEntry::DropSiteChallenges(site) => {
-                        let prefix = codec::join(&[3], &codec::join(site.as_bytes(), &[0]));
-                        let mut b = sled::Batch::default();
-                        for k in tree.scan_prefix(&prefix).keys() {
-                            b.remove(k?);
-                        }
-                        tree.apply_batch(b)?;
-                    }
-                    other => {
-                        tree.insert(directory_key(other), encode(other)?)?;
+            let dir = T::Directory as usize;
+            inner.write_now(|tx| {
+                if reset {
+                    for k in tree.iter().keys() {
+                        tx.remove(dir, &k?);
                     }
                 }
-            }
-            inner
-                .tree(T::Meta)
-                .insert(meta::DOWNLINK_POSITION, &u64_key(position))?;
-            inner.disk.sync()
+                for e in &entries {
+                    match e {
+                        DirectoryEntry::DropSiteChallenges(site) => {
+                            let prefix = codec::join(&[3], &codec::join(site.as_bytes(), &[0]));
+                            for k in tree.scan_prefix(&prefix).keys() {
+                                tx.remove(dir, &k?);
+                            }
+                        }
+                        other => tx.insert(dir, &directory_key(other), &encode(other)?),
+                    }
+                }
+                tx.insert(
+                    T::Meta as usize,
+                    meta::DOWNLINK_POSITION,
+                    &u64_key(position),
+                );
+                Ok(())
+            })
         })
         .await
     }
@@ -540,8 +591,11 @@ impl Store {
     pub async fn rotate_epoch(&self) -> Result<String, StoreError> {
         self.exclusive(|inner| {
             let epoch = Uuid::new_v4().to_string();
-            inner.tree(T::Meta).insert(meta::EPOCH, encode(&epoch)?)?;
-            inner.disk.sync()?;
+            let v = encode(&epoch)?;
+            inner.write_now(|tx| {
+                tx.insert(T::Meta as usize, meta::EPOCH, &v);
+                Ok(())
+            })?;
             if let Ok(mut e) = inner.epoch.write() {
                 e.clone_from(&epoch);
             }
@@ -762,7 +816,7 @@ impl Store {
         let range = u64_key(after + 1)..=u64_key(durable);
         for kv in self.inner.tree(T::Log).range(range).take(limit) {
             let (k, v) = kv?;
-            let change: Change = decode("log", &k, &v)?;
+            let change = codec::decode_change(&k, &v)?;
             // Pruning may run between the check above and this scan: the first record
             // read must be exactly the next one, and every later one must follow it.
             if change.seq != after + 1 + out.len() as u64 {
@@ -805,18 +859,19 @@ fn directory_key(e: &DirectoryEntry) -> Vec<u8> {
 fn init(trees: &[sled::Tree], site_id: &SiteId) -> Result<(), StoreError> {
     let themes = default_themes();
     let epoch = uuid::Uuid::new_v4().to_string();
-    let first = Change {
+    let mut first = Change {
         seq: 1,
         at_ms: writer::now_ms(),
         request_id: "init".into(),
         events: themes.iter().cloned().map(Event::ThemeAdded).collect(),
+        hash: None,
     };
     let mut batch = sled::Batch::default();
     for t in &themes {
         batch.insert(t.id.as_bytes(), encode(t)?);
     }
     trees[T::Themes as usize].apply_batch(batch)?;
-    trees[T::Log as usize].insert(u64_key(1), encode(&first)?)?;
+    trees[T::Log as usize].insert(u64_key(1), codec::chain_change(None, &mut first)?)?;
     let m = &trees[T::Meta as usize];
     m.insert(meta::SITE_ID, encode(&site_id.to_string())?)?;
     m.insert(meta::EPOCH, encode(&epoch)?)?;

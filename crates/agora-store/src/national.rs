@@ -11,8 +11,12 @@ use std::thread::JoinHandle;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
+use agora_model::national::{
+    NationalApplyError, NationalCommand, NationalError, NationalOutcome, NationalRows,
+    apply_national, secret_hash,
+};
 use agora_model::shared::{
     self, Announcement, DirectoryEntry, ReplicaChallenge, ReplicaRows, ReplicaTotals, SharedChange,
     SharedEvent, SharedParticipant, SharedRegistration, SiteEntry,
@@ -29,8 +33,9 @@ use crate::writer::now_ms;
 /// Most jobs applied in one transaction.
 const MAX_BATCH: usize = 256;
 const PRUNE_PER_BATCH: u64 = 1024;
-/// Events per national log record when a snapshot is logged.
-const SNAPSHOT_RECORD_EVENTS: usize = 1000;
+/// Rows of abandoned replicas deleted per batch (through the write-ahead log, like every
+/// other write): a replica of a large site goes in a few batches.
+const GARBAGE_PER_BATCH: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum N {
@@ -86,56 +91,85 @@ mod meta {
     pub const KIND: &[u8] = b"kind";
     pub const LAST: &[u8] = b"last_position";
     pub const FIRST: &[u8] = b"first_position";
+    /// Key-space prefixes of abandoned replicas whose rows are still to delete.
+    pub const GARBAGE: &[u8] = b"garbage";
 }
 
-/// A site as the national node knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SiteRecord {
-    pub id: String,
-    pub name: String,
-    pub country: String,
-    pub partner: bool,
-    /// Issued at join; `None` until the site joined, and after a revocation.
-    pub credential: Option<String>,
-    /// Epoch of the site's log that the replica follows ("" before the first Hello).
-    pub epoch: String,
-    pub applied_seq: u64,
-    pub revoked: bool,
-    pub joined_at_ms: i64,
-    /// Key space of the replica's rows: a new one (a random id) whenever the replica is
-    /// rebuilt, for a new epoch or a snapshot; the old one is dropped after commit.
-    pub replica: String,
+pub use agora_model::national::{Invite, NationalRecord, SiteRecord, Welcome};
+
+/// An invite as stored before expiry and `--replace` (under its token in clear): read, to
+/// list and cancel it; it no longer opens a stream (tokens are looked up by hash).
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct InviteV1 {
+    site_id: String,
+    name: String,
+    country: String,
+    partner: bool,
+    created_at_ms: i64,
 }
 
-impl SiteRecord {
-    fn prefix(&self) -> Vec<u8> {
-        replica_prefix(&self.id, &self.replica)
-    }
+fn decode_invite(key: &[u8], bytes: &[u8]) -> Result<Invite, StoreError> {
+    decode::<Invite>("invites", key, bytes).or_else(|e| {
+        let Ok(v1) = decode::<InviteV1>("invites", key, bytes) else {
+            return Err(e);
+        };
+        Ok(Invite {
+            site_id: v1.site_id,
+            name: v1.name,
+            country: v1.country,
+            partner: v1.partner,
+            created_at_ms: v1.created_at_ms,
+            expires_at_ms: v1.created_at_ms,
+            replace: false,
+        })
+    })
 }
 
-/// A pending invitation to join, under its one-time token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Invite {
-    pub site_id: String,
-    pub name: String,
-    pub country: String,
-    pub partner: bool,
-    pub created_at_ms: i64,
+/// A site record as stored before the log hash (format 1 without `applied_hash`): read,
+/// never written.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct SiteRecordV1 {
+    id: String,
+    name: String,
+    country: String,
+    partner: bool,
+    credential: Option<String>,
+    epoch: String,
+    applied_seq: u64,
+    revoked: bool,
+    joined_at_ms: i64,
+    replica: String,
 }
 
-/// One record of the national log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NationalRecord {
-    pub position: u64,
-    pub site_id: String,
-    /// 0 for a site reset.
-    pub site_seq: u64,
-    pub at_ms: i64,
-    pub events: Vec<SharedEvent>,
-    /// The replica of the site was dropped (new epoch); the records after rebuild it.
-    pub site_reset: bool,
-    /// A national announcement (then `site_id` is empty).
-    pub announcement: Option<Announcement>,
+/// Reads a site record, of either layout (the newer one only appends a field, so an older
+/// value ends early and fails to read as the newer one).
+fn decode_site(key: &[u8], bytes: &[u8]) -> Result<SiteRecord, StoreError> {
+    decode::<SiteRecord>("sites", key, bytes).or_else(|e| {
+        let Ok(v1) = decode::<SiteRecordV1>("sites", key, bytes) else {
+            return Err(e);
+        };
+        Ok(SiteRecord {
+            id: v1.id,
+            name: v1.name,
+            country: v1.country,
+            partner: v1.partner,
+            // Stored in clear before: kept from now on as its hash.
+            credential: v1.credential.as_deref().map(secret_hash),
+            epoch: v1.epoch,
+            applied_seq: v1.applied_seq,
+            revoked: v1.revoked,
+            joined_at_ms: v1.joined_at_ms,
+            replica: v1.replica,
+            applied_hash: None,
+            epoch_started_ms: 0,
+        })
+    })
+}
+
+fn replica_prefix_of(s: &SiteRecord) -> Vec<u8> {
+    replica_prefix(&s.id, &s.replica)
 }
 
 /// The national state at one log position.
@@ -146,13 +180,6 @@ pub struct Snapshot {
     pub themes: Vec<Theme>,
 }
 
-/// The answer to a site's Hello.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Welcome {
-    pub applied_seq: u64,
-    pub issued_credential: Option<String>,
-}
-
 #[derive(Debug, Clone)]
 pub struct NationalConfig {
     pub path: PathBuf,
@@ -160,66 +187,19 @@ pub struct NationalConfig {
     pub log_retention: u64,
     /// See [`crate::StoreConfig::wal_file_bytes`].
     pub wal_file_bytes: u64,
+    /// See [`crate::StoreConfig::disk_reserve_bytes`].
+    pub disk_reserve_bytes: u64,
 }
 
-enum Job {
-    Hello {
-        site_id: String,
-        epoch: String,
-        credential: String,
-        fresh: String,
-        replica: String,
-        reply: oneshot::Sender<Result<Welcome, StoreError>>,
-    },
-    Snapshot {
-        site_id: String,
-        epoch: String,
-        seq: u64,
-        events: Vec<SharedEvent>,
-        replica: String,
-        reply: oneshot::Sender<Result<u64, StoreError>>,
-    },
-    Ingest {
-        site_id: String,
-        epoch: String,
-        changes: Vec<SharedChange>,
-        reply: oneshot::Sender<Result<u64, StoreError>>,
-    },
-    Invite {
-        invite: Invite,
-        token: String,
-        reply: oneshot::Sender<Result<String, StoreError>>,
-    },
-    Revoke {
-        site_id: String,
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
-    Announce {
-        text: String,
-        reply: oneshot::Sender<Result<Announcement, StoreError>>,
-    },
+struct Job {
+    cmd: NationalCommand,
+    reply: oneshot::Sender<Result<NationalOutcome, StoreError>>,
 }
 
 impl Job {
     fn fail(self, e: StoreError) {
-        match self {
-            Job::Hello { reply, .. } => drop(reply.send(Err(e))),
-            Job::Ingest { reply, .. } => drop(reply.send(Err(e))),
-            Job::Invite { reply, .. } => drop(reply.send(Err(e))),
-            Job::Revoke { reply, .. } => drop(reply.send(Err(e))),
-            Job::Announce { reply, .. } => drop(reply.send(Err(e))),
-            Job::Snapshot { reply, .. } => drop(reply.send(Err(e))),
-        }
+        let _ = self.reply.send(Err(e));
     }
-}
-
-/// What a job answered, kept until the batch is durable.
-enum Answer {
-    Hello(Result<Welcome, StoreError>),
-    Ingest(Result<u64, StoreError>),
-    Invite(Result<String, StoreError>),
-    Revoke(Result<(), StoreError>),
-    Announce(Result<Announcement, StoreError>),
 }
 
 struct Inner {
@@ -272,7 +252,14 @@ impl NationalStore {
             .iter()
             .map(|n| db.open_tree(n.name()))
             .collect::<Result<Vec<_>, _>>()?;
-        let disk = Disk::open(db, &cfg.path, &trees, N::Meta as usize, cfg.wal_file_bytes)?;
+        let disk = Disk::open(
+            db,
+            &cfg.path,
+            &trees,
+            N::Meta as usize,
+            cfg.wal_file_bytes,
+            cfg.disk_reserve_bytes,
+        )?;
         let m = &trees[N::Meta as usize];
         match m.get(meta::FORMAT)? {
             None => {
@@ -339,13 +326,10 @@ impl NationalStore {
         })
     }
 
-    async fn submit<T>(
-        &self,
-        job: Job,
-        answer: oneshot::Receiver<Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
+    async fn run(&self, cmd: NationalCommand) -> Result<NationalOutcome, StoreError> {
+        let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Msg::Job(job))
+            .send(Msg::Job(Job { cmd, reply }))
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
@@ -359,16 +343,17 @@ impl NationalStore {
         epoch: &str,
         credential: &str,
     ) -> Result<Welcome, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job::Hello {
+        let cmd = NationalCommand::Hello {
             site_id: site_id.to_owned(),
             epoch: epoch.to_owned(),
             credential: credential.to_owned(),
-            fresh: secret(),
-            replica: secret(),
-            reply,
+            fresh_credential: secret(),
+            fresh_replica: secret(),
         };
-        self.submit(job, answer).await
+        match self.run(cmd).await? {
+            NationalOutcome::Welcome(w) => Ok(w),
+            _ => Err(unexpected()),
+        }
     }
 
     /// Applies a site's changes, in order, exactly once; answers the new applied sequence
@@ -379,73 +364,92 @@ impl NationalStore {
         epoch: &str,
         changes: Vec<SharedChange>,
     ) -> Result<u64, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job::Ingest {
+        let cmd = NationalCommand::Ingest {
             site_id: site_id.to_owned(),
             epoch: epoch.to_owned(),
             changes,
-            reply,
         };
-        self.submit(job, answer).await
+        match self.run(cmd).await? {
+            NationalOutcome::Applied(n) => Ok(n),
+            _ => Err(unexpected()),
+        }
     }
 
     /// Replaces the replica of a site with a snapshot of its shareable state at `seq`
-    /// (for a site whose log no longer reaches back to `applied_seq + 1`).
+    /// (for a site whose log no longer reaches back to `applied_seq + 1`); `hash` is the
+    /// site's log hash at `seq`.
     pub async fn install_snapshot(
         &self,
         site_id: &str,
         epoch: &str,
         seq: u64,
+        hash: Option<u64>,
         events: Vec<SharedEvent>,
     ) -> Result<u64, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let job = Job::Snapshot {
+        let cmd = NationalCommand::Snapshot {
             site_id: site_id.to_owned(),
             epoch: epoch.to_owned(),
             seq,
+            hash,
             events,
-            replica: secret(),
-            reply,
+            fresh_replica: secret(),
         };
-        self.submit(job, answer).await
+        match self.run(cmd).await? {
+            NationalOutcome::Applied(n) => Ok(n),
+            _ => Err(unexpected()),
+        }
     }
 
+    /// Cancels every pending invite of a site; answers how many there were.
+    pub async fn cancel_invites(&self, site_id: &str) -> Result<u32, StoreError> {
+        let cmd = NationalCommand::CancelInvites {
+            site_id: site_id.to_owned(),
+        };
+        match self.run(cmd).await? {
+            NationalOutcome::Cancelled(n) => Ok(n),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// The pending invites (their tokens are not stored, only their hashes).
+    pub fn invites(&self) -> Result<Vec<Invite>, StoreError> {
+        Ok(scan_invites(self.inner.tree(N::Invites))?
+            .into_iter()
+            .map(|(_, i)| i)
+            .collect())
+    }
+
+    /// A new invite; answers its one-time token (stored only as its hash).
     pub async fn create_invite(&self, invite: Invite) -> Result<String, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.submit(
-            Job::Invite {
-                invite,
-                token: secret(),
-                reply,
-            },
-            answer,
-        )
-        .await
+        let cmd = NationalCommand::Invite {
+            invite,
+            token: secret(),
+        };
+        match self.run(cmd).await? {
+            NationalOutcome::Invited(t) => Ok(t),
+            _ => Err(unexpected()),
+        }
     }
 
     pub async fn revoke(&self, site_id: &str) -> Result<(), StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.submit(
-            Job::Revoke {
-                site_id: site_id.to_owned(),
-                reply,
-            },
-            answer,
-        )
-        .await
+        let cmd = NationalCommand::Revoke {
+            site_id: site_id.to_owned(),
+        };
+        match self.run(cmd).await? {
+            NationalOutcome::Revoked => Ok(()),
+            _ => Err(unexpected()),
+        }
     }
 
     /// Records an announcement for every site.
     pub async fn announce(&self, text: &str) -> Result<Announcement, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.submit(
-            Job::Announce {
-                text: text.to_owned(),
-                reply,
-            },
-            answer,
-        )
-        .await
+        let cmd = NationalCommand::Announce {
+            text: text.to_owned(),
+        };
+        match self.run(cmd).await? {
+            NationalOutcome::Announced(a) => Ok(a),
+            _ => Err(unexpected()),
+        }
     }
 
     pub fn announcements(&self) -> Result<Vec<Announcement>, StoreError> {
@@ -538,7 +542,7 @@ impl NationalStore {
                 }
                 Touch::Challenge(site, n) => {
                     let Some(s) = self.site(&site)? else { continue };
-                    let key = key(&s.prefix(), &n.to_be_bytes());
+                    let key = key(&replica_prefix_of(&s), &n.to_be_bytes());
                     if let Some(c) = get::<ReplicaChallenge>(
                         self.inner.tree(N::Challenges),
                         N::Challenges,
@@ -581,11 +585,11 @@ impl NationalStore {
     }
 
     pub fn sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
-        scan(self.inner.tree(N::Sites), N::Sites, &[])
+        scan_sites(self.inner.tree(N::Sites))
     }
 
     pub fn site(&self, id: &str) -> Result<Option<SiteRecord>, StoreError> {
-        get(self.inner.tree(N::Sites), N::Sites, id.as_bytes())
+        get_site(self.inner.tree(N::Sites), id)
     }
 
     pub fn themes(&self) -> Result<Vec<Theme>, StoreError> {
@@ -597,12 +601,17 @@ impl NationalStore {
         scan(
             self.inner.tree(N::Challenges),
             N::Challenges,
-            &site.prefix(),
+            &replica_prefix_of(site),
         )
     }
 
     pub fn totals(&self, site: &SiteRecord) -> Result<ReplicaTotals, StoreError> {
-        Ok(get(self.inner.tree(N::Totals), N::Totals, &site.prefix())?.unwrap_or_default())
+        Ok(get(
+            self.inner.tree(N::Totals),
+            N::Totals,
+            &replica_prefix_of(site),
+        )?
+        .unwrap_or_default())
     }
 
     /// Digest of the replica of one site, comparable with the site's own; read between
@@ -613,9 +622,9 @@ impl NationalStore {
         let site_id = site_id.to_owned();
         let run: batch::Exclusive = Box::new(move || {
             let r = (|| {
-                let site: SiteRecord = get(inner.tree(N::Sites), N::Sites, site_id.as_bytes())?
-                    .ok_or_else(|| StoreError::UnknownSite(site_id.clone()))?;
-                let prefix = site.prefix();
+                let site: SiteRecord = get_site(inner.tree(N::Sites), &site_id)?
+                    .ok_or_else(|| NationalError::UnknownSite(site_id.clone()))?;
+                let prefix = replica_prefix_of(&site);
                 let challenges: Vec<ReplicaChallenge> =
                     scan(inner.tree(N::Challenges), N::Challenges, &prefix)?;
                 let regs: Vec<SharedRegistration> =
@@ -647,8 +656,8 @@ impl NationalStore {
         let run: batch::Exclusive = Box::new(move || {
             let r = (|| {
                 let mut sites = Vec::new();
-                for s in scan::<SiteRecord>(inner.tree(N::Sites), N::Sites, &[])? {
-                    let prefix = s.prefix();
+                for s in scan_sites(inner.tree(N::Sites))? {
+                    let prefix = replica_prefix_of(&s);
                     let totals =
                         get(inner.tree(N::Totals), N::Totals, &prefix)?.unwrap_or_default();
                     let challenges = scan(inner.tree(N::Challenges), N::Challenges, &prefix)?;
@@ -718,37 +727,6 @@ fn site_entry(s: &SiteRecord) -> SiteEntry {
     }
 }
 
-/// A national record that carries no events: a site's replica was reset, or a site joined.
-fn marker(position: u64, site_id: &str, at_ms: i64, site_reset: bool) -> NationalRecord {
-    NationalRecord {
-        position,
-        site_id: site_id.to_owned(),
-        site_seq: 0,
-        at_ms,
-        events: vec![],
-        site_reset,
-        announcement: None,
-    }
-}
-
-/// The site's record if it may publish under `epoch` now, else why not.
-fn publishing_site(
-    tx: &Tx<'_>,
-    site_id: &str,
-    epoch: &str,
-) -> Result<Result<SiteRecord, StoreError>, TxError> {
-    Ok(match tx.get::<SiteRecord>(N::Sites, site_id.as_bytes())? {
-        None => Err(StoreError::UnknownSite(site_id.to_owned())),
-        Some(s) if s.revoked => Err(StoreError::SiteRevoked(site_id.to_owned())),
-        Some(s) if s.epoch != epoch => Err(StoreError::StaleEpoch {
-            site: site_id.to_owned(),
-            current: s.epoch,
-            got: epoch.to_owned(),
-        }),
-        Some(s) => Ok(s),
-    })
-}
-
 /// A random secret for join tokens and site credentials (122 random bits).
 fn secret() -> String {
     uuid::Uuid::new_v4().simple().to_string()
@@ -763,6 +741,34 @@ fn get<V: serde::de::DeserializeOwned>(
         Some(v) => decode(n.name(), key, &v).map(Some),
         None => Ok(None),
     }
+}
+
+fn scan_invites(tree: &sled::Tree) -> Result<Vec<(String, Invite)>, StoreError> {
+    tree.iter()
+        .map(|kv| {
+            let (k, v) = kv?;
+            Ok((
+                String::from_utf8_lossy(&k).into_owned(),
+                decode_invite(&k, &v)?,
+            ))
+        })
+        .collect()
+}
+
+fn get_site(tree: &sled::Tree, id: &str) -> Result<Option<SiteRecord>, StoreError> {
+    match tree.get(id.as_bytes())? {
+        Some(v) => decode_site(id.as_bytes(), &v).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn scan_sites(tree: &sled::Tree) -> Result<Vec<SiteRecord>, StoreError> {
+    tree.iter()
+        .map(|kv| {
+            let (k, v) = kv?;
+            decode_site(&k, &v)
+        })
+        .collect()
 }
 
 fn scan<V: serde::de::DeserializeOwned>(
@@ -781,9 +787,20 @@ fn scan<V: serde::de::DeserializeOwned>(
 /// Typed access to the national trees inside one transaction.
 struct Tx<'a> {
     t: &'a TxTrees<'a>,
+    trees: &'a [sled::Tree],
+    /// Whether the batch wrote anything: a batch that did not (a Hello that changed
+    /// nothing) costs no write-ahead log record and no fdatasync.
+    wrote: std::cell::Cell<bool>,
 }
 
 impl Tx<'_> {
+    fn t_tree(&self, n: N) -> &sled::Tree {
+        &self.trees[n as usize]
+    }
+    fn remove(&self, n: N, key: &[u8]) {
+        self.wrote.set(true);
+        self.t.remove(n as usize, key);
+    }
     fn get<V: serde::de::DeserializeOwned>(&self, n: N, key: &[u8]) -> Result<Option<V>, TxError> {
         match self.t.get(n as usize, key)? {
             Some(v) => decode(n.name(), key, &v).map(Some),
@@ -791,6 +808,7 @@ impl Tx<'_> {
         }
     }
     fn put<V: Serialize>(&self, n: N, key: &[u8], v: &V) -> Result<(), TxError> {
+        self.wrote.set(true);
         self.t.insert(n as usize, key, &encode(v)?);
         Ok(())
     }
@@ -799,6 +817,7 @@ impl Tx<'_> {
         u64_of("meta", k, &v)
     }
     fn set_u64(&self, k: &'static [u8], v: u64) -> Result<(), TxError> {
+        self.wrote.set(true);
         self.t.insert(N::Meta as usize, k, &u64_key(v));
         Ok(())
     }
@@ -812,6 +831,9 @@ struct Replica<'a, 'b> {
 
 impl ReplicaRows for Replica<'_, '_> {
     type Error = TxError;
+    fn theme(&self, id: &str) -> Result<Option<Theme>, TxError> {
+        self.tx.get(N::Themes, id.as_bytes())
+    }
     fn put_theme(&mut self, t: &Theme) -> Result<(), TxError> {
         self.tx.put(N::Themes, t.id.as_bytes(), t)
     }
@@ -851,13 +873,84 @@ impl ReplicaRows for Replica<'_, '_> {
 }
 
 struct Committed {
-    answers: Vec<Answer>,
+    answers: Vec<Result<NationalOutcome, StoreError>>,
     last: u64,
     first: u64,
-    /// Replicas of old epochs, to delete once the batch is durable.
-    garbage: Vec<Vec<u8>>,
     /// The writes, for the write-ahead log and then sled.
     writes: Option<Writes>,
+}
+
+fn unexpected() -> StoreError {
+    StoreError::Inconsistent {
+        what: "answer of the national rules",
+        key: "the command's own kind".into(),
+    }
+}
+
+/// The model's [`NationalRows`] port over one batch.
+struct NRows<'a, 'b> {
+    tx: &'a Tx<'b>,
+    last: u64,
+    /// Prefixes of abandoned replicas, persisted with the batch.
+    garbage: Vec<Vec<u8>>,
+}
+
+impl NationalRows for NRows<'_, '_> {
+    type Error = TxError;
+    fn site(&self, id: &str) -> Result<Option<SiteRecord>, TxError> {
+        match self.tx.t.get(N::Sites as usize, id.as_bytes())? {
+            Some(v) => decode_site(id.as_bytes(), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+    fn put_site(&mut self, s: &SiteRecord) -> Result<(), TxError> {
+        self.tx.put(N::Sites, s.id.as_bytes(), s)
+    }
+    fn invite(&self, token_hash: &str) -> Result<Option<Invite>, TxError> {
+        match self.tx.t.get(N::Invites as usize, token_hash.as_bytes())? {
+            Some(v) => decode_invite(token_hash.as_bytes(), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+    fn invites(&self) -> Result<Vec<(String, Invite)>, TxError> {
+        // Invites are few (one per site waiting to join); those of this batch are not
+        // listed, which cancelling in the same batch as creating does not need.
+        scan_invites(self.tx.t_tree(N::Invites))
+    }
+    fn put_invite(&mut self, token: &str, i: &Invite) -> Result<(), TxError> {
+        self.tx.put(N::Invites, token.as_bytes(), i)
+    }
+    fn remove_invite(&mut self, token: &str) -> Result<(), TxError> {
+        self.tx.remove(N::Invites, token.as_bytes());
+        Ok(())
+    }
+    fn put_announcement(&mut self, a: &Announcement) -> Result<(), TxError> {
+        self.tx.put(N::Announcements, &u64_key(a.id), a)
+    }
+    fn last_position(&self) -> u64 {
+        self.last
+    }
+    fn append(&mut self, r: &NationalRecord) -> Result<(), TxError> {
+        if r.position != self.last + 1 {
+            return Err(StoreError::Inconsistent {
+                what: "national log position",
+                key: r.position.to_string(),
+            });
+        }
+        self.tx.put(N::Log, &u64_key(r.position), r)?;
+        self.last = r.position;
+        Ok(())
+    }
+    fn drop_replica(&mut self, site: &SiteRecord) -> Result<(), TxError> {
+        self.garbage.push(replica_prefix_of(site));
+        Ok(())
+    }
+    fn replica(&mut self, site: &SiteRecord) -> impl ReplicaRows<Error = TxError> + '_ {
+        Replica {
+            tx: self.tx,
+            prefix: replica_prefix_of(site),
+        }
+    }
 }
 
 impl Inner {
@@ -876,7 +969,7 @@ impl Inner {
             if let Some(w) = c.writes.take() {
                 self.disk.commit(&w)?;
                 // Readers of single rows need no gate; the overview reads between batches.
-                w.apply(&self.trees)?;
+                self.disk.apply(&w, &self.trees)?;
             }
             Ok(c)
         });
@@ -889,18 +982,7 @@ impl Inner {
                     changed
                 });
                 for (job, answer) in jobs.drain(..).zip(c.answers) {
-                    match (job, answer) {
-                        (Job::Hello { reply, .. }, Answer::Hello(a)) => drop(reply.send(a)),
-                        (Job::Ingest { reply, .. }, Answer::Ingest(a)) => drop(reply.send(a)),
-                        (Job::Invite { reply, .. }, Answer::Invite(a)) => drop(reply.send(a)),
-                        (Job::Revoke { reply, .. }, Answer::Revoke(a)) => drop(reply.send(a)),
-                        (Job::Announce { reply, .. }, Answer::Announce(a)) => drop(reply.send(a)),
-                        (Job::Snapshot { reply, .. }, Answer::Ingest(a)) => drop(reply.send(a)),
-                        (job, _) => job.fail(StoreError::Closed),
-                    }
-                }
-                for prefix in c.garbage {
-                    self.drop_replica(&prefix);
+                    let _ = job.reply.send(answer);
                 }
             }
             Err(e) => {
@@ -915,282 +997,224 @@ impl Inner {
         }
     }
 
-    /// Deletes an old epoch's replica rows; they are unreachable already, so this need not
-    /// be atomic.
-    fn drop_replica(&self, prefix: &[u8]) {
-        for n in [N::Challenges, N::Registrations, N::Participants, N::Totals] {
-            let tree = self.tree(n);
-            let mut b = sled::Batch::default();
-            for k in tree.scan_prefix(prefix).keys().flatten() {
-                b.remove(k);
-            }
-            if let Err(e) = tree.apply_batch(b) {
-                warn!(error = %e, "dropping an old replica failed; its rows stay unreachable");
+    fn commit(&self, jobs: &[Job], now: i64, batch: u64) -> Result<Committed, StoreError> {
+        let t = TxTrees::new(&self.trees, &[], TreeSet::default());
+        let tx = Tx {
+            t: &t,
+            trees: &self.trees,
+            wrote: std::cell::Cell::new(false),
+        };
+        let start = tx.u64(meta::LAST)?;
+        let last = start;
+        let mut first = tx.u64(meta::FIRST)?;
+        let mut garbage: Vec<Vec<u8>> = tx.get(N::Meta, meta::GARBAGE)?.unwrap_or_default();
+        let had_garbage = !garbage.is_empty();
+        // Rows of replicas abandoned by earlier batches (already in sled, unreachable).
+        self.collect_garbage(&tx, &mut garbage)?;
+        let mut rows = NRows {
+            tx: &tx,
+            last,
+            garbage,
+        };
+        let mut answers = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match apply_national(&mut rows, &job.cmd, now) {
+                Ok(outcome) => answers.push(Ok(outcome)),
+                Err(NationalApplyError::Refused(e)) => answers.push(Err(e.into())),
+                Err(NationalApplyError::Storage(e)) => return Err(e),
             }
         }
+        let NRows { last, garbage, .. } = rows;
+        if had_garbage || !garbage.is_empty() {
+            tx.put(N::Meta, meta::GARBAGE, &garbage)?;
+        }
+        if last != start {
+            tx.set_u64(meta::LAST, last)?;
+        }
+        let horizon = (last + 1).saturating_sub(self.retention);
+        let new_first = horizon.min(first + PRUNE_PER_BATCH).max(first);
+        for p in first..new_first {
+            tx.remove(N::Log, &u64_key(p));
+        }
+        if new_first != first {
+            first = new_first;
+            tx.set_u64(meta::FIRST, first)?;
+        }
+        let writes = tx
+            .wrote
+            .get()
+            .then(|| t.finish(N::Meta as usize, batch))
+            .transpose()?;
+        Ok(Committed {
+            answers,
+            last,
+            first,
+            writes,
+        })
     }
 
-    fn commit(&self, jobs: &[Job], now: i64, batch: u64) -> Result<Committed, StoreError> {
-        {
-            let t = TxTrees::new(&self.trees, &[], TreeSet::default());
-            let tx = Tx { t: &t };
-            let mut last = tx.u64(meta::LAST)?;
-            let mut first = tx.u64(meta::FIRST)?;
-            let mut answers = Vec::with_capacity(jobs.len());
-            let mut garbage = Vec::new();
-            let log = |tx: &Tx<'_>, rec: NationalRecord| -> Result<(), TxError> {
-                tx.put(N::Log, &u64_key(rec.position), &rec)
-            };
-            for job in jobs {
-                match job {
-                    Job::Hello {
-                        site_id,
-                        epoch,
-                        credential,
-                        fresh,
-                        replica,
-                        ..
-                    } => {
-                        let site: Option<SiteRecord> = tx.get(N::Sites, site_id.as_bytes())?;
-                        let mut issued = None;
-                        let mut site = match site {
-                            Some(s) if s.revoked => {
-                                answers.push(Answer::Hello(Err(StoreError::SiteRevoked(
-                                    site_id.clone(),
-                                ))));
-                                continue;
-                            }
-                            Some(s) if s.credential.as_deref() == Some(credential.as_str()) => s,
-                            existing => {
-                                let invite: Option<Invite> =
-                                    tx.get(N::Invites, credential.as_bytes())?;
-                                match invite {
-                                    Some(inv) if &inv.site_id == site_id => {
-                                        tx.t.remove(N::Invites as usize, credential.as_bytes());
-                                        issued = Some(fresh.clone());
-                                        let mut s = existing.unwrap_or(SiteRecord {
-                                            id: site_id.clone(),
-                                            name: inv.name.clone(),
-                                            country: inv.country.clone(),
-                                            partner: inv.partner,
-                                            credential: None,
-                                            epoch: String::new(),
-                                            applied_seq: 0,
-                                            revoked: false,
-                                            joined_at_ms: now,
-                                            replica: replica.clone(),
-                                        });
-                                        s.name = inv.name;
-                                        s.country = inv.country;
-                                        s.partner = inv.partner;
-                                        s.credential = Some(fresh.clone());
-                                        s
-                                    }
-                                    _ => {
-                                        answers.push(Answer::Hello(Err(
-                                            StoreError::BadCredential(site_id.clone()),
-                                        )));
-                                        continue;
-                                    }
-                                }
-                            }
-                        };
-                        if site.epoch != *epoch {
-                            if !site.epoch.is_empty() {
-                                garbage.push(site.prefix());
-                                last += 1;
-                                log(&tx, marker(last, &site.id, now, true))?;
-                            }
-                            site.epoch.clone_from(epoch);
-                            site.replica.clone_from(replica);
-                            site.applied_seq = 0;
-                        }
-                        if issued.is_some() {
-                            // A site joined: its directory entry goes down to every site.
-                            last += 1;
-                            log(&tx, marker(last, &site.id, now, false))?;
-                        }
-                        tx.put(N::Sites, site.id.as_bytes(), &site)?;
-                        answers.push(Answer::Hello(Ok(Welcome {
-                            applied_seq: site.applied_seq,
-                            issued_credential: issued,
-                        })));
+    /// Deletes up to [`GARBAGE_PER_BATCH`] rows of abandoned replicas in this batch;
+    /// `garbage` keeps the prefixes not yet empty.
+    fn collect_garbage(&self, tx: &Tx<'_>, garbage: &mut Vec<Vec<u8>>) -> Result<(), StoreError> {
+        let mut budget = GARBAGE_PER_BATCH;
+        while let Some(prefix) = garbage.first() {
+            for n in [N::Challenges, N::Registrations, N::Participants, N::Totals] {
+                for k in self.tree(n).scan_prefix(prefix).keys() {
+                    if budget == 0 {
+                        return Ok(());
                     }
-                    Job::Ingest {
-                        site_id,
-                        epoch,
-                        changes,
-                        ..
-                    } => {
-                        let mut site = match publishing_site(&tx, site_id, epoch)? {
-                            Ok(s) => s,
-                            Err(e) => {
-                                answers.push(Answer::Ingest(Err(e)));
-                                continue;
-                            }
-                        };
-                        // Duplicates are skipped; what remains must follow on exactly.
-                        let fresh: Vec<&SharedChange> = changes
-                            .iter()
-                            .filter(|c| c.seq > site.applied_seq)
-                            .collect();
-                        if let Some(gap) = fresh
-                            .iter()
-                            .zip(site.applied_seq + 1..)
-                            .find(|(c, want)| c.seq != *want)
-                        {
-                            answers.push(Answer::Ingest(Err(StoreError::SeqGap {
-                                site: site_id.clone(),
-                                expected: gap.1,
-                                got: gap.0.seq,
-                            })));
-                            continue;
-                        }
-                        let mut replica = Replica {
-                            tx: &tx,
-                            prefix: site.prefix(),
-                        };
-                        for c in fresh {
-                            for e in &c.events {
-                                shared::apply_shared(&mut replica, e)?;
-                            }
-                            site.applied_seq = c.seq;
-                            if c.events.is_empty() {
-                                // Nothing of this change left its site: nothing to log.
-                                continue;
-                            }
-                            last += 1;
-                            log(
-                                &tx,
-                                NationalRecord {
-                                    position: last,
-                                    site_id: site.id.clone(),
-                                    site_seq: c.seq,
-                                    at_ms: c.at_ms,
-                                    events: c.events.clone(),
-                                    site_reset: false,
-                                    announcement: None,
-                                },
-                            )?;
-                        }
-                        tx.put(N::Sites, site.id.as_bytes(), &site)?;
-                        answers.push(Answer::Ingest(Ok(site.applied_seq)));
-                    }
-                    Job::Snapshot {
-                        site_id,
-                        epoch,
-                        seq,
-                        events,
-                        replica,
-                        ..
-                    } => {
-                        let mut site = match publishing_site(&tx, site_id, epoch)? {
-                            Ok(s) => s,
-                            Err(e) => {
-                                answers.push(Answer::Ingest(Err(e)));
-                                continue;
-                            }
-                        };
-                        // The snapshot replaces the replica: a new key space, the old one
-                        // dropped after commit; watchers see a reset, then the state.
-                        garbage.push(site.prefix());
-                        site.replica.clone_from(replica);
-                        let mut rows = Replica {
-                            tx: &tx,
-                            prefix: site.prefix(),
-                        };
-                        for e in events {
-                            shared::apply_shared(&mut rows, e)?;
-                        }
-                        last += 1;
-                        log(&tx, marker(last, &site.id, now, true))?;
-                        for chunk in events.chunks(SNAPSHOT_RECORD_EVENTS) {
-                            last += 1;
-                            log(
-                                &tx,
-                                NationalRecord {
-                                    position: last,
-                                    site_id: site.id.clone(),
-                                    site_seq: *seq,
-                                    at_ms: now,
-                                    events: chunk.to_vec(),
-                                    site_reset: false,
-                                    announcement: None,
-                                },
-                            )?;
-                        }
-                        site.applied_seq = *seq;
-                        tx.put(N::Sites, site.id.as_bytes(), &site)?;
-                        answers.push(Answer::Ingest(Ok(site.applied_seq)));
-                    }
-                    Job::Invite { invite, token, .. } => {
-                        let mut inv = invite.clone();
-                        inv.created_at_ms = now;
-                        tx.put(N::Invites, token.as_bytes(), &inv)?;
-                        // Re-inviting is how a revoked site (or one that lost its data) comes
-                        // back: its old credential stays void, the token binds a new one.
-                        if let Some(mut s) =
-                            tx.get::<SiteRecord>(N::Sites, invite.site_id.as_bytes())?
-                        {
-                            s.revoked = false;
-                            tx.put(N::Sites, s.id.as_bytes(), &s)?;
-                        }
-                        answers.push(Answer::Invite(Ok(token.clone())));
-                    }
-                    Job::Announce { text, .. } => {
-                        last += 1;
-                        let a = Announcement {
-                            id: last,
-                            text: text.clone(),
-                            at_ms: now,
-                        };
-                        tx.put(N::Announcements, &u64_key(a.id), &a)?;
-                        log(
-                            &tx,
-                            NationalRecord {
-                                position: last,
-                                site_id: String::new(),
-                                site_seq: 0,
-                                at_ms: now,
-                                events: vec![],
-                                site_reset: false,
-                                announcement: Some(a.clone()),
-                            },
-                        )?;
-                        answers.push(Answer::Announce(Ok(a)));
-                    }
-                    Job::Revoke { site_id, .. } => {
-                        match tx.get::<SiteRecord>(N::Sites, site_id.as_bytes())? {
-                            Some(mut s) => {
-                                s.revoked = true;
-                                s.credential = None;
-                                tx.put(N::Sites, s.id.as_bytes(), &s)?;
-                                answers.push(Answer::Revoke(Ok(())));
-                            }
-                            None => answers.push(Answer::Revoke(Err(StoreError::UnknownSite(
-                                site_id.clone(),
-                            )))),
-                        }
-                    }
+                    tx.remove(n, &k?);
+                    budget -= 1;
                 }
             }
-            tx.set_u64(meta::LAST, last)?;
-            let horizon = (last + 1).saturating_sub(self.retention);
-            let new_first = horizon.min(first + PRUNE_PER_BATCH).max(first);
-            for p in first..new_first {
-                tx.t.remove(N::Log as usize, &u64_key(p));
-            }
-            if new_first != first {
-                first = new_first;
-                tx.set_u64(meta::FIRST, first)?;
-            }
-            Ok(Committed {
-                answers,
-                last,
-                first,
-                garbage,
-                writes: Some(t.finish(N::Meta as usize, batch)),
-            })
+            garbage.remove(0);
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hello_that_changes_nothing_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NationalStore::open(&NationalConfig {
+            path: dir.path().join("n"),
+            cache_bytes: 1 << 20,
+            log_retention: 1000,
+            wal_file_bytes: 1 << 20,
+            disk_reserve_bytes: 0,
+        })
+        .unwrap();
+        let token = store
+            .create_invite(Invite {
+                site_id: "cluny".into(),
+                name: "Cluny".into(),
+                country: "FR".into(),
+                partner: false,
+                created_at_ms: 0,
+                expires_at_ms: i64::MAX,
+                replace: false,
+            })
+            .await
+            .unwrap();
+        let epoch = "00000000-0000-4000-8000-000000000001";
+        let w = store.hello("cluny", epoch, &token).await.unwrap();
+        let credential = w.issued_credential.unwrap();
+        let batch = store.inner.disk.next_batch().unwrap();
+        for _ in 0..3 {
+            let w = store.hello("cluny", epoch, &credential).await.unwrap();
+            assert_eq!(w.issued_credential, None);
+        }
+        assert_eq!(
+            store.inner.disk.next_batch().unwrap(),
+            batch,
+            "no log record"
+        );
+        // A new epoch is a change: it is written.
+        store
+            .hello("cluny", "00000000-0000-4000-8000-000000000002", &credential)
+            .await
+            .unwrap();
+        assert_eq!(store.inner.disk.next_batch().unwrap(), batch + 1);
+        store.close();
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_replica_is_deleted_through_the_log_in_later_batches() {
+        use agora_model::shared::{SharedChange, SharedParticipant};
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = NationalConfig {
+            path: dir.path().join("n"),
+            cache_bytes: 1 << 20,
+            log_retention: 1000,
+            wal_file_bytes: 1 << 20,
+            disk_reserve_bytes: 0,
+        };
+        let store = NationalStore::open(&cfg).unwrap();
+        let token = store
+            .create_invite(Invite {
+                site_id: "cluny".into(),
+                name: "Cluny".into(),
+                country: "FR".into(),
+                partner: false,
+                created_at_ms: 0,
+                expires_at_ms: i64::MAX,
+                replace: false,
+            })
+            .await
+            .unwrap();
+        let (e1, e2) = (
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-000000000002",
+        );
+        let cred = store
+            .hello("cluny", e1, &token)
+            .await
+            .unwrap()
+            .issued_credential
+            .unwrap();
+        let person = |n: u128| {
+            SharedEvent::Participant(SharedParticipant {
+                id: ParticipantId(uuid::Uuid::from_u128(n)),
+                organisation_type: agora_model::OrganisationType::Other,
+                language: "fr".into(),
+                display_name: None,
+            })
+        };
+        let changes = (1..=3)
+            .map(|seq| SharedChange {
+                seq,
+                at_ms: 1,
+                events: vec![person(u128::from(seq))],
+                hash: None,
+            })
+            .collect();
+        store.ingest("cluny", e1, changes).await.unwrap();
+        let rows = |store: &NationalStore| store.inner.tree(N::Participants).len();
+        assert_eq!(rows(&store), 3);
+        // A new epoch abandons the replica; the next batch deletes its rows, as writes of
+        // the write-ahead log (a reopen without a checkpoint replays them).
+        store.hello("cluny", e2, &cred).await.unwrap();
+        let one = vec![SharedChange {
+            seq: 1,
+            at_ms: 1,
+            events: vec![person(9)],
+            hash: None,
+        }];
+        store.ingest("cluny", e2, one).await.unwrap();
+        assert_eq!(rows(&store), 1);
+        let garbage: Option<Vec<Vec<u8>>> =
+            get(store.inner.tree(N::Meta), N::Meta, meta::GARBAGE).unwrap();
+        assert_eq!(garbage, Some(vec![]));
+        store.close();
+        drop(store);
+        let store = NationalStore::open(&cfg).unwrap();
+        assert_eq!(rows(&store), 1);
+        store.close();
+    }
+
+    #[test]
+    fn a_site_record_stored_before_the_log_hash_still_reads() {
+        let v1 = SiteRecordV1 {
+            id: "cluny".into(),
+            name: "Cluny".into(),
+            country: "FR".into(),
+            partner: false,
+            credential: Some("c".into()),
+            epoch: "e".into(),
+            applied_seq: 12,
+            revoked: false,
+            joined_at_ms: 3,
+            replica: "r".into(),
+        };
+        let s = decode_site(b"cluny", &encode(&v1).unwrap()).unwrap();
+        assert_eq!((s.applied_seq, s.applied_hash), (12, None));
+        assert_eq!(s.credential, Some(secret_hash("c")), "hashed from now on");
+        let mut now = s.clone();
+        now.applied_hash = Some(9);
+        assert_eq!(decode_site(b"cluny", &encode(&now).unwrap()).unwrap(), now);
     }
 }

@@ -914,3 +914,110 @@ async fn a_log_of_an_unknown_version_is_refused_by_name() {
         "{text}"
     );
 }
+
+/// The largest commands the model allows fit in a row (`MAX_VALUE_BYTES`): sled never gets
+/// a value large enough to go to one of its unsynced blob files (see `batch::SEGMENT_BYTES`).
+/// Four-byte characters everywhere, every list at its limit.
+#[tokio::test]
+async fn the_largest_commands_the_model_allows_fit_in_a_row() {
+    use agora_model::limits::{challenge as c, exhibition as e, program as p, proposal as pr};
+    use agora_model::{ProgramItemFields, ProgramKind, ProposalFields, Review};
+    let wide = |n: usize| "𝔸".repeat(n);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    let themes: Vec<String> = store.themes().unwrap().into_iter().map(|t| t.id).collect();
+    let holder = |i: usize| Holder {
+        name: format!("{i}{}", wide(c::MAX_NAME - 1)),
+        role: wide(c::MAX_ROLE),
+        organisation: wide(c::MAX_ORGANISATION),
+    };
+    // Holders, facilitators and speakers: MAX_PEOPLE together, each text at its limit; every
+    // further question, and every language's translation with all its questions.
+    let people = |from: usize, n: usize| (from..from + n).map(holder).collect::<Vec<_>>();
+    let questions = |tag: &str| {
+        (0..c::MAX_MORE_QUESTIONS)
+            .map(|i| format!("{tag}{i}{}", wide(c::MAX_TITLE - 2)))
+            .collect::<Vec<_>>()
+    };
+    let fields = ChallengeFields {
+        title: wide(c::MAX_TITLE),
+        description: wide(c::MAX_DESCRIPTION),
+        themes: themes.iter().take(c::MAX_THEMES).cloned().collect(),
+        holders: people(0, 4),
+        facilitators: people(4, 3),
+        speakers: people(7, c::MAX_PEOPLE - 7),
+        more_questions: questions("q"),
+        edition: Some(2018),
+        duplicate_of: None,
+        translations: agora_model::Lang::ALL
+            .iter()
+            .map(|l| agora_model::Translation {
+                lang: *l,
+                title: wide(c::MAX_TITLE),
+                more_questions: questions(&l.code()[..1]),
+            })
+            .collect(),
+        room: wide(c::MAX_ROOM),
+        capacity: 10,
+        status: ChallengeStatus::Open,
+    };
+    // A review names the facilitators by name; with the proposal's holder, MAX_PEOPLE.
+    let facilitators = (0..c::MAX_PEOPLE - 1)
+        .map(|i| format!("{i}{}", wide(c::MAX_NAME - 1)))
+        .collect::<Vec<_>>();
+    let create = Command::CreateChallenge {
+        number: None,
+        fields,
+    };
+    store.submit("largest-challenge", create).await.unwrap();
+    // A proposal of the largest size, then accepted: one change holds both.
+    let proposal = ProposalFields {
+        question: format!("1{}", wide(c::MAX_TITLE - 1)),
+        context: wide(pr::MAX_CONTEXT),
+        holder: holder(9),
+        themes: themes.iter().take(c::MAX_THEMES).cloned().collect(),
+        wished_site: wide(pr::MAX_WISHED_SITE),
+        expected_participants: 10,
+    };
+    let id = match store
+        .submit("largest-proposal", Command::SubmitProposal(proposal))
+        .await
+        .unwrap()
+    {
+        Outcome::Proposal(p) => p.id,
+        o => panic!("{o:?}"),
+    };
+    let review = Command::ReviewProposal {
+        id,
+        review: Review::Accept {
+            number: None,
+            facilitators,
+            room: wide(c::MAX_ROOM),
+            capacity: 10,
+        },
+        comment: wide(pr::MAX_COMMENT),
+    };
+    store.submit("largest-review", review).await.unwrap();
+    // Program items up to the bytes one call may hold.
+    let title = wide(p::MAX_TITLE);
+    let per_item = title.len() + 4 * p::MAX_ROOM;
+    let items = (0..(p::MAX_TEXT_BYTES_PER_CALL / per_item).min(p::MAX_ITEMS_PER_CALL))
+        .map(|i| ProgramItemFields {
+            kind: ProgramKind::Plenary,
+            title: title.clone(),
+            room: wide(p::MAX_ROOM),
+            start_ms: 1_800_000_000_000 + i as i64 * 3_600_000,
+            end_ms: 1_800_000_000_000 + i as i64 * 3_600_000 + 60_000,
+        })
+        .collect();
+    store
+        .submit("largest-program", Command::AddProgramItems(items))
+        .await
+        .unwrap();
+    let feedback = Command::AddFeedback {
+        challenge: 1,
+        author: wide(e::MAX_AUTHOR),
+        text: wide(e::MAX_TEXT),
+    };
+    store.submit("largest-feedback", feedback).await.unwrap();
+}

@@ -32,11 +32,13 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
 use sled::IVec;
 use tracing::{info, warn};
+
+use crate::batch;
 
 use crate::StoreError;
 
@@ -123,7 +125,9 @@ impl<'a> TxTrees<'a> {
     }
 
     /// The batch's writes, numbered `batch` (recorded under [`BATCH_KEY`] in tree `meta`).
-    pub fn finish(self, meta: usize, batch: u64) -> Writes {
+    /// A value larger than [`crate::MAX_VALUE_BYTES`] fails the batch: sled would write it
+    /// (or the leaf node holding it) to a file it never syncs (see `batch::SEGMENT_BYTES`).
+    pub fn finish(self, meta: usize, batch: u64) -> Result<Writes, StoreError> {
         let writes = self.writes.into_inner();
         let mut record = Vec::new();
         for (tree, map) in writes.iter().enumerate() {
@@ -131,19 +135,27 @@ impl<'a> TxTrees<'a> {
                 continue;
             }
             for (key, value) in map {
+                let bytes = key.len() + value.as_ref().map_or(0, |v| v.len());
+                if bytes > crate::MAX_VALUE_BYTES {
+                    return Err(StoreError::TooLarge {
+                        tree,
+                        bytes,
+                        max: crate::MAX_VALUE_BYTES,
+                    });
+                }
                 encode_write(&mut record, tree, key, value.as_deref());
             }
         }
         // Written last, to sled as to the log: sled holding this number means it holds
         // every write of the batch (sled recovers its writes in order).
         encode_write(&mut record, meta, BATCH_KEY, Some(&batch.to_be_bytes()));
-        Writes {
+        Ok(Writes {
             batch,
             meta,
             writes,
             record,
             in_memory: self.in_memory,
-        }
+        })
     }
 }
 
@@ -196,6 +208,9 @@ fn encode_write(out: &mut Vec<u8>, tree: usize, key: &[u8], value: Option<&[u8]>
     }
 }
 
+/// A file's valid records, in order: (batch, payload).
+type Records<'b> = Vec<(u64, &'b [u8])>;
+
 /// One write of a record: tree index, key, value (`None`: removal).
 type Write<'r> = (usize, &'r [u8], Option<&'r [u8]>);
 
@@ -230,11 +245,51 @@ fn decode_writes(mut p: &[u8]) -> Option<Vec<Write<'_>>> {
     Some(out)
 }
 
-/// A node's sled database, its file, and the write-ahead log in front of it.
+/// A node's sled database, its directory, and the write-ahead log in front of it.
 pub struct Disk {
     pub db: sled::Db,
-    file: Arc<File>,
+    dir: PathBuf,
     wal: Mutex<Wal>,
+    applied: Arc<Applied>,
+    /// Free space kept on the directory's file system (see `StoreConfig`).
+    reserve: u64,
+}
+
+/// The last batch applied to sled, for the checkpoints that wait for it.
+#[derive(Default)]
+struct Applied {
+    state: Mutex<AppliedState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct AppliedState {
+    batch: u64,
+    /// Applying a batch failed: sled will not reach the batches after it in this process.
+    failed: bool,
+}
+
+impl Applied {
+    fn set(&self, batch: u64, failed: bool) {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        s.batch = s.batch.max(batch);
+        s.failed |= failed;
+        self.changed.notify_all();
+    }
+
+    /// Waits until sled holds batch `upto` (every one before it too).
+    fn wait_for(&self, upto: u64) -> Result<(), StoreError> {
+        let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        while s.batch < upto {
+            if s.failed {
+                return Err(StoreError::Poisoned(format!(
+                    "batch {upto} never reached sled; the write-ahead log keeps it"
+                )));
+            }
+            s = self.changed.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        Ok(())
+    }
 }
 
 struct Wal {
@@ -327,7 +382,7 @@ fn record_at(bytes: &[u8], at: usize, generation: u64) -> Option<(u64, &[u8], us
 /// the leftovers of an older generation. A valid record of this generation *after* that
 /// point means the file was damaged in the middle (every record was synced before the next
 /// was written), and acknowledged batches would be lost: that is an error.
-fn read_records(bytes: &[u8], generation: u64) -> Result<Vec<(u64, &[u8])>, String> {
+fn read_records(bytes: &[u8], generation: u64) -> Result<(Records<'_>, usize), String> {
     let mut out: Vec<(u64, &[u8])> = Vec::new();
     let mut at = HEADER_BYTES as usize;
     while let Some((batch, payload, end)) = record_at(bytes, at, generation) {
@@ -349,8 +404,20 @@ fn read_records(bytes: &[u8], generation: u64) -> Result<Vec<(u64, &[u8])>, Stri
              would be lost",
             out.last().map_or(0, |(b, _)| *b)
         )),
-        None => Ok(out),
+        None => Ok((out, at)),
     }
+}
+
+/// The size of what looks like a record of `generation` begun at `at` but not valid (torn
+/// by a crash during its write, never acknowledged), if there is one: a clean end of the
+/// log is followed by zeros or by an older generation's records.
+fn torn_tail(bytes: &[u8], at: usize, generation: u64) -> Option<usize> {
+    let h = bytes.get(at..at + RECORD_HEAD)?;
+    if h[8..16] != generation.to_le_bytes() {
+        return None;
+    }
+    let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
+    Some((RECORD_HEAD + len).min(bytes.len() - at))
 }
 
 impl Disk {
@@ -363,10 +430,8 @@ impl Disk {
         trees: &[sled::Tree],
         meta: usize,
         file_bytes: u64,
+        reserve: u64,
     ) -> Result<Disk, StoreError> {
-        let path = dir.join("db");
-        let file = File::open(&path).map_err(io(format!("opening {}", path.display())))?;
-        let disk_file = Arc::new(file);
         let held = match trees[meta].get(BATCH_KEY)? {
             Some(v) => crate::codec::u64_of("meta", BATCH_KEY, &v)?,
             None => 0,
@@ -400,11 +465,21 @@ impl Disk {
         for (i, g) in &found {
             let p = wal_path(dir, *i);
             let bytes = std::fs::read(&p).map_err(io(format!("reading {}", p.display())))?;
-            let records = read_records(&bytes, *g).map_err(|reason| StoreError::Corrupt {
-                tree: "wal",
-                key: p.display().to_string(),
-                reason,
-            })?;
+            let (records, end) =
+                read_records(&bytes, *g).map_err(|reason| StoreError::Corrupt {
+                    tree: "wal",
+                    key: p.display().to_string(),
+                    reason,
+                })?;
+            if let Some(dropped) = torn_tail(&bytes, end, *g) {
+                // Never acknowledged: its fdatasync had not returned.
+                warn!(
+                    file = %p.display(),
+                    offset = end,
+                    bytes = dropped,
+                    "dropped a torn last record of the write-ahead log (it was never answered)"
+                );
+            }
             for (batch, payload) in records.into_iter().filter(|(b, _)| *b > held) {
                 if batch != expected {
                     return Err(StoreError::Corrupt {
@@ -421,11 +496,10 @@ impl Disk {
             }
         }
         let last = expected - 1;
+        // The older log file is reused below: whatever sled holds must be durable first,
+        // replayed or not (sled's own recovery may have written since the files were synced).
+        checkpoint(&db, dir)?;
         if last > held {
-            db.flush()?;
-            disk_file
-                .sync_data()
-                .map_err(io("fdatasync of the database file".into()))?;
             info!(
                 path = %dir.display(),
                 batches = last - held,
@@ -458,11 +532,56 @@ impl Disk {
             }
         }
         wal.start_generation(active, newest + 1)?;
+        let applied = Arc::new(Applied::default());
+        applied.set(last, false);
         Ok(Disk {
             db,
-            file: disk_file,
+            dir: dir.to_path_buf(),
             wal: Mutex::new(wal),
+            applied,
+            reserve,
         })
+    }
+
+    /// Applies a durable batch to sled ([`Writes::apply`]) and records it as applied, for
+    /// the checkpoint that waits for it. Batches are applied in order.
+    pub fn apply(&self, w: &Writes, trees: &[sled::Tree]) -> Result<(), StoreError> {
+        let done = w.apply(trees);
+        self.applied.set(w.batch, done.is_err());
+        done
+    }
+
+    /// Writes outside the writer's batches (a credential, a downlink position, …), through
+    /// the log like any batch: `f` writes into a batch of its own, which is made durable
+    /// then applied. Only where no batch is pending (on the writer thread, between two
+    /// batches, once the applier is idle).
+    pub fn write_now(
+        &self,
+        trees: &[sled::Tree],
+        meta: usize,
+        f: impl FnOnce(&TxTrees<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let tx = TxTrees::new(trees, &[], TreeSet::default());
+        f(&tx)?;
+        let w = tx.finish(meta, self.next_batch()?)?;
+        self.commit(&w)?;
+        self.apply(&w, trees)
+    }
+
+    /// Refuses a write when the directory's file system has less free space than the
+    /// reserve.
+    pub fn check_space(&self) -> Result<(), StoreError> {
+        if self.reserve == 0 {
+            return Ok(());
+        }
+        let free = free_bytes(&self.dir)?;
+        if free < self.reserve {
+            return Err(StoreError::DiskFull {
+                free_mib: free >> 20,
+                reserve_mib: self.reserve >> 20,
+            });
+        }
+        Ok(())
     }
 
     fn wal(&self) -> Result<std::sync::MutexGuard<'_, Wal>, StoreError> {
@@ -480,6 +599,7 @@ impl Disk {
     /// after this ([`Writes::apply`]).
     pub fn commit(&self, w: &Writes) -> Result<(), StoreError> {
         let (batch, writes) = (w.batch, &w.record[..]);
+        self.check_space()?;
         let mut wal = self.wal()?;
         if batch != wal.next_batch {
             return Err(StoreError::Inconsistent {
@@ -522,13 +642,13 @@ impl Disk {
             while f.len < target {
                 f.file
                     .write_all_at(&zeros, f.len)
-                    .map_err(io("growing the write-ahead log".into()))?;
+                    .map_err(|e| self.write_error("growing the write-ahead log", e))?;
                 f.len += ZERO_PIECE as u64;
             }
         }
         f.file
             .write_all_at(buf, *offset)
-            .map_err(io("writing the write-ahead log".into()))?;
+            .map_err(|e| self.write_error("writing the write-ahead log", e))?;
         f.file
             .sync_data()
             .map_err(io("fdatasync of the write-ahead log".into()))?;
@@ -544,11 +664,18 @@ impl Disk {
         let next = 1 - wal.active;
         let generation = wal.generation() + 1;
         wal.start_generation(next, generation)?;
+        // The full file's last batch: the checkpoint covers it (and every one before), so
+        // that the file may be reused at the next rotation, whatever the applier's queue.
+        let upto = wal.next_batch - 1;
         let db = self.db.clone();
-        let file = Arc::clone(&self.file);
+        let dir = self.dir.clone();
+        let applied = Arc::clone(&self.applied);
         let handle = std::thread::Builder::new()
             .name("agora-checkpoint".into())
-            .spawn(move || checkpoint(&db, &file))
+            .spawn(move || {
+                applied.wait_for(upto)?;
+                checkpoint(&db, &dir)
+            })
             .map_err(io("starting a checkpoint thread".into()))?;
         wal.checkpoint = Some(handle);
         Ok(())
@@ -558,15 +685,42 @@ impl Disk {
     /// log record redundant). For the writes made outside batches, and at close.
     pub fn sync(&self) -> Result<(), StoreError> {
         self.wal()?.finish_checkpoint()?;
-        checkpoint(&self.db, &self.file)
+        checkpoint(&self.db, &self.dir)
+    }
+
+    /// A failed write of the log: out of space is [`StoreError::DiskFull`] (the record was
+    /// not acknowledged, and the next one is written at the same place), the rest an I/O
+    /// error.
+    fn write_error(&self, what: &str, e: std::io::Error) -> StoreError {
+        if StoreError::out_of_space(&e) {
+            let free = free_bytes(&self.dir).unwrap_or(0);
+            StoreError::DiskFull {
+                free_mib: free >> 20,
+                reserve_mib: self.reserve >> 20,
+            }
+        } else {
+            StoreError::io(what, e)
+        }
     }
 }
 
-fn checkpoint(db: &sled::Db, file: &File) -> Result<(), StoreError> {
+/// Free bytes for an unprivileged writer on the file system of `dir`.
+fn free_bytes(dir: &Path) -> Result<u64, StoreError> {
+    let s = rustix::fs::statvfs(dir)
+        .map_err(|e| StoreError::io(format!("statvfs of {}", dir.display()), e.into()))?;
+    if s.f_blocks == 0 {
+        // A file system that reports no sizes at all (some FUSE ones): nothing to check.
+        return Ok(u64::MAX);
+    }
+    Ok(s.f_bavail.saturating_mul(s.f_frsize))
+}
+
+/// Makes sled's state durable: sled writes what it buffers (its `flush` ends with
+/// `sync_file_range`, which does not reach the device), then every file of the directory
+/// is fsynced, sled's `db` and `conf` among them.
+fn checkpoint(db: &sled::Db, dir: &Path) -> Result<(), StoreError> {
     db.flush()?;
-    // sled's flush ends with `sync_file_range`, which does not reach the device.
-    file.sync_data()
-        .map_err(io("fdatasync of the database file".into()))
+    batch::sync_files(dir)
 }
 
 impl Wal {
@@ -695,19 +849,27 @@ mod tests {
         push(&mut file, 7, 11, b"bb");
         push(&mut file, 6, 12, b"old");
         assert_eq!(read_header(&file), Ok(Some(7)));
-        let r = read_records(&file, 7).unwrap();
+        let r = read_records(&file, 7).unwrap().0;
         assert_eq!(r, vec![(10, &b"a"[..]), (11, &b"bb"[..])]);
         // A flipped bit in the last record of the generation: a torn tail, the log ends
         // after the first.
         let at = HEADER_BYTES as usize + RECORD_HEAD + 1 + RECORD_HEAD;
         file[at] ^= 1;
-        assert_eq!(read_records(&file, 7).unwrap(), vec![(10, &b"a"[..])]);
+        let (records, end) = read_records(&file, 7).unwrap();
+        assert_eq!(records, vec![(10, &b"a"[..])]);
+        // It is reported as a torn record of 26 bytes at its offset...
+        assert_eq!(end, HEADER_BYTES as usize + RECORD_HEAD + 1);
+        assert_eq!(torn_tail(&file, end, 7), Some(RECORD_HEAD + 2));
         file[at] ^= 1;
+        // ...but the end of a clean log (an older generation's record next, or zeros) is not.
+        let (_, end) = read_records(&file, 7).unwrap();
+        assert_eq!(torn_tail(&file, end, 7), None);
+        assert_eq!(torn_tail(&[0u8; 8192], HEADER_BYTES as usize, 7), None);
         // Damage in the middle, with a valid record after it, is an error.
         let mut middle = file.clone();
         middle.truncate(HEADER_BYTES as usize + 2 * RECORD_HEAD + 3);
         push(&mut middle, 7, 12, b"ccc");
-        assert_eq!(read_records(&middle, 7).unwrap().len(), 3);
+        assert_eq!(read_records(&middle, 7).unwrap().0.len(), 3);
         middle[HEADER_BYTES as usize + RECORD_HEAD] ^= 1;
         let err = read_records(&middle, 7).unwrap_err();
         assert!(err.contains("damaged at byte 4096"), "{err}");

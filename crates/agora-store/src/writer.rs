@@ -13,14 +13,14 @@ use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{mpsc, oneshot};
-use tracing::{debug, error};
+use tracing::{debug, error, warn};
 
 use agora_model::{
     ApplyError, Change, Command, DomainError, Fresh, Outcome, TicketCode, apply, limits,
 };
 
 use crate::batch::{self, Msg};
-use crate::codec::{encode, u64_key, u64_of};
+use crate::codec::{self, encode, u64_key, u64_of};
 use crate::index::{self, Added, NewAnswer, RequestIndex, WriterIndex};
 use crate::rows::{TxError, TxRows};
 use crate::wal::{TxTrees, Writes};
@@ -241,11 +241,14 @@ impl Inner {
                 }
             }
             Err(e) => {
-                if matches!(e, StoreError::Io { .. } | StoreError::Sled(_)) {
-                    error!(error = %e, "writing to disk failed; refusing further writes");
-                    self.poisoned.store(true, Ordering::Release);
-                } else {
-                    error!(error = %e, "batch aborted");
+                match e {
+                    StoreError::Io { .. } | StoreError::Sled(_) => {
+                        error!(error = %e, "writing to disk failed; refusing further writes");
+                        self.poisoned.store(true, Ordering::Release);
+                    }
+                    // Nothing written; writes resume once space is back.
+                    StoreError::DiskFull { .. } => warn!(error = %e, "write refused"),
+                    _ => error!(error = %e, "batch aborted"),
                 }
                 for j in jobs.drain(..) {
                     let _ = j.reply.send(Err(e.clone()));
@@ -267,13 +270,17 @@ impl Inner {
             let _ = reply.send(answer);
         }
         if let Some(w) = &d.writes {
-            if let Err(e) = w
-                .apply(&self.trees)
+            if let Err(e) = self
+                .disk
+                .apply(w, &self.trees)
                 .and_then(|()| index::write(&self.derived).apply(w))
             {
-                // The batch is in the log and replays when the store opens again.
-                error!(error = %e, "applying a durable batch to sled failed; refusing further writes");
+                // The batch is in the log and replays when the store opens again; until
+                // then readers keep seeing what sled holds, and the published position
+                // stays there (the feed and `last_seq` agree).
+                error!(error = %e, "applying a durable batch to sled failed; refusing further writes until a restart");
                 self.poisoned.store(true, Ordering::Release);
+                return;
             }
             self.pending().pop_front();
         }
@@ -314,6 +321,8 @@ impl Inner {
             let mut answers = Vec::with_capacity(jobs.len());
             let mut new_answers: Vec<NewAnswer> = Vec::new();
             let mut wrote = false;
+            // The log hash of the last change appended, once read or made in this batch.
+            let mut chain: Option<Option<u64>> = None;
             for (i, (job, fresh)) in jobs.iter().zip(fresh).enumerate() {
                 let hash = requests.hash(&job.request_id);
                 let in_batch = new_answers.iter().filter(|a| a.hash == hash);
@@ -331,13 +340,20 @@ impl Inner {
                     Ok((outcome, events)) => {
                         if !events.is_empty() {
                             last_seq += 1;
-                            let change = Change {
+                            let mut change = Change {
                                 seq: last_seq,
                                 at_ms: fresh.now_ms,
                                 request_id: job.request_id.clone(),
                                 events,
+                                hash: None,
                             };
-                            rows.put(T::Log, &u64_key(last_seq), &change)?;
+                            let previous = match chain {
+                                Some(h) => h,
+                                None => previous_hash(&rows, last_seq - 1)?,
+                            };
+                            let value = codec::chain_change(previous, &mut change)?;
+                            chain = Some(change.hash);
+                            rows.put_raw(T::Log, &u64_key(last_seq), &value)?;
                         }
                         let number = requests.next() + new_answers.len() as u64;
                         let answer = Answer {
@@ -379,7 +395,10 @@ impl Inner {
                 tickets: std::mem::take(&mut rows.new_tickets),
                 answers: new_answers,
             };
-            let writes = wrote.then(|| tx.finish(T::Meta as usize, batch));
+            let writes = match wrote {
+                true => Some(tx.finish(T::Meta as usize, batch)?),
+                false => None,
+            };
             Ok(Committed {
                 answers,
                 writes,
@@ -468,5 +487,13 @@ fn fresh_for(cmd: &Command, now_ms: i64, entropy: &mut Entropy) -> Fresh {
         now_ms,
         id: uuid::Uuid::now_v7(),
         tickets,
+    }
+}
+
+/// The running hash of log record `seq` (`None` for none, or one written before the hash).
+fn previous_hash(rows: &TxRows<'_>, seq: u64) -> Result<Option<u64>, StoreError> {
+    match rows.raw(T::Log, &u64_key(seq))? {
+        Some(v) => Ok(codec::decode_change(&u64_key(seq), &v)?.hash),
+        None => Ok(None),
     }
 }

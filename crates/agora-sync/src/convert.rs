@@ -215,6 +215,7 @@ pub fn shared_change(c: &SharedChange) -> pb::Change {
         at_ms: c.at_ms,
         request_id: String::new(),
         events: c.events.iter().map(shared_event).collect(),
+        log_hash: c.hash.unwrap_or(0),
     }
 }
 
@@ -434,6 +435,7 @@ pub fn shared_change_from(c: pb::Change) -> Result<SharedChange, DomainError> {
             .into_iter()
             .map(shared_event_from)
             .collect::<Result<_, _>>()?,
+        hash: (c.log_hash != 0).then_some(c.log_hash),
     })
 }
 

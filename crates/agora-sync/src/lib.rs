@@ -1,8 +1,10 @@
 //! Site ⇄ national sync: the protocol's timing constants, the conversions of shared
-//! changes, and the uplink that a site node runs towards the national node.
+//! changes, the uplink that a site node runs towards the national node, and the words for why
+//! a link failed ([`link_error`]).
 
 pub mod auth;
 pub mod convert;
+pub mod link_error;
 pub mod serve;
 pub mod uplink;
 
@@ -13,8 +15,17 @@ pub const WINDOW: u32 = 2048;
 /// Most changes per `Records` message.
 pub const RECORDS_PER_MESSAGE: usize = 256;
 /// Each side sends a heartbeat this often on a quiet stream.
-pub const HEARTBEAT: Duration = Duration::from_secs(5);
-/// A peer silent for this long is taken for dead and the stream is dropped.
-pub const DEAD_AFTER: Duration = Duration::from_secs(20);
-/// How long the first message of a stream (Hello, Welcome) may take.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// A peer silent for this long is taken for dead and the stream is dropped: two missed
+/// heartbeats and some slack, so a silent (blackholed) link is redialled within seconds.
+pub const DEAD_AFTER: Duration = Duration::from_secs(3);
+/// How long opening a stream may take, from dialling to the first message (Hello,
+/// Welcome): a dial into a silent link gives up quickly and tries again.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a site waits for the national node to install its snapshot.
+pub const SNAPSHOT_ACK_TIMEOUT: Duration = Duration::from_secs(60);
+/// A stream must have stayed up this long before the uplink's reconnect backoff starts
+/// over: a link that drops again and again right after the Welcome keeps backing off.
+pub const STABLE_AFTER: Duration = Duration::from_secs(5);
+/// Longest wait between two dials (before jitter).
+pub const MAX_BACKOFF: Duration = Duration::from_secs(2);

@@ -23,18 +23,43 @@ pub enum ServeError {
 
 /// Serves `routes` (the node's service, named `name` for health) until `shutdown`; then
 /// health turns NOT_SERVING, `stopping` turns true (so that the node's streams end), and
-/// in-flight requests finish before this returns.
+/// in-flight requests finish before this returns. Until then health follows `writable`:
+/// NOT_SERVING while the node cannot write (a full disk, say).
 pub async fn serve(
     routes: Routes,
     name: &'static str,
     listener: TcpListener,
     stopping: watch::Sender<bool>,
+    mut writable: watch::Receiver<bool>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_service_status(name, tonic_health::ServingStatus::Serving)
-        .await;
+    let status = |ok: bool| match ok {
+        true => tonic_health::ServingStatus::Serving,
+        false => tonic_health::ServingStatus::NotServing,
+    };
+    let initially = *writable.borrow_and_update();
+    health.set_service_status(name, status(initially)).await;
+    let follow = {
+        let health = health.clone();
+        let mut stop = stopping.subscribe();
+        async move {
+            loop {
+                tokio::select! {
+                    changed = writable.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        let ok = *writable.borrow_and_update();
+                        health.set_service_status(name, status(ok)).await;
+                    }
+                    // `stopping` only ever turns true.
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    };
+    let follow = tokio::spawn(follow);
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(agora_proto::FILE_DESCRIPTOR_SET)
@@ -64,5 +89,6 @@ pub async fn serve(
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, stop_signal)
         .await?;
+    follow.abort();
     Ok(())
 }

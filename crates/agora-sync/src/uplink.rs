@@ -11,14 +11,18 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Endpoint;
-use tracing::{info, warn};
+use tracing::{debug, error, info, warn};
 
 use agora_model::shared::{self, SharedChange};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
 use agora_store::{Store, StoreError, now_ms};
 
-use crate::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, RECORDS_PER_MESSAGE, convert};
+use crate::link_error::describe_link_error;
+use crate::{
+    DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, MAX_BACKOFF, RECORDS_PER_MESSAGE,
+    SNAPSHOT_ACK_TIMEOUT, STABLE_AFTER, convert,
+};
 
 #[derive(Debug, Clone)]
 pub struct UplinkConfig {
@@ -35,6 +39,9 @@ pub struct UplinkStatus {
     /// Last sequence number the national node acknowledged as durably applied.
     pub acked_seq: u64,
     pub last_error: Option<String>,
+    /// The national node refused this site for good (revoked, bad or expired token): the
+    /// uplink stopped dialling.
+    pub refused: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +56,23 @@ enum LinkError {
     Protocol(&'static str),
     #[error("no credential: start the site once with --join-token from `agora national invite`")]
     NoCredential,
+    /// The national node refused the Hello for a reason a retry cannot change.
+    #[error("the national node refuses this site: {}", .0.message())]
+    Refused(tonic::Status),
+}
+
+impl LinkError {
+    /// A Hello refused for good (revoked, unknown or expired token, bad identity).
+    fn from_hello(s: tonic::Status) -> LinkError {
+        use tonic::Code;
+        match s.code() {
+            Code::PermissionDenied
+            | Code::Unauthenticated
+            | Code::FailedPrecondition
+            | Code::InvalidArgument => LinkError::Refused(s),
+            _ => LinkError::Status(s),
+        }
+    }
 }
 
 enum Ended {
@@ -65,19 +89,61 @@ pub async fn run(
     status: watch::Sender<UplinkStatus>,
 ) {
     let mut backoff = Duration::from_millis(100);
+    // Set when the stored credential was refused: the next Hello uses the join token (a
+    // revoked site re-invited by the administrator comes back with its new token).
+    let mut use_token = false;
+    // A failure was already logged since the link last worked: repeats are quieter.
+    let mut failing = false;
     loop {
-        let result = session(&store, &cfg, &mut stopping, &status).await;
+        let mut up_since = None;
+        let result = session(
+            &store,
+            &cfg,
+            &mut stopping,
+            &status,
+            &mut up_since,
+            &mut use_token,
+        )
+        .await;
         let was_connected = status.borrow().connected;
         status.send_modify(|s| s.connected = false);
         if was_connected {
-            // A link that worked starts over with short waits.
+            failing = false;
+        }
+        if up_since.is_some_and(|t: Instant| t.elapsed() >= STABLE_AFTER) {
+            // A link that worked for a while starts over with short waits; one cut right
+            // after each Welcome does not (a reconnect storm would follow).
             backoff = Duration::from_millis(100);
         }
         match result {
             Ok(Ended::Stopped) => return,
             Ok(Ended::Again) => continue,
+            Err(LinkError::Refused(_))
+                if !use_token
+                    && cfg.join_token.is_some()
+                    && store.national_credential().ok().flatten().is_some() =>
+            {
+                info!("the stored credential was refused: trying the join token");
+                use_token = true;
+                continue;
+            }
+            Err(e @ (LinkError::Refused(_) | LinkError::NoCredential)) => {
+                // Retrying cannot help: say so once, and stop dialling until a restart
+                // (with a new --join-token from the administrator).
+                error!(
+                    "{}: {e} at {}; uplink stopped, the site keeps working on its own",
+                    store.site_id(),
+                    cfg.national
+                );
+                status.send_modify(|s| {
+                    s.last_error = Some(e.to_string());
+                    s.refused = true;
+                });
+                return;
+            }
             Err(e) => {
-                warn!(error = %e, retry_in = ?backoff, "uplink to the national node failed");
+                log_failure(&store, &cfg.national, &e, was_connected, failing, backoff);
+                failing = true;
                 status.send_modify(|s| s.last_error = Some(e.to_string()));
             }
         }
@@ -87,8 +153,38 @@ pub async fn run(
             () = tokio::time::sleep(wait) => {}
             () = stopped(&mut stopping) => return,
         }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
+        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
+}
+
+/// One line per failure, in words: which site, which address, the short cause, when the next
+/// attempt comes (the wait is jittered below `backoff`). The first failure since the link last
+/// worked is a warning, its repeats are info; the raw error chain is at debug level.
+fn log_failure(
+    store: &Store,
+    national: &str,
+    e: &LinkError,
+    was_connected: bool,
+    failing: bool,
+    backoff: Duration,
+) {
+    let site = store.site_id();
+    let cause = match e {
+        LinkError::Connect(_) | LinkError::Status(_) => describe_link_error(e).to_string(),
+        LinkError::Store(_)
+        | LinkError::Protocol(_)
+        | LinkError::NoCredential
+        | LinkError::Refused(_) => e.to_string(),
+    };
+    let retry = format!("retrying within {:.1} s", backoff.as_secs_f64());
+    if was_connected {
+        warn!("{site}: lost the link to the national node at {national} ({cause}); {retry}");
+    } else if !failing {
+        warn!("{site}: cannot reach the national node at {national} ({cause}); {retry}");
+    } else {
+        info!("{site}: national node at {national} still unreachable ({cause}); {retry}");
+    }
+    debug!(site = %site, error = ?e, "uplink failure");
 }
 
 /// Resolves once `stopping` turns true (or its sender is gone).
@@ -107,51 +203,22 @@ async fn session(
     cfg: &UplinkConfig,
     stopping: &mut watch::Receiver<bool>,
     status: &watch::Sender<UplinkStatus>,
+    up_since: &mut Option<Instant>,
+    use_token: &mut bool,
 ) -> Result<Ended, LinkError> {
-    let channel = Endpoint::from_shared(cfg.national.clone())?
-        .connect_timeout(Duration::from_secs(5))
-        .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(5))
-        .keep_alive_while_idle(true)
-        .tcp_nodelay(true)
-        .connect()
-        .await?;
-    let mut client = NationalServiceClient::new(channel);
-    let credential = match store.national_credential()? {
-        Some(c) => c,
-        None => cfg.join_token.clone().ok_or(LinkError::NoCredential)?,
-    };
-    let epoch = store.epoch();
-    let mut durable = store.durable_seq();
-    let last_seq = *durable.borrow();
-    // Outbound messages: a few Records in flight inside the process; the window bounds the rest.
-    let (out, rx) = mpsc::channel::<pb::FederateRequest>(4);
-    let send = |m: pb::federate_request::Msg| pb::FederateRequest { msg: Some(m) };
-    out.send(send(pb::federate_request::Msg::Hello(pb::Hello {
-        site_id: store.site_id().to_string(),
-        log_epoch: epoch.clone(),
-        credential,
-        last_seq,
-        software_version: env!("CARGO_PKG_VERSION").to_owned(),
-        downlink_position: store.downlink_position()?,
-    })))
-    .await
-    .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
-    let mut inbound = client.federate(ReceiverStream::new(rx)).await?.into_inner();
-    let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, inbound.next())
+    // Dialling, Hello and Welcome within one deadline: a dial into a silent link gives up.
+    let opened = tokio::time::timeout(HANDSHAKE_TIMEOUT, open(store, cfg, *use_token))
         .await
-        .map_err(|_| LinkError::Protocol("no Welcome in time"))?;
-    let welcome = match first {
-        Some(Ok(pb::FederateResponse {
-            msg: Some(pb::federate_response::Msg::Welcome(w)),
-        })) => w,
-        Some(Err(s)) => return Err(s.into()),
-        _ => {
-            return Err(LinkError::Protocol(
-                "the national node did not answer Hello with Welcome",
-            ));
-        }
-    };
+        .map_err(|_| LinkError::Protocol("no Welcome in time"))??;
+    let Opened {
+        out,
+        mut inbound,
+        welcome,
+        epoch,
+        mut durable,
+    } = opened;
+    let send = |m: pb::federate_request::Msg| pb::FederateRequest { msg: Some(m) };
+    *use_token = false;
     if !welcome.issued_credential.is_empty() {
         store
             .set_national_credential(welcome.issued_credential.clone())
@@ -171,7 +238,27 @@ async fn session(
     }
     let mut applied = welcome.applied_seq;
     let first_retained = store.info()?.first_retained_seq;
-    if applied + 1 < first_retained {
+    // Positions alone do not identify a history: a copy restored from an old backup and
+    // then written to reaches the national position again with other records. The hash
+    // of the log at the national position says whether the national node holds this log.
+    let theirs = (welcome.applied_hash != 0).then_some(welcome.applied_hash);
+    let checkable = applied > 0 && applied >= first_retained;
+    if let (true, Some(theirs)) = (checkable, theirs) {
+        let own = hash_at(store, applied).await?;
+        if own.is_some_and(|own| own != theirs) {
+            warn!(
+                applied,
+                last_seq,
+                "the national node holds another history of this log: starting a new epoch"
+            );
+            store.rotate_epoch().await?;
+            return Ok(Ended::Again);
+        }
+    }
+    // A position whose record is pruned cannot be checked: the snapshot replaces the
+    // whole replica, which is right whichever history the national node holds.
+    let unverifiable = applied > 0 && !checkable && theirs.is_some();
+    if applied + 1 < first_retained || unverifiable {
         // The log no longer reaches back to where the national node stands: send the whole
         // shareable state at one position instead, then the log from there.
         applied = send_snapshot(store, &out, &mut inbound).await?;
@@ -180,6 +267,7 @@ async fn session(
     let window = u64::from(welcome.window.max(1));
     let mut sent = applied;
     let mut acked = applied;
+    *up_since = Some(Instant::now());
     status.send_modify(|s| {
         s.connected = true;
         s.acked_seq = acked;
@@ -211,11 +299,13 @@ async fn session(
                             .iter()
                             .filter_map(|e| shared::share_event(&key, e))
                             .collect(),
+                        hash: c.hash,
                     })
                 })
                 .collect();
             out.send(send(pb::federate_request::Msg::Records(pb::Records {
                 changes: shared,
+                head,
             })))
             .await
             .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
@@ -256,6 +346,87 @@ async fn session(
             () = stopped(stopping) => return Ok(Ended::Stopped),
         }
     }
+}
+
+struct Opened {
+    out: mpsc::Sender<pb::FederateRequest>,
+    inbound: tonic::Streaming<pb::FederateResponse>,
+    welcome: pb::Welcome,
+    epoch: String,
+    durable: watch::Receiver<u64>,
+}
+
+/// Dials the national node, says Hello and reads its Welcome.
+async fn open(
+    store: &Arc<Store>,
+    cfg: &UplinkConfig,
+    use_token: bool,
+) -> Result<Opened, LinkError> {
+    let channel = Endpoint::from_shared(cfg.national.clone())?
+        .connect_timeout(Duration::from_secs(5))
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .keep_alive_while_idle(true)
+        .tcp_nodelay(true)
+        .connect()
+        .await?;
+    let mut client = NationalServiceClient::new(channel);
+    let credential = match (use_token, store.national_credential()?) {
+        (false, Some(c)) => c,
+        _ => cfg.join_token.clone().ok_or(LinkError::NoCredential)?,
+    };
+    let epoch = store.epoch();
+    let durable = store.durable_seq();
+    let last_seq = *durable.borrow();
+    // Outbound messages: a few Records in flight inside the process; the window bounds the rest.
+    let (out, rx) = mpsc::channel::<pb::FederateRequest>(4);
+    let send = |m: pb::federate_request::Msg| pb::FederateRequest { msg: Some(m) };
+    out.send(send(pb::federate_request::Msg::Hello(pb::Hello {
+        site_id: store.site_id().to_string(),
+        log_epoch: epoch.clone(),
+        credential,
+        last_seq,
+        software_version: env!("CARGO_PKG_VERSION").to_owned(),
+        downlink_position: store.downlink_position()?,
+    })))
+    .await
+    .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
+    let mut inbound = client
+        .federate(ReceiverStream::new(rx))
+        .await
+        .map_err(LinkError::from_hello)?
+        .into_inner();
+    let welcome = match inbound.next().await {
+        Some(Ok(pb::FederateResponse {
+            msg: Some(pb::federate_response::Msg::Welcome(w)),
+        })) => w,
+        Some(Err(s)) => return Err(LinkError::from_hello(s)),
+        _ => {
+            return Err(LinkError::Protocol(
+                "the national node did not answer Hello with Welcome",
+            ));
+        }
+    };
+    Ok(Opened {
+        out,
+        inbound,
+        welcome,
+        epoch,
+        durable,
+    })
+}
+
+/// The running hash of change `seq` of the durable log (`None` for a change written
+/// before the hash).
+async fn hash_at(store: &Arc<Store>, seq: u64) -> Result<Option<u64>, LinkError> {
+    let s = Arc::clone(store);
+    let changes = tokio::task::spawn_blocking(move || s.read_log(seq - 1, 1))
+        .await
+        .map_err(|_| LinkError::Protocol("log read task failed"))??;
+    Ok(changes
+        .first()
+        .filter(|c| c.seq == seq)
+        .and_then(|c| c.hash))
 }
 
 /// Applies a Downlink durably, then acknowledges it.
@@ -314,6 +485,11 @@ async fn send_snapshot(
         events = events.len(),
         "log pruned past the national position: sending a snapshot"
     );
+    let log_hash = if state.seq > 0 {
+        hash_at(store, state.seq).await?.unwrap_or(0)
+    } else {
+        0
+    };
     let chunks: Vec<&[E]> = events.chunks(SNAPSHOT_CHUNK).collect();
     let n = chunks.len().max(1);
     for i in 0..n {
@@ -322,12 +498,13 @@ async fn send_snapshot(
             seq: state.seq,
             events: chunk.iter().map(convert::shared_event).collect(),
             done: i + 1 == n,
+            log_hash,
         });
         out.send(pb::FederateRequest { msg: Some(msg) })
             .await
             .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
     }
-    let deadline = tokio::time::Instant::now() + DEAD_AFTER;
+    let deadline = tokio::time::Instant::now() + SNAPSHOT_ACK_TIMEOUT;
     loop {
         let next = tokio::time::timeout_at(deadline, inbound.next())
             .await

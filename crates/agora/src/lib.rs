@@ -15,9 +15,11 @@ mod demo;
 pub mod import;
 pub mod relay;
 
-/// Agora: the backend of a multi-site, connected, European event.
+/// Agora: the backend of a multi-site, connected, European event. One binary runs a venue's
+/// site node, the national coordination node and its administration, the live dashboard,
+/// exports, the benchmarks, and a demo of the whole system on this machine.
 #[derive(Debug, Parser)]
-#[command(name = "agora", version, about)]
+#[command(name = "agora", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,7 +93,7 @@ struct DashboardArgs {
     /// One line per change and a summary every few seconds, instead of the full screen.
     #[arg(long)]
     plain: bool,
-    /// Language of the labels: fr or en.
+    /// Language of the labels: fr, en or de.
     #[arg(long, default_value = "fr", value_parser = parse_lang)]
     lang: agora_dashboard::Lang,
 }
@@ -124,7 +126,7 @@ struct DemoArgs {
     /// Keep every node's data in this directory (default: a temporary one).
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Language of the labels: fr or en.
+    /// Language of the labels: fr, en or de.
     #[arg(long, default_value = "fr", value_parser = parse_lang)]
     lang: agora_dashboard::Lang,
     /// Seed of the simulation.
@@ -133,7 +135,7 @@ struct DemoArgs {
 }
 
 fn parse_lang(s: &str) -> Result<agora_dashboard::Lang, String> {
-    agora_dashboard::Lang::parse(s).ok_or_else(|| format!("{s:?}: fr or en"))
+    agora_dashboard::Lang::parse(s).ok_or_else(|| format!("{s:?}: fr, en or de"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +207,10 @@ struct NationalArgs {
 enum NationalAction {
     /// Create a one-time join token for a site (a venue or a European partner).
     Invite(InviteArgs),
+    /// List the invites not used yet.
+    Invites(AdminOnly),
+    /// Cancel every pending invite of a site.
+    CancelInvite(RevokeArgs),
     /// Revoke a site: its credential stops working.
     Revoke(RevokeArgs),
     /// Push an announcement down to every site.
@@ -266,6 +272,18 @@ struct InviteArgs {
     /// A European partner collectivity (not one of the French venues).
     #[arg(long)]
     partner: bool,
+    /// Hours the token stays valid.
+    #[arg(long, default_value_t = 72)]
+    expires: u32,
+    /// The site joined already: the token rebinds it (new credential, the old one void).
+    #[arg(long)]
+    replace: bool,
+}
+
+#[derive(Debug, Args)]
+struct AdminOnly {
+    #[command(flatten)]
+    admin: AdminArgs,
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +326,12 @@ struct SiteArgs {
     /// Change records kept in the log [default: 1000000].
     #[arg(long, env = "AGORA_LOG_RETENTION")]
     log_retention: Option<u64>,
+    /// Size of each of the two write-ahead log files in MiB [default: 32].
+    #[arg(long, env = "AGORA_WAL_FILE_MB")]
+    wal_file_mb: Option<u64>,
+    /// Free disk space kept in reserve in MiB: below it writes are refused [default: 64].
+    #[arg(long, env = "AGORA_DISK_RESERVE_MB")]
+    disk_reserve_mb: Option<u64>,
     /// URL of the national node to stream changes to, such as http://10.0.0.1:50050.
     #[arg(long, env = "AGORA_NATIONAL")]
     national: Option<String>,
@@ -657,6 +681,8 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
     use agora_proto::v1::national_service_client::NationalServiceClient;
     let admin = match &action {
         NationalAction::Invite(a) => &a.admin,
+        NationalAction::Invites(a) => &a.admin,
+        NationalAction::CancelInvite(a) => &a.admin,
         NationalAction::Revoke(a) => &a.admin,
         NationalAction::Announce(a) => &a.admin,
     };
@@ -681,16 +707,48 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
                     name: a.name,
                     country: a.country,
                     partner: a.partner,
+                    expires_hours: a.expires,
+                    replace: a.replace,
                 })
                 .await
                 .context("creating the invite")?
                 .into_inner()
                 .join_token;
             eprintln!(
-                "invite for site {:?}; start it with --join-token {token}",
-                a.site
+                "invite for site {:?}, valid {} hours, single use; start it with --join-token {token}",
+                a.site, a.expires
             );
             println!("{token}");
+        }
+        NationalAction::Invites(_) => {
+            let invites = client
+                .list_invites(pb::ListInvitesRequest {})
+                .await
+                .context("listing the invites")?
+                .into_inner()
+                .invites;
+            let now = agora_store::now_ms();
+            for i in invites {
+                let left = (i.expires_at_ms - now) / 60_000;
+                let state = if left <= 0 {
+                    "expired".to_owned()
+                } else {
+                    format!("{}h{:02} left", left / 60, left % 60)
+                };
+                let replace = if i.replace { " (replacement)" } else { "" };
+                println!("{}\t{}\t{}\t{state}{replace}", i.site_id, i.name, i.country);
+            }
+        }
+        NationalAction::CancelInvite(a) => {
+            let n = client
+                .cancel_invites(pb::CancelInvitesRequest {
+                    site_id: a.site.clone(),
+                })
+                .await
+                .context("cancelling the invites")?
+                .into_inner()
+                .cancelled;
+            eprintln!("{n} invite(s) of site {:?} cancelled", a.site);
         }
         NationalAction::Revoke(a) => {
             client
@@ -724,6 +782,11 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             ("desk_token", text(args.desk_token)),
             ("cache_mb", int("cache_mb", args.cache_mb)?),
             ("log_retention", int("log_retention", args.log_retention)?),
+            ("wal_file_mb", int("wal_file_mb", args.wal_file_mb)?),
+            (
+                "disk_reserve_mb",
+                int("disk_reserve_mb", args.disk_reserve_mb)?,
+            ),
             ("national", text(args.national)),
             ("join_token", text(args.join_token)),
             ("time_zone", text(args.time_zone)),
@@ -775,4 +838,22 @@ async fn shutdown_signal() {
         () = term => {},
     }
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Regression (issue 22): the help said "(and later national node, dashboard, demo)".
+    #[test]
+    fn the_help_describes_the_subcommands_that_exist() {
+        let help = super::Cli::command().render_help().to_string();
+        assert!(!help.contains("later"), "{help}");
+        for sub in ["site", "national", "dashboard", "bench", "demo", "export"] {
+            assert!(help.contains(&format!("\n  {sub} ")), "{sub}: {help}");
+        }
+        for lang in ["fr", "en", "de"] {
+            assert!(super::parse_lang(lang).is_ok(), "{lang}");
+        }
+    }
 }

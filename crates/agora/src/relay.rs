@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::net::TcpListener;
 use tokio::task::{AbortHandle, JoinHandle};
@@ -18,6 +18,8 @@ pub struct Relay {
     /// While set, bytes are read and dropped in both directions.
     silent: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<AbortHandle>>>,
+    /// Connections forwarded so far.
+    accepted: Arc<AtomicU64>,
     task: JoinHandle<()>,
 }
 
@@ -28,13 +30,16 @@ impl Relay {
         let open = Arc::new(AtomicBool::new(true));
         let silent = Arc::new(AtomicBool::new(false));
         let conns: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
+        let accepted = Arc::new(AtomicU64::new(0));
         let (o, c, q) = (Arc::clone(&open), Arc::clone(&conns), Arc::clone(&silent));
+        let a = Arc::clone(&accepted);
         let task = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 if !o.load(Ordering::SeqCst) {
                     drop(inbound); // refused: the peer sees a reset / EOF
                     continue;
                 }
+                a.fetch_add(1, Ordering::SeqCst);
                 let q = Arc::clone(&q);
                 let h = tokio::spawn(async move {
                     if let Ok(out) = tokio::net::TcpStream::connect(target).await {
@@ -53,12 +58,18 @@ impl Relay {
             open,
             silent,
             conns,
+            accepted,
             task,
         })
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many connections the relay forwarded so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::SeqCst)
     }
 
     /// Cuts every connection now, and refuses new ones.

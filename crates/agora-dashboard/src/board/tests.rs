@@ -127,3 +127,19 @@ fn a_site_reset_forgets_its_challenges_and_the_feed_is_bounded() {
     }
     assert_eq!(b.feed.len(), FEED_LINES);
 }
+
+/// Regression (issue 22): Mâcon showed "lag 0" while offline; the national node's figure is
+/// only what it heard at the last contact, so an offline site's lag is unknown.
+#[test]
+fn an_offline_site_has_no_known_lag() {
+    let mut o = overview();
+    o.sites[0].link = pb::LinkState::Offline.into();
+    o.sites[0].lag = 0;
+    let mut b = Board::default();
+    b.load_overview(&o);
+    assert_eq!(b.sites["kehl"].lag, None);
+    o.sites[0].link = pb::LinkState::Lagging.into();
+    o.sites[0].lag = 3000;
+    b.load_overview(&o);
+    assert_eq!(b.sites["kehl"].lag, Some(3000));
+}

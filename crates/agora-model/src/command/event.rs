@@ -390,6 +390,18 @@ impl<R: Rows> Tx<'_, R> {
             )
             .into());
         }
+        use crate::limits::program::MAX_TEXT_BYTES_PER_CALL;
+        let text: usize = items.iter().map(|i| i.title.len() + i.room.len()).sum();
+        if text > MAX_TEXT_BYTES_PER_CALL {
+            return Err(DomainError::invalid(
+                field,
+                format!(
+                    "at most {MAX_TEXT_BYTES_PER_CALL} bytes of titles and rooms in one call \
+                     (got {text}): send the items in several calls"
+                ),
+            )
+            .into());
+        }
         let mut counters = st(self.rows.counters())?;
         let mut rooms: BTreeMap<SlotKey, Vec<Slot>> = BTreeMap::new();
         let mut made = Vec::with_capacity(items.len());

@@ -405,6 +405,7 @@ async fn federation(dir: &std::path::Path) -> anyhow::Result<(Node, Node)> {
             name: "Cluny".into(),
             country: "FR".into(),
             partner: false,
+            ..Default::default()
         })
         .await?
         .into_inner()
@@ -542,6 +543,7 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             name: "Volvic".into(),
             country: "FR".into(),
             partner: false,
+            ..Default::default()
         })
         .await?
         .into_inner()
@@ -681,6 +683,7 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
                 name: id.clone(),
                 country: "FR".into(),
                 partner: false,
+                ..Default::default()
             })
             .await?
             .into_inner()
@@ -767,6 +770,7 @@ async fn synthetic_site(
                     seq,
                     at_ms: now_ms(),
                     request_id: String::new(),
+                    log_hash: 0,
                     events: vec![pb::Event {
                         event: Some(pb::event::Event::ParticipantUpserted(pb::Participant {
                             id: uuid::Uuid::new_v4().to_string(),
@@ -780,6 +784,7 @@ async fn synthetic_site(
             .collect();
         tx.send(msg(pb::federate_request::Msg::Records(pb::Records {
             changes: batch,
+            head: 0,
         })))
         .await?;
         loop {

@@ -123,6 +123,7 @@ pub async fn run(
                 name: name.into(),
                 country: country.into(),
                 partner,
+                ..Default::default()
             })
             .await
             .context("inviting a site")?
@@ -192,6 +193,10 @@ pub async fn run(
         .into_iter()
         .map(|d| tokio::spawn(d.run(deadline, desks_stop.clone())))
         .collect();
+    let cut_name = sites
+        .iter()
+        .find(|s| s.id == CUT_SITE)
+        .map_or(CUT_SITE, |s| s.name);
     let cut_at = start + opts.duration.mul_f64(0.3);
     let restore_at = start + opts.duration.mul_f64(0.6);
     let mut cut_done = false;
@@ -211,11 +216,11 @@ pub async fn run(
                 if !cut_done {
                     relay.cut();
                     cut_done = true;
-                    say(&opts, &format!("{} : {}", cut_label(opts.lang), CUT_SITE));
+                    say(&opts, &cut_label(opts.lang, cut_name));
                 } else if !restored {
                     relay.restore();
                     restored = true;
-                    say(&opts, &format!("{} : {}", restore_label(opts.lang), CUT_SITE));
+                    say(&opts, &restore_label(opts.lang, cut_name));
                 } else {
                     break;
                 }
@@ -252,11 +257,16 @@ pub async fn run(
         let _ = dash.await;
     }
     let report = match &check {
-        Ok(lines) => lines.join("\n"),
+        Ok(lines) => lines
+            .iter()
+            .map(|l| wrap(l, REPORT_WIDTH, "              "))
+            .collect::<Vec<_>>()
+            .join("\n"),
         Err(e) => format!("{e:#}"),
     };
     println!();
-    println!("{}", summary_line(opts.lang, &totals, start.elapsed()));
+    let summary = summary_line(opts.lang, &totals, start.elapsed());
+    println!("{}", wrap(&summary, REPORT_WIDTH, "  "));
     println!("{report}");
     let ok = check.is_ok() && totals.failures == 0;
     println!("{}", verdict(opts.lang, ok));
@@ -272,53 +282,113 @@ pub async fn run(
     Ok(ok)
 }
 
+/// The final report fits a terminal of 80 columns.
+const REPORT_WIDTH: usize = 80;
+
+/// `line` broken before a " · " or after a ", " where it would pass `width` columns (counted
+/// as characters), each continuation starting with `indent`.
+fn wrap(line: &str, width: usize, indent: &str) -> String {
+    let mut pieces: Vec<(&str, &str)> = Vec::new(); // (text, separator before it)
+    for (i, dotted) in line.split(" · ").enumerate() {
+        for (j, piece) in dotted.split(", ").enumerate() {
+            let sep = match (i, j) {
+                (0, 0) => "",
+                (_, 0) => " · ",
+                _ => ", ",
+            };
+            pieces.push((piece, sep));
+        }
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for (piece, sep) in pieces {
+        let len = sep.chars().count() + piece.chars().count();
+        if used > 0 && used + len > width {
+            if sep == ", " {
+                out.push(',');
+            }
+            out.push('\n');
+            out.push_str(indent);
+            out.push_str(piece);
+            used = indent.chars().count() + piece.chars().count();
+        } else {
+            out.push_str(sep);
+            out.push_str(piece);
+            used += len;
+        }
+    }
+    out
+}
+
 fn say(opts: &DemoOptions, line: &str) {
     if opts.plain {
         println!("-- {line}");
     }
 }
 
-fn cut_label(l: Lang) -> &'static str {
+fn cut_label(l: Lang, site: &str) -> String {
     match l {
-        Lang::Fr => "lien coupé vers le national (le site continue hors ligne)",
-        Lang::En => "link to the national node cut (the site keeps working offline)",
+        Lang::Fr => format!("{site} : lien coupé vers le national (le site continue hors ligne)"),
+        Lang::En => {
+            format!("{site}: link to the national node cut (the site keeps working offline)")
+        }
+        Lang::De => format!(
+            "{site}: Verbindung zum Nationalknoten getrennt (der Standort arbeitet offline weiter)"
+        ),
     }
 }
 
-fn restore_label(l: Lang) -> &'static str {
+fn restore_label(l: Lang, site: &str) -> String {
     match l {
-        Lang::Fr => "lien rétabli, rattrapage",
-        Lang::En => "link restored, catching up",
+        Lang::Fr => format!("{site} : lien rétabli, rattrapage"),
+        Lang::En => format!("{site}: link restored, catching up"),
+        Lang::De => format!("{site}: Verbindung wiederhergestellt, holt auf"),
     }
 }
 
 fn summary_line(l: Lang, t: &sim::DeskStats, took: Duration) -> String {
+    let c = |n: u32, one: &str, many: &str| l.count(u64::from(n), one, many);
+    let secs = took.as_secs_f64();
     match l {
         Lang::Fr => format!(
-            "bilan ({:.0} s) : {} participants, {} inscriptions ({} en liste d'attente), {} désinscriptions, {} changements de défi, {} arrivées, {} inscriptions aux mini-conférences, {} refus attendus, {} erreurs",
-            took.as_secs_f64(),
-            t.participants,
-            t.registrations,
+            "bilan ({secs:.0} s) : {}, {} ({} en liste d'attente), {}, {}, {}, {} aux mini-conférences, {} attendus, {}",
+            c(t.participants, "participant", "participants"),
+            c(t.registrations, "inscription", "inscriptions"),
             t.waitlisted,
-            t.cancellations,
-            t.moves,
-            t.check_ins,
-            t.conference_registrations,
-            t.refused,
-            t.failures
+            c(t.cancellations, "désinscription", "désinscriptions"),
+            c(t.moves, "changement de défi", "changements de défi"),
+            c(t.check_ins, "arrivée", "arrivées"),
+            c(t.conference_registrations, "inscription", "inscriptions"),
+            c(t.refused, "refus", "refus"),
+            c(t.failures, "erreur", "erreurs"),
         ),
         Lang::En => format!(
-            "summary ({:.0} s): {} participants, {} registrations ({} waitlisted), {} cancellations, {} moves, {} check-ins, {} conference registrations, {} expected refusals, {} errors",
-            took.as_secs_f64(),
-            t.participants,
-            t.registrations,
+            "summary ({secs:.0} s): {}, {} ({} waitlisted), {}, {}, {}, {}, {}, {}",
+            c(t.participants, "participant", "participants"),
+            c(t.registrations, "registration", "registrations"),
             t.waitlisted,
-            t.cancellations,
-            t.moves,
-            t.check_ins,
-            t.conference_registrations,
-            t.refused,
-            t.failures
+            c(t.cancellations, "cancellation", "cancellations"),
+            c(t.moves, "move", "moves"),
+            c(t.check_ins, "check-in", "check-ins"),
+            c(
+                t.conference_registrations,
+                "conference registration",
+                "conference registrations"
+            ),
+            c(t.refused, "expected refusal", "expected refusals"),
+            c(t.failures, "error", "errors"),
+        ),
+        Lang::De => format!(
+            "Bilanz ({secs:.0} s): {} Teilnehmende, {} ({} auf der Warteliste), {}, {}, {}, {} zu Mini-Konferenzen, {}, {}",
+            t.participants,
+            c(t.registrations, "Anmeldung", "Anmeldungen"),
+            t.waitlisted,
+            c(t.cancellations, "Abmeldung", "Abmeldungen"),
+            c(t.moves, "Wechsel", "Wechsel"),
+            c(t.check_ins, "Ankunft", "Ankünfte"),
+            c(t.conference_registrations, "Anmeldung", "Anmeldungen"),
+            c(t.refused, "erwartete Ablehnung", "erwartete Ablehnungen"),
+            c(t.failures, "Fehler", "Fehler"),
         ),
     }
 }
@@ -333,6 +403,10 @@ fn verdict(l: Lang, ok: bool) -> &'static str {
             "consistency: OK — the national node equals every site, no seat oversold"
         }
         (Lang::En, false) => "consistency: FAILED",
+        (Lang::De, true) => {
+            "Konsistenz: OK — der Nationalknoten gleicht jedem Standort, kein Platz überbucht"
+        }
+        (Lang::De, false) => "Konsistenz: FEHLGESCHLAGEN",
     }
 }
 
@@ -340,10 +414,13 @@ fn verdict(l: Lang, ok: bool) -> &'static str {
 /// demo runs anywhere.
 const DEFIS_FILE: &str = include_str!("../../../../deploy/defis-2017.toml");
 
-/// The demo's language for the import report (the dashboard's `Lang` names its variants
-/// by language code).
+/// The demo's language for the import report.
 fn report_lang(l: Lang) -> agora_model::Lang {
-    agora_model::Lang::parse(&format!("{l:?}")).unwrap_or_default()
+    match l {
+        Lang::Fr => agora_model::Lang::Fr,
+        Lang::En => agora_model::Lang::En,
+        Lang::De => agora_model::Lang::De,
+    }
 }
 
 /// Imports the site's défis from the organisers' file through `agora import`'s code,
@@ -489,18 +566,50 @@ async fn consistency(
         if !same || oversold > 0 {
             failed.push(s.name);
         }
-        lines.push(match lang {
-            Lang::Fr => format!(
-                "  {:<9} {:>3} défis · {:>3} participants · {:>3} inscriptions actives · seq {:>5} · empreinte {} {}",
-                s.name, info.challenges, info.participants, info.registrations, info.last_seq, digest.0,
-                if same && oversold == 0 { "= national" } else { "≠ national !" }
+        let matches = if same && oversold == 0 {
+            "= national"
+        } else {
+            "≠ national !"
+        };
+        let n = |n: u32, one: &'static str, many: &'static str| {
+            format!(
+                "{n:>3} {:<width$}",
+                lang.noun(u64::from(n), one, many),
+                width = many.chars().count()
+            )
+        };
+        let (defis, people, regs, digest_word) = match lang {
+            Lang::Fr => (
+                n(info.challenges, "défi", "défis"),
+                n(info.participants, "participant", "participants"),
+                n(
+                    info.registrations,
+                    "inscription active",
+                    "inscriptions actives",
+                ),
+                "empreinte",
             ),
-            Lang::En => format!(
-                "  {:<9} {:>3} challenges · {:>3} participants · {:>3} active registrations · seq {:>5} · digest {} {}",
-                s.name, info.challenges, info.participants, info.registrations, info.last_seq, digest.0,
-                if same && oversold == 0 { "= national" } else { "≠ national!" }
+            Lang::En => (
+                n(info.challenges, "challenge", "challenges"),
+                n(info.participants, "participant", "participants"),
+                n(
+                    info.registrations,
+                    "active registration",
+                    "active registrations",
+                ),
+                "digest",
             ),
-        });
+            Lang::De => (
+                n(info.challenges, "Challenge", "Challenges"),
+                n(info.participants, "Teilnehmende", "Teilnehmende"),
+                n(info.registrations, "aktive Anmeldung", "aktive Anmeldungen"),
+                "Prüfsumme",
+            ),
+        };
+        lines.push(format!(
+            "  {:<9} {defis} · {people} · {regs} · seq {:>5} · {digest_word} {} {matches}",
+            s.name, info.last_seq, digest.0
+        ));
     }
     let overview = admin
         .get_overview(pb::GetOverviewRequest {})
@@ -535,4 +644,21 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err(format!("{s:?}: between 1 s and 1 hour, please"));
     }
     Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn the_report_wraps_at_separators_within_the_width() {
+        let line = "summary (30 s): 1000 participants, 1043 registrations (842 waitlisted), 73 cancellations";
+        let wrapped = wrap(line, 40, "  ");
+        assert_eq!(
+            wrapped,
+            "summary (30 s): 1000 participants,\n  1043 registrations (842 waitlisted),\n  73 cancellations"
+        );
+        assert_eq!(wrap("a · b", 80, "  "), "a · b");
+        assert_eq!(wrap("aaaa · bbbb", 6, "  "), "aaaa\n  bbbb");
+    }
 }

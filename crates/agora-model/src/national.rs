@@ -1,0 +1,612 @@
+//! The national node's rules, pure: who may open a stream (credential or join token), the
+//! epoch fence, the sequence check, what a site may send (the model's own rules, and only
+//! what it owns), snapshots, invites, revocations and announcements. `apply_national` runs
+//! one [`NationalCommand`] against the [`NationalRows`] port; the store only persists.
+//!
+//! A command is refused (a [`NationalError`]) only before its first write, so a refused
+//! command leaves nothing behind.
+
+use serde::{Deserialize, Serialize};
+
+use crate::shared::{self, Announcement, ReplicaRows, SharedChange, SharedEvent};
+use crate::{DomainError, ErrorKind};
+
+/// Events per national log record when a snapshot is logged.
+pub const SNAPSHOT_RECORD_EVENTS: usize = 1000;
+/// Most events one site change may carry (a change of the site's own rules carries a
+/// handful: a registration, a promotion, a challenge).
+pub const MAX_EVENTS_PER_CHANGE: usize = 1000;
+
+/// A site as the national node knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteRecord {
+    pub id: String,
+    pub name: String,
+    pub country: String,
+    pub partner: bool,
+    /// SHA-256 (hex, [`secret_hash`]) of the credential issued at join; `None` until the
+    /// site joined, and after a revocation. The credential itself is never stored.
+    pub credential: Option<String>,
+    /// Epoch of the site's log that the replica follows ("" before the first Hello).
+    pub epoch: String,
+    pub applied_seq: u64,
+    pub revoked: bool,
+    pub joined_at_ms: i64,
+    /// Key space of the replica's rows: a new one (a random id) whenever the replica is
+    /// rebuilt, for a new epoch or a snapshot; the old one is dropped.
+    pub replica: String,
+    /// Running hash of the site's log at `applied_seq`, as the site computed it (`None`
+    /// when unknown: nothing applied yet, or a site that does not send it).
+    pub applied_hash: Option<u64>,
+    /// When the replica started following `epoch` (0: unknown).
+    pub epoch_started_ms: i64,
+}
+
+/// A pending invitation to join, under the [`secret_hash`] of its one-time token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub site_id: String,
+    pub name: String,
+    pub country: String,
+    pub partner: bool,
+    pub created_at_ms: i64,
+    /// The token no longer works after this time.
+    pub expires_at_ms: i64,
+    /// The administrator asked for a replacement: the token rebinds a site that already
+    /// joined (a new credential, the old one void). Without it, an invite for a joined
+    /// site does nothing.
+    pub replace: bool,
+}
+
+/// How long an invite lasts unless the administrator says otherwise.
+pub const DEFAULT_INVITE_HOURS: u32 = 72;
+
+/// The SHA-256 of a secret (a credential, a join token), in hex: what the national node
+/// stores instead of the secret.
+pub fn secret_hash(secret: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(secret.as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether two stored hashes are equal, in time that does not depend on where they differ.
+pub fn same_hash(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// One record of the national log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NationalRecord {
+    pub position: u64,
+    pub site_id: String,
+    /// 0 for a site reset.
+    pub site_seq: u64,
+    pub at_ms: i64,
+    pub events: Vec<SharedEvent>,
+    /// The replica of the site was dropped (new epoch); the records after rebuild it.
+    pub site_reset: bool,
+    /// A national announcement (then `site_id` is empty).
+    pub announcement: Option<Announcement>,
+}
+
+/// The answer to a site's Hello.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Welcome {
+    /// The Hello started a new epoch: the site's old replica was dropped.
+    pub new_epoch: bool,
+    pub applied_seq: u64,
+    /// The site's log hash at `applied_seq`, for the site to compare with its own.
+    pub applied_hash: Option<u64>,
+    pub issued_credential: Option<String>,
+}
+
+/// What the national node is asked to do. Randomness comes in with the command.
+#[derive(Debug, Clone)]
+pub enum NationalCommand {
+    /// A site opens a stream.
+    Hello {
+        site_id: String,
+        epoch: String,
+        /// The site's credential, or a join token.
+        credential: String,
+        /// The credential to issue if the site joins now.
+        fresh_credential: String,
+        /// The replica key space to use if the replica starts over now.
+        fresh_replica: String,
+    },
+    /// A site's next changes.
+    Ingest {
+        site_id: String,
+        epoch: String,
+        changes: Vec<SharedChange>,
+    },
+    /// A site's whole shareable state at `seq`, replacing its replica.
+    Snapshot {
+        site_id: String,
+        epoch: String,
+        seq: u64,
+        hash: Option<u64>,
+        events: Vec<SharedEvent>,
+        fresh_replica: String,
+    },
+    /// A new invite under `token` (stored hashed).
+    Invite {
+        invite: Invite,
+        token: String,
+    },
+    /// Cancels every pending invite of a site.
+    CancelInvites {
+        site_id: String,
+    },
+    Revoke {
+        site_id: String,
+    },
+    Announce {
+        text: String,
+    },
+}
+
+/// What a command answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NationalOutcome {
+    Welcome(Welcome),
+    /// The site's applied sequence number after the changes or the snapshot.
+    Applied(u64),
+    Invited(String),
+    /// How many invites were cancelled.
+    Cancelled(u32),
+    Revoked,
+    Announced(Announcement),
+}
+
+/// A command the national rules refuse. Nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NationalError {
+    #[error("site {0:?} is not known to this national node")]
+    UnknownSite(String),
+    #[error("site {0:?} was revoked by the national administrator")]
+    SiteRevoked(String),
+    #[error("site {0:?}: the credential is neither this site's nor a valid join token for it")]
+    BadCredential(String),
+    #[error("site {site:?} sent change {got} but the next one is {expected}")]
+    SeqGap {
+        site: String,
+        expected: u64,
+        got: u64,
+    },
+    #[error("site {site:?} sent changes of epoch {got}, but its current epoch is {current}")]
+    StaleEpoch {
+        site: String,
+        current: String,
+        got: String,
+    },
+    /// A record breaks the model's rules.
+    #[error("change {seq}: {error}")]
+    Invalid { seq: u64, error: DomainError },
+    #[error(
+        "site {0:?}: this join token has expired; ask the national administrator for a new invite"
+    )]
+    InviteExpired(String),
+    #[error(
+        "site {0:?} has already joined; an invite for it rebinds it only when made with --replace"
+    )]
+    AlreadyJoined(String),
+    #[error("invite for {site:?}: {field}: {rule}")]
+    BadInvite {
+        site: String,
+        field: &'static str,
+        rule: String,
+    },
+}
+
+impl NationalError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            NationalError::UnknownSite(_) => ErrorKind::NotFound,
+            NationalError::SiteRevoked(_)
+            | NationalError::BadCredential(_)
+            | NationalError::InviteExpired(_) => ErrorKind::PermissionDenied,
+            NationalError::AlreadyJoined(_) => ErrorKind::FailedPrecondition,
+            NationalError::BadInvite { .. } => ErrorKind::InvalidArgument,
+            NationalError::SeqGap { .. } | NationalError::StaleEpoch { .. } => {
+                ErrorKind::FailedPrecondition
+            }
+            NationalError::Invalid { .. } => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
+/// Why a national command did not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum NationalApplyError<E> {
+    #[error(transparent)]
+    Refused(#[from] NationalError),
+    #[error("storage: {0}")]
+    Storage(E),
+}
+
+/// The national node's rows, inside one write batch.
+pub trait NationalRows {
+    type Error;
+    fn site(&self, id: &str) -> Result<Option<SiteRecord>, Self::Error>;
+    fn put_site(&mut self, s: &SiteRecord) -> Result<(), Self::Error>;
+    /// The invite under a token's hash.
+    fn invite(&self, token_hash: &str) -> Result<Option<Invite>, Self::Error>;
+    /// Every pending invite, with its token's hash.
+    fn invites(&self) -> Result<Vec<(String, Invite)>, Self::Error>;
+    fn put_invite(&mut self, token_hash: &str, i: &Invite) -> Result<(), Self::Error>;
+    fn remove_invite(&mut self, token_hash: &str) -> Result<(), Self::Error>;
+    fn put_announcement(&mut self, a: &Announcement) -> Result<(), Self::Error>;
+    /// Position of the last national log record (written in this batch or before).
+    fn last_position(&self) -> u64;
+    /// Appends `r`, whose position is `last_position() + 1`.
+    fn append(&mut self, r: &NationalRecord) -> Result<(), Self::Error>;
+    /// The replica key space `site.replica` of `site.id` is abandoned: delete its rows.
+    fn drop_replica(&mut self, site: &SiteRecord) -> Result<(), Self::Error>;
+    /// The rows of the replica `site.replica`.
+    fn replica(&mut self, site: &SiteRecord) -> impl ReplicaRows<Error = Self::Error> + '_;
+}
+
+type Applied<E> = Result<NationalOutcome, NationalApplyError<E>>;
+
+fn st<T, E>(r: Result<T, E>) -> Result<T, NationalApplyError<E>> {
+    r.map_err(NationalApplyError::Storage)
+}
+
+/// Runs one command at time `now_ms`.
+pub fn apply_national<R: NationalRows>(
+    rows: &mut R,
+    cmd: &NationalCommand,
+    now_ms: i64,
+) -> Applied<R::Error> {
+    match cmd {
+        NationalCommand::Hello {
+            site_id,
+            epoch,
+            credential,
+            fresh_credential,
+            fresh_replica,
+        } => hello(
+            rows,
+            site_id,
+            epoch,
+            credential,
+            fresh_credential,
+            fresh_replica,
+            now_ms,
+        ),
+        NationalCommand::Ingest {
+            site_id,
+            epoch,
+            changes,
+        } => ingest(rows, site_id, epoch, changes),
+        NationalCommand::Snapshot {
+            site_id,
+            epoch,
+            seq,
+            hash,
+            events,
+            fresh_replica,
+        } => snapshot(
+            rows,
+            site_id,
+            epoch,
+            *seq,
+            *hash,
+            events,
+            fresh_replica,
+            now_ms,
+        ),
+        NationalCommand::Invite { invite, token } => {
+            let site = st(rows.site(&invite.site_id))?;
+            if site
+                .as_ref()
+                .is_some_and(|s| !s.revoked && s.credential.is_some() && !invite.replace)
+            {
+                return Err(NationalError::AlreadyJoined(invite.site_id.clone()).into());
+            }
+            if invite.expires_at_ms <= now_ms {
+                return Err(NationalError::BadInvite {
+                    site: invite.site_id.clone(),
+                    field: "expires",
+                    rule: "must be in the future".into(),
+                }
+                .into());
+            }
+            let mut inv = invite.clone();
+            inv.created_at_ms = now_ms;
+            st(rows.put_invite(&secret_hash(token), &inv))?;
+            // Re-inviting is how a revoked site (or one that lost its data) comes back:
+            // its old credential stays void, the token binds a new one.
+            if let Some(mut s) = site.filter(|s| s.revoked) {
+                s.revoked = false;
+                st(rows.put_site(&s))?;
+            }
+            Ok(NationalOutcome::Invited(token.clone()))
+        }
+        NationalCommand::CancelInvites { site_id } => {
+            let mut n = 0;
+            for (hash, inv) in st(rows.invites())? {
+                if inv.site_id == *site_id {
+                    st(rows.remove_invite(&hash))?;
+                    n += 1;
+                }
+            }
+            Ok(NationalOutcome::Cancelled(n))
+        }
+        NationalCommand::Revoke { site_id } => {
+            let Some(mut s) = st(rows.site(site_id))? else {
+                return Err(NationalError::UnknownSite(site_id.clone()).into());
+            };
+            s.revoked = true;
+            s.credential = None;
+            st(rows.put_site(&s))?;
+            Ok(NationalOutcome::Revoked)
+        }
+        NationalCommand::Announce { text } => {
+            let position = rows.last_position() + 1;
+            let a = Announcement {
+                id: position,
+                text: text.clone(),
+                at_ms: now_ms,
+            };
+            st(rows.put_announcement(&a))?;
+            st(rows.append(&NationalRecord {
+                position,
+                site_id: String::new(),
+                site_seq: 0,
+                at_ms: now_ms,
+                events: vec![],
+                site_reset: false,
+                announcement: Some(a.clone()),
+            }))?;
+            Ok(NationalOutcome::Announced(a))
+        }
+    }
+}
+
+/// A national record that carries no events: a site's replica was reset, or a site joined.
+fn marker<R: NationalRows>(
+    rows: &mut R,
+    site_id: &str,
+    at_ms: i64,
+    site_reset: bool,
+) -> Result<(), R::Error> {
+    let position = rows.last_position() + 1;
+    rows.append(&NationalRecord {
+        position,
+        site_id: site_id.to_owned(),
+        site_seq: 0,
+        at_ms,
+        events: vec![],
+        site_reset,
+        announcement: None,
+    })
+}
+
+fn hello<R: NationalRows>(
+    rows: &mut R,
+    site_id: &str,
+    epoch: &str,
+    credential: &str,
+    fresh_credential: &str,
+    fresh_replica: &str,
+    now: i64,
+) -> Applied<R::Error> {
+    let existing = st(rows.site(site_id))?;
+    let before = existing.clone();
+    let presented = secret_hash(credential);
+    let mut issued = None;
+    let mut site = match existing {
+        Some(s) if s.revoked => return Err(NationalError::SiteRevoked(site_id.to_owned()).into()),
+        Some(s)
+            if s.credential
+                .as_deref()
+                .is_some_and(|c| same_hash(c, &presented)) =>
+        {
+            s
+        }
+        existing => {
+            let invite = st(rows.invite(&presented))?;
+            let Some(inv) = invite.filter(|i| i.site_id == site_id) else {
+                return Err(NationalError::BadCredential(site_id.to_owned()).into());
+            };
+            if inv.expires_at_ms <= now {
+                return Err(NationalError::InviteExpired(site_id.to_owned()).into());
+            }
+            if existing.as_ref().is_some_and(|s| s.credential.is_some()) && !inv.replace {
+                // A leftover invite never voids the working credential of a joined site.
+                return Err(NationalError::AlreadyJoined(site_id.to_owned()).into());
+            }
+            st(rows.remove_invite(&presented))?;
+            issued = Some(fresh_credential.to_owned());
+            let mut s = existing.unwrap_or(SiteRecord {
+                id: site_id.to_owned(),
+                name: String::new(),
+                country: String::new(),
+                partner: false,
+                credential: None,
+                epoch: String::new(),
+                applied_seq: 0,
+                revoked: false,
+                joined_at_ms: now,
+                replica: fresh_replica.to_owned(),
+                applied_hash: None,
+                epoch_started_ms: 0,
+            });
+            s.name = inv.name;
+            s.country = inv.country;
+            s.partner = inv.partner;
+            s.credential = Some(secret_hash(fresh_credential));
+            s
+        }
+    };
+    let mut new_epoch = false;
+    if site.epoch != epoch {
+        if !site.epoch.is_empty() {
+            st(rows.drop_replica(&site))?;
+            st(marker(rows, &site.id, now, true))?;
+            new_epoch = true;
+        }
+        epoch.clone_into(&mut site.epoch);
+        fresh_replica.clone_into(&mut site.replica);
+        site.applied_seq = 0;
+        site.applied_hash = None;
+        site.epoch_started_ms = now;
+    }
+    if issued.is_some() {
+        // A site joined: its directory entry goes down to every site.
+        st(marker(rows, &site.id, now, false))?;
+    }
+    if before.as_ref() != Some(&site) {
+        // A Hello that changes nothing writes nothing (and costs no fsync).
+        st(rows.put_site(&site))?;
+    }
+    Ok(NationalOutcome::Welcome(Welcome {
+        new_epoch,
+        applied_seq: site.applied_seq,
+        applied_hash: site.applied_hash,
+        issued_credential: issued,
+    }))
+}
+
+/// The site's record if it may publish under `epoch` now, else why not.
+fn publishing_site<R: NationalRows>(
+    rows: &R,
+    site_id: &str,
+    epoch: &str,
+) -> Result<SiteRecord, NationalApplyError<R::Error>> {
+    match st(rows.site(site_id))? {
+        None => Err(NationalError::UnknownSite(site_id.to_owned()).into()),
+        Some(s) if s.revoked => Err(NationalError::SiteRevoked(site_id.to_owned()).into()),
+        Some(s) if s.epoch != epoch => Err(NationalError::StaleEpoch {
+            site: site_id.to_owned(),
+            current: s.epoch,
+            got: epoch.to_owned(),
+        }
+        .into()),
+        Some(s) => Ok(s),
+    }
+}
+
+fn ingest<R: NationalRows>(
+    rows: &mut R,
+    site_id: &str,
+    epoch: &str,
+    changes: &[SharedChange],
+) -> Applied<R::Error> {
+    let mut site = publishing_site(rows, site_id, epoch)?;
+    // Duplicates are skipped; what remains must follow on exactly, and hold only what the
+    // site's own rules would have written.
+    let fresh: Vec<&SharedChange> = changes
+        .iter()
+        .filter(|c| c.seq > site.applied_seq)
+        .collect();
+    for (c, want) in fresh.iter().zip(site.applied_seq + 1..) {
+        if c.seq != want {
+            return Err(NationalError::SeqGap {
+                site: site_id.to_owned(),
+                expected: want,
+                got: c.seq,
+            }
+            .into());
+        }
+        check_change(c)?;
+    }
+    let mut logged = Vec::new();
+    {
+        let mut replica = rows.replica(&site);
+        for c in &fresh {
+            for e in &c.events {
+                st(shared::apply_shared(&mut replica, e))?;
+            }
+            site.applied_seq = c.seq;
+            site.applied_hash = c.hash;
+            if !c.events.is_empty() {
+                // A change with nothing shareable is not logged nationally.
+                logged.push(*c);
+            }
+        }
+    }
+    for c in logged {
+        let position = rows.last_position() + 1;
+        st(rows.append(&NationalRecord {
+            position,
+            site_id: site.id.clone(),
+            site_seq: c.seq,
+            at_ms: c.at_ms,
+            events: c.events.clone(),
+            site_reset: false,
+            announcement: None,
+        }))?;
+    }
+    st(rows.put_site(&site))?;
+    Ok(NationalOutcome::Applied(site.applied_seq))
+}
+
+/// Checks one incoming change against the model's rules.
+pub fn check_change(c: &SharedChange) -> Result<(), NationalError> {
+    let invalid = |error| NationalError::Invalid { seq: c.seq, error };
+    if c.events.len() > MAX_EVENTS_PER_CHANGE {
+        return Err(invalid(DomainError::invalid(
+            "events",
+            format!(
+                "at most {MAX_EVENTS_PER_CHANGE} events per change (has {})",
+                c.events.len()
+            ),
+        )));
+    }
+    for (i, e) in c.events.iter().enumerate() {
+        shared::check_event(&format!("events[{i}]"), e).map_err(invalid)?;
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn snapshot<R: NationalRows>(
+    rows: &mut R,
+    site_id: &str,
+    epoch: &str,
+    seq: u64,
+    hash: Option<u64>,
+    events: &[SharedEvent],
+    fresh_replica: &str,
+    now: i64,
+) -> Applied<R::Error> {
+    let mut site = publishing_site(rows, site_id, epoch)?;
+    for (i, e) in events.iter().enumerate() {
+        shared::check_event(&format!("snapshot.events[{i}]"), e)
+            .map_err(|error| NationalError::Invalid { seq, error })?;
+    }
+    // The snapshot replaces the replica: a new key space, the old one dropped; watchers
+    // see a reset, then the state.
+    st(rows.drop_replica(&site))?;
+    fresh_replica.clone_into(&mut site.replica);
+    {
+        let mut replica = rows.replica(&site);
+        for e in events {
+            st(shared::apply_shared(&mut replica, e))?;
+        }
+    }
+    st(marker(rows, &site.id, now, true))?;
+    for chunk in events.chunks(SNAPSHOT_RECORD_EVENTS) {
+        let position = rows.last_position() + 1;
+        st(rows.append(&NationalRecord {
+            position,
+            site_id: site.id.clone(),
+            site_seq: seq,
+            at_ms: now,
+            events: chunk.to_vec(),
+            site_reset: false,
+            announcement: None,
+        }))?;
+    }
+    site.applied_seq = seq;
+    site.applied_hash = hash;
+    st(rows.put_site(&site))?;
+    Ok(NationalOutcome::Applied(site.applied_seq))
+}
+
+#[cfg(test)]
+mod tests;

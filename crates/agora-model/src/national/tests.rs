@@ -1,0 +1,559 @@
+//! The national rules over an in-memory port.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use super::*;
+use crate::shared::{ReplicaChallenge, ReplicaTotals, SharedParticipant, SharedRegistration};
+use crate::{
+    Challenge, ChallengeFields, ChallengeStatus, OrganisationType, ParticipantId, RegistrationId,
+    Theme,
+};
+
+#[derive(Default)]
+struct Mem {
+    sites: BTreeMap<String, SiteRecord>,
+    invites: BTreeMap<String, Invite>,
+    announcements: Vec<Announcement>,
+    log: Vec<NationalRecord>,
+    themes: BTreeMap<String, Theme>,
+    /// (site, replica) → challenges by number.
+    challenges: BTreeMap<(String, String, u32), ReplicaChallenge>,
+    participants: BTreeMap<(String, String, ParticipantId), SharedParticipant>,
+    registrations: BTreeMap<(String, String, RegistrationId), SharedRegistration>,
+    totals: BTreeMap<(String, String), ReplicaTotals>,
+}
+
+struct Rep<'a> {
+    m: &'a mut Mem,
+    site: String,
+    replica: String,
+}
+
+impl ReplicaRows for Rep<'_> {
+    type Error = Infallible;
+    fn theme(&self, id: &str) -> Result<Option<Theme>, Infallible> {
+        Ok(self.m.themes.get(id).cloned())
+    }
+    fn put_theme(&mut self, t: &Theme) -> Result<(), Infallible> {
+        self.m.themes.insert(t.id.clone(), t.clone());
+        Ok(())
+    }
+    fn challenge(&self, n: u32) -> Result<Option<ReplicaChallenge>, Infallible> {
+        let k = (self.site.clone(), self.replica.clone(), n);
+        Ok(self.m.challenges.get(&k).cloned())
+    }
+    fn put_challenge(&mut self, c: &ReplicaChallenge) -> Result<(), Infallible> {
+        let k = (self.site.clone(), self.replica.clone(), c.challenge.number);
+        self.m.challenges.insert(k, c.clone());
+        Ok(())
+    }
+    fn participant(&self, id: ParticipantId) -> Result<Option<SharedParticipant>, Infallible> {
+        let k = (self.site.clone(), self.replica.clone(), id);
+        Ok(self.m.participants.get(&k).cloned())
+    }
+    fn put_participant(&mut self, p: &SharedParticipant) -> Result<(), Infallible> {
+        let k = (self.site.clone(), self.replica.clone(), p.id);
+        self.m.participants.insert(k, p.clone());
+        Ok(())
+    }
+    fn registration(&self, id: RegistrationId) -> Result<Option<SharedRegistration>, Infallible> {
+        let k = (self.site.clone(), self.replica.clone(), id);
+        Ok(self.m.registrations.get(&k).cloned())
+    }
+    fn put_registration(&mut self, r: &SharedRegistration) -> Result<(), Infallible> {
+        let k = (self.site.clone(), self.replica.clone(), r.id);
+        self.m.registrations.insert(k, r.clone());
+        Ok(())
+    }
+    fn totals(&self) -> Result<ReplicaTotals, Infallible> {
+        let k = (self.site.clone(), self.replica.clone());
+        Ok(self.m.totals.get(&k).copied().unwrap_or_default())
+    }
+    fn put_totals(&mut self, t: &ReplicaTotals) -> Result<(), Infallible> {
+        let k = (self.site.clone(), self.replica.clone());
+        self.m.totals.insert(k, *t);
+        Ok(())
+    }
+}
+
+impl NationalRows for Mem {
+    type Error = Infallible;
+    fn site(&self, id: &str) -> Result<Option<SiteRecord>, Infallible> {
+        Ok(self.sites.get(id).cloned())
+    }
+    fn put_site(&mut self, s: &SiteRecord) -> Result<(), Infallible> {
+        self.sites.insert(s.id.clone(), s.clone());
+        Ok(())
+    }
+    fn invite(&self, token: &str) -> Result<Option<Invite>, Infallible> {
+        Ok(self.invites.get(token).cloned())
+    }
+    fn invites(&self) -> Result<Vec<(String, Invite)>, Infallible> {
+        Ok(self
+            .invites
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+    fn put_invite(&mut self, token: &str, i: &Invite) -> Result<(), Infallible> {
+        self.invites.insert(token.to_owned(), i.clone());
+        Ok(())
+    }
+    fn remove_invite(&mut self, token: &str) -> Result<(), Infallible> {
+        self.invites.remove(token);
+        Ok(())
+    }
+    fn put_announcement(&mut self, a: &Announcement) -> Result<(), Infallible> {
+        self.announcements.push(a.clone());
+        Ok(())
+    }
+    fn last_position(&self) -> u64 {
+        self.log.len() as u64
+    }
+    fn append(&mut self, r: &NationalRecord) -> Result<(), Infallible> {
+        assert_eq!(r.position, self.log.len() as u64 + 1, "positions follow on");
+        self.log.push(r.clone());
+        Ok(())
+    }
+    fn drop_replica(&mut self, s: &SiteRecord) -> Result<(), Infallible> {
+        let mine = |site: &String, rep: &String| *site == s.id && *rep == s.replica;
+        self.challenges.retain(|(a, b, _), _| !mine(a, b));
+        self.participants.retain(|(a, b, _), _| !mine(a, b));
+        self.registrations.retain(|(a, b, _), _| !mine(a, b));
+        self.totals.retain(|(a, b), _| !mine(a, b));
+        Ok(())
+    }
+    fn replica(&mut self, s: &SiteRecord) -> impl ReplicaRows<Error = Infallible> + '_ {
+        Rep {
+            site: s.id.clone(),
+            replica: s.replica.clone(),
+            m: self,
+        }
+    }
+}
+
+const E1: &str = "00000000-0000-4000-8000-000000000001";
+const E2: &str = "00000000-0000-4000-8000-000000000002";
+
+fn run(m: &mut Mem, cmd: NationalCommand) -> Result<NationalOutcome, NationalError> {
+    apply_national(m, &cmd, 1_000).map_err(|e| match e {
+        NationalApplyError::Refused(e) => e,
+        NationalApplyError::Storage(e) => match e {},
+    })
+}
+
+fn new_invite(site: &str, replace: bool) -> Invite {
+    Invite {
+        site_id: site.into(),
+        name: "Lyon".into(),
+        country: "FR".into(),
+        partner: false,
+        created_at_ms: 0,
+        expires_at_ms: 5_000,
+        replace,
+    }
+}
+
+fn try_invite(
+    m: &mut Mem,
+    site: &str,
+    token: &str,
+    replace: bool,
+) -> Result<NationalOutcome, NationalError> {
+    run(
+        m,
+        NationalCommand::Invite {
+            invite: new_invite(site, replace),
+            token: token.into(),
+        },
+    )
+}
+
+fn invite(m: &mut Mem, site: &str, token: &str) {
+    try_invite(m, site, token, false).unwrap();
+}
+
+fn hello(m: &mut Mem, site: &str, epoch: &str, cred: &str) -> Result<Welcome, NationalError> {
+    match run(
+        m,
+        NationalCommand::Hello {
+            site_id: site.into(),
+            epoch: epoch.into(),
+            credential: cred.into(),
+            fresh_credential: format!("cred-{}", m.log.len()),
+            fresh_replica: format!("rep-{}", m.log.len()),
+        },
+    )? {
+        NationalOutcome::Welcome(w) => Ok(w),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// Joins `site` and returns its credential.
+fn joined(m: &mut Mem, site: &str) -> String {
+    invite(m, site, "tok");
+    let w = hello(m, site, E1, "tok").unwrap();
+    w.issued_credential.unwrap()
+}
+
+fn challenge(number: u32, title: &str) -> Challenge {
+    Challenge {
+        number,
+        fields: ChallengeFields {
+            title: title.into(),
+            description: String::new(),
+            themes: vec!["la-cohesion-urbaine".into()],
+            holders: vec![],
+            facilitators: vec!["Ana".into()],
+            room: String::new(),
+            capacity: 10,
+            status: ChallengeStatus::Open,
+            ..ChallengeFields::default()
+        },
+        version: 1,
+        created_at_ms: 0,
+        updated_at_ms: 0,
+    }
+}
+
+fn change(seq: u64, events: Vec<SharedEvent>) -> SharedChange {
+    SharedChange {
+        seq,
+        at_ms: 5,
+        events,
+        hash: Some(seq * 7),
+    }
+}
+
+fn ingest(m: &mut Mem, site: &str, changes: Vec<SharedChange>) -> Result<u64, NationalError> {
+    match run(
+        m,
+        NationalCommand::Ingest {
+            site_id: site.into(),
+            epoch: E1.into(),
+            changes,
+        },
+    )? {
+        NationalOutcome::Applied(n) => Ok(n),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn a_join_token_binds_once_and_the_credential_opens_later_streams() {
+    let mut m = Mem::default();
+    let cred = joined(&mut m, "lyon");
+    assert!(m.invites.is_empty(), "the token is used up");
+    assert_eq!(
+        hello(&mut m, "lyon", E1, "tok"),
+        Err(NationalError::BadCredential("lyon".into()))
+    );
+    let w = hello(&mut m, "lyon", E1, &cred).unwrap();
+    assert_eq!(w.issued_credential, None);
+    assert_eq!(
+        hello(&mut m, "nice", E1, &cred),
+        Err(NationalError::BadCredential("nice".into())),
+        "a credential names one site"
+    );
+}
+
+#[test]
+fn credentials_and_tokens_are_stored_hashed() {
+    let mut m = Mem::default();
+    invite(&mut m, "lyon", "tok");
+    assert!(m.invites.contains_key(&secret_hash("tok")));
+    assert!(!m.invites.contains_key("tok"));
+    let w = hello(&mut m, "lyon", E1, "tok").unwrap();
+    let cred = w.issued_credential.unwrap();
+    assert_eq!(m.sites["lyon"].credential, Some(secret_hash(&cred)));
+    assert!(same_hash(&secret_hash("a"), &secret_hash("a")));
+    assert!(!same_hash(&secret_hash("a"), &secret_hash("b")));
+}
+
+#[test]
+fn an_expired_invite_is_refused_and_a_cancelled_one_is_gone() {
+    let mut m = Mem::default();
+    invite(&mut m, "lyon", "tok");
+    let late = apply_national(
+        &mut m,
+        &NationalCommand::Hello {
+            site_id: "lyon".into(),
+            epoch: E1.into(),
+            credential: "tok".into(),
+            fresh_credential: "c".into(),
+            fresh_replica: "r".into(),
+        },
+        6_000,
+    );
+    assert!(matches!(
+        late,
+        Err(NationalApplyError::Refused(NationalError::InviteExpired(_)))
+    ));
+    invite(&mut m, "lyon", "tok2");
+    assert_eq!(
+        run(
+            &mut m,
+            NationalCommand::CancelInvites {
+                site_id: "lyon".into()
+            }
+        ),
+        Ok(NationalOutcome::Cancelled(2))
+    );
+    assert_eq!(
+        hello(&mut m, "lyon", E1, "tok2"),
+        Err(NationalError::BadCredential("lyon".into()))
+    );
+}
+
+#[test]
+fn a_leftover_invite_never_voids_a_joined_sites_credential_unless_it_is_a_replacement() {
+    let mut m = Mem::default();
+    invite(&mut m, "lyon", "first");
+    invite(&mut m, "lyon", "leftover");
+    let cred = hello(&mut m, "lyon", E1, "first")
+        .unwrap()
+        .issued_credential
+        .unwrap();
+    assert_eq!(
+        hello(&mut m, "lyon", E1, "leftover"),
+        Err(NationalError::AlreadyJoined("lyon".into()))
+    );
+    assert!(hello(&mut m, "lyon", E1, &cred).is_ok(), "still works");
+    assert_eq!(
+        try_invite(&mut m, "lyon", "again", false),
+        Err(NationalError::AlreadyJoined("lyon".into()))
+    );
+    try_invite(&mut m, "lyon", "replacement", true).unwrap();
+    let new = hello(&mut m, "lyon", E1, "replacement")
+        .unwrap()
+        .issued_credential
+        .unwrap();
+    assert_eq!(
+        hello(&mut m, "lyon", E1, &cred),
+        Err(NationalError::BadCredential("lyon".into())),
+        "the replaced credential is void"
+    );
+    assert!(hello(&mut m, "lyon", E1, &new).is_ok());
+}
+
+#[test]
+fn a_revoked_site_comes_back_with_a_new_invite() {
+    let mut m = Mem::default();
+    let old = joined(&mut m, "lyon");
+    run(
+        &mut m,
+        NationalCommand::Revoke {
+            site_id: "lyon".into(),
+        },
+    )
+    .unwrap();
+    invite(&mut m, "lyon", "back");
+    assert_eq!(
+        hello(&mut m, "lyon", E1, &old),
+        Err(NationalError::BadCredential("lyon".into()))
+    );
+    let w = hello(&mut m, "lyon", E1, "back").unwrap();
+    assert!(w.issued_credential.is_some());
+    assert!(!m.sites["lyon"].revoked);
+}
+
+#[test]
+fn a_revoked_site_is_refused() {
+    let mut m = Mem::default();
+    let cred = joined(&mut m, "lyon");
+    run(
+        &mut m,
+        NationalCommand::Revoke {
+            site_id: "lyon".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        hello(&mut m, "lyon", E1, &cred),
+        Err(NationalError::SiteRevoked("lyon".into()))
+    );
+    assert_eq!(
+        NationalError::SiteRevoked("x".into()).kind(),
+        ErrorKind::PermissionDenied
+    );
+}
+
+#[test]
+fn records_apply_in_sequence_exactly_once() {
+    let mut m = Mem::default();
+    joined(&mut m, "lyon");
+    let c1 = change(
+        1,
+        vec![SharedEvent::ChallengeUpserted(challenge(1, "Accueil"))],
+    );
+    let c2 = change(2, vec![]);
+    assert_eq!(ingest(&mut m, "lyon", vec![c1.clone(), c2.clone()]), Ok(2));
+    let logged = m.log.len();
+    assert_eq!(ingest(&mut m, "lyon", vec![c1, c2]), Ok(2), "duplicates");
+    assert_eq!(m.log.len(), logged, "a duplicate logs nothing");
+    assert_eq!(
+        ingest(&mut m, "lyon", vec![change(4, vec![])]),
+        Err(NationalError::SeqGap {
+            site: "lyon".into(),
+            expected: 3,
+            got: 4
+        })
+    );
+    assert_eq!(m.sites["lyon"].applied_hash, Some(14));
+}
+
+#[test]
+fn a_new_epoch_drops_the_replica_and_logs_a_reset() {
+    let mut m = Mem::default();
+    let cred = joined(&mut m, "lyon");
+    let c1 = change(
+        1,
+        vec![SharedEvent::ChallengeUpserted(challenge(1, "Accueil"))],
+    );
+    ingest(&mut m, "lyon", vec![c1]).unwrap();
+    assert_eq!(m.challenges.len(), 1);
+    let w = hello(&mut m, "lyon", E2, &cred).unwrap();
+    assert_eq!(
+        (w.new_epoch, w.applied_seq, w.applied_hash),
+        (true, 0, None)
+    );
+    assert_eq!(m.sites["lyon"].epoch_started_ms, 1_000);
+    assert!(m.challenges.is_empty());
+    assert!(m.log.last().unwrap().site_reset);
+    assert!(matches!(
+        ingest(&mut m, "lyon", vec![change(1, vec![])]),
+        Err(NationalError::StaleEpoch { .. })
+    ));
+}
+
+#[test]
+fn an_invalid_record_is_refused_by_field_and_nothing_of_it_applies() {
+    let mut m = Mem::default();
+    joined(&mut m, "lyon");
+    let before = m.log.len();
+    let long = "x".repeat(200_000);
+    let batch = vec![
+        change(
+            1,
+            vec![SharedEvent::ChallengeUpserted(challenge(1, "Accueil"))],
+        ),
+        change(
+            2,
+            vec![SharedEvent::ThemeAdded(Theme {
+                id: "x".into(),
+                label: long,
+            })],
+        ),
+    ];
+    let err = ingest(&mut m, "lyon", batch).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(
+        err.to_string().starts_with(&format!(
+            "change 2: events[0].theme.label: must hold at most {}",
+            Theme::MAX_LABEL
+        )),
+        "{err}"
+    );
+    assert_eq!(m.log.len(), before);
+    assert_eq!(m.sites["lyon"].applied_seq, 0);
+    assert!(m.challenges.is_empty());
+    let bad_challenge = change(1, vec![SharedEvent::ChallengeUpserted(challenge(1, ""))]);
+    let err = ingest(&mut m, "lyon", vec![bad_challenge]).unwrap_err();
+    assert!(
+        err.to_string().contains("events[0].challenge.title"),
+        "{err}"
+    );
+    let person = SharedParticipant {
+        id: ParticipantId(uuid::Uuid::nil()),
+        organisation_type: OrganisationType::Other,
+        language: "fr".into(),
+        display_name: Some("\u{7}".into()),
+    };
+    let err = ingest(
+        &mut m,
+        "lyon",
+        vec![change(1, vec![SharedEvent::Participant(person)])],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("events[0].participant.display_name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_site_never_rewrites_a_theme_the_others_see() {
+    let mut m = Mem::default();
+    joined(&mut m, "lyon");
+    let shared = Theme::from_label("La qualité de l'action publique").unwrap();
+    m.themes.insert(shared.id.clone(), shared.clone());
+    let mut forged = Theme::from_label("La qualite de l action publique").unwrap();
+    assert_eq!(forged.id, shared.id);
+    forged.label = "La qualite de l action publique".into();
+    let mine = Theme::from_label("Lutte contre les exclusions").unwrap();
+    ingest(
+        &mut m,
+        "lyon",
+        vec![change(
+            1,
+            vec![
+                SharedEvent::ThemeAdded(forged),
+                SharedEvent::ThemeAdded(mine.clone()),
+            ],
+        )],
+    )
+    .unwrap();
+    assert_eq!(m.themes[&shared.id], shared, "kept its label");
+    assert_eq!(m.themes[&mine.id], mine, "a new theme is added");
+}
+
+#[test]
+fn a_snapshot_replaces_the_replica() {
+    let mut m = Mem::default();
+    joined(&mut m, "lyon");
+    ingest(
+        &mut m,
+        "lyon",
+        vec![change(
+            1,
+            vec![SharedEvent::ChallengeUpserted(challenge(1, "Old"))],
+        )],
+    )
+    .unwrap();
+    let out = run(
+        &mut m,
+        NationalCommand::Snapshot {
+            site_id: "lyon".into(),
+            epoch: E1.into(),
+            seq: 40,
+            hash: Some(99),
+            events: vec![SharedEvent::ChallengeUpserted(challenge(2, "New"))],
+            fresh_replica: "rep-new".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(out, NationalOutcome::Applied(40));
+    let numbers: Vec<u32> = m.challenges.keys().map(|k| k.2).collect();
+    assert_eq!(numbers, vec![2]);
+    assert_eq!(m.sites["lyon"].applied_hash, Some(99));
+    assert!(m.log.iter().any(|r| r.site_reset));
+}
+
+#[test]
+fn an_announcement_takes_its_log_position_as_id() {
+    let mut m = Mem::default();
+    joined(&mut m, "lyon");
+    let out = run(
+        &mut m,
+        NationalCommand::Announce {
+            text: "Bienvenue".into(),
+        },
+    )
+    .unwrap();
+    let NationalOutcome::Announced(a) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(a.id, m.log.len() as u64);
+}
