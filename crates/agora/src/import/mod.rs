@@ -384,7 +384,9 @@ impl Report {
             } else {
                 lang.pick("thème ajouté", "theme added", "Thema hinzugefügt")
             };
-            let _ = writeln!(out, "  {verb} : {label}");
+            let shown =
+                agora_model::i18n::theme_label(&agora_model::text::slug(label), label, lang);
+            let _ = writeln!(out, "  {verb} : {shown}");
         }
         for a in &self.plan.actions {
             match a {
@@ -492,27 +494,45 @@ impl Report {
             "{}",
             match lang {
                 Lang::Fr => format!(
-                    "{} à créer, {} à modifier, {} inchangés, {} pour d'autres sites ; {} erreurs (lignes non importées), {} avertissements",
+                    "{} {}, {} {}, {} inchangés, {} pour d'autres sites ; {} erreurs (lignes non importées), {} avertissements",
                     p.creates(),
+                    if self.dry_run { "à créer" } else { "créés" },
                     p.updates(),
+                    if self.dry_run {
+                        "à modifier"
+                    } else {
+                        "modifiés"
+                    },
                     p.unchanged(),
                     p.other_sites.len(),
                     p.errors(),
                     warnings
                 ),
                 Lang::En => format!(
-                    "{} to create, {} to change, {} unchanged, {} for other sites; {} errors (rows not imported), {} warnings",
+                    "{} {}, {} {}, {} unchanged, {} for other sites; {} errors (rows not imported), {} warnings",
                     p.creates(),
+                    if self.dry_run { "to create" } else { "created" },
                     p.updates(),
+                    if self.dry_run { "to change" } else { "changed" },
                     p.unchanged(),
                     p.other_sites.len(),
                     p.errors(),
                     warnings
                 ),
                 Lang::De => format!(
-                    "{} anzulegen, {} zu ändern, {} unverändert, {} für andere Standorte; {} Fehler (Zeilen nicht importiert), {} Warnungen",
+                    "{} {}, {} {}, {} unverändert, {} für andere Standorte; {} Fehler (Zeilen nicht importiert), {} Warnungen",
                     p.creates(),
+                    if self.dry_run {
+                        "anzulegen"
+                    } else {
+                        "angelegt"
+                    },
                     p.updates(),
+                    if self.dry_run {
+                        "zu ändern"
+                    } else {
+                        "geändert"
+                    },
                     p.unchanged(),
                     p.other_sites.len(),
                     p.errors(),
