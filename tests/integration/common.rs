@@ -308,6 +308,7 @@ pub fn fields(title: &str, capacity: u32) -> pb::ChallengeFields {
         room: "Salle 1".to_owned(),
         capacity,
         status: pb::ChallengeStatus::Open.into(),
+        ..Default::default()
     }
 }
 

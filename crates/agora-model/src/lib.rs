@@ -11,7 +11,9 @@ mod conference;
 pub mod erasure;
 mod error;
 mod exhibition;
+pub mod i18n;
 mod ids;
+pub mod import;
 mod participant;
 mod program;
 mod proposal;
@@ -21,7 +23,9 @@ mod team;
 pub mod text;
 mod theme;
 
-pub use challenge::{Challenge, ChallengeFields, ChallengeStatus, Holder, check_number};
+pub use challenge::{
+    Challenge, ChallengeFields, ChallengeStatus, Holder, Person, Translation, check_number,
+};
 pub use change::{Change, Event, RegistrationEventKind};
 pub use command::{
     ApplyError, Command, Counters, Fresh, Outcome, RegistrationKey, Rows, Stats, apply,
@@ -29,6 +33,7 @@ pub use command::{
 pub use conference::{Conference, ConferenceFields};
 pub use error::{DomainError, ErrorKind};
 pub use exhibition::{ActionStatus, Feedback, NextAction, NextActionFields};
+pub use i18n::Lang;
 pub use ids::{ParticipantId, RegistrationId, SiteId, TicketCode};
 pub use participant::{NewParticipant, OrganisationType, Participant, retention_due};
 pub use program::{ProgramItem, ProgramItemFields, ProgramKind, default_program};
