@@ -221,6 +221,13 @@ struct DashboardArgs {
     national: String,
     #[command(flatten)]
     dial: DialArgs,
+    /// The national node's viewer (or administrator) token; prefer --token-file or
+    /// AGORA_TOKEN (a command line is readable by every user of the machine).
+    #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// File holding the token.
+    #[arg(long, env = "AGORA_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<PathBuf>,
     /// One line per change and a summary every few seconds, instead of the full screen.
     #[arg(long)]
     plain: bool,
@@ -410,6 +417,13 @@ struct NationalServeArgs {
     /// File holding the administrator's token.
     #[arg(long, env = "AGORA_ADMIN_TOKEN_FILE")]
     admin_token_file: Option<PathBuf>,
+    /// Token of the dashboards (viewer role: overview, Watch, digests); without one, only
+    /// the administrator reads them. Prefer --viewer-token-file or AGORA_VIEWER_TOKEN.
+    #[arg(long, env = "AGORA_VIEWER_TOKEN", hide_env_values = true)]
+    viewer_token: Option<String>,
+    /// File holding the viewer token.
+    #[arg(long, env = "AGORA_VIEWER_TOKEN_FILE")]
+    viewer_token_file: Option<PathBuf>,
     /// sled page cache in MiB [default: 64].
     #[arg(long, env = "AGORA_CACHE_MB")]
     cache_mb: Option<u64>,
@@ -660,8 +674,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (_stop, stop) = tokio::sync::watch::channel(false);
             // Not a terminal (a log file, a pipe): line output.
             let plain = a.plain || !std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let token = match (&a.token, &a.token_file) {
+                (None, None) => None,
+                _ => Some(secret("token", a.token, a.token_file.as_deref())?),
+            };
             let opts = agora_dashboard::Options {
                 dial: a.dial.dial()?,
+                token,
                 national: a.national,
                 lang: a.lang,
                 plain,
@@ -971,12 +990,14 @@ async fn run_national(args: NationalServeArgs) -> anyhow::Result<()> {
             ("listen", text(args.listen)),
             ("admin_token", text(args.admin_token)),
             ("admin_token_file", path(args.admin_token_file)),
+            ("viewer_token", text(args.viewer_token)),
+            ("viewer_token_file", path(args.viewer_token_file)),
             ("cache_mb", int("cache_mb", args.cache_mb)?),
         ]
         .into_iter()
         .chain(args.serve.overrides()?)
         .collect(),
-        &["admin_token"],
+        &["admin_token", "viewer_token"],
         "national",
     )?;
     let listener = TcpListener::bind(config.listen)

@@ -30,6 +30,8 @@ use crate::relay::Relay;
 const ORGANISER: &str = "demo-organiser-token";
 const DESK: &str = "demo-desk-token";
 const ADMIN: &str = "demo-admin-token";
+/// The dashboard reads with the viewer role, as a national team's screen would.
+const VIEWER: &str = "demo-viewer-token";
 /// The site whose link to the national node is cut mid-demo.
 const CUT_SITE: &str = "macon";
 
@@ -114,6 +116,7 @@ pub async fn run(
     let national_addr = listener.local_addr()?;
     let mut ncfg = agora_national::NationalConfig::new(root.join("national"), ADMIN);
     ncfg.cache_mb = 16;
+    ncfg.viewer_token = Some(VIEWER.to_owned());
     ncfg.tls_cert = Some(server.cert.clone());
     ncfg.tls_key = Some(server.key.clone());
     let national_task = tokio::spawn(agora_national::run(ncfg, listener, until(&nodes_stopped)));
@@ -194,6 +197,7 @@ pub async fn run(
         agora_dashboard::Options {
             national: national_url.clone(),
             dial: dial.clone(),
+            token: Some(VIEWER.to_owned()),
             lang: opts.lang,
             plain: opts.plain,
         },
