@@ -5,6 +5,7 @@ mod diskfull;
 mod federation;
 mod federation_integrity;
 mod lazyfs;
+mod operations;
 mod powercut;
 mod security;
 mod site_access;

@@ -1,7 +1,6 @@
 //! National node configuration: a TOML file (see `deploy/national.toml`), overridden by
 //! `AGORA_*` environment variables and flags in the `agora` binary.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,9 +13,10 @@ use crate::NationalError;
 pub struct NationalConfig {
     /// Directory of the national database; created if missing.
     pub data: PathBuf,
-    /// Address of the gRPC server.
+    /// Address of the gRPC server, `host:port`: an IP address or a host name
+    /// (`localhost:50050`, `0.0.0.0:50050`, `[::]:50050`).
     #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
+    pub listen: String,
     /// Bearer token of the administrator (invites, revocations, announcements, and all a
     /// viewer may read). At least 8 characters.
     pub admin_token: String,
@@ -70,8 +70,8 @@ fn default_request_timeout_s() -> u64 {
 /// The example tokens of `deploy/` start with this: a node refuses them.
 pub const EXAMPLE_TOKEN_PREFIX: &str = "change-me";
 
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 50050))
+fn default_listen() -> String {
+    "127.0.0.1:50050".to_owned()
 }
 fn default_cache_mb() -> u64 {
     64
@@ -143,6 +143,9 @@ impl NationalConfig {
                 reason: reason.to_owned(),
             })
         };
+        if let Err(rule) = agora_sync::serve::check_listen(&self.listen) {
+            return bad("listen", &rule);
+        }
         let tokens = std::iter::once(("admin_token", &self.admin_token))
             .chain(self.viewer_token.iter().map(|t| ("viewer_token", t)));
         for (field, token) in tokens {

@@ -1,7 +1,6 @@
 //! Site node configuration: a TOML file (see `deploy/sites/`), overridden by `AGORA_*`
 //! environment variables and command-line flags in the `agora` binary.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -20,9 +19,10 @@ pub struct SiteConfig {
     pub name: String,
     /// Directory of the site's database; created if missing.
     pub data: PathBuf,
-    /// Address of the gRPC server.
+    /// Address of the gRPC server, `host:port`: an IP address or a host name
+    /// (`localhost:50051`, `0.0.0.0:50051`, `[::]:50051`).
     #[serde(default = "default_listen")]
-    pub listen: SocketAddr,
+    pub listen: String,
     /// Bearer token of the organiser role (everything). At least 8 characters.
     pub organiser_token: String,
     /// Bearer token of the desk role (participants, registrations, check-in).
@@ -93,8 +93,8 @@ fn default_time_zone() -> String {
     "Europe/Paris".to_owned()
 }
 
-fn default_listen() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 50051))
+fn default_listen() -> String {
+    "127.0.0.1:50051".to_owned()
 }
 /// The site's sled cache by default, MiB. Measured (docs/BENCHMARKS.md): sled's RSS grows
 /// by 3 to 5 MiB per MiB of cache setting, and a bigger cache did not make registrations
@@ -226,6 +226,7 @@ impl SiteConfig {
         if self.name.trim().is_empty() || self.name.chars().count() > 80 {
             return Err(bad("name", "must hold 1..=80 characters".into()));
         }
+        agora_sync::serve::check_listen(&self.listen).map_err(|r| bad("listen", r))?;
         check_token("organiser_token", &self.organiser_token)?;
         if let Some(desk) = &self.desk_token {
             check_token("desk_token", desk)?;

@@ -190,3 +190,58 @@ pub async fn serve(
     follow.abort();
     Ok(())
 }
+
+/// Checks a listen address's shape, `host:port`: a host name, an IPv4 address or an IPv6
+/// one in brackets, and a port number. The name is resolved when the node binds.
+pub fn check_listen(value: &str) -> Result<(), String> {
+    let (host, port) = value
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{value:?} is not host:port (such as 0.0.0.0:50051)"))?;
+    if port.parse::<u16>().is_err() {
+        return Err(format!(
+            "{value:?}: {port:?} is not a port number (0..=65535)"
+        ));
+    }
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let plausible = !bare.is_empty()
+        && (bare.parse::<std::net::IpAddr>().is_ok()
+            || bare.split('.').all(|l| {
+                !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            }));
+    if !plausible {
+        return Err(format!(
+            "{value:?}: {host:?} is neither an IP address nor a host name"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod listen_tests {
+    use super::check_listen;
+
+    #[test]
+    fn listen_addresses_take_host_names_and_name_what_is_wrong() {
+        for ok in [
+            "localhost:50051",
+            "0.0.0.0:50051",
+            "[::]:50050",
+            "site.cluny.fr:443",
+        ] {
+            assert_eq!(check_listen(ok), Ok(()), "{ok}");
+        }
+        for (bad, says) in [
+            ("localhost", "not host:port"),
+            ("localhost:http", "not a port number"),
+            ("localhost:70000", "not a port number"),
+            (":50051", "neither an IP address nor a host name"),
+            ("bad host:1", "neither an IP address nor a host name"),
+        ] {
+            let e = check_listen(bad).expect_err(bad);
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+}

@@ -22,6 +22,15 @@ pub mod relay;
 #[derive(Debug, Parser)]
 #[command(name = "agora", version)]
 struct Cli {
+    /// Log lines as text, or as one JSON object per line for a log collector.
+    #[arg(
+        long,
+        global = true,
+        env = "AGORA_LOG_FORMAT",
+        default_value = "text",
+        value_parser = ["text", "json"]
+    )]
+    log_format: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -407,7 +416,7 @@ struct NationalServeArgs {
     /// Data directory (created if missing).
     #[arg(long, env = "AGORA_DATA")]
     data: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:50050].
+    /// Address to listen on, host:port (a host name or an IP) [default: 127.0.0.1:50050].
     #[arg(long, env = "AGORA_LISTEN")]
     listen: Option<String>,
     /// Token of the administrator (invites, revocations); prefer --admin-token-file or
@@ -501,7 +510,7 @@ struct SiteArgs {
     /// Data directory (created if missing).
     #[arg(long, env = "AGORA_DATA")]
     data: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:50051].
+    /// Address to listen on, host:port (a host name or an IP) [default: 127.0.0.1:50051].
     #[arg(long, env = "AGORA_LISTEN")]
     listen: Option<String>,
     /// Token of the organiser role (prefer --organiser-token-file or the environment: a
@@ -569,24 +578,30 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
-    init_tracing(match &cli.command {
-        // Full-screen views own the terminal: logs would scribble over them.
-        Command::Dashboard(a)
-            if !a.plain && std::io::IsTerminal::is_terminal(&std::io::stdout()) =>
-        {
-            "off"
-        }
-        Command::Demo(a) if !a.plain && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
-            "off"
-        }
-        Command::Demo(_)
-        | Command::Dashboard(_)
-        | Command::Export(_)
-        | Command::Import(_)
-        | Command::Bench(_)
-        | Command::Certs(_) => "warn",
-        _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
-    });
+    let json = cli.log_format == "json";
+    init_tracing(
+        json,
+        match &cli.command {
+            // Full-screen views own the terminal: logs would scribble over them.
+            Command::Dashboard(a)
+                if !a.plain && std::io::IsTerminal::is_terminal(&std::io::stdout()) =>
+            {
+                "off"
+            }
+            Command::Demo(a)
+                if !a.plain && std::io::IsTerminal::is_terminal(&std::io::stdout()) =>
+            {
+                "off"
+            }
+            Command::Demo(_)
+            | Command::Dashboard(_)
+            | Command::Export(_)
+            | Command::Import(_)
+            | Command::Bench(_)
+            | Command::Certs(_) => "warn",
+            _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
+        },
+    );
     // The load generator runs on one thread: on the two cores it shares with the nodes
     // under test, a second worker mostly woke up to steal work (see docs/BENCHMARKS.md).
     let mut builder = if matches!(cli.command, Command::Bench(_)) {
@@ -624,14 +639,18 @@ fn report(e: &anyhow::Error) -> String {
     out
 }
 
-fn init_tracing(default: &str) {
+fn init_tracing(json: bool, default: &str) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        fmt.json().try_init()
+    } else {
+        fmt.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init()
+    };
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -1000,7 +1019,9 @@ async fn run_national(args: NationalServeArgs) -> anyhow::Result<()> {
         &["admin_token", "viewer_token"],
         "national",
     )?;
-    let listener = TcpListener::bind(config.listen)
+    // Checked before binding, so that a bad address is named as the config's.
+    config.validate()?;
+    let listener = TcpListener::bind(config.listen.as_str())
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     agora_national::run(config, listener, shutdown_signal()).await?;
@@ -1148,7 +1169,9 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
         &["organiser_token", "desk_token", "join_token"],
         "site",
     )?;
-    let listener = TcpListener::bind(config.listen)
+    // Checked before binding, so that a bad address is named as the config's.
+    config.validate()?;
+    let listener = TcpListener::bind(config.listen.as_str())
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     agora_site::run(config, listener, shutdown_signal()).await?;
