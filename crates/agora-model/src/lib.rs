@@ -20,7 +20,9 @@ mod team;
 pub mod text;
 mod theme;
 
-pub use challenge::{Challenge, ChallengeFields, ChallengeStatus, Holder, check_number};
+pub use challenge::{
+    Challenge, ChallengeFields, ChallengeStatus, Holder, alternatives, check_number,
+};
 pub use change::{Change, Event, RegistrationEventKind};
 pub use command::{
     ApplyError, Command, Counters, Fresh, Outcome, RegistrationKey, Rows, Stats, apply,

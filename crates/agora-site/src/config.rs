@@ -22,6 +22,9 @@ pub struct SiteConfig {
     /// Address of the gRPC server.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Address of the web desk (HTTP, same binary); none: no web pages.
+    #[serde(default)]
+    pub http: Option<SocketAddr>,
     /// Bearer token of the organiser role (everything). At least 8 characters.
     pub organiser_token: String,
     /// Bearer token of the desk role (participants, registrations, check-in).
@@ -86,6 +89,7 @@ impl SiteConfig {
             name: name.to_owned(),
             data: data.into(),
             listen: default_listen(),
+            http: None,
             organiser_token: organiser_token.to_owned(),
             desk_token: None,
             cache_mb: default_cache_mb(),

@@ -250,6 +250,9 @@ struct SiteArgs {
     /// Address to listen on [default: 127.0.0.1:50051].
     #[arg(long, env = "AGORA_LISTEN")]
     listen: Option<String>,
+    /// Address of the web desk, such as 127.0.0.1:8080 [default: none, no web pages].
+    #[arg(long, env = "AGORA_HTTP")]
+    http: Option<String>,
     /// Token of the organiser role.
     #[arg(long, env = "AGORA_ORGANISER_TOKEN", hide_env_values = true)]
     organiser_token: Option<String>,
@@ -625,6 +628,7 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             ("name", text(args.name)),
             ("data", path(args.data)),
             ("listen", text(args.listen)),
+            ("http", text(args.http)),
             ("organiser_token", text(args.organiser_token)),
             ("desk_token", text(args.desk_token)),
             ("cache_mb", int("cache_mb", args.cache_mb)?),

@@ -116,6 +116,7 @@ pub async fn run(
 
     // The sites, each invited, then joining with its token.
     let mut sites = Vec::new();
+    let mut desk_url = None;
     for (id, name, country, partner) in seed::SITES {
         let token = admin
             .create_invite(pb::CreateInviteRequest {
@@ -140,7 +141,20 @@ pub async fn run(
             national_url.clone()
         });
         cfg.join_token = Some(token);
-        let task = tokio::spawn(agora_site::run(cfg, listener, until(&nodes_stopped)));
+        // The first site serves the web desk too, for a newcomer to click around.
+        let http = if sites.is_empty() {
+            let http = TcpListener::bind("127.0.0.1:0").await?;
+            desk_url = Some(format!("http://{}/desk", http.local_addr()?));
+            Some(http)
+        } else {
+            None
+        };
+        let task = tokio::spawn(agora_site::run_with_http(
+            cfg,
+            listener,
+            http,
+            until(&nodes_stopped),
+        ));
         sites.push(RunningSite {
             id,
             name,
@@ -171,6 +185,11 @@ pub async fn run(
             conferences,
             opts.seed.wrapping_add(i as u64 * 7919),
         ));
+    }
+
+    if let Some(url) = &desk_url {
+        // Printed before the dashboard takes the screen, and again at the end.
+        println!("{}", desk_line(opts.lang, sites[0].name, url));
     }
 
     // The dashboard, live.
@@ -317,6 +336,15 @@ fn wrap(line: &str, width: usize, indent: &str) -> String {
         }
     }
     out
+}
+
+/// Where the web desk of the demo's first site answers, and its token.
+fn desk_line(l: Lang, site: &str, url: &str) -> String {
+    match l {
+        Lang::Fr => format!("accueil web de {site} : {url} (jeton {DESK})"),
+        Lang::En => format!("web desk of {site}: {url} (token {DESK})"),
+        Lang::De => format!("Web-Empfang von {site}: {url} (Token {DESK})"),
+    }
 }
 
 fn say(opts: &DemoOptions, line: &str) {
