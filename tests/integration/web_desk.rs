@@ -39,7 +39,9 @@ async fn the_desk_in_a_browser() {
         return;
     };
     let dir = temp_dir();
-    let site = TestSite::start_with_http(config("cluny", &data_dir(&dir, "cluny"))).await;
+    let mut cfg = config("cluny", &data_dir(&dir, "cluny"));
+    cfg.name = "Cluny".into();
+    let site = TestSite::start_with_http(cfg).await;
     let base = format!("http://{}", site.http.expect("http"));
     let mut org = site.organiser();
     let mut desk = site.desk();
@@ -56,6 +58,22 @@ async fn the_desk_in_a_browser() {
     // Défi 1 has one seat left.
     let someone = create_participant(&mut desk, "Anne Déjà-Là").await;
     register(&mut desk, &someone, 1).await;
+    // A mini-conference, 10 July 2018 at 14:00 UTC.
+    org.create_conference(pb::CreateConferenceRequest {
+        request_id: rid(),
+        fields: Some(pb::ConferenceFields {
+            title: "Le design des politiques publiques".into(),
+            speaker_participant_id: someone.clone(),
+            r#abstract: String::new(),
+            room: "Farinier".into(),
+            start_ms: 1_531_231_200_000,
+            end_ms: 1_531_234_800_000,
+            capacity: 30,
+            language: "fr".into(),
+        }),
+    })
+    .await
+    .expect("create conference");
 
     // A wrong token is refused, the right one opens the desk.
     b.client.goto(&format!("{base}/desk")).await.expect("goto");
@@ -147,6 +165,19 @@ async fn the_desk_in_a_browser() {
     b.client.goto(jonas_url.as_str()).await.expect("goto");
     b.wait_text("#current", "Confirmé").await;
     let jonas_ticket = b.text("#show-ticket .mono").await;
+
+    // A mini-conference too: its own ticket; the défi registration stays.
+    b.click("button[data-register-conference='1']").await;
+    b.wait_text(
+        "#notice",
+        "Jonas Weber est inscrit·e à la mini-conférence 1",
+    )
+    .await;
+    b.wait_text(".ticket-text", "Mini-conférence 1").await;
+    b.client.goto(jonas_url.as_str()).await.expect("goto");
+    b.wait_text("#current", "Confirmé").await;
+    b.wait_text(".regs", "Le design des politiques publiques")
+        .await;
 
     // Live seat counts: a registration made elsewhere (over gRPC) shows without a reload.
     b.client.goto(&format!("{base}/desk")).await.expect("goto");
