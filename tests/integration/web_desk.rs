@@ -112,7 +112,8 @@ async fn the_desk_in_a_browser() {
     b.client.goto(&format!("{base}/desk")).await.expect("goto");
     b.fill("#display_name", "Jonas Weber").await;
     b.click("#create").await;
-    b.wait("button[data-register='1']").await;
+    b.wait_text("button[data-register='1']", "Inscrire en liste d'attente")
+        .await;
     let jonas_url = b.client.current_url().await.expect("url");
     let sent: serde_json::Value = b
         .client
@@ -206,7 +207,25 @@ async fn the_desk_in_a_browser() {
         "one check-in, however often the code was scanned"
     );
 
+    // A move: Marta (registered to défi 2 over gRPC) moves to défi 3 from the desk; her
+    // seat in défi 2 is released in the same command.
+    b.client
+        .goto(&format!("{base}/desk?q=marta"))
+        .await
+        .expect("goto");
+    b.click("#found a").await;
+    b.wait_text("button[data-register='3']", "Changer pour ce défi")
+        .await;
+    b.click("button[data-register='3']").await;
+    b.wait_text("#notice", "Marta Koch est inscrit·e au défi 3")
+        .await;
+    b.wait_text("#notice", "La place au défi 2 a été libérée.")
+        .await;
+    let seats = waitlist_of(&mut desk, 2).await.seats.expect("seats");
+    assert_eq!(seats.confirmed, 0, "défi 2 has its seat back");
+
     // English, then German, on the same session; the choice is remembered.
+    b.client.goto(&format!("{base}/desk")).await.expect("goto");
     b.click("a[lang='en']").await;
     b.wait_text("#checkin-h", "Check-in").await;
     b.client.goto(&format!("{base}/desk")).await.expect("goto");
