@@ -1,5 +1,7 @@
 //! Test harness: site nodes on 127.0.0.1:0 with temporary data directories, in-process or as
-//! real child processes (that a test can `kill -9`), and authenticated gRPC clients.
+//! real child processes (that a test can `kill -9`), and authenticated gRPC clients. Every
+//! node serves TLS with a CA made for the test run ([`pki`]), and every client dials
+//! `https://` trusting it: the secure path is the tested path.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,7 +16,7 @@ use tokio::task::JoinHandle;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Request, Status};
 
 pub const ORGANISER: &str = "organiser-secret";
@@ -35,8 +37,58 @@ impl Interceptor for Bearer {
     }
 }
 
+/// The test run's CA and the loopback server certificate every node serves (made once per
+/// test process, under cargo's temporary directory for integration tests).
+pub struct Pki {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+pub fn pki() -> &'static Pki {
+    static PKI: std::sync::OnceLock<(tempfile::TempDir, Pki)> = std::sync::OnceLock::new();
+    &PKI.get_or_init(|| {
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("pki dir");
+        let (ca, server) = agora::certs::loopback_pki(dir.path()).expect("test pki");
+        let pki = Pki {
+            ca: ca.cert,
+            cert: server.cert,
+            key: server.key,
+        };
+        (dir, pki)
+    })
+    .1
+}
+
+/// How our clients dial in tests: the test CA.
+pub fn dial() -> agora_sync::dial::Dial {
+    agora_sync::dial::Dial::new()
+        .with_ca_file(&pki().ca)
+        .expect("test CA")
+}
+
+/// The URL of a node of the tests (all serve TLS).
+pub fn url(addr: SocketAddr) -> String {
+    format!("https://{addr}")
+}
+
+/// The flags that make a child node serve TLS and trust the test CA.
+pub fn tls_flags() -> Vec<String> {
+    let p = pki();
+    let s = |p: &Path| p.to_str().expect("utf-8 path").to_owned();
+    vec![
+        "--tls-cert".into(),
+        s(&p.cert),
+        "--tls-key".into(),
+        s(&p.key),
+        "--ca".into(),
+        s(&p.ca),
+    ]
+}
+
 pub async fn channel(addr: SocketAddr) -> Channel {
-    Endpoint::from_shared(format!("http://{addr}"))
+    dial()
+        .endpoint(&url(addr))
         .expect("endpoint")
         .connect_timeout(Duration::from_secs(5))
         .connect_lazy()
@@ -45,7 +97,8 @@ pub async fn channel(addr: SocketAddr) -> Channel {
 /// A connection whose HTTP/2 windows are small (64 KiB, as in the protocol's default), so a
 /// client that stops reading a stream soon makes the server wait.
 pub async fn slow_reader_channel(addr: SocketAddr) -> Channel {
-    Endpoint::from_shared(format!("http://{addr}"))
+    dial()
+        .endpoint(&url(addr))
         .expect("endpoint")
         .initial_stream_window_size(Some(65_535))
         .initial_connection_window_size(Some(65_535))
@@ -62,6 +115,14 @@ pub fn config(id: &str, data: &Path) -> agora_site::SiteConfig {
     c.desk_token = Some(DESK.to_owned());
     c.cache_mb = 8;
     c.log_retention = 1000;
+    // The tests' programs are dated (2026-09-14): with the default retention, a test run
+    // 90 days after that would see its participants erased at each restart. The retention
+    // tests set it themselves.
+    c.retain_personal_data_days = 0;
+    let p = pki();
+    c.tls_cert = Some(p.cert.clone());
+    c.tls_key = Some(p.key.clone());
+    c.ca = Some(p.ca.clone());
     c
 }
 
@@ -168,7 +229,13 @@ impl ChildSite {
             "--cache-mb",
             "8",
         ];
+        let tls = tls_flags();
+        args.extend(tls.iter().map(String::as_str));
         args.extend_from_slice(extra);
+        // As in `config`: the tests' dated programs must not trigger retention.
+        if !extra.contains(&"--retain-personal-data-days") {
+            args.extend_from_slice(&["--retain-personal-data-days", "0"]);
+        }
         let child = spawn_child(&args);
         let started = ChildSite {
             addr,
@@ -381,6 +448,8 @@ impl TestNational {
         let addr = listener.local_addr().expect("addr");
         let mut cfg = agora_national::NationalConfig::new(data, ADMIN);
         cfg.cache_mb = 8;
+        cfg.tls_cert = Some(pki().cert.clone());
+        cfg.tls_key = Some(pki().key.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(agora_national::run(cfg, listener, async {
             let _ = stopped.await;
@@ -394,7 +463,7 @@ impl TestNational {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        url(self.addr)
     }
 
     pub fn client(&self) -> NationalClient {
@@ -420,18 +489,22 @@ pub struct ChildNational {
 impl ChildNational {
     /// Starts on `addr` (pass the same address to restart after a kill).
     pub async fn start(data: &Path, addr: SocketAddr) -> ChildNational {
-        let args = [
+        let listen = addr.to_string();
+        let mut args = vec![
             "agora",
             "national",
             "--data",
             data.to_str().expect("utf-8 path"),
             "--listen",
-            &addr.to_string(),
+            &listen,
             "--admin-token",
             ADMIN,
             "--cache-mb",
             "8",
         ];
+        let tls = tls_flags();
+        // The national node serves; it dials nobody (no --ca).
+        args.extend(tls[..4].iter().map(String::as_str));
         let child = spawn_child(&args);
         let n = ChildNational {
             channel: channel(addr).await,

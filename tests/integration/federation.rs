@@ -210,7 +210,7 @@ async fn kill_9_of_the_national_node_and_restart_converges() {
     let addr = loopback_port();
     let national = ChildNational::start(&ndata, addr).await;
     let mut admin = national.client();
-    let site = join_site(&mut admin, &dir, "macon", false, &format!("http://{addr}")).await;
+    let site = join_site(&mut admin, &dir, "macon", false, &url(addr)).await;
     setup_challenges(&site, 2, 8).await;
     let mut org = site.organiser();
     let load_task = background_registrations(&site, 120);

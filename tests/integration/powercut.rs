@@ -401,7 +401,7 @@ async fn a_federated_pair_survives_a_power_cut_and_converges() {
     let national = ChildNational::start(&national_data, addr).await;
     let mut admin = national.client();
     let token = invite(&mut admin, "coventry", true).await;
-    let url = format!("http://{addr}");
+    let url = url(addr);
     let data = fs.path("coventry");
     let site = ChildSite::start_with(
         "coventry",

@@ -182,12 +182,17 @@ async fn agora_export_commands_write_csv_and_ics_to_standard_output() {
     create_challenge(&mut org, 3, 10).await;
     let zoe = person(&mut desk, TRICKY_NAME, TRICKY_ORG).await;
     register(&mut desk, &zoe, 3).await;
-    let url = format!("http://{}", site.addr);
+    let url = url(site.addr);
+    let ca = pki().ca.to_str().expect("utf-8 path").to_owned();
+    // The token from a file, as the README recommends (a command line is readable by all).
+    let token_file = dir.path().join("desk-token");
+    std::fs::write(&token_file, format!("{DESK}\n")).expect("token file");
+    let token_file = token_file.to_str().expect("utf-8 path").to_owned();
     let ics = tokio::task::spawn_blocking({
-        let url = url.clone();
+        let (url, ca) = (url.clone(), ca.clone());
         move || {
             agora_cli(
-                &["agora", "export", "program", "--site", &url],
+                &["agora", "export", "program", "--site", &url, "--ca", &ca],
                 "BEGIN:VCALENDAR",
             )
         }
@@ -203,10 +208,12 @@ async fn agora_export_commands_write_csv_and_ics_to_standard_output() {
                 "registrations",
                 "--site",
                 &url,
+                "--ca",
+                &ca,
                 "--challenge",
                 "3",
-                "--token",
-                DESK,
+                "--token-file",
+                &token_file,
             ],
             "ticket,",
         )
@@ -372,6 +379,7 @@ async fn a_site_runs_the_whole_three_day_event_from_the_seed() {
                         E::ProgramItemAdded(_) => "program",
                         E::FeedbackAdded(_) => "feedback",
                         E::NextActionUpserted(_) => "next action",
+                        E::ParticipantErased(_) => "erasure",
                     });
                 }
             }

@@ -16,9 +16,8 @@ pub struct SiteRow {
     pub country: String,
     pub partner: bool,
     pub link: pb::LinkState,
-    /// Records the national node is behind the site; `None` when unknown: an offline site
-    /// cannot say how far its log has gone (see [`site_lag`]).
-    pub lag: Option<u64>,
+    /// Records the national node is behind the site (see [`site_lag`]).
+    pub lag: Lag,
     pub participants: u32,
     pub registrations: u32,
     pub checked_in: u32,
@@ -122,14 +121,25 @@ impl Default for Board {
     }
 }
 
-/// A site's lag as the national node reports it while the site is linked. Offline, the
-/// national node's figure is only what it had heard at the last contact (0 once caught up),
-/// so the lag is unknown. When the overview carries the last head a site announced and the
-/// time since, this is the one place to show a last-known lag instead.
-pub fn site_lag(s: &pb::SiteSummary) -> Option<u64> {
+/// How far the national node is behind a site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lag {
+    /// While the site is linked: what the national node has not applied yet.
+    Known(u64),
+    /// Offline: behind the last head the site announced, and the site may have written
+    /// more since.
+    AtLeast(u64),
+    /// Offline, and the national node never heard a head from it since it started.
+    Unknown,
+}
+
+/// A site's lag: exact while linked; offline, at least what it was behind the last head
+/// the site announced (the national node keeps it, `site_last_seq`), or unknown.
+pub fn site_lag(s: &pb::SiteSummary) -> Lag {
     match s.link() {
-        pb::LinkState::Connected | pb::LinkState::Lagging => Some(s.lag),
-        pb::LinkState::Offline | pb::LinkState::Unspecified | pb::LinkState::Revoked => None,
+        pb::LinkState::Connected | pb::LinkState::Lagging => Lag::Known(s.lag),
+        _ if s.site_last_seq > 0 => Lag::AtLeast(s.lag),
+        _ => Lag::Unknown,
     }
 }
 

@@ -8,7 +8,6 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_stream::StreamExt;
 use tonic::Code;
-use tonic::transport::Endpoint;
 
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
@@ -33,18 +32,34 @@ enum FollowError {
     #[error("{0}")]
     Transport(#[from] tonic::transport::Error),
     #[error("{0}")]
+    Dial(#[from] agora_sync::dial::DialError),
+    #[error("{0}")]
     Status(#[from] tonic::Status),
     #[error("the feed ended")]
     Ended,
 }
 
 /// Runs until `stop` turns true.
-pub async fn follow(url: String, board: Shared, mut stop: watch::Receiver<bool>) {
+pub async fn follow(
+    url: String,
+    dial: agora_sync::dial::Dial,
+    board: Shared,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut attempt = 0u32;
     let mut need_overview = true;
     let mut backoff = Duration::from_millis(100);
     loop {
-        match session(&url, &board, &mut need_overview, &mut attempt, &mut stop).await {
+        match session(
+            &url,
+            &dial,
+            &board,
+            &mut need_overview,
+            &mut attempt,
+            &mut stop,
+        )
+        .await
+        {
             Ok(()) => return,
             Err(e) => {
                 tracing::debug!(error = %e, "dashboard feed lost");
@@ -72,12 +87,14 @@ pub async fn follow(url: String, board: Shared, mut stop: watch::Receiver<bool>)
 
 async fn session(
     url: &str,
+    dial: &agora_sync::dial::Dial,
     board: &Shared,
     need_overview: &mut bool,
     attempt: &mut u32,
     stop: &mut watch::Receiver<bool>,
 ) -> Result<(), FollowError> {
-    let channel = Endpoint::from_shared(url.to_owned())?
+    let channel = dial
+        .endpoint(url)?
         .connect_timeout(Duration::from_secs(3))
         .http2_keep_alive_interval(Duration::from_secs(5))
         .keep_alive_timeout(Duration::from_secs(5))

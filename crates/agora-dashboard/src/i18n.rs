@@ -140,8 +140,13 @@ impl Lang {
         }
     }
     /// A site's lag in records; unknown (`?`) while the site is offline.
-    pub fn lag(self, lag: Option<u64>) -> String {
-        lag.map_or_else(|| "?".to_owned(), |n| n.to_string())
+    pub fn lag(self, lag: crate::board::Lag) -> String {
+        use crate::board::Lag;
+        match lag {
+            Lag::Known(n) => n.to_string(),
+            Lag::AtLeast(n) => format!("≥{n}"),
+            Lag::Unknown => "?".to_owned(),
+        }
     }
     /// Why the dashboard's link to the national node failed.
     pub fn cause(self, c: &LinkCause) -> String {

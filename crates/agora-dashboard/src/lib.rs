@@ -18,8 +18,10 @@ pub use i18n::Lang;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// `http://host:port` of the national node.
+    /// `https://host:port` of the national node (`http://` on loopback).
     pub national: String,
+    /// How to dial it.
+    pub dial: agora_sync::dial::Dial,
     pub lang: Lang,
     /// One line per change instead of the full-screen UI.
     pub plain: bool,
@@ -31,6 +33,7 @@ pub async fn run(opts: Options, stop: watch::Receiver<bool>) -> std::io::Result<
     let board: client::Shared = Arc::default();
     let follower = tokio::spawn(client::follow(
         opts.national.clone(),
+        opts.dial.clone(),
         Arc::clone(&board),
         stop.clone(),
     ));

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Challenge, ChallengeProposal, Conference, Feedback, LearningTeam, NextAction, NotebookEntry,
-    Participant, ProgramItem, Registration, Theme,
+    Participant, ParticipantId, ProgramItem, Registration, Theme,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +35,10 @@ pub enum Event {
     ProgramItemAdded(ProgramItem),
     FeedbackAdded(Feedback),
     NextActionUpserted(NextAction),
+    /// The participant's personal data was erased (`ForgetParticipant`): the row is now
+    /// [`Participant::erased`], and earlier records no longer carry their data. Appended
+    /// last: postcard stores variant indexes.
+    ParticipantErased(ParticipantId),
 }
 
 /// One record of the change log: every event of one mutation, under one sequence number.

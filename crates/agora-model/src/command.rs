@@ -116,6 +116,14 @@ pub enum Command {
         id: u32,
         status: ActionStatus,
     },
+    /// Rewrites a participant's fields and consent (withdrawing consent takes the name out
+    /// of what goes up).
+    UpdateParticipant {
+        id: ParticipantId,
+        fields: NewParticipant,
+    },
+    /// Erases a participant's personal data (GDPR art. 17): see [`Participant::erased`].
+    ForgetParticipant(ParticipantId),
 }
 
 impl Command {
@@ -193,6 +201,12 @@ pub enum Outcome {
     ProgramItems(Vec<ProgramItem>),
     Feedback(Feedback),
     NextAction(NextAction),
+    /// `ForgetParticipant`: the participant whose data is erased; `already` when an
+    /// earlier request had erased it. Appended last: answers are stored with postcard.
+    ParticipantForgotten {
+        participant: ParticipantId,
+        already: bool,
+    },
 }
 
 /// Fresh values a command may need, drawn by the caller (the model has no randomness).
@@ -330,6 +344,8 @@ pub fn apply<R: Rows>(rows: &mut R, cmd: &Command, fresh: &Fresh) -> Applied<R::
         } => tx.add_feedback(*challenge, author, text),
         Command::AddNextAction { challenge, fields } => tx.add_next_action(*challenge, fields),
         Command::SetNextActionStatus { id, status } => tx.set_next_action_status(*id, *status),
+        Command::UpdateParticipant { id, fields } => tx.update_participant(*id, fields),
+        Command::ForgetParticipant(id) => tx.forget_participant(*id),
     }
 }
 
@@ -498,6 +514,49 @@ impl<R: Rows> Tx<'_, R> {
         ))
     }
 
+    /// A participant who exists and was not erased.
+    fn live_participant(&mut self, id: ParticipantId) -> Result<Participant, ApplyError<R::Error>> {
+        let p = st(self.rows.participant(id))?.ok_or(DomainError::ParticipantNotFound(id))?;
+        if p.is_erased() {
+            return Err(DomainError::ParticipantErased(id).into());
+        }
+        Ok(p)
+    }
+
+    fn update_participant(
+        &mut self,
+        id: ParticipantId,
+        fields: &NewParticipant,
+    ) -> Applied<R::Error> {
+        let old = self.live_participant(id)?;
+        let p = old.updated(fields)?;
+        if p == old {
+            return Ok((Outcome::Participant(p), vec![]));
+        }
+        st(self.rows.put_participant(&p))?;
+        Ok((
+            Outcome::Participant(p.clone()),
+            vec![Event::ParticipantUpserted(p)],
+        ))
+    }
+
+    /// Leaves an anonymous row under the same id: registrations, seats, waiting lists,
+    /// teams and totals keep counting it. The store scrubs the person's data from its
+    /// older records (log, stored answers) when it sees [`Event::ParticipantErased`].
+    fn forget_participant(&mut self, id: ParticipantId) -> Applied<R::Error> {
+        let p = st(self.rows.participant(id))?.ok_or(DomainError::ParticipantNotFound(id))?;
+        let already = p.is_erased();
+        let outcome = Outcome::ParticipantForgotten {
+            participant: id,
+            already,
+        };
+        if already {
+            return Ok((outcome, vec![]));
+        }
+        st(self.rows.put_participant(&p.erased()))?;
+        Ok((outcome, vec![Event::ParticipantErased(id)]))
+    }
+
     /// Registers a participant to a challenge or a conference: one path for both, so seats,
     /// waiting list, tickets and check-in behave the same. Challenges allow one active
     /// registration per participant (`move_` releases the old one); conferences allow
@@ -514,9 +573,7 @@ impl<R: Rows> Tx<'_, R> {
             }
             t @ Target::Conference(_) => t,
         };
-        if st(self.rows.participant(participant))?.is_none() {
-            return Err(DomainError::ParticipantNotFound(participant).into());
-        }
+        self.live_participant(participant)?;
         let (previous, attendee_slot) = match target {
             Target::Challenge(number) => {
                 (self.challenge_precheck(participant, number, move_)?, None)

@@ -135,6 +135,8 @@ pub enum DomainError {
     AlreadyCancelled(String),
     #[error("no free ticket code found after {attempts} attempts")]
     TicketSpaceExhausted { attempts: usize },
+    #[error("participant {0} was erased: their data is gone and they can take no part")]
+    ParticipantErased(ParticipantId),
 }
 
 impl DomainError {
@@ -176,7 +178,8 @@ impl DomainError {
             | SpeakerBusy { .. }
             | AttendeeBusy { .. }
             | TeamFull { .. }
-            | NotTeamMember { .. } => ErrorKind::FailedPrecondition,
+            | NotTeamMember { .. }
+            | ParticipantErased(_) => ErrorKind::FailedPrecondition,
         }
     }
 }

@@ -8,6 +8,7 @@ mod challenge;
 mod change;
 mod command;
 mod conference;
+pub mod erasure;
 mod error;
 mod exhibition;
 mod ids;
@@ -31,7 +32,7 @@ pub use conference::{Conference, ConferenceFields};
 pub use error::{DomainError, ErrorKind};
 pub use exhibition::{ActionStatus, Feedback, NextAction, NextActionFields};
 pub use ids::{ParticipantId, RegistrationId, SiteId, TicketCode};
-pub use participant::{NewParticipant, OrganisationType, Participant};
+pub use participant::{NewParticipant, OrganisationType, Participant, retention_due};
 pub use program::{ProgramItem, ProgramItemFields, ProgramKind, default_program};
 pub use proposal::{
     ChallengeProposal, ProposalFields, ProposalStatus, QuestionRef, Review, question_key,

@@ -68,6 +68,47 @@ impl NewParticipant {
     }
 }
 
+impl Participant {
+    /// The participant with new fields (validated like a new one); id and creation time stay.
+    pub fn updated(&self, fields: &NewParticipant) -> Result<Participant, DomainError> {
+        fields.validated(self.id, self.created_at_ms)
+    }
+
+    /// What stays of an erased participant: an anonymous row under the same id, so that
+    /// registrations, seats and totals stay right. Name, organisation and email are gone
+    /// (an empty name marks the erasure: a live participant always has one), and so is the
+    /// consent; the organisation type and language are kept (coarse, not personal).
+    pub fn erased(&self) -> Participant {
+        Participant {
+            id: self.id,
+            display_name: String::new(),
+            organisation: String::new(),
+            organisation_type: self.organisation_type,
+            language: self.language.clone(),
+            email: None,
+            consent_share_name: false,
+            created_at_ms: self.created_at_ms,
+        }
+    }
+
+    /// Whether this is what [`Participant::erased`] leaves.
+    pub fn is_erased(&self) -> bool {
+        self.display_name.is_empty()
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Whether personal data kept `days` after the event's end (`last_end_ms`, the latest end
+/// of its program and conferences) is due for erasure at `now_ms`. `days == 0` keeps it
+/// (no automatic erasure), and so does an event with no date yet.
+pub fn retention_due(last_end_ms: Option<i64>, days: u32, now_ms: i64) -> bool {
+    match last_end_ms {
+        Some(end) if days > 0 => now_ms >= end.saturating_add(i64::from(days) * DAY_MS),
+        _ => false,
+    }
+}
+
 /// A BCP 47-shaped tag: letters, digits and dashes, starting with 2–3 letters; lowercased
 /// primary subtag. Empty means "fr".
 pub(crate) fn check_language(tag: &str) -> Result<String, DomainError> {
@@ -123,6 +164,36 @@ mod tests {
         check_lang("français", None);
         check_lang("f", None);
         check_lang("en-", None);
+    }
+
+    #[test]
+    fn erasure_keeps_only_the_anonymous_fields() {
+        let new = NewParticipant {
+            display_name: "Zoé Quintal".into(),
+            organisation: "Mairie de Cluny".into(),
+            organisation_type: OrganisationType::Collectivity,
+            language: "fr".into(),
+            email: Some("zoe@cluny.fr".into()),
+            consent_share_name: true,
+        };
+        let p = new.validated(ParticipantId(uuid::Uuid::nil()), 7).unwrap();
+        assert!(!p.is_erased());
+        let e = p.erased();
+        assert!(e.is_erased());
+        assert_eq!((e.id, e.created_at_ms), (p.id, 7));
+        assert_eq!(e.organisation_type, OrganisationType::Collectivity);
+        assert!(e.display_name.is_empty() && e.organisation.is_empty());
+        assert_eq!((e.email, e.consent_share_name), (None, false));
+    }
+
+    #[test]
+    fn retention_counts_whole_days_after_the_end() {
+        let end = 1_000 * DAY_MS + 5;
+        assert!(!retention_due(Some(end), 90, end + 90 * DAY_MS - 1));
+        assert!(retention_due(Some(end), 90, end + 90 * DAY_MS));
+        assert!(!retention_due(Some(end), 0, i64::MAX), "0 keeps");
+        assert!(!retention_due(None, 90, i64::MAX), "no date yet");
+        assert!(!retention_due(Some(i64::MAX - 1), 1, i64::MAX - 2));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! Personal data stays on the site: a participant goes up as a pseudonym (a UUID derived
 //! from their id with the site's secret key), their organisation type and language, and
-//! their name only if they consented; registrations go up without ticket codes.
+//! their name only if they consented; registrations go up under a pseudonym too, without
+//! ticket codes. The store applies these functions and hands the uplink nothing else.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -45,6 +46,10 @@ pub enum SharedEvent {
         kind: RegistrationEventKind,
         registration: SharedRegistration,
     },
+    /// The participant (pseudonym) was erased at the site: whoever holds anything of them
+    /// drops it. The replica keeps an anonymous row so that totals stay right. Appended
+    /// last: postcard stores variant indexes.
+    ParticipantErased(ParticipantId),
 }
 
 /// One site change as it travels to the national node.
@@ -72,9 +77,17 @@ pub fn share_participant(key: &Uuid, p: &Participant) -> SharedParticipant {
     }
 }
 
+/// The registration's pseudonym under the site's key: upstream, a registration id does not
+/// link back to the site's own (tickets, exports).
+pub fn registration_pseudonym(key: &Uuid, r: RegistrationId) -> RegistrationId {
+    let mut name = b"registration:".to_vec();
+    name.extend_from_slice(r.as_bytes());
+    RegistrationId(Uuid::new_v5(key, &name))
+}
+
 pub fn share_registration(key: &Uuid, r: &Registration) -> SharedRegistration {
     SharedRegistration {
-        id: r.id,
+        id: registration_pseudonym(key, r.id),
         participant: pseudonym(key, r.participant),
         target: r.target,
         state: r.state,
@@ -94,6 +107,7 @@ pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
         Event::ThemeAdded(t) => SharedEvent::ThemeAdded(t.clone()),
         Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(c.clone()),
         Event::ParticipantUpserted(p) => SharedEvent::Participant(share_participant(key, p)),
+        Event::ParticipantErased(id) => SharedEvent::ParticipantErased(pseudonym(key, *id)),
         Event::Registration { kind, registration } if is_shared(registration) => {
             SharedEvent::Registration {
                 kind: *kind,
@@ -102,6 +116,21 @@ pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
         }
         _ => return None,
     })
+}
+
+/// A change record as it leaves the site: only what [`share_event`] lets through. A change
+/// with nothing shareable still goes (with no events), so that positions stay contiguous.
+pub fn share_change(key: &Uuid, c: &crate::Change) -> SharedChange {
+    SharedChange {
+        seq: c.seq,
+        at_ms: c.at_ms,
+        events: c
+            .events
+            .iter()
+            .filter_map(|e| share_event(key, e))
+            .collect(),
+        hash: c.hash,
+    }
 }
 
 /// Whether a registration goes up to the national node (challenge registrations do).
@@ -210,6 +239,12 @@ pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(),
             }
             rows.put_participant(p)?;
         }
+        SharedEvent::ParticipantErased(id) => {
+            if let Some(mut p) = rows.participant(*id)? {
+                p.display_name = None;
+                rows.put_participant(&p)?;
+            }
+        }
         SharedEvent::Registration {
             registration: r, ..
         } => {
@@ -291,6 +326,8 @@ pub fn check_event(path: &str, e: &SharedEvent) -> Result<(), DomainError> {
                 ));
             }
         },
+        // A pseudonym: nothing to check beyond its shape, which the decoding ensured.
+        SharedEvent::ParticipantErased(_) => {}
     }
     Ok(())
 }
@@ -374,4 +411,57 @@ pub enum DirectoryEntry {
     Announcement(Announcement),
     /// Forget every challenge of this site (its replica was rebuilt); its current ones follow.
     DropSiteChallenges(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_goes_up_is_pseudonymous_and_named_only_with_consent() {
+        let key = Uuid::from_u128(42);
+        let p = Participant {
+            id: ParticipantId(Uuid::from_u128(7)),
+            display_name: "Zoé".into(),
+            organisation: "Cluny".into(),
+            organisation_type: OrganisationType::Citizen,
+            language: "fr".into(),
+            email: Some("zoe@cluny.fr".into()),
+            consent_share_name: true,
+            created_at_ms: 1,
+        };
+        let up = |p: &Participant| share_event(&key, &Event::ParticipantUpserted(p.clone()));
+        assert!(
+            matches!(up(&p), Some(SharedEvent::Participant(s)) if s.display_name.as_deref() == Some("Zoé"))
+        );
+        let withdrawn = Participant {
+            consent_share_name: false,
+            ..p.clone()
+        };
+        assert!(
+            matches!(up(&withdrawn), Some(SharedEvent::Participant(s)) if s.display_name.is_none() && s.id == pseudonym(&key, p.id))
+        );
+        let r = Registration {
+            id: RegistrationId(Uuid::from_u128(9)),
+            participant: p.id,
+            target: Target::Challenge(3),
+            state: RegistrationState::Confirmed,
+            ticket: crate::TicketCode::from_indexes([1, 2, 3, 4, 5, 6]),
+            wait_slot: None,
+            registered_at_ms: 1,
+            confirmed_at_ms: Some(1),
+            cancelled_at_ms: None,
+            checked_in_at_ms: None,
+        };
+        let s = share_registration(&key, &r);
+        assert_eq!(s.id, registration_pseudonym(&key, r.id), "stable");
+        assert_ne!(s.id, r.id, "registration ids go up as pseudonyms");
+        assert_ne!(s.id.0, pseudonym(&key, p.id).0);
+        assert_ne!(s.id, share_registration(&Uuid::from_u128(43), &r).id);
+        assert_eq!(s.participant, pseudonym(&key, p.id));
+        assert_eq!(
+            share_event(&key, &Event::ParticipantErased(p.id)),
+            Some(SharedEvent::ParticipantErased(pseudonym(&key, p.id)))
+        );
+    }
 }

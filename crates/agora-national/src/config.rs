@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -27,7 +28,41 @@ pub struct NationalConfig {
     /// Records buffered per `Watch` stream before the watcher is made to wait.
     #[serde(default = "default_watch_buffer")]
     pub watch_buffer: usize,
+    /// Certificate chain (PEM) of this node; with `tls_key`, the node serves TLS only.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of `tls_cert`.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Open connections served; the ones past it are answered RESOURCE_EXHAUSTED.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Calls in progress on one connection.
+    #[serde(default = "default_streams_per_connection")]
+    pub max_streams_per_connection: u32,
+    /// `Watch` streams open from one client address.
+    #[serde(default = "default_watch_streams_per_client")]
+    pub max_watch_streams_per_client: usize,
+    /// Seconds a call may take to produce its answer.
+    #[serde(default = "default_request_timeout_s")]
+    pub request_timeout_s: u64,
 }
+
+fn default_max_connections() -> usize {
+    agora_sync::serve::limits::DEFAULT_MAX_CONNECTIONS
+}
+fn default_streams_per_connection() -> u32 {
+    agora_sync::serve::limits::DEFAULT_STREAMS_PER_CONNECTION
+}
+fn default_watch_streams_per_client() -> usize {
+    agora_sync::serve::limits::DEFAULT_WATCH_STREAMS_PER_CLIENT
+}
+fn default_request_timeout_s() -> u64 {
+    agora_sync::serve::limits::DEFAULT_REQUEST_TIMEOUT.as_secs()
+}
+
+/// The example tokens of `deploy/` start with this: a node refuses them.
+pub const EXAMPLE_TOKEN_PREFIX: &str = "change-me";
 
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 50050))
@@ -54,7 +89,44 @@ impl NationalConfig {
             cache_mb: default_cache_mb(),
             log_retention: default_log_retention(),
             watch_buffer: default_watch_buffer(),
+            tls_cert: None,
+            tls_key: None,
+            max_connections: default_max_connections(),
+            max_streams_per_connection: default_streams_per_connection(),
+            max_watch_streams_per_client: default_watch_streams_per_client(),
+            request_timeout_s: default_request_timeout_s(),
         }
+    }
+
+    /// The limits the node serves with.
+    pub fn limits(&self) -> agora_sync::serve::Limits {
+        agora_sync::serve::Limits {
+            max_connections: self.max_connections,
+            streams_per_connection: self.max_streams_per_connection,
+            watch_streams_per_client: self.max_watch_streams_per_client,
+            request_timeout: Duration::from_secs(self.request_timeout_s),
+        }
+    }
+
+    /// How the node serves: TLS from `tls_cert` and `tls_key` (both or neither), and its
+    /// limits.
+    pub fn serve_options(&self) -> Result<agora_sync::serve::ServeOptions, NationalError> {
+        let bad = |field: &'static str, reason: &str| NationalError::Config {
+            field,
+            reason: reason.to_owned(),
+        };
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(agora_sync::serve::ServerTls::from_files(cert, key)?),
+            (None, None) => None,
+            (Some(_), None) => return Err(bad("tls_key", "tls_cert is set: give its key too")),
+            (None, Some(_)) => {
+                return Err(bad("tls_cert", "tls_key is set: give its certificate too"));
+            }
+        };
+        Ok(agora_sync::serve::ServeOptions {
+            tls,
+            limits: self.limits(),
+        })
     }
 
     pub fn validate(&self) -> Result<(), NationalError> {
@@ -64,6 +136,12 @@ impl NationalConfig {
                 reason: reason.to_owned(),
             })
         };
+        if self.admin_token.starts_with(EXAMPLE_TOKEN_PREFIX) {
+            return bad(
+                "admin_token",
+                "is the example token (change-me…) from deploy/: replace it with a secret of your own",
+            );
+        }
         if self.admin_token.len() < 8 || !self.admin_token.bytes().all(|b| b.is_ascii_graphic()) {
             return bad(
                 "admin_token",
@@ -78,6 +156,9 @@ impl NationalConfig {
         }
         if !(1..=65_536).contains(&self.watch_buffer) {
             return bad("watch_buffer", "must be between 1 and 65536");
+        }
+        if let Err((field, rule)) = self.limits().validate() {
+            return bad(field, rule);
         }
         Ok(())
     }

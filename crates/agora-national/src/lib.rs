@@ -20,7 +20,7 @@ use agora_proto::v1::national_service_server::NationalServiceServer;
 use agora_store::StoreError;
 use agora_store::national::NationalStore;
 
-pub use config::NationalConfig;
+pub use config::{EXAMPLE_TOKEN_PREFIX, NationalConfig};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NationalError {
@@ -44,6 +44,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), NationalError> {
     config.validate()?;
+    let serve_options = config.serve_options()?;
+    agora_sync::private::create_private_dir(&config.data).map_err(|e| NationalError::Config {
+        field: "data",
+        reason: format!("creating {}: {e}", config.data.display()),
+    })?;
     let store_cfg = agora_store::national::NationalConfig {
         path: config.data.clone(),
         cache_bytes: config.cache_mb << 20,
@@ -61,11 +66,12 @@ pub async fn run(
         watch_buffer: config.watch_buffer,
         stopping: stopping.clone(),
     };
-    info!(addr = ?listener.local_addr().ok(), "national node serving");
+    info!(addr = ?listener.local_addr().ok(), tls = serve_options.tls.is_some(), "national node serving");
     let served = agora_sync::serve::serve(
         Routes::new(NationalServiceServer::new(national)),
         <NationalServiceServer<service::National> as NamedService>::NAME,
         listener,
+        &serve_options,
         stopping.clone(),
         watch::channel(true).1,
         shutdown,

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -36,9 +37,35 @@ pub struct SiteConfig {
     /// Change records kept in the log for watchers and federation.
     #[serde(default = "default_log_retention")]
     pub log_retention: u64,
-    /// URL of the national coordination node (`http://host:port`); none: stand-alone.
+    /// URL of the national coordination node (`https://host:port`; `http://` only to a
+    /// loopback address unless `allow_plaintext`); none: stand-alone.
     #[serde(default)]
     pub national: Option<String>,
+    /// CA certificate (PEM) to trust for the national node instead of the system roots.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// Allows an `http://` national URL to an address that is not loopback (tokens and
+    /// data then cross the network in clear).
+    #[serde(default)]
+    pub allow_plaintext: bool,
+    /// Certificate chain (PEM) of this node; with `tls_key`, the node serves TLS only.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of `tls_cert`.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// Open connections served; the ones past it are answered RESOURCE_EXHAUSTED.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Calls in progress on one connection.
+    #[serde(default = "default_streams_per_connection")]
+    pub max_streams_per_connection: u32,
+    /// `WatchChanges` streams open from one client address.
+    #[serde(default = "default_watch_streams_per_client")]
+    pub max_watch_streams_per_client: usize,
+    /// Seconds a call may take to produce its answer.
+    #[serde(default = "default_request_timeout_s")]
+    pub request_timeout_s: u64,
     /// One-time token from `agora national invite`, for the first connection to the
     /// national node (the credential it then issues is kept in the data directory).
     #[serde(default)]
@@ -54,6 +81,11 @@ pub struct SiteConfig {
     /// refused (`RESOURCE_EXHAUSTED`) so that what was answered can always be checkpointed.
     #[serde(default = "default_disk_reserve_mb")]
     pub disk_reserve_mb: u64,
+    /// Days after the event's end (the latest end of its program and conferences) after
+    /// which every participant's personal data is erased, as by `ForgetParticipant`;
+    /// 0 keeps it. Checked at start (then purged from the files before serving) and hourly.
+    #[serde(default = "default_retain_personal_data_days")]
+    pub retain_personal_data_days: u32,
 }
 
 fn default_listen() -> SocketAddr {
@@ -77,9 +109,32 @@ fn default_watch_buffer() -> usize {
 fn default_wal_file_mb() -> u64 {
     agora_store::DEFAULT_WAL_FILE_MB
 }
+/// Three months after the event: time to send the certificates of attendance and the
+/// follow-up of the défis, then the names go.
+pub const DEFAULT_RETAIN_PERSONAL_DATA_DAYS: u32 = 90;
+
+fn default_retain_personal_data_days() -> u32 {
+    DEFAULT_RETAIN_PERSONAL_DATA_DAYS
+}
+
 fn default_disk_reserve_mb() -> u64 {
     agora_store::DEFAULT_DISK_RESERVE_MB
 }
+fn default_max_connections() -> usize {
+    agora_sync::serve::limits::DEFAULT_MAX_CONNECTIONS
+}
+fn default_streams_per_connection() -> u32 {
+    agora_sync::serve::limits::DEFAULT_STREAMS_PER_CONNECTION
+}
+fn default_watch_streams_per_client() -> usize {
+    agora_sync::serve::limits::DEFAULT_WATCH_STREAMS_PER_CLIENT
+}
+fn default_request_timeout_s() -> u64 {
+    agora_sync::serve::limits::DEFAULT_REQUEST_TIMEOUT.as_secs()
+}
+
+/// The example tokens of `deploy/` start with this: a node refuses them.
+pub const EXAMPLE_TOKEN_PREFIX: &str = "change-me";
 
 impl SiteConfig {
     /// A configuration with every default, for tests and embedding.
@@ -95,11 +150,65 @@ impl SiteConfig {
             cache_mb: default_cache_mb(),
             log_retention: default_log_retention(),
             national: None,
+            ca: None,
+            allow_plaintext: false,
+            tls_cert: None,
+            tls_key: None,
             join_token: None,
             watch_buffer: default_watch_buffer(),
             wal_file_mb: default_wal_file_mb(),
             disk_reserve_mb: default_disk_reserve_mb(),
+            max_connections: default_max_connections(),
+            max_streams_per_connection: default_streams_per_connection(),
+            max_watch_streams_per_client: default_watch_streams_per_client(),
+            request_timeout_s: default_request_timeout_s(),
+            retain_personal_data_days: default_retain_personal_data_days(),
         }
+    }
+
+    /// The limits the node serves with.
+    pub fn limits(&self) -> agora_sync::serve::Limits {
+        agora_sync::serve::Limits {
+            max_connections: self.max_connections,
+            streams_per_connection: self.max_streams_per_connection,
+            watch_streams_per_client: self.max_watch_streams_per_client,
+            request_timeout: Duration::from_secs(self.request_timeout_s),
+        }
+    }
+
+    /// How the node serves: TLS from `tls_cert` and `tls_key` (both or neither), and its
+    /// limits.
+    pub fn serve_options(&self) -> Result<agora_sync::serve::ServeOptions, SiteError> {
+        let tls = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(agora_sync::serve::ServerTls::from_files(cert, key)?),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(SiteError::Config {
+                    field: "tls_key",
+                    reason: "tls_cert is set: give its key too".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(SiteError::Config {
+                    field: "tls_cert",
+                    reason: "tls_key is set: give its certificate too".into(),
+                });
+            }
+        };
+        Ok(agora_sync::serve::ServeOptions {
+            tls,
+            limits: self.limits(),
+        })
+    }
+
+    /// How the uplink dials the national node.
+    pub fn dial(&self) -> Result<agora_sync::dial::Dial, SiteError> {
+        agora_sync::dial::Dial::from_options(self.ca.as_deref(), self.allow_plaintext).map_err(
+            |e| SiteError::Config {
+                field: "ca",
+                reason: e.to_string(),
+            },
+        )
     }
 
     /// Checks every field; the error names the field and the rule.
@@ -125,14 +234,13 @@ impl SiteConfig {
         if self.log_retention < 1000 {
             return Err(bad("log_retention", "must be at least 1000 records".into()));
         }
-        if let Some(url) = &self.national
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            return Err(bad(
-                "national",
-                format!("{url:?} is not an http:// or https:// URL"),
-            ));
+        if let Some(url) = &self.national {
+            agora_sync::dial::check_url(url, self.allow_plaintext)
+                .map_err(|e| bad("national", e.to_string()))?;
         }
+        self.limits()
+            .validate()
+            .map_err(|(field, rule)| bad(field, rule.into()))?;
         if !(1..=65_536).contains(&self.watch_buffer) {
             return Err(bad("watch_buffer", "must be between 1 and 65536".into()));
         }
@@ -145,11 +253,25 @@ impl SiteConfig {
                 "must be at most 1048576 (1 TiB)".into(),
             ));
         }
+        if self.retain_personal_data_days > 36_500 {
+            return Err(bad(
+                "retain_personal_data_days",
+                "must be at most 36500 (0 keeps personal data)".into(),
+            ));
+        }
         Ok(id)
     }
 }
 
 fn check_token(field: &'static str, token: &str) -> Result<(), SiteError> {
+    if token.starts_with(EXAMPLE_TOKEN_PREFIX) {
+        return Err(SiteError::Config {
+            field,
+            reason: format!(
+                "is an example token ({EXAMPLE_TOKEN_PREFIX}…) from deploy/: replace it with a secret of your own"
+            ),
+        });
+    }
     if token.len() < 8 || !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(SiteError::Config {
             field,

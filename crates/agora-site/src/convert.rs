@@ -85,6 +85,19 @@ pub fn new_participant(r: pb::CreateParticipantRequest) -> Result<m::NewParticip
     })
 }
 
+pub fn participant_update(
+    r: pb::UpdateParticipantRequest,
+) -> Result<m::NewParticipant, DomainError> {
+    Ok(m::NewParticipant {
+        organisation_type: organisation_type(r.organisation_type)?,
+        display_name: r.display_name,
+        organisation: r.organisation,
+        language: r.language,
+        email: Some(r.email).filter(|e| !e.trim().is_empty()),
+        consent_share_name: r.consent_share_name,
+    })
+}
+
 pub fn registration_key(
     key: Option<pb::cancel_registration_request::Key>,
 ) -> Result<m::RegistrationKey, DomainError> {

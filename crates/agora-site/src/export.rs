@@ -1,5 +1,6 @@
-//! Exports: attendance lists as CSV (the `csv` crate: RFC 4180 quoting, UTF-8) and the
-//! program as iCalendar (RFC 5545, the `icalendar` crate). Pure functions over model types.
+//! Exports: attendance lists as CSV (the `csv` crate: RFC 4180 quoting, UTF-8, cells that
+//! a spreadsheet would run as a formula neutralised) and the program as iCalendar (RFC 5545,
+//! the `icalendar` crate). Pure functions over model types.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use icalendar::{Calendar, Component, EventLike};
@@ -26,6 +27,17 @@ fn time(ms: Option<i64>) -> Result<String, ExportError> {
     }
 }
 
+/// A cell as a spreadsheet shows it, never runs it: text starting with `=`, `+`, `-`, `@`
+/// (or a tab or carriage return, which some spreadsheets skip before reading a formula)
+/// gets a leading `'`, the usual mark of "this is text" (OWASP's advice on CSV injection).
+fn cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 /// One line per registration, in the order given (confirmed, then waiting), with the
 /// participant's name and organisation and the check-in time.
 pub fn registrations_csv(
@@ -48,20 +60,23 @@ pub fn registrations_csv(
             RegistrationState::Waitlisted => "waitlisted",
             RegistrationState::Cancelled => "cancelled",
         };
-        w.write_record([
-            r.ticket.to_string(),
-            p.as_ref()
-                .map(|p| p.display_name.clone())
-                .unwrap_or_default(),
-            p.as_ref()
-                .map(|p| p.organisation.clone())
-                .unwrap_or_default(),
-            state.to_owned(),
-            position.map(|n| n.to_string()).unwrap_or_default(),
-            time(Some(r.registered_at_ms))?,
-            time(r.confirmed_at_ms)?,
-            time(r.checked_in_at_ms)?,
-        ])?;
+        w.write_record(
+            [
+                r.ticket.to_string(),
+                p.as_ref()
+                    .map(|p| p.display_name.clone())
+                    .unwrap_or_default(),
+                p.as_ref()
+                    .map(|p| p.organisation.clone())
+                    .unwrap_or_default(),
+                state.to_owned(),
+                position.map(|n| n.to_string()).unwrap_or_default(),
+                time(Some(r.registered_at_ms))?,
+                time(r.confirmed_at_ms)?,
+                time(r.checked_in_at_ms)?,
+            ]
+            .map(cell),
+        )?;
     }
     w.into_inner()
         .map_err(|e| ExportError::CsvBuffer(e.error().to_string()))
@@ -164,6 +179,32 @@ mod tests {
             line.ends_with(",2026-09-14T07:00:00Z,2026-09-14T07:00:00Z,2026-09-14T08:00:00Z"),
             "{line}"
         );
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        for (name, want) in [
+            (
+                "=HYPERLINK(\"http://evil.example\",\"clic\")",
+                "'=HYPERLINK(",
+            ),
+            ("+33 1 23", "'+33 1 23"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1+1", "'\t=1+1"),
+            ("Zoé = Zo", "Zoé = Zo"),
+        ] {
+            let rows = [(
+                registration(RegistrationState::Confirmed, None),
+                Some(person(name, "=cmd|' /C calc'!A0")),
+                None,
+            )];
+            let bytes = registrations_csv(&rows).unwrap();
+            let mut r = csv::Reader::from_reader(&bytes[..]);
+            let row = r.records().next().unwrap().unwrap();
+            assert!(row[1].starts_with(want), "{name:?} gave {:?}", &row[1]);
+            assert_eq!(&row[2], "'=cmd|' /C calc'!A0");
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod config;
 mod convert;
 mod event;
 mod export;
+mod privacy;
+mod retention;
 mod service;
 
 use std::future::Future;
@@ -27,7 +29,9 @@ use agora_store::{Store, StoreConfig, StoreError};
 use agora_sync::uplink::{UplinkConfig, UplinkStatus};
 
 pub use auth::Role;
-pub use config::{DEFAULT_CACHE_MB, SiteConfig};
+pub use config::{
+    DEFAULT_CACHE_MB, DEFAULT_RETAIN_PERSONAL_DATA_DAYS, EXAMPLE_TOKEN_PREFIX, SiteConfig,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SiteError {
@@ -78,18 +82,33 @@ pub async fn run_with_http(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), SiteError> {
     let site_id = config.validate()?;
+    let serve_options = config.serve_options()?;
+    let dial = config.dial()?;
+    agora_sync::private::create_private_dir(&config.data).map_err(|e| SiteError::Config {
+        field: "data",
+        reason: format!("creating {}: {e}", config.data.display()),
+    })?;
     let mut store_cfg = StoreConfig::new(&config.data, site_id.clone());
     store_cfg.cache_bytes = config.cache_mb << 20;
     store_cfg.log_retention = config.log_retention;
     store_cfg.wal_file_bytes = config.wal_file_mb << 20;
     store_cfg.disk_reserve_bytes = config.disk_reserve_mb << 20;
-    let store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&store_cfg)).await??);
+    let opening = store_cfg.clone();
+    let mut store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&opening)).await??);
+    let days = config.retain_personal_data_days;
+    if retention::erase_if_due(&store, days).await? > 0 {
+        // Before serving: opening again purges the erased data from the files.
+        let closing = store;
+        tokio::task::spawn_blocking(move || closing.close()).await?;
+        store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&store_cfg)).await??);
+    }
 
     let (stopping, _) = watch::channel(false);
     let (uplink_status, uplink) = watch::channel(UplinkStatus::default());
     let uplink_task = config.national.clone().map(|national| {
         let cfg = UplinkConfig {
             national,
+            dial,
             join_token: config.join_token.clone(),
         };
         tokio::spawn(agora_sync::uplink::run(
@@ -115,6 +134,12 @@ pub async fn run_with_http(
         stopping.subscribe(),
     ));
 
+    let retention_check = tokio::spawn(retention::every_hour(
+        Arc::clone(&store),
+        days,
+        stopping.subscribe(),
+    ));
+
     // The web desk: same store, same rules, its own listener; it stops with the node.
     let web_task = http.map(|http| {
         let mut web = agora_web::WebConfig::new(
@@ -132,11 +157,12 @@ pub async fn run_with_http(
         ))
     });
 
-    info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), "site node serving");
+    info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), tls = serve_options.tls.is_some(), "site node serving");
     let served = agora_sync::serve::serve(
         Routes::new(SiteServiceServer::new(site)),
         <SiteServiceServer<service::Site> as NamedService>::NAME,
         listener,
+        &serve_options,
         stopping.clone(),
         writable,
         shutdown,
@@ -145,6 +171,7 @@ pub async fn run_with_http(
 
     stopping.send_replace(true);
     disk_watch.await?;
+    retention_check.await?;
     let web_result = match web_task {
         Some(task) => task.await?,
         None => Ok(()),

@@ -579,6 +579,27 @@ impl SiteService for Site {
         Site::export_program_ical(self, req).await
     }
 
+    async fn update_participant(
+        &self,
+        req: Request<pb::UpdateParticipantRequest>,
+    ) -> Result<Response<pb::UpdateParticipantResponse>, Status> {
+        Site::update_participant(self, req).await
+    }
+
+    async fn forget_participant(
+        &self,
+        req: Request<pb::ForgetParticipantRequest>,
+    ) -> Result<Response<pb::ForgetParticipantResponse>, Status> {
+        Site::forget_participant(self, req).await
+    }
+
+    async fn export_participant_data(
+        &self,
+        req: Request<pb::ExportParticipantDataRequest>,
+    ) -> Result<Response<pb::ExportParticipantDataResponse>, Status> {
+        Site::export_participant_data(self, req).await
+    }
+
     type WatchChangesStream = ReceiverStream<Result<pb::WatchChangesResponse, Status>>;
 
     async fn watch_changes(

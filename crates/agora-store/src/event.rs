@@ -157,3 +157,68 @@ impl Store {
             .collect())
     }
 }
+
+/// Everything a site holds about one participant (subject access, GDPR art. 15).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PersonalData {
+    pub participant: agora_model::Participant,
+    /// Every registration, cancelled ones included, to challenges and conferences.
+    pub registrations: Vec<Registration>,
+    /// The conferences they registered to or give.
+    pub conferences: Vec<Conference>,
+    pub team: Option<LearningTeam>,
+    /// The notebook entries they wrote.
+    pub notebook_entries: Vec<NotebookEntry>,
+    /// Feedback signed with their name (feedback authors are free text, not ids).
+    pub feedback: Vec<Feedback>,
+}
+
+impl Store {
+    /// Everything held about a participant; scans (a rare request).
+    pub fn personal_data(&self, id: ParticipantId) -> Result<Option<PersonalData>, StoreError> {
+        let _batch = self.inner.read_gate();
+        let Some(participant) = get::<agora_model::Participant>(
+            self.inner.tree(T::Participants),
+            T::Participants,
+            id.as_bytes(),
+        )?
+        else {
+            return Ok(None);
+        };
+        let all: Vec<Registration> =
+            scan(self.inner.tree(T::Registrations), T::Registrations, &[])?;
+        let registrations: Vec<Registration> =
+            all.into_iter().filter(|r| r.participant == id).collect();
+        let conferences: Vec<Conference> =
+            scan(self.inner.tree(T::Conferences), T::Conferences, &[])?;
+        let conferences = conferences
+            .into_iter()
+            .filter(|c| {
+                c.fields.speaker == id
+                    || registrations
+                        .iter()
+                        .any(|r| r.target == Target::Conference(c.id))
+            })
+            .collect();
+        let team = match get::<u32>(self.inner.tree(T::TeamOf), T::TeamOf, id.as_bytes())? {
+            Some(n) => get(self.inner.tree(T::Teams), T::Teams, &n.to_be_bytes())?,
+            None => None,
+        };
+        let notebook: Vec<NotebookEntry> = scan(self.inner.tree(T::Notebook), T::Notebook, &[])?;
+        let notebook_entries = notebook.into_iter().filter(|e| e.author == id).collect();
+        let name = agora_model::text::fold(&participant.display_name);
+        let feedback: Vec<Feedback> = scan(self.inner.tree(T::Feedback), T::Feedback, &[])?;
+        let feedback = feedback
+            .into_iter()
+            .filter(|f| !name.is_empty() && agora_model::text::fold(&f.author) == name)
+            .collect();
+        Ok(Some(PersonalData {
+            participant,
+            registrations,
+            conferences,
+            team,
+            notebook_entries,
+            feedback,
+        }))
+    }
+}

@@ -12,6 +12,7 @@ mod error;
 mod event;
 mod index;
 pub mod national;
+mod privacy;
 mod rows;
 mod wal;
 mod writer;
@@ -25,7 +26,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::info;
 
-use agora_model::shared::{self, DirectoryEntry, SharedParticipant, SharedRegistration};
+use agora_model::shared::{
+    self, DirectoryEntry, SharedChange, SharedParticipant, SharedRegistration,
+};
 use agora_model::{
     Challenge, Change, Command, Event, Outcome, Participant, ParticipantId, Registration,
     RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes,
@@ -36,6 +39,7 @@ use batch::Msg;
 use wal::Disk;
 
 pub use error::StoreError;
+pub use event::PersonalData;
 pub use wal::FILE_BYTES as WAL_FILE_BYTES;
 pub use writer::now_ms;
 
@@ -176,6 +180,8 @@ mod meta {
     pub const FIRST_SEQ: &[u8] = b"first_seq";
     /// Secret key (UUID) of the participants' pseudonyms.
     pub const PSEUDONYM_KEY: &[u8] = b"pseudonym_key";
+    /// Present when registration ids go up as pseudonyms (`shared::registration_pseudonym`).
+    pub const REGISTRATION_PSEUDONYMS: &[u8] = b"registration_pseudonyms";
     /// Credential issued by the national node.
     pub const NATIONAL_CREDENTIAL: &[u8] = b"national_credential";
     /// National directory position applied (downlink).
@@ -340,6 +346,8 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (or creates) the database of `cfg.site_id` in `cfg.path` and starts its writer.
     pub fn open(cfg: &StoreConfig) -> Result<Store, StoreError> {
+        // A compaction interrupted by a crash is finished before sled reads the directory.
+        privacy::finish_swap(&cfg.path)?;
         let db = batch::open_db(&cfg.path, cfg.cache_bytes)?;
         let trees = T::ALL
             .iter()
@@ -378,7 +386,7 @@ impl Store {
                 expected: cfg.site_id.to_string(),
             });
         }
-        let epoch: String = get_meta(meta_tree, meta::EPOCH)?;
+        let mut epoch: String = get_meta(meta_tree, meta::EPOCH)?;
         let last_seq = get_u64(meta_tree, meta::LAST_SEQ)?;
         let first_seq = get_u64(meta_tree, meta::FIRST_SEQ)?;
         let pseudonym_key = match meta_tree.get(meta::PSEUDONYM_KEY)? {
@@ -397,6 +405,33 @@ impl Store {
                 key
             }
         };
+        if meta_tree.get(meta::REGISTRATION_PSEUDONYMS)?.is_none() {
+            // Made before registration ids went up as pseudonyms: the national replica
+            // knows them by their own ids. A new epoch makes it rebuild this site's
+            // replica under the pseudonyms instead of counting each registration twice.
+            epoch = Uuid::new_v4().to_string();
+            let v = encode(&epoch)?;
+            disk.write_now(&trees, T::Meta as usize, |tx| {
+                tx.insert(T::Meta as usize, meta::EPOCH, &v);
+                tx.insert(T::Meta as usize, meta::REGISTRATION_PSEUDONYMS, &[1]);
+                Ok(())
+            })?;
+            tracing::warn!(site = %cfg.site_id, %epoch, "registration ids now go up as pseudonyms: started a new log epoch");
+        }
+        let erased = privacy::pending(meta_tree)?;
+        if !erased.is_empty() {
+            // Erased participants' bytes may remain in sled's files and the log files:
+            // rewrite what still names them, copy the database, swap the copy in, reopen.
+            let rewrote = privacy::scrub(&trees, &disk, &erased, &[])?;
+            disk.sync()?;
+            privacy::copy(&disk.db, &cfg.path, cfg.cache_bytes)?;
+            drop(trees);
+            drop(disk);
+            privacy::wait_for_unlock(&cfg.path)?;
+            privacy::finish_swap(&cfg.path)?;
+            info!(site = %cfg.site_id, erased = erased.len(), rewrote, "purged erased participants from the files");
+            return Store::open(cfg);
+        }
         // Databases written before these indexes moved to memory still hold their rows.
         for t in [T::Active, T::ByTarget, T::Tickets] {
             trees[t as usize].clear()?;
@@ -439,6 +474,9 @@ impl Store {
 
     /// Applies `cmd` under `request_id` and answers once its change is durable. A retry
     /// with the same id (and the same command) gets the first answer again.
+    ///
+    /// `ForgetParticipant` leaves the person's data in older log records and stored
+    /// answers until [`Store::scrub_erased`] (or the next open): [`Store::forget`] does both.
     pub async fn submit(&self, request_id: &str, cmd: Command) -> Result<Outcome, StoreError> {
         let (reply, answer) = oneshot::channel();
         let job = writer::Job::new(request_id, cmd, reply)?;
@@ -447,6 +485,63 @@ impl Store {
             .await
             .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// `ForgetParticipant`, then [`Store::scrub_erased`]: answers once the person's data
+    /// is gone from every row, log record and stored answer (the files follow at the next
+    /// open).
+    pub async fn forget(&self, request_id: &str, id: ParticipantId) -> Result<Outcome, StoreError> {
+        // The name as it is before the erasure, for the free-text fields that hold it.
+        let name = self
+            .participant(id)?
+            .map(|p| p.display_name)
+            .filter(|n| !n.is_empty());
+        let outcome = self
+            .submit(request_id, Command::ForgetParticipant(id))
+            .await?;
+        self.scrub_erased(name.into_iter().collect()).await?;
+        Ok(outcome)
+    }
+
+    /// Rewrites the log records and stored answers that still carry personal data of an
+    /// erased participant (one pass over the log and the answers, however many were
+    /// erased since the last open), and the feedback authors and next-action owners that
+    /// are one of `names` (the erased participants' names, read before the erasure);
+    /// returns how many rows it rewrote.
+    pub async fn scrub_erased(&self, names: Vec<String>) -> Result<usize, StoreError> {
+        self.exclusive(move |inner| {
+            let ids = privacy::pending(inner.tree(T::Meta))?;
+            privacy::scrub(&inner.trees, &inner.disk, &ids, &names)
+        })
+        .await
+    }
+
+    /// What retention needs: the latest end of the event's program items and conferences
+    /// (none without either), and the participants not erased yet.
+    pub fn retention_facts(&self) -> Result<(Option<i64>, Vec<Participant>), StoreError> {
+        let _batch = self.inner.read_gate();
+        let items: Vec<agora_model::ProgramItem> =
+            scan(self.inner.tree(T::Program), T::Program, &[])?;
+        let conferences: Vec<agora_model::Conference> =
+            scan(self.inner.tree(T::Conferences), T::Conferences, &[])?;
+        let last_end = items
+            .iter()
+            .map(|i| i.fields.end_ms)
+            .chain(conferences.iter().map(|c| c.fields.end_ms))
+            .max();
+        let participants: Vec<Participant> =
+            scan(self.inner.tree(T::Participants), T::Participants, &[])?;
+        let live = participants
+            .into_iter()
+            .filter(|p| !p.is_erased())
+            .collect();
+        Ok((last_end, live))
+    }
+
+    /// Whether erased participants' bytes wait for the next open to leave the files.
+    pub fn purge_pending(&self) -> Result<bool, StoreError> {
+        let _batch = self.inner.read_gate();
+        Ok(!privacy::pending(self.inner.tree(T::Meta))?.is_empty())
     }
 
     /// Stops accepting writes, lets the writer finish what it has, flushes, and waits for it.
@@ -481,11 +576,6 @@ impl Store {
 
     pub fn epoch(&self) -> String {
         self.inner.epoch()
-    }
-
-    /// Key of the participants' pseudonyms in what leaves the site.
-    pub fn pseudonym_key(&self) -> Uuid {
-        self.inner.pseudonym_key
     }
 
     /// Runs `f` on the writer thread between two batches: it sees the database with no
@@ -643,6 +733,22 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// Up to `limit` durable change records after `after`, as they may leave the site
+    /// (`shared::share_change`): the uplink gets nothing else. Same errors as
+    /// [`Store::read_log`].
+    pub fn read_shared_log(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<SharedChange>, StoreError> {
+        let key = self.inner.pseudonym_key;
+        Ok(self
+            .read_log(after, limit)?
+            .iter()
+            .map(|c| shared::share_change(&key, c))
+            .collect())
     }
 
     /// Follows the sequence number of the last durable change.
@@ -923,6 +1029,7 @@ fn init(trees: &[sled::Tree], site_id: &SiteId) -> Result<(), StoreError> {
     m.insert(meta::LAST_SEQ, &u64_key(1))?;
     m.insert(meta::FIRST_SEQ, &u64_key(1))?;
     m.insert(meta::PSEUDONYM_KEY, Uuid::new_v4().as_bytes())?;
+    m.insert(meta::REGISTRATION_PSEUDONYMS, &[1])?;
     // Written last: a database without it is re-initialised on the next open.
     m.insert(meta::FORMAT, &[FORMAT])?;
     Ok(())

@@ -514,7 +514,7 @@ impl NationalStore {
                             touched.push(Touch::Challenge(r.site_id.clone(), n));
                         }
                     }
-                    SharedEvent::Participant(_) => {}
+                    SharedEvent::Participant(_) | SharedEvent::ParticipantErased(_) => {}
                 }
             }
         }

@@ -1027,3 +1027,362 @@ async fn the_largest_commands_the_model_allows_fit_in_a_row() {
     };
     store.submit("largest-feedback", feedback).await.unwrap();
 }
+
+/// Every file under `dir`, recursively, that holds one of `needles`: (file, needle).
+fn files_holding(dir: &Path, needles: &[&str]) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            found.extend(files_holding(&entry.path(), needles));
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).unwrap();
+        for n in needles {
+            if bytes.windows(n.len()).any(|w| w == n.as_bytes()) {
+                found.push((entry.path().display().to_string(), (*n).to_owned()));
+            }
+        }
+    }
+    found
+}
+
+const NAME: &str = "Xénophon Quillebeuf-Zanetti";
+const EMAIL: &str = "xq.zanetti@exemple-unique.fr";
+const ORGANISATION: &str = "Syndicat mixte du Zéphyrin";
+
+fn who(email: &str, consent: bool) -> NewParticipant {
+    NewParticipant {
+        display_name: NAME.into(),
+        organisation: ORGANISATION.into(),
+        organisation_type: OrganisationType::State,
+        language: "fr".into(),
+        email: Some(email.into()),
+        consent_share_name: consent,
+    }
+}
+
+#[tokio::test]
+async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let live = dir.path().join("live");
+    let store = Store::open(&config(&live)).unwrap();
+    store
+        .submit(
+            "c",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(1),
+            },
+        )
+        .await
+        .unwrap();
+    let x = match store
+        .submit(
+            "x",
+            Command::CreateParticipant(who("old@exemple-unique.fr", true)),
+        )
+        .await
+        .unwrap()
+    {
+        Outcome::Participant(p) => p.id,
+        o => panic!("{o:?}"),
+    };
+    store
+        .submit(
+            "x-upd",
+            Command::UpdateParticipant {
+                id: x,
+                fields: who(EMAIL, true),
+            },
+        )
+        .await
+        .unwrap();
+    let other = participant(&store, "o", "Other").await;
+    let reg = |p, rid: &'static str| {
+        let store = &store;
+        async move {
+            match store
+                .submit(
+                    rid,
+                    Command::Register {
+                        participant: p,
+                        challenge: 1,
+                        move_: false,
+                    },
+                )
+                .await
+                .unwrap()
+            {
+                Outcome::Registered { registration, .. } => registration,
+                o => panic!("{o:?}"),
+            }
+        }
+    };
+    let rx = reg(x, "rx").await;
+    let ro = reg(other, "ro").await;
+    assert_eq!(ro.state, RegistrationState::Waitlisted);
+    store
+        .submit("in", Command::CheckIn(rx.ticket))
+        .await
+        .unwrap();
+    // The name typed as free text: a feedback's author, a next action's owner (folded).
+    store
+        .submit(
+            "fb",
+            Command::AddFeedback {
+                challenge: 1,
+                author: NAME.into(),
+                text: "Très utile".into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .submit(
+            "na",
+            Command::AddNextAction {
+                challenge: 1,
+                fields: agora_model::NextActionFields {
+                    what: "Relancer la commune".into(),
+                    owner: NAME.to_lowercase(),
+                    due_ms: None,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let seats = store.pool(Target::Challenge(1)).unwrap();
+    let out = store.forget("forget", x).await.unwrap();
+    assert_eq!(
+        out,
+        Outcome::ParticipantForgotten {
+            participant: x,
+            already: false
+        }
+    );
+    // At once: the row, the log and the stored answers no longer hold the person.
+    let row = store.participant(x).unwrap().unwrap();
+    assert!(row.is_erased() && row.email.is_none());
+    let log = store.read_log(0, 1000).unwrap();
+    assert!(!format!("{log:?}").contains(NAME), "{log:?}");
+    assert_eq!(
+        log.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        (1..=log.len() as u64).collect::<Vec<_>>()
+    );
+    assert!(
+        log.iter()
+            .any(|c| c.events == vec![Event::ParticipantErased(x)])
+    );
+    match store
+        .submit(
+            "x",
+            Command::CreateParticipant(who("old@exemple-unique.fr", true)),
+        )
+        .await
+        .unwrap()
+    {
+        Outcome::Participant(p) => assert!(p.is_erased(), "a retry gets the scrubbed answer"),
+        o => panic!("{o:?}"),
+    }
+    assert!(store.purge_pending().unwrap());
+    assert_eq!(store.feedback(1).unwrap()[0].author, "");
+    assert_eq!(store.next_actions(Some(1)).unwrap()[0].fields.owner, "");
+    let lower = NAME.to_lowercase();
+    let needles = [NAME, &lower, EMAIL, ORGANISATION, "old@exemple-unique.fr"];
+    // What a kill -9 now would leave, and a clean stop.
+    let crashed = dir.path().join("crashed");
+    crash_image(&live, &crashed);
+    drop(store);
+    for d in [&live, &crashed] {
+        let store = Store::open(&config(d)).unwrap();
+        assert!(!store.purge_pending().unwrap());
+        assert_eq!(files_holding(d, &needles), Vec::<(String, String)>::new());
+        assert_eq!(store.pool(Target::Challenge(1)).unwrap(), seats);
+        let r = store.registration(ro.id).unwrap().unwrap();
+        assert_eq!(r.state, RegistrationState::Waitlisted);
+        let slot = r.wait_slot.unwrap();
+        assert_eq!(
+            store.waitlist_position(Target::Challenge(1), slot).unwrap(),
+            1
+        );
+        assert!(store.participant(x).unwrap().unwrap().is_erased());
+        let log = store.read_log(0, 1000).unwrap();
+        assert!(!format!("{log:?}").contains(NAME));
+        // Writes go on, and the files stay clean through another reopen.
+        participant(&store, "after", "After").await;
+        drop(store);
+        let store = Store::open(&config(d)).unwrap();
+        assert_eq!(files_holding(d, &needles), Vec::<(String, String)>::new());
+        assert!(store.participant(x).unwrap().unwrap().is_erased());
+    }
+}
+
+#[tokio::test]
+async fn the_uplink_gets_only_shareable_records_with_pseudonymous_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    store
+        .submit(
+            "c",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(2),
+            },
+        )
+        .await
+        .unwrap();
+    let x = match store
+        .submit("x", Command::CreateParticipant(who(EMAIL, false)))
+        .await
+        .unwrap()
+    {
+        Outcome::Participant(p) => p.id,
+        o => panic!("{o:?}"),
+    };
+    let reg = match store
+        .submit(
+            "r",
+            Command::Register {
+                participant: x,
+                challenge: 1,
+                move_: false,
+            },
+        )
+        .await
+        .unwrap()
+    {
+        Outcome::Registered { registration, .. } => registration,
+        o => panic!("{o:?}"),
+    };
+    let all = store.read_log(0, 100).unwrap();
+    let shared = store.read_shared_log(0, 100).unwrap();
+    assert_eq!(
+        shared.iter().map(|c| c.seq).collect::<Vec<_>>(),
+        all.iter().map(|c| c.seq).collect::<Vec<_>>()
+    );
+    let text = format!("{shared:?}");
+    for needle in [
+        NAME,
+        EMAIL,
+        ORGANISATION,
+        &x.to_string(),
+        &reg.id.to_string(),
+        &reg.ticket.to_string(),
+    ] {
+        assert!(!text.contains(needle), "{needle:?} went up: {text}");
+    }
+    // The snapshot path holds the same ids as the records.
+    let state = store.shared_state().await.unwrap();
+    let from_log = shared
+        .iter()
+        .flat_map(|c| &c.events)
+        .find_map(|e| match e {
+            shared::SharedEvent::Registration { registration, .. } => Some(registration.id),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(state.registrations[0].id, from_log);
+    assert!(!format!("{:?}", state).contains(NAME));
+}
+
+#[tokio::test]
+async fn a_database_from_before_registration_pseudonyms_starts_a_new_epoch_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let epoch = {
+        let store = Store::open(&config(dir.path())).unwrap();
+        // As a database made before: no mark.
+        store
+            .inner
+            .tree(T::Meta)
+            .remove(meta::REGISTRATION_PSEUDONYMS)
+            .unwrap();
+        store.epoch()
+    };
+    let second = Store::open(&config(dir.path())).unwrap().epoch();
+    assert_ne!(
+        second, epoch,
+        "a new epoch: the national replica is rebuilt"
+    );
+    let third = Store::open(&config(dir.path())).unwrap().epoch();
+    assert_eq!(third, second, "once only");
+}
+
+/// A store with one erased participant whose purge waits for the next open; its id.
+async fn erased_and_closed(dir: &Path) -> ParticipantId {
+    let store = Store::open(&config(dir)).unwrap();
+    store
+        .submit(
+            "c",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(1),
+            },
+        )
+        .await
+        .unwrap();
+    let x = match store
+        .submit("x", Command::CreateParticipant(who(EMAIL, true)))
+        .await
+        .unwrap()
+    {
+        Outcome::Participant(p) => p.id,
+        o => panic!("{o:?}"),
+    };
+    let other = participant(&store, "o", "Other").await;
+    for (rid, p) in [("rx", x), ("ro", other)] {
+        store
+            .submit(
+                rid,
+                Command::Register {
+                    participant: p,
+                    challenge: 1,
+                    move_: false,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    store.forget("forget", x).await.unwrap();
+    drop(store);
+    x
+}
+
+#[tokio::test]
+async fn a_swap_interrupted_at_any_step_is_finished_at_the_next_open() {
+    let needles = [NAME, EMAIL, ORGANISATION];
+    // Steps done before the crash: 0 = the copy made but not marked complete, 1 = marked
+    // complete, 2 = the log files emptied too, 3 = and the copy's `db` moved in.
+    for step in 0..4 {
+        let dir = tempfile::tempdir().unwrap();
+        let x = erased_and_closed(dir.path()).await;
+        {
+            let db = batch::open_db(dir.path(), 4 << 20).unwrap();
+            privacy::copy(&db, dir.path(), 4 << 20).unwrap();
+        }
+        privacy::wait_for_unlock(dir.path()).unwrap();
+        let copy = dir.path().join("compact");
+        match step {
+            0 => std::fs::remove_file(copy.join("COMPLETE")).unwrap(),
+            1 => {}
+            2 => wal::empty_files(dir.path()).unwrap(),
+            _ => {
+                wal::empty_files(dir.path()).unwrap();
+                std::fs::rename(copy.join("db"), dir.path().join("db")).unwrap();
+            }
+        }
+        let store = Store::open(&config(dir.path())).unwrap();
+        assert!(!copy.exists(), "step {step}: the copy is gone");
+        assert!(!store.purge_pending().unwrap(), "step {step}");
+        assert_eq!(
+            files_holding(dir.path(), &needles),
+            Vec::<(String, String)>::new(),
+            "step {step}"
+        );
+        assert!(store.participant(x).unwrap().unwrap().is_erased());
+        let pool = store.pool(Target::Challenge(1)).unwrap();
+        assert_eq!((pool.confirmed, pool.waitlisted), (1, 1), "step {step}");
+        let log = store.read_log(0, 100).unwrap();
+        assert_eq!(log.last().unwrap().seq, store.info().unwrap().last_seq);
+    }
+}

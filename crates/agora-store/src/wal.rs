@@ -704,6 +704,24 @@ impl Disk {
     }
 }
 
+/// Empties both log files of `dir`, durably (missing ones are fine): for a database that
+/// holds every write they hold (a compacted copy, `privacy::finish_swap`), so that none of
+/// their old bytes stays readable. Before [`Disk::open`], which starts a new generation.
+pub fn empty_files(dir: &Path) -> Result<(), StoreError> {
+    for i in 0..2 {
+        let p = wal_path(dir, i);
+        match OpenOptions::new().write(true).open(&p) {
+            Ok(f) => f
+                .set_len(0)
+                .and_then(|()| f.sync_all())
+                .map_err(io(format!("emptying {}", p.display())))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(format!("opening {}", p.display()), e)),
+        }
+    }
+    Ok(())
+}
+
 /// Free bytes for an unprivileged writer on the file system of `dir`.
 fn free_bytes(dir: &Path) -> Result<u64, StoreError> {
     let s = rustix::fs::statvfs(dir)

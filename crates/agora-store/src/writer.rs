@@ -338,6 +338,18 @@ impl Inner {
                 }
                 match apply(&mut rows, &job.cmd, fresh) {
                     Ok((outcome, events)) => {
+                        for e in &events {
+                            if let agora_model::Event::ParticipantErased(id) = e {
+                                // Same batch as the erasure: the purge is never forgotten.
+                                let key = crate::privacy::PURGE_PENDING;
+                                let mut ids: Vec<agora_model::ParticipantId> =
+                                    rows.get(T::Meta, key)?.unwrap_or_default();
+                                if !ids.contains(id) {
+                                    ids.push(*id);
+                                }
+                                rows.put(T::Meta, key, &ids)?;
+                            }
+                        }
                         if !events.is_empty() {
                             last_seq += 1;
                             let mut change = Change {

@@ -151,6 +151,9 @@ pub fn shared_event(e: &SharedEvent) -> pb::Event {
                     registration: Some(shared_registration(registration)),
                 })
             }
+            SharedEvent::ParticipantErased(id) => E::ParticipantErased(pb::ParticipantErased {
+                participant_id: id.to_string(),
+            }),
         }),
     }
 }
@@ -304,6 +307,10 @@ pub fn shared_event_from(e: pb::Event) -> Result<SharedEvent, DomainError> {
             let (kind, registration) = registration_from(r.kind, reg)?;
             SharedEvent::Registration { kind, registration }
         }
+        Some(E::ParticipantErased(e)) => SharedEvent::ParticipantErased(m::ParticipantId::parse(
+            "participant_erased.participant_id",
+            &e.participant_id,
+        )?),
         Some(_) => {
             return Err(bad(
                 "event",

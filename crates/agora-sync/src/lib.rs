@@ -4,7 +4,9 @@
 
 pub mod auth;
 pub mod convert;
+pub mod dial;
 pub mod link_error;
+pub mod private;
 pub mod serve;
 pub mod uplink;
 

@@ -1,8 +1,13 @@
 //! Serving a node: its gRPC service, the standard health service (SERVING until shutdown)
 //! and server reflection (v1 and v1alpha, for grpcurl-style tools) on one listener, with
-//! HTTP/2 keepalive and TCP_NODELAY, until `shutdown` resolves. Shared by both nodes.
+//! HTTP/2 keepalive and TCP_NODELAY, TLS when the node has a certificate, and the limits of
+//! [`limits`], until `shutdown` resolves. Shared by both nodes.
+
+pub mod limits;
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -10,8 +15,10 @@ use tokio::sync::watch;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
-use tonic::transport::Server;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
 use tracing::info;
+
+pub use limits::Limits;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -19,6 +26,83 @@ pub enum ServeError {
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
+    #[error("reading {what} {path}: {source}")]
+    ReadTls {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    BadTls { path: PathBuf, reason: &'static str },
+}
+
+/// A node's certificate chain and private key (PEM), read at start.
+#[derive(Clone)]
+pub struct ServerTls {
+    cert_pem: Vec<u8>,
+    key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ServerTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerTls").finish_non_exhaustive()
+    }
+}
+
+/// How long a client may take over its TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl ServerTls {
+    /// Reads the certificate chain and key files; the error names the file.
+    pub fn from_files(cert: &Path, key: &Path) -> Result<ServerTls, ServeError> {
+        let read = |what, path: &Path| {
+            std::fs::read(path).map_err(|source| ServeError::ReadTls {
+                what,
+                path: path.to_owned(),
+                source,
+            })
+        };
+        let cert_pem = read("the TLS certificate", cert)?;
+        let key_pem = read("the TLS key", key)?;
+        if !contains(&cert_pem, b"-----BEGIN CERTIFICATE-----") {
+            return Err(ServeError::BadTls {
+                path: cert.to_owned(),
+                reason: "not a PEM certificate (no \"BEGIN CERTIFICATE\" block)",
+            });
+        }
+        if !contains(&key_pem, b"PRIVATE KEY-----") {
+            return Err(ServeError::BadTls {
+                path: key.to_owned(),
+                reason: "not a PEM private key (no \"PRIVATE KEY\" block)",
+            });
+        }
+        Ok(ServerTls::from_pem(cert_pem, key_pem))
+    }
+
+    pub fn from_pem(cert_pem: impl Into<Vec<u8>>, key_pem: impl Into<Vec<u8>>) -> ServerTls {
+        ServerTls {
+            cert_pem: cert_pem.into(),
+            key_pem: key_pem.into(),
+        }
+    }
+
+    fn config(&self) -> ServerTlsConfig {
+        ServerTlsConfig::new()
+            .identity(Identity::from_pem(&self.cert_pem, &self.key_pem))
+            .timeout(TLS_HANDSHAKE_TIMEOUT)
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// How a node serves: TLS or plaintext, and its limits.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// With it the node serves TLS only; without it, plaintext only.
+    pub tls: Option<ServerTls>,
+    pub limits: Limits,
 }
 
 /// Serves `routes` (the node's service, named `name` for health) until `shutdown`; then
@@ -29,6 +113,7 @@ pub async fn serve(
     routes: Routes,
     name: &'static str,
     listener: TcpListener,
+    options: &ServeOptions,
     stopping: watch::Sender<bool>,
     mut writable: watch::Receiver<bool>,
     shutdown: impl Future<Output = ()> + Send,
@@ -69,11 +154,15 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?);
-    let incoming = TcpListenerStream::new(listener).map(|conn| {
-        conn.inspect(|s| {
+    let limits = Arc::new(limits::Shared::new(options.limits.clone()));
+    let counted = Arc::clone(&limits);
+    let incoming = TcpListenerStream::new(listener).filter_map(move |conn| match conn {
+        Ok(s) => {
             // Small unary calls: do not let Nagle hold answers back.
             let _ = s.set_nodelay(true);
-        })
+            counted.accept(s).map(Ok)
+        }
+        Err(e) => Some(Err(e)),
     });
     let stop_signal = async move {
         shutdown.await;
@@ -83,9 +172,18 @@ pub async fn serve(
             .await;
         stopping.send_replace(true);
     };
-    Server::builder()
+    let mut server = Server::builder();
+    if let Some(tls) = &options.tls {
+        server = server.tls_config(tls.config())?;
+    }
+    server
         .http2_keepalive_interval(Some(Duration::from_secs(10)))
         .http2_keepalive_timeout(Some(Duration::from_secs(5)))
+        // HTTP/2's own bound sits above ours, so that the stream past our limit is
+        // answered RESOURCE_EXHAUSTED rather than queued by the client.
+        .max_concurrent_streams(options.limits.streams_per_connection.saturating_mul(2))
+        .timeout(options.limits.request_timeout)
+        .layer(limits::Layer::new(limits))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, stop_signal)
         .await?;

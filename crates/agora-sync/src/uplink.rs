@@ -10,10 +10,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Endpoint;
 use tracing::{debug, error, info, warn};
 
-use agora_model::shared::{self, SharedChange};
+use agora_model::shared;
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
 use agora_store::{Store, StoreError, now_ms};
@@ -26,8 +25,10 @@ use crate::{
 
 #[derive(Debug, Clone)]
 pub struct UplinkConfig {
-    /// `http://host:port` of the national node.
+    /// `https://host:port` (or `http://` on loopback) of the national node.
     pub national: String,
+    /// How to dial it (the CA to trust, plaintext allowed or not).
+    pub dial: crate::dial::Dial,
     /// One-time join token, used until the national node issues a credential.
     pub join_token: Option<String>,
 }
@@ -48,6 +49,8 @@ pub struct UplinkStatus {
 enum LinkError {
     #[error("connecting: {0}")]
     Connect(#[from] tonic::transport::Error),
+    #[error("{0}")]
+    Dial(#[from] crate::dial::DialError),
     #[error("national node: {0}")]
     Status(#[from] tonic::Status),
     #[error("store: {0}")]
@@ -127,7 +130,7 @@ pub async fn run(
                 use_token = true;
                 continue;
             }
-            Err(e @ (LinkError::Refused(_) | LinkError::NoCredential)) => {
+            Err(e @ (LinkError::Refused(_) | LinkError::NoCredential | LinkError::Dial(_))) => {
                 // Retrying cannot help: say so once, and stop dialling until a restart
                 // (with a new --join-token from the administrator).
                 error!(
@@ -174,6 +177,7 @@ fn log_failure(
         LinkError::Store(_)
         | LinkError::Protocol(_)
         | LinkError::NoCredential
+        | LinkError::Dial(_)
         | LinkError::Refused(_) => e.to_string(),
     };
     let retry = format!("retrying within {:.1} s", backoff.as_secs_f64());
@@ -273,7 +277,6 @@ async fn session(
         s.acked_seq = acked;
         s.last_error = None;
     });
-    let key = store.pseudonym_key();
     let mut heard = Instant::now();
     let mut beat = tokio::time::interval(HEARTBEAT);
     loop {
@@ -282,27 +285,14 @@ async fn session(
             let room = usize::try_from(window - (sent - acked)).unwrap_or(usize::MAX);
             let limit = room.min(RECORDS_PER_MESSAGE);
             let s = Arc::clone(store);
-            let changes = tokio::task::spawn_blocking(move || s.read_log(sent, limit))
+            // Already privacy-filtered by the store (`agora_model::shared::share_change`).
+            let changes = tokio::task::spawn_blocking(move || s.read_shared_log(sent, limit))
                 .await
                 .map_err(|_| LinkError::Protocol("log read task failed"))??;
             let Some(last) = changes.last().map(|c| c.seq) else {
                 continue;
             };
-            let shared: Vec<pb::Change> = changes
-                .iter()
-                .map(|c| {
-                    convert::shared_change(&SharedChange {
-                        seq: c.seq,
-                        at_ms: c.at_ms,
-                        events: c
-                            .events
-                            .iter()
-                            .filter_map(|e| shared::share_event(&key, e))
-                            .collect(),
-                        hash: c.hash,
-                    })
-                })
-                .collect();
+            let shared: Vec<pb::Change> = changes.iter().map(convert::shared_change).collect();
             out.send(send(pb::federate_request::Msg::Records(pb::Records {
                 changes: shared,
                 head,
@@ -362,7 +352,9 @@ async fn open(
     cfg: &UplinkConfig,
     use_token: bool,
 ) -> Result<Opened, LinkError> {
-    let channel = Endpoint::from_shared(cfg.national.clone())?
+    let channel = cfg
+        .dial
+        .endpoint(&cfg.national)?
         .connect_timeout(Duration::from_secs(5))
         .http2_keep_alive_interval(Duration::from_secs(10))
         .keep_alive_timeout(Duration::from_secs(5))

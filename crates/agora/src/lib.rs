@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 mod bearer;
 mod bench;
+pub mod certs;
 mod demo;
 pub mod relay;
 
@@ -40,13 +41,137 @@ enum Command {
     /// Export from a running site node to standard output (CSV, iCalendar).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Make a certificate authority and server certificates (for venues without a PKI).
+    #[command(subcommand)]
+    Certs(CertsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum CertsCommand {
+    /// A new CA: DIR/ca.pem (give it to every client as --ca) and DIR/ca-key.pem (0600,
+    /// keep it offline).
+    Ca(CertsCaArgs),
+    /// A server certificate signed by the CA: OUT.pem and OUT-key.pem (0600), for a node's
+    /// --tls-cert and --tls-key.
+    Server(CertsServerArgs),
+}
+
+#[derive(Debug, Args)]
+struct CertsCaArgs {
+    /// Directory to write into (created 0700 if missing).
+    #[arg(long, default_value = "certs")]
+    dir: PathBuf,
+    /// Name of the CA, as clients show it.
+    #[arg(long, default_value = "Agora CA")]
+    name: String,
+    /// Days of validity.
+    #[arg(long, default_value_t = 3650)]
+    days: u32,
+}
+
+#[derive(Debug, Args)]
+struct CertsServerArgs {
+    /// DNS name clients dial, such as national.example.eu (repeat for several).
+    #[arg(long = "name")]
+    names: Vec<String>,
+    /// IP address clients dial (repeat for several).
+    #[arg(long = "ip")]
+    ips: Vec<std::net::IpAddr>,
+    /// The CA certificate.
+    #[arg(long, default_value = "certs/ca.pem")]
+    ca: PathBuf,
+    /// The CA's key.
+    #[arg(long, default_value = "certs/ca-key.pem")]
+    ca_key: PathBuf,
+    /// Output: OUT.pem and OUT-key.pem [default: certs/<first name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Days of validity.
+    #[arg(long, default_value_t = 398)]
+    days: u32,
+}
+
+/// How a client of ours dials a node.
+#[derive(Debug, Args, Clone)]
+struct DialArgs {
+    /// CA certificate (PEM) to trust for https:// instead of the system roots.
+    #[arg(long, env = "AGORA_CA")]
+    ca: Option<PathBuf>,
+    /// Allow an http:// URL to an address that is not loopback (data in clear).
+    #[arg(long, env = "AGORA_ALLOW_PLAINTEXT")]
+    allow_plaintext: bool,
+}
+
+impl DialArgs {
+    fn dial(&self) -> anyhow::Result<agora_sync::dial::Dial> {
+        Ok(agora_sync::dial::Dial::from_options(
+            self.ca.as_deref(),
+            self.allow_plaintext,
+        )?)
+    }
+}
+
+/// A node's TLS certificate and limits, flags over the config file.
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Certificate chain (PEM); with --tls-key the node serves TLS only.
+    #[arg(long, env = "AGORA_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "AGORA_TLS_KEY")]
+    tls_key: Option<PathBuf>,
+    /// Open connections served [default: 1024].
+    #[arg(long, env = "AGORA_MAX_CONNECTIONS")]
+    max_connections: Option<u64>,
+    /// Calls in progress on one connection [default: 512].
+    #[arg(long, env = "AGORA_MAX_STREAMS_PER_CONNECTION")]
+    max_streams_per_connection: Option<u64>,
+    /// Change-feed streams (Watch, WatchChanges) from one client address [default: 64].
+    #[arg(long, env = "AGORA_MAX_WATCH_STREAMS_PER_CLIENT")]
+    max_watch_streams_per_client: Option<u64>,
+    /// Seconds a call may take to produce its answer [default: 30].
+    #[arg(long, env = "AGORA_REQUEST_TIMEOUT_S")]
+    request_timeout_s: Option<u64>,
+}
+
+impl ServeArgs {
+    fn overrides(self) -> anyhow::Result<Vec<(&'static str, Option<toml::Value>)>> {
+        Ok(vec![
+            ("tls_cert", path(self.tls_cert)),
+            ("tls_key", path(self.tls_key)),
+            (
+                "max_connections",
+                int("max_connections", self.max_connections)?,
+            ),
+            (
+                "max_streams_per_connection",
+                int(
+                    "max_streams_per_connection",
+                    self.max_streams_per_connection,
+                )?,
+            ),
+            (
+                "max_watch_streams_per_client",
+                int(
+                    "max_watch_streams_per_client",
+                    self.max_watch_streams_per_client,
+                )?,
+            ),
+            (
+                "request_timeout_s",
+                int("request_timeout_s", self.request_timeout_s)?,
+            ),
+        ])
+    }
 }
 
 #[derive(Debug, Args)]
 struct DashboardArgs {
-    /// URL of the national node.
+    /// URL of the national node (https://; http:// on loopback).
     #[arg(long, env = "AGORA_NATIONAL", default_value = "http://127.0.0.1:50050")]
     national: String,
+    #[command(flatten)]
+    dial: DialArgs,
     /// One line per change and a summary every few seconds, instead of the full screen.
     #[arg(long)]
     plain: bool,
@@ -70,6 +195,9 @@ struct BenchArgs {
     /// (figures on a shared machine vary from run to run).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=9))]
     runs: u32,
+    /// Skip the TLS cases (register at 1 and 64 clients, sync-latency over TLS).
+    #[arg(long)]
+    no_tls: bool,
 }
 
 #[derive(Debug, Args)]
@@ -101,16 +229,24 @@ enum ExportCommand {
     Registrations(ExportRegistrationsArgs),
     /// The site's program as an iCalendar (.ics) file.
     Program(ExportProgramArgs),
+    /// Everything the site holds about one participant, as JSON (subject access).
+    Person(ExportPersonArgs),
 }
 
 #[derive(Debug, Args)]
 struct ExportRegistrationsArgs {
-    /// The site node's address, e.g. http://127.0.0.1:50051.
+    /// The site node's URL, e.g. https://desk.cluny.example:50051.
     #[arg(long, env = "AGORA_SITE")]
     site: String,
-    /// Desk or organiser token.
+    #[command(flatten)]
+    dial: DialArgs,
+    /// Desk or organiser token (prefer --token-file or AGORA_TOKEN: a command line is
+    /// readable by every user of the machine).
     #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
-    token: String,
+    token: Option<String>,
+    /// File holding the desk or organiser token.
+    #[arg(long, env = "AGORA_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<PathBuf>,
     /// Challenge number.
     #[arg(
         long,
@@ -124,10 +260,31 @@ struct ExportRegistrationsArgs {
 }
 
 #[derive(Debug, Args)]
-struct ExportProgramArgs {
-    /// The site node's address, e.g. http://127.0.0.1:50051.
+struct ExportPersonArgs {
+    /// The site node's URL, e.g. https://desk.cluny.example:50051.
     #[arg(long, env = "AGORA_SITE")]
     site: String,
+    #[command(flatten)]
+    dial: DialArgs,
+    /// Organiser token (prefer --token-file or AGORA_TOKEN: a command line is readable by
+    /// every user of the machine).
+    #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// File holding the organiser token.
+    #[arg(long, env = "AGORA_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<PathBuf>,
+    /// The participant's id.
+    #[arg(long)]
+    participant: String,
+}
+
+#[derive(Debug, Args)]
+struct ExportProgramArgs {
+    /// The site node's URL, e.g. https://desk.cluny.example:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
+    #[command(flatten)]
+    dial: DialArgs,
 }
 
 #[derive(Debug, Args)]
@@ -174,22 +331,33 @@ struct NationalServeArgs {
     /// Address to listen on [default: 127.0.0.1:50050].
     #[arg(long, env = "AGORA_LISTEN")]
     listen: Option<String>,
-    /// Token of the administrator (invites, revocations).
+    /// Token of the administrator (invites, revocations); prefer --admin-token-file or
+    /// AGORA_ADMIN_TOKEN.
     #[arg(long, env = "AGORA_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
+    /// File holding the administrator's token.
+    #[arg(long, env = "AGORA_ADMIN_TOKEN_FILE")]
+    admin_token_file: Option<PathBuf>,
     /// sled page cache in MiB [default: 64].
     #[arg(long, env = "AGORA_CACHE_MB")]
     cache_mb: Option<u64>,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Debug, Args)]
 struct AdminArgs {
-    /// URL of the national node.
+    /// URL of the national node (https://; http:// on loopback).
     #[arg(long, env = "AGORA_NATIONAL", default_value = "http://127.0.0.1:50050")]
     national: String,
-    /// Token of the administrator.
+    #[command(flatten)]
+    dial: DialArgs,
+    /// Token of the administrator (prefer --admin-token-file or AGORA_ADMIN_TOKEN).
     #[arg(long, env = "AGORA_ADMIN_TOKEN", hide_env_values = true)]
-    admin_token: String,
+    admin_token: Option<String>,
+    /// File holding the administrator's token.
+    #[arg(long, env = "AGORA_ADMIN_TOKEN_FILE", conflicts_with = "admin_token")]
+    admin_token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -253,12 +421,19 @@ struct SiteArgs {
     /// Address of the web desk, such as 127.0.0.1:8080 [default: none, no web pages].
     #[arg(long, env = "AGORA_HTTP")]
     http: Option<String>,
-    /// Token of the organiser role.
+    /// Token of the organiser role (prefer --organiser-token-file or the environment: a
+    /// command line is readable by every user of the machine).
     #[arg(long, env = "AGORA_ORGANISER_TOKEN", hide_env_values = true)]
     organiser_token: Option<String>,
+    /// File holding the organiser's token.
+    #[arg(long, env = "AGORA_ORGANISER_TOKEN_FILE")]
+    organiser_token_file: Option<PathBuf>,
     /// Token of the desk role.
     #[arg(long, env = "AGORA_DESK_TOKEN", hide_env_values = true)]
     desk_token: Option<String>,
+    /// File holding the desk's token.
+    #[arg(long, env = "AGORA_DESK_TOKEN_FILE")]
+    desk_token_file: Option<PathBuf>,
     /// sled page cache in MiB [default: 3].
     #[arg(long, env = "AGORA_CACHE_MB")]
     cache_mb: Option<u64>,
@@ -271,12 +446,28 @@ struct SiteArgs {
     /// Free disk space kept in reserve in MiB: below it writes are refused [default: 64].
     #[arg(long, env = "AGORA_DISK_RESERVE_MB")]
     disk_reserve_mb: Option<u64>,
-    /// URL of the national node to stream changes to, such as http://10.0.0.1:50050.
+    /// Days after the event's end after which participants' personal data is erased; 0
+    /// keeps it [default: 90].
+    #[arg(long, env = "AGORA_RETAIN_PERSONAL_DATA_DAYS")]
+    retain_personal_data_days: Option<u64>,
+    /// URL of the national node to stream changes to, such as
+    /// https://national.example.eu:50050.
     #[arg(long, env = "AGORA_NATIONAL")]
     national: Option<String>,
+    /// CA certificate (PEM) to trust for the national node instead of the system roots.
+    #[arg(long, env = "AGORA_CA")]
+    ca: Option<PathBuf>,
+    /// Allow an http:// national URL to an address that is not loopback (data in clear).
+    #[arg(long, env = "AGORA_ALLOW_PLAINTEXT")]
+    allow_plaintext: bool,
     /// One-time join token from `agora national invite` (first connection only).
     #[arg(long, env = "AGORA_JOIN_TOKEN", hide_env_values = true)]
     join_token: Option<String>,
+    /// File holding the join token.
+    #[arg(long, env = "AGORA_JOIN_TOKEN_FILE")]
+    join_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 /// Runs the command line; the exit code says whether it succeeded.
@@ -302,7 +493,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Demo(a) if !a.plain && std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
             "off"
         }
-        Command::Demo(_) | Command::Dashboard(_) | Command::Export(_) | Command::Bench(_) => "warn",
+        Command::Demo(_)
+        | Command::Dashboard(_)
+        | Command::Export(_)
+        | Command::Bench(_)
+        | Command::Certs(_) => "warn",
         _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
     });
     // The load generator runs on one thread: on the two cores it shares with the nodes
@@ -363,11 +558,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             action: Some(a), ..
         }) => administer(a).await,
         Command::Export(e) => export::run(e).await,
+        Command::Certs(c) => run_certs(c),
         Command::Dashboard(a) => {
             let (_stop, stop) = tokio::sync::watch::channel(false);
             // Not a terminal (a log file, a pipe): line output.
             let plain = a.plain || !std::io::IsTerminal::is_terminal(&std::io::stdout());
             let opts = agora_dashboard::Options {
+                dial: a.dial.dial()?,
                 national: a.national,
                 lang: a.lang,
                 plain,
@@ -391,6 +588,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 json: a.json,
                 quick: a.quick,
                 runs: a.runs,
+                tls: !a.no_tls,
             })
             .await
         }
@@ -418,18 +616,22 @@ mod export {
     use agora_proto::v1 as pb;
     use anyhow::Context;
     use pb::site_service_client::SiteServiceClient;
-    use tonic::transport::{Channel, Endpoint};
+    use tonic::transport::Channel;
 
     use super::ExportCommand;
 
-    async fn connect(site: &str) -> anyhow::Result<SiteServiceClient<Channel>> {
+    async fn connect(
+        site: &str,
+        dial: &super::DialArgs,
+    ) -> anyhow::Result<SiteServiceClient<Channel>> {
         let url = if site.contains("://") {
             site.to_owned()
         } else {
-            format!("http://{site}")
+            format!("https://{site}")
         };
-        let channel = Endpoint::from_shared(url.clone())
-            .with_context(|| format!("site address {url:?}"))?
+        let channel = dial
+            .dial()?
+            .endpoint(&url)?
             .connect_timeout(std::time::Duration::from_secs(10))
             .connect()
             .await
@@ -441,15 +643,25 @@ mod export {
         anyhow::anyhow!("{:?}: {}", s.code(), s.message())
     }
 
+    fn with_token<T>(token: &str, message: T) -> anyhow::Result<tonic::Request<T>> {
+        let mut req = tonic::Request::new(message);
+        let value = format!("Bearer {token}")
+            .parse()
+            .context("the token must be printable ASCII")?;
+        req.metadata_mut().insert("authorization", value);
+        Ok(req)
+    }
+
     pub async fn run(cmd: ExportCommand) -> anyhow::Result<()> {
         let bytes = match cmd {
             ExportCommand::Registrations(a) => {
-                let mut client = connect(&a.site).await?;
+                let mut client = connect(&a.site, &a.dial).await?;
+                let token = super::secret("token", a.token, a.token_file.as_deref())?;
                 let mut req = tonic::Request::new(pb::ExportRegistrationsCsvRequest {
                     challenge_number: a.challenge.unwrap_or(0),
                     conference_id: a.conference.unwrap_or(0),
                 });
-                let value = format!("Bearer {}", a.token)
+                let value = format!("Bearer {token}")
                     .parse()
                     .context("the token must be printable ASCII")?;
                 req.metadata_mut().insert("authorization", value);
@@ -462,7 +674,7 @@ mod export {
                     .csv
             }
             ExportCommand::Program(a) => {
-                let mut client = connect(&a.site).await?;
+                let mut client = connect(&a.site, &a.dial).await?;
                 client
                     .export_program_ical(pb::ExportProgramIcalRequest {})
                     .await
@@ -470,6 +682,25 @@ mod export {
                     .context("ExportProgramIcal")?
                     .into_inner()
                     .ical
+            }
+            ExportCommand::Person(a) => {
+                let mut client = connect(&a.site, &a.dial).await?;
+                let token = super::secret("token", a.token, a.token_file.as_deref())?;
+                let req = with_token(
+                    &token,
+                    pb::ExportParticipantDataRequest {
+                        participant_id: a.participant,
+                    },
+                )?;
+                let mut json = client
+                    .export_participant_data(req)
+                    .await
+                    .map_err(status)
+                    .context("ExportParticipantData")?
+                    .into_inner()
+                    .json;
+                json.push('\n');
+                json.into_bytes()
             }
         };
         let mut out = std::io::stdout().lock();
@@ -479,21 +710,89 @@ mod export {
     }
 }
 
-/// Merges the config file with flags/environment (`Some` values win) into `T`.
+/// Merges the config file with flags/environment (`Some` values win) into `T`. Each of
+/// `tokens` may come as `<token>_file` instead (the file's text, trimmed); an example token
+/// of `deploy/` is refused naming where it came from.
 fn merge_config<T: serde::de::DeserializeOwned>(
     file: Option<&Path>,
     overrides: Vec<(&str, Option<toml::Value>)>,
+    tokens: &[&str],
     what: &str,
 ) -> anyhow::Result<T> {
     let mut table = read_config(file)?;
+    let mut overridden = Vec::new();
     for (key, value) in overrides {
         if let Some(v) = value {
+            overridden.push(key.strip_suffix("_file").unwrap_or(key).to_owned());
+            // A flag or variable wins over the config file's other way of giving a token.
+            if let Some(token) = key.strip_suffix("_file").filter(|k| tokens.contains(k)) {
+                table.remove(token);
+            } else if tokens.contains(&key) {
+                table.remove(&format!("{key}_file"));
+            }
             table.insert(key.to_owned(), v);
+        }
+    }
+    for &token in tokens {
+        let file_key = format!("{token}_file");
+        if let Some(v) = table.remove(&file_key) {
+            anyhow::ensure!(
+                !table.contains_key(token),
+                "give {token} or {file_key}, not both"
+            );
+            let p = v
+                .as_str()
+                .with_context(|| format!("{file_key} must be a path"))?;
+            table.insert(token.to_owned(), read_secret(Path::new(p), token)?.into());
+        }
+        if let Some(value) = table.get(token).and_then(toml::Value::as_str)
+            && value.starts_with(agora_site::EXAMPLE_TOKEN_PREFIX)
+        {
+            let env = format!("AGORA_{}", token.to_uppercase());
+            let flag = token.replace('_', "-");
+            match file {
+                Some(f) if !overridden.iter().any(|k| k == token) => {
+                    anyhow::bail!(
+                        "{token} in {} is the example token ({}…): edit {} and put a secret of your own there, or give --{flag}-file / {env}",
+                        f.display(),
+                        agora_site::EXAMPLE_TOKEN_PREFIX,
+                        f.display()
+                    )
+                }
+                _ => anyhow::bail!(
+                    "{token} is an example token ({}…): give a secret of your own (--{flag}-file or {env})",
+                    agora_site::EXAMPLE_TOKEN_PREFIX
+                ),
+            }
         }
     }
     toml::Value::Table(table)
         .try_into()
         .with_context(|| format!("{what} configuration (config file, AGORA_* variables and flags)"))
+}
+
+/// A secret from a file: its text without the line break at its end.
+fn read_secret(path: &Path, what: &str) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading {what} from {}", path.display()))?;
+    let secret = text.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(!secret.is_empty(), "{}: the file is empty", path.display());
+    Ok(secret)
+}
+
+/// A token given as itself or as a file (clap refuses both at once).
+fn secret(what: &str, value: Option<String>, file: Option<&Path>) -> anyhow::Result<String> {
+    match (value, file) {
+        (Some(v), _) => Ok(v),
+        (None, Some(f)) => read_secret(f, what),
+        (None, None) => {
+            let flag = what.replace('_', "-");
+            anyhow::bail!(
+                "the {what} is needed: --{flag}-file FILE or AGORA_{} (or --{flag})",
+                what.to_uppercase()
+            )
+        }
+    }
 }
 
 fn text(v: Option<String>) -> Option<toml::Value> {
@@ -515,8 +814,13 @@ async fn run_national(args: NationalServeArgs) -> anyhow::Result<()> {
             ("data", path(args.data)),
             ("listen", text(args.listen)),
             ("admin_token", text(args.admin_token)),
+            ("admin_token_file", path(args.admin_token_file)),
             ("cache_mb", int("cache_mb", args.cache_mb)?),
-        ],
+        ]
+        .into_iter()
+        .chain(args.serve.overrides()?)
+        .collect(),
+        &["admin_token"],
         "national",
     )?;
     let listener = TcpListener::bind(config.listen)
@@ -536,12 +840,20 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
         NationalAction::Revoke(a) => &a.admin,
         NationalAction::Announce(a) => &a.admin,
     };
-    let channel = tonic::transport::Endpoint::from_shared(admin.national.clone())
-        .with_context(|| format!("national URL {:?}", admin.national))?
+    let channel = admin
+        .dial
+        .dial()?
+        .endpoint(&admin.national)?
+        .connect_timeout(std::time::Duration::from_secs(10))
         .connect()
         .await
         .with_context(|| format!("connecting to {}", admin.national))?;
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {}", admin.admin_token)
+    let token = secret(
+        "admin_token",
+        admin.admin_token.clone(),
+        admin.admin_token_file.as_deref(),
+    )?;
+    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}")
         .parse()
         .context("the admin token must be ASCII")?;
     let mut client =
@@ -565,7 +877,7 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
                 .into_inner()
                 .join_token;
             eprintln!(
-                "invite for site {:?}, valid {} hours, single use; start it with --join-token {token}",
+                "invite for site {:?}, valid {} hours, single use (token on standard output): start the site with it in a file, --join-token-file FILE, or in AGORA_JOIN_TOKEN",
                 a.site, a.expires
             );
             println!("{token}");
@@ -630,7 +942,9 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             ("listen", text(args.listen)),
             ("http", text(args.http)),
             ("organiser_token", text(args.organiser_token)),
+            ("organiser_token_file", path(args.organiser_token_file)),
             ("desk_token", text(args.desk_token)),
+            ("desk_token_file", path(args.desk_token_file)),
             ("cache_mb", int("cache_mb", args.cache_mb)?),
             ("log_retention", int("log_retention", args.log_retention)?),
             ("wal_file_mb", int("wal_file_mb", args.wal_file_mb)?),
@@ -638,15 +952,67 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
                 "disk_reserve_mb",
                 int("disk_reserve_mb", args.disk_reserve_mb)?,
             ),
+            (
+                "retain_personal_data_days",
+                int("retain_personal_data_days", args.retain_personal_data_days)?,
+            ),
             ("national", text(args.national)),
+            ("ca", path(args.ca)),
+            (
+                "allow_plaintext",
+                args.allow_plaintext.then_some(toml::Value::Boolean(true)),
+            ),
             ("join_token", text(args.join_token)),
-        ],
+            ("join_token_file", path(args.join_token_file)),
+        ]
+        .into_iter()
+        .chain(args.serve.overrides()?)
+        .collect(),
+        &["organiser_token", "desk_token", "join_token"],
         "site",
     )?;
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     agora_site::run(config, listener, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn run_certs(cmd: CertsCommand) -> anyhow::Result<()> {
+    match cmd {
+        CertsCommand::Ca(a) => {
+            let files = certs::make_ca(&a.dir, &a.name, a.days)?;
+            eprintln!(
+                "CA written: {} (give it to clients as --ca) and {} (its key, 0600: keep it offline)",
+                files.cert.display(),
+                files.key.display()
+            );
+        }
+        CertsCommand::Server(a) => {
+            let out = match a.out {
+                Some(o) => o,
+                None => {
+                    let first = a
+                        .names
+                        .first()
+                        .cloned()
+                        .or_else(|| a.ips.first().map(ToString::to_string))
+                        .unwrap_or_else(|| "server".into());
+                    Path::new("certs").join(first)
+                }
+            };
+            let ca = certs::CaFiles {
+                cert: a.ca,
+                key: a.ca_key,
+            };
+            let files = certs::make_server(&ca, &out, &a.names, &a.ips, a.days)?;
+            eprintln!(
+                "server certificate written: --tls-cert {} --tls-key {} (0600)",
+                files.cert.display(),
+                files.key.display()
+            );
+        }
+    }
     Ok(())
 }
 
@@ -692,6 +1058,7 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use clap::CommandFactory;
 
     /// Regression (issue 22): the help said "(and later national node, dashboard, demo)".
@@ -705,5 +1072,75 @@ mod tests {
         for lang in ["fr", "en", "de"] {
             assert!(super::parse_lang(lang).is_ok(), "{lang}");
         }
+    }
+
+    fn site_from(
+        file: &Path,
+        overrides: Vec<(&str, Option<toml::Value>)>,
+    ) -> anyhow::Result<agora_site::SiteConfig> {
+        merge_config(
+            Some(file),
+            overrides,
+            &["organiser_token", "desk_token", "join_token"],
+            "site",
+        )
+    }
+
+    #[test]
+    fn tokens_come_from_files_and_a_flag_wins_over_the_config_file() {
+        let t = tempfile::tempdir().unwrap();
+        let secret = t.path().join("organiser");
+        std::fs::write(&secret, "from-a-file-secret\n").unwrap();
+        let conf = t.path().join("site.toml");
+        let text = format!(
+            "id = \"cluny\"\nname = \"Cluny\"\ndata = \"d\"\norganiser_token_file = {:?}\n",
+            secret.display().to_string()
+        );
+        std::fs::write(&conf, text).unwrap();
+        let c = site_from(&conf, vec![]).unwrap();
+        assert_eq!(c.organiser_token, "from-a-file-secret");
+        let c = site_from(
+            &conf,
+            vec![("organiser_token", text_value("flag-secret-1"))],
+        )
+        .unwrap();
+        assert_eq!(c.organiser_token, "flag-secret-1");
+    }
+
+    #[test]
+    fn an_example_token_is_refused_naming_the_file() {
+        let t = tempfile::tempdir().unwrap();
+        let conf = t.path().join("cluny.toml");
+        std::fs::write(
+            &conf,
+            "id = \"cluny\"\nname = \"Cluny\"\ndata = \"d\"\norganiser_token = \"change-me-organiser\"\n",
+        )
+        .unwrap();
+        let e = site_from(&conf, vec![]).unwrap_err().to_string();
+        assert!(
+            e.contains("example token") && e.contains("cluny.toml"),
+            "{e}"
+        );
+        // A real token from the environment or a flag replaces it.
+        let c = site_from(
+            &conf,
+            vec![("organiser_token", text_value("real-secret-1"))],
+        )
+        .unwrap();
+        assert_eq!(c.organiser_token, "real-secret-1");
+        let e = site_from(
+            &conf,
+            vec![("organiser_token", text_value("change-me-too"))],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("example token") && !e.contains("cluny.toml"),
+            "{e}"
+        );
+    }
+
+    fn text_value(s: &str) -> Option<toml::Value> {
+        text(Some(s.to_owned()))
     }
 }

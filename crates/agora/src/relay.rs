@@ -63,8 +63,9 @@ impl Relay {
         })
     }
 
+    /// The relay's URL for a node that serves TLS (the relay passes bytes, TLS included).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("https://{}", self.addr)
     }
 
     /// How many connections the relay forwarded so far.

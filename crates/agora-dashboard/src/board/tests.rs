@@ -1,6 +1,7 @@
 //! Board tests: applying a stream of changes, and resuming after a reconnect.
 
 use super::*;
+use crate::i18n::Lang;
 
 fn overview() -> pb::GetOverviewResponse {
     pb::GetOverviewResponse {
@@ -128,18 +129,25 @@ fn a_site_reset_forgets_its_challenges_and_the_feed_is_bounded() {
     assert_eq!(b.feed.len(), FEED_LINES);
 }
 
-/// Regression (issue 22): Mâcon showed "lag 0" while offline; the national node's figure is
-/// only what it heard at the last contact, so an offline site's lag is unknown.
+/// Regression (issue 22): Mâcon showed "lag 0" while offline. Offline, the lag is at least
+/// what the site was behind its last announced head, or unknown if it announced none.
 #[test]
-fn an_offline_site_has_no_known_lag() {
+fn an_offline_site_has_no_exact_lag() {
     let mut o = overview();
     o.sites[0].link = pb::LinkState::Offline.into();
     o.sites[0].lag = 0;
+    o.sites[0].site_last_seq = 0;
     let mut b = Board::default();
     b.load_overview(&o);
-    assert_eq!(b.sites["kehl"].lag, None);
+    assert_eq!(b.sites["kehl"].lag, Lag::Unknown);
+    assert_eq!(Lang::Fr.lag(b.sites["kehl"].lag), "?");
+    o.sites[0].site_last_seq = 41_000;
+    o.sites[0].lag = 39_999;
+    b.load_overview(&o);
+    assert_eq!(b.sites["kehl"].lag, Lag::AtLeast(39_999));
+    assert_eq!(Lang::En.lag(b.sites["kehl"].lag), "≥39999");
     o.sites[0].link = pb::LinkState::Lagging.into();
     o.sites[0].lag = 3000;
     b.load_overview(&o);
-    assert_eq!(b.sites["kehl"].lag, Some(3000));
+    assert_eq!(b.sites["kehl"].lag, Lag::Known(3000));
 }

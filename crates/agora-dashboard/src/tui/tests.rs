@@ -9,7 +9,7 @@ use agora_proto::v1::LinkState;
 use agora_sync::link_error::LinkCause;
 
 use super::*;
-use crate::board::{ChallengeRow, FeedKind, FeedLine, SiteRow};
+use crate::board::{ChallengeRow, FeedKind, FeedLine, Lag, SiteRow};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 const PANELS: [Panel; 3] = [Panel::Sites, Panel::Challenges, Panel::Themes];
@@ -66,9 +66,9 @@ fn demo_board() -> Board {
     ];
     for (id, name, country, partner, link, participants, registrations, checked_in) in sites {
         let lag = match link {
-            LinkState::Connected => Some(0),
-            LinkState::Lagging => Some(1240),
-            _ => None,
+            LinkState::Connected => Lag::Known(0),
+            LinkState::Lagging => Lag::Known(1240),
+            _ => Lag::AtLeast(37),
         };
         b.sites.insert(
             id.into(),
@@ -410,19 +410,22 @@ fn counts_agree_in_number_in_every_language() {
 }
 
 #[test]
-fn an_offline_site_shows_its_lag_as_unknown() {
-    let b = demo_board();
-    for lang in Lang::ALL {
-        let screen = render(&b, lang, (80, 24), &mut view(Panel::Sites));
-        let macon = screen
-            .iter()
-            .find(|l| l.contains("Mâcon"))
-            .expect("Mâcon's row");
-        assert!(macon.contains(" ? "), "{lang:?}: {macon:?}");
-        assert!(
-            macon.contains(lang.link(LinkState::Offline)),
-            "{lang:?}: {macon:?}"
-        );
+fn an_offline_site_shows_its_lag_as_a_lower_bound_or_unknown() {
+    let mut b = demo_board();
+    for (lag, shown) in [(Lag::AtLeast(37), " ≥37 "), (Lag::Unknown, " ? ")] {
+        b.sites.get_mut("macon").expect("Mâcon").lag = lag;
+        for lang in Lang::ALL {
+            let screen = render(&b, lang, (80, 24), &mut view(Panel::Sites));
+            let macon = screen
+                .iter()
+                .find(|l| l.contains("Mâcon"))
+                .expect("Mâcon's row");
+            assert!(macon.contains(shown), "{lang:?}: {macon:?}");
+            assert!(
+                macon.contains(lang.link(LinkState::Offline)),
+                "{lang:?}: {macon:?}"
+            );
+        }
     }
 }
 

@@ -192,9 +192,7 @@ impl<R: Rows> Tx<'_, R> {
 
     pub(super) fn create_conference(&mut self, fields: &ConferenceFields) -> Applied<R::Error> {
         let fields = fields.validated()?;
-        if st(self.rows.participant(fields.speaker))?.is_none() {
-            return Err(DomainError::ParticipantNotFound(fields.speaker).into());
-        }
+        self.live_participant(fields.speaker)?;
         let (start, end) = (fields.start_ms, fields.end_ms);
         let room = SlotKey::ConferenceRoom(room_key(&fields.room));
         let mut room_slots = st(self.rows.slots(&room))?;
@@ -305,9 +303,7 @@ impl<R: Rows> Tx<'_, R> {
 
     pub(super) fn join_team(&mut self, id: u32, participant: ParticipantId) -> Applied<R::Error> {
         let mut team = self.existing_team(id)?;
-        if st(self.rows.participant(participant))?.is_none() {
-            return Err(DomainError::ParticipantNotFound(participant).into());
-        }
+        self.live_participant(participant)?;
         if let Some(t) = st(self.rows.team_of(participant))? {
             return Err(DomainError::InTeam {
                 participant,

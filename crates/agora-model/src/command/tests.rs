@@ -628,3 +628,123 @@ fn next_free_number_follows_the_highest() {
     };
     assert_eq!(challenge.number, 20);
 }
+
+fn person(name: &str, consent: bool) -> NewParticipant {
+    NewParticipant {
+        display_name: name.into(),
+        organisation: "Mairie de Kehl".into(),
+        organisation_type: OrganisationType::Collectivity,
+        language: "de".into(),
+        email: Some("anne@kehl.de".into()),
+        consent_share_name: consent,
+    }
+}
+
+#[test]
+fn update_participant_rewrites_fields_and_consent() {
+    let mut s = Site::new();
+    let id = s.participant("Anne");
+    let (o, events) = s
+        .run(Command::UpdateParticipant {
+            id,
+            fields: person("Anne Muller", true),
+        })
+        .unwrap();
+    let Outcome::Participant(p) = o else {
+        panic!("{o:?}")
+    };
+    assert_eq!(
+        (p.id, p.created_at_ms),
+        (id, 1000),
+        "id and creation time stay"
+    );
+    assert_eq!(p.display_name, "Anne Muller");
+    assert_eq!(p.email.as_deref(), Some("anne@kehl.de"));
+    assert!(p.consent_share_name);
+    assert_eq!(events, vec![Event::ParticipantUpserted(p.clone())]);
+    assert_eq!(s.rows.participants[&id], p);
+    // The same fields again: nothing to log.
+    let (_, events) = s
+        .run(Command::UpdateParticipant {
+            id,
+            fields: person("Anne Muller", true),
+        })
+        .unwrap();
+    assert!(events.is_empty());
+    // Consent withdrawn: the row and the event say so.
+    let (_, events) = s
+        .run(Command::UpdateParticipant {
+            id,
+            fields: person("Anne Muller", false),
+        })
+        .unwrap();
+    assert!(matches!(&events[..], [Event::ParticipantUpserted(p)] if !p.consent_share_name));
+    // Bad fields are refused by name; an unknown id is not found.
+    let err = s.refused(Command::UpdateParticipant {
+        id,
+        fields: person("", false),
+    });
+    assert!(err.to_string().starts_with("display_name"), "{err}");
+    let unknown = ParticipantId(uuid::Uuid::from_u128(999));
+    let err = s.refused(Command::UpdateParticipant {
+        id: unknown,
+        fields: person("X", false),
+    });
+    assert_eq!(err, DomainError::ParticipantNotFound(unknown));
+}
+
+#[test]
+fn forgetting_keeps_seats_and_waiting_order_and_refuses_the_erased() {
+    let mut s = Site::new();
+    s.challenge(1, 1);
+    let a = s.participant("Alice");
+    let b = s.participant("Bob");
+    let c = s.participant("Chloé");
+    s.register(a, 1, false).unwrap();
+    s.register(b, 1, false).unwrap();
+    s.register(c, 1, false).unwrap();
+    let before = (s.pool(1), s.lists(1), s.rows.stats);
+    let (o, events) = s.run(Command::ForgetParticipant(b)).unwrap();
+    assert_eq!(
+        o,
+        Outcome::ParticipantForgotten {
+            participant: b,
+            already: false
+        }
+    );
+    assert_eq!(events, vec![Event::ParticipantErased(b)]);
+    let row = &s.rows.participants[&b];
+    assert!(row.is_erased());
+    assert!(row.email.is_none() && row.organisation.is_empty());
+    assert_eq!((s.pool(1), s.lists(1), s.rows.stats), before);
+    // The erased person still holds their place: when Alice leaves, the anonymous
+    // registration is promoted before Chloé.
+    let reg_a = s.rows.active[&a];
+    s.run(Command::Cancel(RegistrationKey::Id(reg_a))).unwrap();
+    assert_eq!(s.lists(1), (vec![b], vec![c]));
+    // Forgetting again changes nothing and logs nothing.
+    let (o, events) = s.run(Command::ForgetParticipant(b)).unwrap();
+    assert!(matches!(
+        o,
+        Outcome::ParticipantForgotten { already: true, .. }
+    ));
+    assert!(events.is_empty());
+    // An erased participant can neither be updated nor registered again.
+    let err = s.refused(Command::UpdateParticipant {
+        id: b,
+        fields: person("Bob", false),
+    });
+    assert_eq!(err, DomainError::ParticipantErased(b));
+    s.challenge(2, 5);
+    let err = s.refused(Command::Register {
+        participant: b,
+        challenge: 2,
+        move_: true,
+    });
+    assert_eq!(err, DomainError::ParticipantErased(b));
+    let unknown = ParticipantId(uuid::Uuid::from_u128(999));
+    assert_eq!(
+        s.refused(Command::ForgetParticipant(unknown)),
+        DomainError::ParticipantNotFound(unknown)
+    );
+}

@@ -308,5 +308,8 @@ pub fn event(e: &m::Event) -> pb::event::Event {
         m::Event::ProgramItemAdded(i) => E::ProgramItemAdded(program_item(i)),
         m::Event::FeedbackAdded(f) => E::FeedbackAdded(feedback(f)),
         m::Event::NextActionUpserted(a) => E::NextActionUpserted(next_action(a)),
+        m::Event::ParticipantErased(id) => E::ParticipantErased(pb::ParticipantErased {
+            participant_id: id.to_string(),
+        }),
     }
 }

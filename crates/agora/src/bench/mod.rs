@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio_stream::StreamExt;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use agora_proto::v1 as pb;
 use pb::national_service_client::NationalServiceClient;
 use pb::site_service_client::SiteServiceClient;
 
 use agora_store::now_ms;
-use proc::{ADMIN, DESK, Node, ORGANISER};
+use proc::{ADMIN, DESK, Node, ORGANISER, Pki};
 use stats::{Row, Samples};
 
 pub const SCENARIOS: [&str; 6] = [
@@ -42,6 +42,8 @@ pub struct BenchOptions {
     pub quick: bool,
     /// Repetitions; each case reports its median run.
     pub runs: u32,
+    /// Also the TLS cases (register, sync-latency).
+    pub tls: bool,
 }
 
 type Auth = crate::bearer::Bearer;
@@ -52,8 +54,10 @@ fn auth(token: &str) -> anyhow::Result<Auth> {
     crate::bearer::Bearer::new(token)
 }
 
-async fn channel(url: &str) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())?
+async fn channel(node: &Node) -> anyhow::Result<Channel> {
+    Ok(node
+        .dial()
+        .endpoint(&node.url())?
         .tcp_nodelay(true)
         .initial_stream_window_size(Some(1 << 20))
         .initial_connection_window_size(Some(4 << 20))
@@ -66,7 +70,7 @@ async fn site_clients(node: &Node, n: usize, token: &str) -> anyhow::Result<Vec<
     let mut out = Vec::new();
     for _ in 0..n {
         out.push(SiteServiceClient::with_interceptor(
-            channel(&node.url()).await?,
+            channel(node).await?,
             auth(token)?,
         ));
     }
@@ -75,7 +79,7 @@ async fn site_clients(node: &Node, n: usize, token: &str) -> anyhow::Result<Vec<
 
 async fn national_client(node: &Node) -> anyhow::Result<National> {
     Ok(NationalServiceClient::with_interceptor(
-        channel(&node.url()).await?,
+        channel(node).await?,
         auth(ADMIN)?,
     ))
 }
@@ -222,6 +226,14 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
         }
     }
     let runs = opts.runs.max(1);
+    // TLS cases: every node of them serves TLS with a CA made for this run.
+    let pki_dir = tempdir()?;
+    let pki = if opts.tls {
+        Some(Pki::new(pki_dir.path())?)
+    } else {
+        None
+    };
+    let pki = pki.as_ref();
     for run in 1..=runs {
         // Each run has its own floor, so that a ratio compares figures of the same moment.
         let mut floor_rates = std::collections::BTreeMap::new();
@@ -233,8 +245,13 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
             });
             match *s {
                 "floor" => floor(&mut rows, &mut floor_rates, opts.quick).await?,
-                "register" => register(&mut rows, &floor_rates, opts.quick).await?,
-                "sync-latency" => sync_latency(&mut rows, opts.quick).await?,
+                "register" => register(&mut rows, &floor_rates, opts.quick, pki).await?,
+                "sync-latency" => {
+                    sync_latency(&mut rows, opts.quick, None).await?;
+                    if pki.is_some() {
+                        sync_latency(&mut rows, opts.quick, pki).await?;
+                    }
+                }
                 "catch-up" => catch_up(&mut rows, opts.quick).await?,
                 "fan-in" => fan_in(&mut rows, opts.quick).await?,
                 "memory" => memory(&mut rows, opts.quick).await?,
@@ -331,20 +348,30 @@ async fn register(
     rows: &mut Vec<Row>,
     floor: &std::collections::BTreeMap<usize, f64>,
     quick: bool,
+    pki: Option<&Pki>,
 ) -> anyhow::Result<()> {
     let people = if quick { 20_000 } else { 100_000 };
-    for (case, challenges, capacity) in [("hot défi", 1u32, 100u32), ("1000 défis", 1000, 100)] {
+    let all: &[usize] = &[1, 16, 64, 256];
+    let mut cases = vec![
+        ("hot défi", 1u32, 100u32, all, None),
+        ("1000 défis", 1000, 100, all, None),
+    ];
+    // TLS against the plaintext case just before it, in the same run.
+    if pki.is_some() {
+        cases.push(("1000 défis, TLS", 1000, 100, &[1, 64], pki));
+    }
+    let mut plain_rates = std::collections::BTreeMap::new();
+    for (case, challenges, capacity, counts, tls) in cases {
         let dir = tempdir()?;
-        let node = Node::site("reg", &dir.path().join("site"), &[])?;
+        let node = Node::site_tls("reg", &dir.path().join("site"), &[], tls)?;
         let clients = site_clients(&node, 8, ORGANISER).await?;
         let mut org = clients[0].clone();
         create_challenges(&mut org, challenges, capacity).await?;
         progress(&format!("register {case}: creating {people} participants"));
         let ids = Arc::new(create_participants(&clients, people).await?);
         let mut offset = 0usize;
-        for c in [1usize, 16, 64, 256] {
-            let budget = (people - offset)
-                / (5 - [1, 16, 64, 256].iter().position(|x| *x == c).unwrap_or(0));
+        for (step, &c) in counts.iter().enumerate() {
+            let budget = (people - offset) / (counts.len() + 1 - step);
             let base = offset;
             let ids2 = Arc::clone(&ids);
             progress(&format!("register {case}: {c} clients"));
@@ -371,9 +398,18 @@ async fn register(
             .await;
             offset += lat.len() + errors;
             let rate = lat.len() as f64 / took.as_secs_f64();
-            let ratio = floor.get(&c).map_or(String::new(), |f| {
-                format!("{:.0}% of floor", 100.0 * rate / f)
-            });
+            let ratio = if tls.is_some() {
+                plain_rates.get(&c).map_or(String::new(), |p: &f64| {
+                    format!("{:.0}% of plaintext", 100.0 * rate / p)
+                })
+            } else {
+                if case == "1000 défis" {
+                    plain_rates.insert(c, rate);
+                }
+                floor.get(&c).map_or(String::new(), |f| {
+                    format!("{:.0}% of floor", 100.0 * rate / f)
+                })
+            };
             rows.push(Row {
                 scenario: "register".into(),
                 case: format!("{case}, {c} clients"),
@@ -395,9 +431,9 @@ async fn register(
     Ok(())
 }
 
-/// A national node and one federated site; returns them with the site's clients.
-async fn federation(dir: &std::path::Path) -> anyhow::Result<(Node, Node)> {
-    let national = Node::national(&dir.join("national"))?;
+/// A national node and one federated site (both TLS when `tls` is given).
+async fn federation(dir: &std::path::Path, tls: Option<&Pki>) -> anyhow::Result<(Node, Node)> {
+    let national = Node::national_tls(&dir.join("national"), tls)?;
     let mut admin = national_client(&national).await?;
     let token = admin
         .create_invite(pb::CreateInviteRequest {
@@ -410,17 +446,19 @@ async fn federation(dir: &std::path::Path) -> anyhow::Result<(Node, Node)> {
         .await?
         .into_inner()
         .join_token;
-    let site = Node::site(
-        "cluny",
-        &dir.join("cluny"),
-        &["--national", &national.url(), "--join-token", &token],
-    )?;
+    let url = national.url();
+    let ca = tls.map(|p| p.ca.display().to_string());
+    let mut extra = vec!["--national", &url, "--join-token", &token];
+    if let Some(ca) = &ca {
+        extra.extend(["--ca", ca]);
+    }
+    let site = Node::site_tls("cluny", &dir.join("cluny"), &extra, tls)?;
     Ok((national, site))
 }
 
-async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
+async fn sync_latency(rows: &mut Vec<Row>, quick: bool, tls: Option<&Pki>) -> anyhow::Result<()> {
     let dir = tempdir()?;
-    let (national, site) = federation(dir.path()).await?;
+    let (national, site) = federation(dir.path(), tls).await?;
     let clients = site_clients(&site, 4, DESK).await?;
     let mut admin = national_client(&national).await?;
     for (case, rate, concurrency) in [
@@ -508,7 +546,11 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         let delivered = lat.len();
         rows.push(Row {
             scenario: "sync-latency".into(),
-            case: case.into(),
+            case: if tls.is_some() {
+                format!("{case}, TLS")
+            } else {
+                case.into()
+            },
             rate: (total - errors) as f64 / took.as_secs_f64(),
             latency: Some(lat.summary()),
             cpu_s: meter.node_cpu_s(national.cpu_s() + site.cpu_s()),

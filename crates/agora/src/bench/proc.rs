@@ -2,7 +2,7 @@
 //! `agora national` on a free loopback port, with CPU time and memory read from /proc.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,6 +16,40 @@ pub struct Node {
     pub name: String,
     pub addr: SocketAddr,
     child: Child,
+    /// How the bench dials it: plaintext on loopback, or TLS trusting the bench's CA.
+    dial: agora_sync::dial::Dial,
+    tls: bool,
+}
+
+/// The bench's certificates: a CA and a server certificate for 127.0.0.1, made at start.
+pub struct Pki {
+    pub ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Pki {
+    pub fn new(dir: &Path) -> anyhow::Result<Pki> {
+        let (ca, server) = crate::certs::loopback_pki(dir)?;
+        Ok(Pki {
+            ca: ca.cert,
+            cert: server.cert,
+            key: server.key,
+        })
+    }
+
+    fn serve_flags(&self) -> Vec<String> {
+        vec![
+            "--tls-cert".into(),
+            self.cert.display().to_string(),
+            "--tls-key".into(),
+            self.key.display().to_string(),
+        ]
+    }
+
+    fn dial(&self) -> anyhow::Result<agora_sync::dial::Dial> {
+        Ok(agora_sync::dial::Dial::new().with_ca_file(&self.ca)?)
+    }
 }
 
 /// User + system CPU time of the bench process itself (the load generator), seconds.
@@ -111,10 +145,19 @@ pub fn free_addr() -> anyhow::Result<SocketAddr> {
 }
 
 impl Node {
-    fn spawn(name: &str, args: &[String], addr: SocketAddr) -> anyhow::Result<Node> {
+    fn spawn(
+        name: &str,
+        args: &[String],
+        addr: SocketAddr,
+        tls: Option<&Pki>,
+    ) -> anyhow::Result<Node> {
         let exe = std::env::current_exe().context("locating the agora binary")?;
+        let mut args = args.to_vec();
+        if let Some(pki) = tls {
+            args.extend(pki.serve_flags());
+        }
         let child = Command::new(exe)
-            .args(args)
+            .args(&args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -124,6 +167,11 @@ impl Node {
             name: name.to_owned(),
             addr,
             child,
+            dial: match tls {
+                Some(pki) => pki.dial()?,
+                None => agora_sync::dial::Dial::new(),
+            },
+            tls: tls.is_some(),
         };
         node.wait_listening()?;
         Ok(node)
@@ -141,6 +189,16 @@ impl Node {
     }
 
     pub fn site(id: &str, data: &Path, extra: &[&str]) -> anyhow::Result<Node> {
+        Node::site_tls(id, data, extra, None)
+    }
+
+    /// A site serving TLS with the bench's certificate when `tls` is given.
+    pub fn site_tls(
+        id: &str,
+        data: &Path,
+        extra: &[&str],
+        tls: Option<&Pki>,
+    ) -> anyhow::Result<Node> {
         let addr = free_addr()?;
         let mut args: Vec<String> = [
             "site",
@@ -154,6 +212,9 @@ impl Node {
             ORGANISER,
             "--desk-token",
             DESK,
+            // The memory scenario opens a hundred change feeds from this one address.
+            "--max-watch-streams-per-client",
+            "4096",
         ]
         .iter()
         .map(|s| (*s).to_owned())
@@ -161,10 +222,15 @@ impl Node {
         args.push("--data".into());
         args.push(data.display().to_string());
         args.extend(extra.iter().map(|s| (*s).to_owned()));
-        Node::spawn(id, &args, addr)
+        Node::spawn(id, &args, addr, tls)
     }
 
     pub fn national(data: &Path) -> anyhow::Result<Node> {
+        Node::national_tls(data, None)
+    }
+
+    /// A national node serving TLS with the bench's certificate when `tls` is given.
+    pub fn national_tls(data: &Path, tls: Option<&Pki>) -> anyhow::Result<Node> {
         let addr = free_addr()?;
         let args: Vec<String> = vec![
             "national".into(),
@@ -174,12 +240,23 @@ impl Node {
             addr.to_string(),
             "--admin-token".into(),
             ADMIN.into(),
+            // The memory scenario opens a hundred watchers from this one address.
+            "--max-watch-streams-per-client".into(),
+            "4096".into(),
         ];
-        Node::spawn("national", &args, addr)
+        Node::spawn("national", &args, addr, tls)
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.tls {
+            format!("https://{}", self.addr)
+        } else {
+            format!("http://{}", self.addr)
+        }
+    }
+
+    pub fn dial(&self) -> &agora_sync::dial::Dial {
+        &self.dial
     }
 
     fn status_kib(&self, field: &str) -> u64 {
@@ -235,7 +312,7 @@ impl Drop for Node {
 
 /// Starts a node with explicit arguments on a known address (a restart).
 pub fn respawn(name: &str, args: &[String], addr: SocketAddr) -> anyhow::Result<Node> {
-    Node::spawn(name, args, addr)
+    Node::spawn(name, args, addr, None)
 }
 
 #[cfg(test)]

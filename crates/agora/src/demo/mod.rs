@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
 use agora_dashboard::Lang;
 use agora_proto::v1 as pb;
@@ -62,8 +62,10 @@ fn auth(token: &str) -> anyhow::Result<Auth> {
     crate::bearer::Bearer::new(token)
 }
 
-fn channel(addr: std::net::SocketAddr) -> anyhow::Result<Channel> {
-    Ok(Endpoint::from_shared(format!("http://{addr}"))?
+/// A TLS channel to a node of the demo (they all serve TLS, with the demo's own CA).
+fn channel(dial: &agora_sync::dial::Dial, addr: std::net::SocketAddr) -> anyhow::Result<Channel> {
+    Ok(dial
+        .endpoint(&format!("https://{addr}"))?
         .connect_timeout(Duration::from_secs(5))
         .connect_lazy())
 }
@@ -95,6 +97,10 @@ pub async fn run(
             tmp.path().to_owned()
         }
     };
+    // TLS on every node, with a CA made for this run: the secure path is the one shown.
+    let pki_dir = tempfile::tempdir().context("creating a temporary directory for the CA")?;
+    let (ca, server) = crate::certs::loopback_pki(pki_dir.path())?;
+    let dial = agora_sync::dial::Dial::new().with_ca_file(&ca.cert)?;
     let (stop_nodes, nodes_stopped) = watch::channel(false);
     let until = |rx: &watch::Receiver<bool>| {
         let mut rx = rx.clone();
@@ -108,10 +114,12 @@ pub async fn run(
     let national_addr = listener.local_addr()?;
     let mut ncfg = agora_national::NationalConfig::new(root.join("national"), ADMIN);
     ncfg.cache_mb = 16;
+    ncfg.tls_cert = Some(server.cert.clone());
+    ncfg.tls_key = Some(server.key.clone());
     let national_task = tokio::spawn(agora_national::run(ncfg, listener, until(&nodes_stopped)));
-    let national_url = format!("http://{national_addr}");
+    let national_url = format!("https://{national_addr}");
     let mut admin: NationalClient =
-        NationalServiceClient::with_interceptor(channel(national_addr)?, auth(ADMIN)?);
+        NationalServiceClient::with_interceptor(channel(&dial, national_addr)?, auth(ADMIN)?);
     let relay = Relay::start(national_addr).await?;
 
     // The sites, each invited, then joining with its token.
@@ -135,6 +143,12 @@ pub async fn run(
         let mut cfg = agora_site::SiteConfig::new(id, name, root.join(id), ORGANISER);
         cfg.desk_token = Some(DESK.into());
         cfg.cache_mb = 8;
+        cfg.tls_cert = Some(server.cert.clone());
+        cfg.tls_key = Some(server.key.clone());
+        cfg.ca = Some(ca.cert.clone());
+        // The demo replays the 2018 event: a kept data directory must not lose its people
+        // to retention when the demo runs again.
+        cfg.retain_personal_data_days = 0;
         cfg.national = Some(if id == CUT_SITE {
             relay.url()
         } else {
@@ -158,7 +172,7 @@ pub async fn run(
         sites.push(RunningSite {
             id,
             name,
-            channel: channel(addr)?,
+            channel: channel(&dial, addr)?,
             task,
         });
     }
@@ -197,6 +211,7 @@ pub async fn run(
     let dash = tokio::spawn(agora_dashboard::run(
         agora_dashboard::Options {
             national: national_url.clone(),
+            dial: dial.clone(),
             lang: opts.lang,
             plain: opts.plain,
         },

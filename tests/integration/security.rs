@@ -1,0 +1,249 @@
+//! Security of the listeners: TLS only when a node has a certificate (a client with another
+//! CA, or in plaintext, is refused), plaintext URLs to other hosts refused before any
+//! traffic, the limits (RESOURCE_EXHAUSTED past each, the node serving the others),
+//! example tokens refused, private data directories.
+
+use std::time::Duration;
+
+use agora_proto::v1 as pb;
+use tonic::Code;
+use tonic::transport::Endpoint;
+
+use crate::common::*;
+
+async fn info(c: &mut Client) -> Result<pb::GetSiteInfoResponse, tonic::Status> {
+    c.get_site_info(pb::GetSiteInfoRequest {})
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test]
+async fn a_client_trusting_another_ca_is_refused() {
+    let dir = temp_dir();
+    let site = TestSite::start(config("cluny", &data_dir(&dir, "cluny"))).await;
+    let (other_ca, _) = agora::certs::loopback_pki(&dir.path().join("other")).expect("other CA");
+    let ch = agora_sync::dial::Dial::new()
+        .with_ca_file(&other_ca.cert)
+        .expect("CA")
+        .endpoint(&url(site.addr))
+        .expect("endpoint")
+        .connect_lazy();
+    let e = info(&mut client(&ch, None)).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    // The node keeps serving clients that trust its CA.
+    info(&mut site.public()).await.expect("trusted client");
+    site.stop().await;
+}
+
+#[tokio::test]
+async fn a_plaintext_client_to_a_tls_node_is_refused() {
+    let dir = temp_dir();
+    let site = TestSite::start(config("cluny", &data_dir(&dir, "cluny"))).await;
+    let ch = Endpoint::from_shared(format!("http://{}", site.addr))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(5))
+        .connect_lazy();
+    let e = info(&mut client(&ch, None)).await.unwrap_err();
+    assert_ne!(e.code(), Code::Ok);
+    info(&mut site.public()).await.expect("TLS client");
+    site.stop().await;
+}
+
+#[tokio::test]
+async fn an_https_url_never_falls_back_to_plaintext() {
+    // A node without a certificate serves plaintext; our https:// client does not talk to it.
+    let dir = temp_dir();
+    let mut cfg = config("cluny", &data_dir(&dir, "cluny"));
+    cfg.tls_cert = None;
+    cfg.tls_key = None;
+    let site = TestSite::start(cfg).await;
+    let e = info(&mut site.public()).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable, "{e:?}");
+    site.stop().await;
+}
+
+#[test]
+fn plaintext_to_an_address_that_is_not_loopback_is_refused_without_allow_plaintext() {
+    // Refused by the URL check, before any traffic (192.0.2.0/24 is TEST-NET-1).
+    let out = run_child_to_end(&[
+        "agora",
+        "national",
+        "invite",
+        "--national",
+        "http://192.0.2.1:50050",
+        "--admin-token",
+        ADMIN,
+        "--site",
+        "kehl",
+        "--name",
+        "Kehl",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--allow-plaintext"), "{err}");
+    // A site's uplink: refused in its configuration, before it starts.
+    let dir = temp_dir();
+    let mut cfg = config("cluny", &data_dir(&dir, "cluny"));
+    cfg.national = Some("http://192.0.2.1:50050".into());
+    let e = cfg.validate().unwrap_err().to_string();
+    assert!(
+        e.contains("national") && e.contains("--allow-plaintext"),
+        "{e}"
+    );
+    cfg.allow_plaintext = true;
+    cfg.validate().expect("allowed explicitly");
+}
+
+#[tokio::test]
+async fn change_feeds_past_the_limit_per_client_get_resource_exhausted() {
+    let dir = temp_dir();
+    let mut cfg = config("cluny", &data_dir(&dir, "cluny"));
+    cfg.max_watch_streams_per_client = 2;
+    let site = TestSite::start(cfg).await;
+    let mut org = site.organiser();
+    let watch = |mut c: Client| async move {
+        c.watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+            .await
+            .map(tonic::Response::into_inner)
+    };
+    let first = watch(org.clone()).await.expect("first feed");
+    // A second connection from the same address counts too.
+    let other = client(&channel(site.addr).await, Some(ORGANISER));
+    let _second = watch(other.clone()).await.expect("second feed");
+    let e = watch(org.clone()).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    assert!(
+        e.message().contains("max_watch_streams_per_client"),
+        "{e:?}"
+    );
+    // The node keeps serving the others, and a feed that ends frees its place.
+    info(&mut org).await.expect("other calls served");
+    drop(first);
+    eventually("a feed's place to be freed", || {
+        let c = org.clone();
+        async move { watch(c).await.is_ok() }
+    })
+    .await;
+    site.stop().await;
+}
+
+#[tokio::test]
+async fn calls_past_the_limit_per_connection_get_resource_exhausted() {
+    let dir = temp_dir();
+    let mut cfg = config("cluny", &data_dir(&dir, "cluny"));
+    cfg.max_streams_per_connection = 2;
+    let site = TestSite::start(cfg).await;
+    let ch = channel(site.addr).await;
+    let mut org = client(&ch, Some(ORGANISER));
+    let open = |mut c: Client| async move {
+        c.watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+            .await
+            .map(tonic::Response::into_inner)
+    };
+    let first = open(org.clone()).await.expect("first stream");
+    let _second = open(org.clone()).await.expect("second stream");
+    let e = info(&mut org).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    // Another connection is served.
+    info(&mut site.public()).await.expect("another connection");
+    drop(first);
+    eventually("a stream's place to be freed", || {
+        let mut c = org.clone();
+        async move { info(&mut c).await.is_ok() }
+    })
+    .await;
+    site.stop().await;
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_get_resource_exhausted() {
+    let dir = temp_dir();
+    let mut cfg = config("cluny", &data_dir(&dir, "cluny"));
+    cfg.max_connections = 2;
+    let site = TestSite::start(cfg).await;
+    let mut a = client(&channel(site.addr).await, None);
+    let mut b = client(&channel(site.addr).await, None);
+    info(&mut a).await.expect("first connection");
+    info(&mut b).await.expect("second connection");
+    let mut c = client(&channel(site.addr).await, None);
+    let e = info(&mut c).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    assert!(e.message().contains("max_connections"), "{e:?}");
+    info(&mut a).await.expect("the others still served");
+    // Once a place is free, the refused client is served: its connection is closed after
+    // a moment, and the channel dials again.
+    drop(a);
+    eventually("the refused client to be served", || {
+        let mut c = c.clone();
+        async move { info(&mut c).await.is_ok() }
+    })
+    .await;
+    info(&mut b).await.expect("still served");
+    site.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_over_the_size_limit_gets_resource_exhausted() {
+    let dir = temp_dir();
+    let site = TestSite::start(config("cluny", &data_dir(&dir, "cluny"))).await;
+    let mut desk = site.desk();
+    let mut req = new_participant("Zoé");
+    req.display_name = "x".repeat(5 << 20);
+    let e = desk.create_participant(req).await.unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    assert!(e.message().contains("too large"), "{e:?}");
+    create_participant(&mut desk, "Zoé").await;
+    site.stop().await;
+}
+
+#[tokio::test]
+async fn an_error_message_does_not_echo_a_huge_input_whole() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let e = national
+        .client()
+        .get_site_digest(pb::GetSiteDigestRequest {
+            site_id: "a".repeat(100_000),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    assert!(e.message().len() < 1000, "{} bytes", e.message().len());
+    national.stop().await;
+}
+
+#[test]
+fn the_example_tokens_of_deploy_are_refused_naming_the_file_to_edit() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/sites/cluny.toml");
+    let out = run_child_to_end(&["agora", "site", "--config", file]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("example token") && err.contains("deploy/sites/cluny.toml"),
+        "{err}"
+    );
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/national.toml");
+    let out = run_child_to_end(&["agora", "national", "--config", file]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("deploy/national.toml"),
+        "{err}"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir();
+    let data = data_dir(&dir, "cluny");
+    let site = TestSite::start(config("cluny", &data)).await;
+    info(&mut site.public()).await.expect("started");
+    let mode = std::fs::metadata(&data)
+        .expect("data dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+    site.stop().await;
+}
