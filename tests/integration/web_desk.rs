@@ -42,7 +42,7 @@ async fn the_desk_in_a_browser() {
     let mut cfg = config("cluny", &data_dir(&dir, "cluny"));
     cfg.name = "Cluny".into();
     let site = TestSite::start_with_http(cfg).await;
-    let base = format!("http://{}", site.http.expect("http"));
+    let base = format!("https://{}", site.http.expect("http"));
     let mut org = site.organiser();
     let mut desk = site.desk();
     challenge(
@@ -250,7 +250,7 @@ async fn a_forged_form_is_refused() {
     };
     let dir = temp_dir();
     let site = TestSite::start_with_http(config("cluny", &data_dir(&dir, "cluny"))).await;
-    let base = format!("http://{}", site.http.expect("http"));
+    let base = format!("https://{}", site.http.expect("http"));
     let mut desk = site.desk();
     b.client
         .goto(&format!("{base}/desk/login"))
@@ -259,7 +259,16 @@ async fn a_forged_form_is_refused() {
     b.fill("#token", DESK).await;
     b.click("#login").await;
     b.wait("#checkin").await;
-    // The session cookie is out of the page's reach (HttpOnly).
+    // The session cookie: HttpOnly, SameSite=Strict, and Secure since the desk is HTTPS.
+    let cookies = b.client.get_all_cookies().await.expect("cookies");
+    let session = cookies
+        .iter()
+        .find(|c| c.name() == "agora_desk")
+        .expect("the session cookie");
+    assert_eq!(session.http_only(), Some(true));
+    assert_eq!(session.secure(), Some(true));
+    assert_eq!(format!("{:?}", session.same_site()), "Some(Strict)");
+    // Out of the page's reach.
     let cookies: serde_json::Value = b
         .client
         .execute("return document.cookie", vec![])
@@ -297,22 +306,39 @@ async fn a_forged_form_is_refused() {
     site.stop().await;
 }
 
-/// A plain HTTP/1.1 GET, read to the end of the answer.
-fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2))?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
+/// An HTTP/1.1 GET over TLS (trusting the test CA), read to the end of the answer.
+async fn https_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(&pki().ca).expect("test CA") {
+        roots.add(cert.expect("CA certificate")).expect("add CA");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocols")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut tls = connector
+        .connect(ServerName::IpAddress(addr.ip().into()), tcp)
+        .await
+        .expect("a TLS handshake with the desk");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tls.write_all(request.as_bytes()).await.expect("send");
+    let mut out = Vec::new();
+    // The answer is whole once the server closes; an unclean close is fine here.
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(5), tls.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `agora site --http ADDR` (the flag, through the configuration) serves the desk; its
-/// pages need a session, and the session cookie never reaches the page's scripts.
+/// `agora site --http ADDR` (the flag, through the configuration) serves the desk, over
+/// HTTPS with the node's certificate; its pages need a session.
 #[tokio::test]
 async fn the_site_command_serves_the_desk_on_its_http_address() {
     let dir = temp_dir();
@@ -320,16 +346,10 @@ async fn the_site_command_serves_the_desk_on_its_http_address() {
     let http_arg = http.to_string();
     let site =
         ChildSite::start_with("cluny", &data_dir(&dir, "cluny"), &["--http", &http_arg]).await;
-    let page = tokio::task::spawn_blocking(move || http_get(http, "/desk/login"))
-        .await
-        .expect("get task")
-        .expect("the login page");
+    let page = https_get(http, "/desk/login").await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
     assert!(page.contains("Connexion de l&#39;accueil"), "{page}");
-    let desk = tokio::task::spawn_blocking(move || http_get(http, "/desk?lang=en"))
-        .await
-        .expect("get task")
-        .expect("the desk");
+    let desk = https_get(http, "/desk?lang=en").await;
     assert!(
         desk.starts_with("HTTP/1.1 303"),
         "no session, to the login: {desk}"

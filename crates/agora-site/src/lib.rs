@@ -147,8 +147,11 @@ pub async fn run_with_http(
             &config.organiser_token,
             config.desk_token.as_deref(),
         );
-        // Plain HTTP until the node has TLS (issue 14): then the cookie turns Secure.
-        web.secure_cookies = false;
+        // The node's certificate serves the desk too: HTTPS only, as gRPC is TLS only.
+        web.tls = serve_options.tls.as_ref().map(|t| agora_web::WebTls {
+            cert_pem: t.cert_pem().to_vec(),
+            key_pem: t.key_pem().to_vec(),
+        });
         tokio::spawn(agora_web::serve(
             web,
             Arc::clone(&store),

@@ -194,7 +194,7 @@ pub async fn login(
     }
     let id = app.sessions.open();
     let mut r = see("/desk");
-    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&id, app.config.secure_cookies)) {
+    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&id, app.config.tls.is_some())) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(r)

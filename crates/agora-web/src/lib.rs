@@ -12,6 +12,7 @@ mod i18n;
 mod page;
 mod qr;
 mod session;
+mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ use tracing::info;
 use agora_store::Store;
 
 pub use i18n::Lang;
+pub use tls::WebTls;
 
 /// What the web edge needs from the site's configuration.
 #[derive(Clone)]
@@ -36,9 +38,9 @@ pub struct WebConfig {
     /// The desk token; the organiser token opens the desk too.
     pub desk_token: Option<String>,
     pub organiser_token: String,
-    /// Marks the session cookie `Secure`: set when the listener serves HTTPS (the TLS seam:
-    /// the listener is plain HTTP until the node has a certificate, issue 14).
-    pub secure_cookies: bool,
+    /// The node's certificate: with it the desk is HTTPS only (and its session cookie
+    /// `Secure`); without it, plain HTTP.
+    pub tls: Option<WebTls>,
     /// How long a desk session lasts without use.
     pub session_idle: Duration,
 }
@@ -47,7 +49,7 @@ impl std::fmt::Debug for WebConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebConfig")
             .field("site_name", &self.site_name)
-            .field("secure_cookies", &self.secure_cookies)
+            .field("tls", &self.tls.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -58,7 +60,7 @@ impl WebConfig {
             site_name: site_name.to_owned(),
             desk_token: desk_token.map(str::to_owned),
             organiser_token: organiser_token.to_owned(),
-            secure_cookies: false,
+            tls: None,
             session_idle: Duration::from_secs(12 * 3600),
         }
     }
@@ -68,6 +70,8 @@ impl WebConfig {
 pub enum WebError {
     #[error("serving http: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the web desk's TLS: {0}")]
+    Tls(String),
 }
 
 /// Shared by every handler.
@@ -91,13 +95,25 @@ pub async fn serve(
         config,
         stopping: stopping.clone(),
     });
-    info!(addr = ?listener.local_addr().ok(), "web desk serving");
-    let mut stop = stopping;
-    axum::serve(listener, router(app))
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|s| *s).await;
-        })
-        .await?;
+    let tls = app.config.tls.clone();
+    info!(addr = ?listener.local_addr().ok(), https = tls.is_some(), "web desk serving");
+    let mut stop = stopping.clone();
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    match tls {
+        Some(tls) => {
+            let listener = tls::TlsListener::start(listener, &tls, stopping)?;
+            axum::serve(listener, router(app))
+                .with_graceful_shutdown(stopped)
+                .await?;
+        }
+        None => {
+            axum::serve(listener, router(app))
+                .with_graceful_shutdown(stopped)
+                .await?;
+        }
+    }
     Ok(())
 }
 

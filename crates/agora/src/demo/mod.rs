@@ -158,7 +158,7 @@ pub async fn run(
         // The first site serves the web desk too, for a newcomer to click around.
         let http = if sites.is_empty() {
             let http = TcpListener::bind("127.0.0.1:0").await?;
-            desk_url = Some(format!("http://{}/desk", http.local_addr()?));
+            desk_url = Some(format!("https://{}/desk", http.local_addr()?));
             Some(http)
         } else {
             None
@@ -356,9 +356,15 @@ fn wrap(line: &str, width: usize, indent: &str) -> String {
 /// Where the web desk of the demo's first site answers, and its token.
 fn desk_line(l: Lang, site: &str, url: &str) -> String {
     match l {
-        Lang::Fr => format!("accueil web de {site} : {url} (jeton {DESK})"),
-        Lang::En => format!("web desk of {site}: {url} (token {DESK})"),
-        Lang::De => format!("Web-Empfang von {site}: {url} (Token {DESK})"),
+        Lang::Fr => format!(
+            "accueil web de {site} : {url} (jeton {DESK} ; certificat de la démo : le navigateur demande de l'accepter)"
+        ),
+        Lang::En => format!(
+            "web desk of {site}: {url} (token {DESK}; the demo's own certificate: the browser asks you to accept it)"
+        ),
+        Lang::De => format!(
+            "Web-Empfang von {site}: {url} (Token {DESK}; eigenes Zertifikat der Demo: der Browser fragt, ob es akzeptiert wird)"
+        ),
     }
 }
 
