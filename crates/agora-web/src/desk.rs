@@ -8,10 +8,10 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -27,13 +27,13 @@ use agora_model::{
 use agora_store::{Store, StoreError};
 use agora_sync::auth::same;
 
-use crate::App;
 use crate::i18n::{Lang, ORG_TYPES};
 use crate::page::{
     Frame, HomePage, LoginPage, MessagePage, ParticipantPage, PersonView, RegView, TargetRow,
     TicketPage, seat_key,
 };
 use crate::session::{self, Current, Notice, Tone};
+use crate::{App, Peer};
 
 type AppState = State<Arc<App>>;
 
@@ -156,9 +156,16 @@ pub async fn login_page(
         LoginPage {
             f: frame(&app, lang, "/desk/login", None),
             refused: false,
+            throttled: false,
         },
         set_lang,
     )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    WrongToken,
+    TooMany,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,9 +176,28 @@ pub struct LoginForm {
 
 pub async fn login(
     State(app): AppState,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, Failure> {
+    let now = Instant::now();
+    let (lang, _) = language(&headers, &PageQuery::default());
+    let refused = |app: &App, why: Refusal, status: StatusCode| -> Result<Response, Failure> {
+        let mut r = html(
+            LoginPage {
+                f: frame(app, lang, "/desk/login", None),
+                refused: why == Refusal::WrongToken,
+                throttled: why == Refusal::TooMany,
+            },
+            None,
+        )?;
+        *r.status_mut() = status;
+        Ok(r)
+    };
+    if app.logins.blocked(peer.ip(), now) {
+        warn!(%peer, "web desk: login refused (too many failures from this address)");
+        return refused(&app, Refusal::TooMany, StatusCode::TOO_MANY_REQUESTS);
+    }
     let token = form.token.trim();
     let desk = app
         .config
@@ -180,17 +206,9 @@ pub async fn login(
         .is_some_and(|d| same(token, d));
     let organiser = same(token, &app.config.organiser_token);
     if !(desk || organiser) {
-        warn!("web desk: login refused (wrong token)");
-        let (lang, _) = language(&headers, &PageQuery::default());
-        let mut r = html(
-            LoginPage {
-                f: frame(&app, lang, "/desk/login", None),
-                refused: true,
-            },
-            None,
-        )?;
-        *r.status_mut() = StatusCode::UNAUTHORIZED;
-        return Ok(r);
+        warn!(%peer, "web desk: login refused (wrong token)");
+        app.logins.failed(peer.ip(), now);
+        return refused(&app, Refusal::WrongToken, StatusCode::UNAUTHORIZED);
     }
     let id = app.sessions.open();
     let mut r = see("/desk");

@@ -12,8 +12,10 @@ mod i18n;
 mod page;
 mod qr;
 mod session;
+mod throttle;
 mod tls;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,11 +76,30 @@ pub enum WebError {
     Tls(String),
 }
 
+/// The client's address, for the login throttle (from a plain or a TLS listener).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Peer(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>> for Peer {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tls::TlsListener>>
+    for Peer
+{
+    fn connect_info(stream: axum::serve::IncomingStream<'_, tls::TlsListener>) -> Self {
+        Peer(*stream.remote_addr())
+    }
+}
+
 /// Shared by every handler.
 pub(crate) struct App {
     pub store: Arc<Store>,
     pub config: WebConfig,
     pub sessions: session::Sessions,
+    pub logins: throttle::LoginThrottle,
     pub stopping: watch::Receiver<bool>,
 }
 
@@ -91,6 +112,7 @@ pub async fn serve(
 ) -> Result<(), WebError> {
     let app = Arc::new(App {
         sessions: session::Sessions::new(config.session_idle),
+        logins: throttle::LoginThrottle::default(),
         store,
         config,
         stopping: stopping.clone(),
@@ -104,12 +126,14 @@ pub async fn serve(
     match tls {
         Some(tls) => {
             let listener = tls::TlsListener::start(listener, &tls, stopping)?;
-            axum::serve(listener, router(app))
+            let service = router(app).into_make_service_with_connect_info::<Peer>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(stopped)
                 .await?;
         }
         None => {
-            axum::serve(listener, router(app))
+            let service = router(app).into_make_service_with_connect_info::<Peer>();
+            axum::serve(listener, service)
                 .with_graceful_shutdown(stopped)
                 .await?;
         }

@@ -179,6 +179,7 @@ pub struct PersonView {
 pub struct LoginPage {
     pub f: Frame,
     pub refused: bool,
+    pub throttled: bool,
 }
 
 #[derive(Template)]
