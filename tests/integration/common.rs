@@ -326,6 +326,7 @@ pub fn fields(title: &str, capacity: u32) -> pb::ChallengeFields {
         room: "Salle 1".to_owned(),
         capacity,
         status: pb::ChallengeStatus::Open.into(),
+        ..Default::default()
     }
 }
 
@@ -416,6 +417,8 @@ where
 // ---- federation ----
 
 pub const ADMIN: &str = "admin-secret";
+/// The national node's viewer token (dashboards' reads).
+pub const VIEWER: &str = "viewer-secret";
 
 pub type NationalClient = agora_proto::v1::national_service_client::NationalServiceClient<
     InterceptedService<Channel, Bearer>,
@@ -447,6 +450,7 @@ impl TestNational {
         let listener = TcpListener::bind(addr).await.expect("bind national");
         let addr = listener.local_addr().expect("addr");
         let mut cfg = agora_national::NationalConfig::new(data, ADMIN);
+        cfg.viewer_token = Some(VIEWER.to_owned());
         cfg.cache_mb = 8;
         cfg.tls_cert = Some(pki().cert.clone());
         cfg.tls_key = Some(pki().key.clone());

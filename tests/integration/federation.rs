@@ -850,7 +850,7 @@ async fn a_national_watcher_that_reads_slowly_never_slows_ingest_and_misses_noth
     let national = TestNational::start(&data_dir(&dir, "national")).await;
     let mut admin = national.client();
     // Its own connection with small HTTP/2 windows: not reading soon makes the server wait.
-    let mut slow = national_client(&slow_reader_channel(national.addr).await, None)
+    let mut slow = national_client(&slow_reader_channel(national.addr).await, Some(VIEWER))
         .watch(pb::WatchRequest::default())
         .await
         .expect("watch")

@@ -119,6 +119,7 @@ fn theme_change(seq: u64, id: &str, label: &str) -> pb::Change {
             event: Some(pb::event::Event::ThemeAdded(pb::Theme {
                 id: id.into(),
                 label: label.into(),
+                labels: vec![],
             })),
         }],
     }
@@ -211,7 +212,12 @@ async fn the_national_node_refuses_a_record_that_breaks_the_rules_and_a_site_nev
         Some(original),
         "one site never rewrites what the others see"
     );
-    assert!(after.themes.iter().all(|t| t.label.chars().count() <= 120));
+    assert!(
+        after
+            .themes
+            .iter()
+            .all(|t| t.label.chars().count() <= agora_model::limits::Theme::MAX_LABEL)
+    );
     cluny.stop().await;
     national.stop().await;
 }

@@ -12,6 +12,7 @@ mod site_access;
 mod site_durability;
 mod site_event;
 mod site_export;
+mod site_import;
 mod site_privacy;
 mod site_registration;
 mod site_watch;

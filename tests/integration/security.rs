@@ -247,3 +247,81 @@ async fn a_new_data_directory_is_private() {
     assert_eq!(mode & 0o777, 0o700);
     site.stop().await;
 }
+
+/// Issue 14, item 4: the national node serves what is per person (the overview, the feed,
+/// digests) only to a viewer or the administrator; a viewer cannot administer; the sites
+/// and the défis with their seats left stay public.
+#[tokio::test]
+async fn national_reads_need_a_role_and_a_viewer_cannot_administer() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut anonymous = national_client(&national.channel, None);
+    let mut stranger = national_client(&national.channel, Some("not-a-token-of-ours"));
+    let mut viewer = national_client(&national.channel, Some(VIEWER));
+    let mut admin = national.client();
+    invite(&mut admin, "cluny", false).await;
+
+    for c in [&mut anonymous, &mut stranger] {
+        let e = c
+            .watch(pb::WatchRequest::default())
+            .await
+            .expect_err("Watch without a role");
+        assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+        let e = c
+            .get_overview(pb::GetOverviewRequest {})
+            .await
+            .expect_err("GetOverview without a role");
+        assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+        let e = c
+            .get_site_digest(pb::GetSiteDigestRequest {
+                site_id: "cluny".into(),
+            })
+            .await
+            .expect_err("GetSiteDigest without a role");
+        assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+        // Public by nature.
+        c.list_sites(pb::ListSitesRequest {})
+            .await
+            .expect("the sites are public");
+        c.list_challenges(pb::ListNationalChallengesRequest::default())
+            .await
+            .expect("the défis and their seats are public");
+    }
+
+    viewer
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("a viewer reads the overview");
+    let mut feed = viewer
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("a viewer watches")
+        .into_inner();
+    within("the viewer's first frame", feed.message())
+        .await
+        .expect("frame")
+        .expect("open");
+    let e = viewer
+        .create_invite(pb::CreateInviteRequest {
+            site_id: "kehl".into(),
+            name: "Kehl".into(),
+            country: "DE".into(),
+            partner: true,
+            ..Default::default()
+        })
+        .await
+        .expect_err("a viewer cannot invite");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    let e = viewer
+        .revoke_site(pb::RevokeSiteRequest {
+            site_id: "cluny".into(),
+        })
+        .await
+        .expect_err("a viewer cannot revoke");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    admin
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("the administrator reads all a viewer reads");
+    national.stop().await;
+}

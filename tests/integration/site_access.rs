@@ -175,10 +175,46 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
             "themes[0]: unknown theme",
         ),
         (
-            "three facilitators",
-            with(|f| f.facilitators = vec!["a".into(), "b".into(), "c".into()]),
+            "eleven people",
+            with(|f| f.facilitators = (0..10).map(|i| format!("F{i}")).collect()),
             Code::InvalidArgument,
-            "facilitators",
+            "people: at most 10",
+        ),
+        (
+            "a facilitator's organisation too long",
+            with(|f| {
+                f.facilitator_people = vec![pb::Person {
+                    name: "Carine Hertel".into(),
+                    role: String::new(),
+                    organisation: "I".repeat(201),
+                }]
+            }),
+            Code::InvalidArgument,
+            "facilitators[0].organisation",
+        ),
+        (
+            "a question asked twice",
+            with(|f| f.more_questions = vec![f.title.to_uppercase()]),
+            Code::InvalidArgument,
+            "more_questions[0]",
+        ),
+        (
+            "an open duplicate",
+            with(|f| f.duplicate_of = 1),
+            Code::InvalidArgument,
+            "status",
+        ),
+        (
+            "an unknown translation language",
+            with(|f| {
+                f.translations = vec![pb::ChallengeTranslation {
+                    lang: "it".into(),
+                    title: "Come?".into(),
+                    more_questions: vec![],
+                }]
+            }),
+            Code::InvalidArgument,
+            "fields.translations[0].lang",
         ),
         (
             "no facilitator",
@@ -284,6 +320,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
         org.list_challenges(pb::ListChallengesRequest {
             theme: "astrologie".into(),
             status: 0,
+            edition: 0,
         })
         .await,
         Code::InvalidArgument,
@@ -294,6 +331,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
         org.list_challenges(pb::ListChallengesRequest {
             theme: String::new(),
             status: 9,
+            edition: 0,
         })
         .await,
         Code::InvalidArgument,
@@ -543,5 +581,53 @@ async fn health_and_reflection_are_served_on_the_same_port() {
     let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
     assert!(names.contains(&"agora.v1.SiteService"), "{names:?}");
     assert!(names.contains(&"grpc.health.v1.Health"), "{names:?}");
+    site.stop().await;
+}
+
+/// Issue 19: a refusal says its human part in the language the call asks for
+/// (`accept-language`); the status code and the field's name stay the same.
+#[tokio::test]
+async fn refusals_speak_the_callers_language_and_keep_code_and_field() {
+    let tmp = temp_dir();
+    let site = TestSite::start(config("kehl", &data_dir(&tmp, "kehl"))).await;
+    let mut org = site.organiser();
+    let asked = |lang: Option<&str>| {
+        let mut f = fields("", 10);
+        f.title.clear();
+        let mut req = tonic::Request::new(pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: 1,
+            fields: Some(f),
+        });
+        if let Some(l) = lang {
+            req.metadata_mut()
+                .insert("accept-language", l.parse().expect("ascii"));
+        }
+        req
+    };
+    let mut said = Vec::new();
+    for lang in [None, Some("de-DE,de;q=0.9"), Some("fr"), Some("it")] {
+        let err = org
+            .create_challenge(asked(lang))
+            .await
+            .expect_err("an empty title is refused");
+        assert_eq!(err.code(), Code::InvalidArgument);
+        said.push(err.message().to_owned());
+    }
+    assert_eq!(
+        said,
+        [
+            "title: must not be empty",
+            "title: darf nicht leer sein",
+            "title: ne doit pas être vide",
+            "title: must not be empty",
+        ]
+    );
+    let mut req = tonic::Request::new(pb::GetChallengeRequest { number: 19 });
+    req.metadata_mut()
+        .insert("accept-language", "de".parse().expect("ascii"));
+    let err = org.get_challenge(req).await.expect_err("no défi 19");
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(err.message(), "Défi 19 nicht gefunden");
     site.stop().await;
 }

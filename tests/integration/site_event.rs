@@ -642,6 +642,7 @@ pub async fn default_program(org: &mut Client) -> Vec<pb::ProgramItem> {
         request_id: rid(),
         first_day: "2026-09-14".to_owned(),
         utc_offset_minutes: 120,
+        time_zone: String::new(),
     })
     .await
     .expect("default program")
@@ -672,6 +673,7 @@ async fn the_default_program_follows_the_briques_and_rooms_cannot_overlap() {
         .list_program(pb::ListProgramRequest {
             day: "2026-09-15".to_owned(),
             utc_offset_minutes: 120,
+            time_zone: String::new(),
         })
         .await
         .expect("list")
@@ -707,6 +709,7 @@ async fn the_default_program_follows_the_briques_and_rooms_cannot_overlap() {
             request_id: rid(),
             first_day: "2026-09-14".to_owned(),
             utc_offset_minutes: 120,
+            time_zone: String::new(),
         })
         .await,
         Code::FailedPrecondition,
@@ -731,6 +734,7 @@ async fn the_default_program_follows_the_briques_and_rooms_cannot_overlap() {
             request_id: rid(),
             first_day: "14/09/2026".to_owned(),
             utc_offset_minutes: 0,
+            time_zone: String::new(),
         })
         .await,
         Code::InvalidArgument,
@@ -854,5 +858,128 @@ async fn exhibition_feedback_and_next_actions_are_recorded_and_followed_up() {
         .expect("list")
         .into_inner();
     assert!(open.next_actions.is_empty());
+    site.stop().await;
+}
+
+/// Issue 19: a défi names its people with role and organisation, asks several questions,
+/// belongs to an edition, may be the duplicate of another and carry translations; all of
+/// it comes back from GetChallenge, and ListChallenges filters by edition. Older clients
+/// still read the facilitators' names.
+#[tokio::test]
+async fn a_challenge_carries_people_questions_edition_duplicate_and_translations() {
+    let tmp = temp_dir();
+    let site = TestSite::start(config("cluny", &data_dir(&tmp, "cluny"))).await;
+    let mut org = site.organiser();
+    let person = |name: &str, role: &str, organisation: &str| pb::Person {
+        name: name.into(),
+        role: role.into(),
+        organisation: organisation.into(),
+    };
+    let mut f12 = fields(SEED_QUESTION, 12);
+    f12.facilitators.clear();
+    f12.facilitator_people = vec![
+        person(
+            "Bernadette Guillaud",
+            "conseillère innovation",
+            "Grand Paris Sud est",
+        ),
+        person("Bénédicte Richoux", "conseillère innovation", "CD91"),
+        person("Carine Hertel", "cheffe de service", "INET"),
+    ];
+    f12.speakers = vec![person("Mme AULUCK", "élue", "Coventry")];
+    f12.more_questions = vec!["Comment donner envie à une direction générale ?".into()];
+    f12.edition = 2017;
+    f12.translations = vec![pb::ChallengeTranslation {
+        lang: "de".into(),
+        title: "Wie lernen wir gemeinsam?".into(),
+        more_questions: vec!["Wie überzeugen wir eine Generaldirektion?".into()],
+    }];
+    let made = org
+        .create_challenge(pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: 12,
+            fields: Some(f12),
+        })
+        .await
+        .expect("défi 12")
+        .into_inner()
+        .challenge
+        .expect("challenge");
+    let got = org
+        .get_challenge(pb::GetChallengeRequest { number: 12 })
+        .await
+        .expect("get")
+        .into_inner()
+        .challenge
+        .expect("challenge");
+    assert_eq!(got, made);
+    assert_eq!(got.facilitator_people.len(), 3);
+    assert_eq!(got.facilitator_people[2].organisation, "INET");
+    assert_eq!(
+        got.facilitators,
+        ["Bernadette Guillaud", "Bénédicte Richoux", "Carine Hertel"]
+    );
+    assert_eq!(got.speakers[0].name, "Mme AULUCK");
+    assert_eq!(got.more_questions.len(), 1);
+    assert_eq!(got.edition, 2017);
+    assert_eq!(got.translations[0].lang, "de");
+
+    let mut f18 = fields(SEED_QUESTION, 12);
+    f18.duplicate_of = 12;
+    f18.status = pb::ChallengeStatus::Closed.into();
+    let d = org
+        .create_challenge(pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: 18,
+            fields: Some(f18.clone()),
+        })
+        .await
+        .expect("défi 18")
+        .into_inner()
+        .challenge
+        .expect("challenge");
+    assert_eq!(d.duplicate_of, 12);
+    f18.duplicate_of = 99;
+    let err = org
+        .create_challenge(pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: 19,
+            fields: Some(f18),
+        })
+        .await
+        .expect_err("duplicate of a missing défi");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().starts_with("duplicate_of"),
+        "{}",
+        err.message()
+    );
+
+    let of_2017 = org
+        .list_challenges(pb::ListChallengesRequest {
+            edition: 2017,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner()
+        .challenges;
+    assert_eq!(of_2017.len(), 1);
+    let themes = org
+        .list_themes(pb::ListThemesRequest {})
+        .await
+        .expect("themes")
+        .into_inner()
+        .themes;
+    let quality = themes
+        .iter()
+        .find(|t| t.id == "la-qualite-de-l-action-publique")
+        .expect("quality theme");
+    assert!(
+        quality
+            .labels
+            .iter()
+            .any(|l| l.lang == "de" && l.text == "Die Qualität des öffentlichen Handelns")
+    );
     site.stop().await;
 }

@@ -70,6 +70,8 @@ async fn attendance_csv_quotes_names_keeps_accents_and_shows_check_in_times() {
         .export_registrations_csv(pb::ExportRegistrationsCsvRequest {
             challenge_number: 12,
             conference_id: 0,
+            form: 0,
+            lang: String::new(),
         })
         .await
         .expect("export")
@@ -105,6 +107,8 @@ async fn attendance_csv_quotes_names_keeps_accents_and_shows_check_in_times() {
         .export_registrations_csv(pb::ExportRegistrationsCsvRequest {
             challenge_number: 0,
             conference_id: conf,
+            form: 0,
+            lang: String::new(),
         })
         .await
         .expect("export")
@@ -121,6 +125,8 @@ async fn attendance_csv_quotes_names_keeps_accents_and_shows_check_in_times() {
         .export_registrations_csv(pb::ExportRegistrationsCsvRequest {
             challenge_number: 12,
             conference_id: 0,
+            form: 0,
+            lang: String::new(),
         })
         .await
         .expect_err("personal data");
@@ -158,7 +164,7 @@ async fn the_program_exports_as_an_icalendar_file_with_one_event_per_item() {
 
 /// Runs `agora <args>` in a child process (the test binary's child entry point) and returns
 /// what it wrote to standard output, from `marker` on (libtest prints a header first).
-fn agora_cli(args: &[&str], marker: &str) -> String {
+pub(crate) fn agora_cli(args: &[&str], marker: &str) -> String {
     let out = run_child_to_end(args);
     assert!(
         out.status.success(),
@@ -215,12 +221,19 @@ async fn agora_export_commands_write_csv_and_ics_to_standard_output() {
                 "--token-file",
                 &token_file,
             ],
-            "ticket,",
+            "\u{feff}Billet;",
         )
     })
     .await
     .expect("cli");
-    assert_eq!(parse_csv(csv_text.as_bytes())[0][1], TRICKY_NAME);
+    // By default the form French spreadsheets open with a double click, French headers.
+    let body = csv_text.trim_start_matches('\u{feff}');
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(body.as_bytes());
+    assert_eq!(&r.headers().expect("headers")[7], "Arrivé le");
+    let row = r.records().next().expect("a row").expect("record");
+    assert_eq!(&row[1], TRICKY_NAME);
     site.stop().await;
 }
 
@@ -395,6 +408,8 @@ async fn a_site_runs_the_whole_three_day_event_from_the_seed() {
         .export_registrations_csv(pb::ExportRegistrationsCsvRequest {
             challenge_number: 12,
             conference_id: 0,
+            form: 0,
+            lang: String::new(),
         })
         .await
         .expect("csv")
@@ -489,4 +504,102 @@ async fn kill_9_keeps_every_acknowledged_event_write() {
     let next = submit_proposal(&mut org, "Une autre question ?").await;
     assert_eq!(next.id, proposal.id + 1);
     site.terminate();
+}
+
+/// Issue 19: French offices get the attendance list as French spreadsheets open it (a
+/// byte-order mark, `;`, local times with their offset), headers in the language asked;
+/// the program's days follow the site's named time zone, not a fixed offset.
+#[tokio::test]
+async fn french_excel_exports_and_the_sites_named_time_zone() {
+    let tmp = temp_dir();
+    let paris = TestSite::start(config("cluny", &data_dir(&tmp, "cluny"))).await;
+    let mut london_cfg = config("coventry", &data_dir(&tmp, "coventry"));
+    london_cfg.time_zone = "Europe/London".into();
+    let london = TestSite::start(london_cfg).await;
+
+    let mut org = paris.organiser();
+    create_challenge(&mut org, 12, 10).await;
+    let mut desk = paris.desk();
+    let zoe = person(&mut desk, TRICKY_NAME, TRICKY_ORG).await;
+    register(&mut desk, &zoe, 12).await;
+    let export = desk
+        .export_registrations_csv(pb::ExportRegistrationsCsvRequest {
+            challenge_number: 12,
+            conference_id: 0,
+            form: pb::CsvForm::FrenchExcel.into(),
+            lang: "de".into(),
+        })
+        .await
+        .expect("export")
+        .into_inner();
+    let bom = "\u{feff}".as_bytes();
+    assert!(export.csv.starts_with(bom), "a byte-order mark first");
+    let mut r = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(&export.csv[bom.len()..]);
+    let headers = r.headers().expect("headers").clone();
+    assert_eq!(&headers[0], "Ticket");
+    assert_eq!(&headers[4], "Wartelistenplatz");
+    let row = r.records().next().expect("one row").expect("record");
+    assert_eq!(&row[1], TRICKY_NAME);
+    assert_eq!(&row[2], TRICKY_ORG);
+    assert_eq!(&row[3], "bestätigt");
+    let registered = &row[5];
+    assert!(
+        registered.ends_with("+01:00") || registered.ends_with("+02:00"),
+        "local time in Paris with its offset: {registered}"
+    );
+    let refused = desk
+        .export_registrations_csv(pb::ExportRegistrationsCsvRequest {
+            challenge_number: 12,
+            conference_id: 0,
+            form: 0,
+            lang: "it".into(),
+        })
+        .await
+        .expect_err("unknown language");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().starts_with("lang"),
+        "{}",
+        refused.message()
+    );
+
+    // The same first day, no offset given: each site's own zone. In January Paris is
+    // UTC+1 and London UTC+0, so every item starts one hour later in UTC in London.
+    let mut first_items = Vec::new();
+    for site in [&paris, &london] {
+        let items = site
+            .organiser()
+            .create_default_program(pb::CreateDefaultProgramRequest {
+                request_id: rid(),
+                first_day: "2027-01-12".into(),
+                utc_offset_minutes: 0,
+                time_zone: String::new(),
+            })
+            .await
+            .expect("program")
+            .into_inner()
+            .items;
+        first_items.push(items[0].fields.as_ref().expect("fields").start_ms);
+    }
+    assert_eq!(first_items[1] - first_items[0], HOUR);
+    let bad_zone = paris
+        .organiser()
+        .create_default_program(pb::CreateDefaultProgramRequest {
+            request_id: rid(),
+            first_day: "2027-07-12".into(),
+            utc_offset_minutes: 0,
+            time_zone: "Europe/Cluny".into(),
+        })
+        .await
+        .expect_err("unknown zone");
+    assert_eq!(bad_zone.code(), Code::InvalidArgument);
+    assert!(
+        bad_zone.message().starts_with("time_zone"),
+        "{}",
+        bad_zone.message()
+    );
+    paris.stop().await;
+    london.stop().await;
 }

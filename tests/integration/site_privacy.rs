@@ -519,6 +519,7 @@ async fn program_from(org: &mut Client, first_day: &str) {
         request_id: rid(),
         first_day: first_day.to_owned(),
         utc_offset_minutes: 60,
+        time_zone: String::new(),
     })
     .await
     .expect("program");

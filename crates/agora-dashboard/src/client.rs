@@ -43,6 +43,7 @@ enum FollowError {
 pub async fn follow(
     url: String,
     dial: agora_sync::dial::Dial,
+    token: Option<String>,
     board: Shared,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -53,6 +54,7 @@ pub async fn follow(
         match session(
             &url,
             &dial,
+            token.as_deref(),
             &board,
             &mut need_overview,
             &mut attempt,
@@ -88,6 +90,7 @@ pub async fn follow(
 async fn session(
     url: &str,
     dial: &agora_sync::dial::Dial,
+    token: Option<&str>,
     board: &Shared,
     need_overview: &mut bool,
     attempt: &mut u32,
@@ -100,7 +103,17 @@ async fn session(
         .keep_alive_timeout(Duration::from_secs(5))
         .connect()
         .await?;
-    let mut client = NationalServiceClient::new(channel);
+    let auth: Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>> = token
+        .map(|t| format!("Bearer {t}").parse())
+        .transpose()
+        .map_err(|_| tonic::Status::invalid_argument("the token must be printable ASCII"))?;
+    let mut client =
+        NationalServiceClient::with_interceptor(channel, move |mut req: tonic::Request<()>| {
+            if let Some(v) = &auth {
+                req.metadata_mut().insert("authorization", v.clone());
+            }
+            Ok(req)
+        });
     if *need_overview {
         let o = client
             .get_overview(pb::GetOverviewRequest {})

@@ -22,6 +22,9 @@ pub struct Options {
     pub national: String,
     /// How to dial it.
     pub dial: agora_sync::dial::Dial,
+    /// The national node's viewer (or administrator) token: the overview and the feed are
+    /// not public.
+    pub token: Option<String>,
     pub lang: Lang,
     /// One line per change instead of the full-screen UI.
     pub plain: bool,
@@ -34,6 +37,7 @@ pub async fn run(opts: Options, stop: watch::Receiver<bool>) -> std::io::Result<
     let follower = tokio::spawn(client::follow(
         opts.national.clone(),
         opts.dial.clone(),
+        opts.token.clone(),
         Arc::clone(&board),
         stop.clone(),
     ));

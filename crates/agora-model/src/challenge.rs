@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainError, text};
+use crate::{DomainError, Lang, text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ChallengeStatus {
@@ -25,25 +25,127 @@ impl fmt::Display for ChallengeStatus {
     }
 }
 
-/// The person (and collectivity) who brings a challenge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Holder {
+/// A person named on a challenge (porteur, facilitateur·rice, conférencier·e): their name,
+/// their role as written ("DGS", "cheffe de projet") and their organisation ("Ville de
+/// Cluny", "CNFPT"). A holder's organisation is the collectivity that brings the défi.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
     pub name: String,
     pub role: String,
-    pub collectivity: String,
+    pub organisation: String,
+}
+
+/// The person who brings a challenge or a proposal (porteur de défi).
+pub type Holder = Person;
+
+impl Person {
+    /// A person known only by name.
+    pub fn named(name: &str) -> Person {
+        Person {
+            name: name.to_owned(),
+            ..Person::default()
+        }
+    }
+
+    /// Checks the three texts; `field` names the person in errors (`holders[0]`) and
+    /// `organisation_key` the organisation's field there (holders say `collectivity` on the
+    /// wire). `organisation_required` is for proposals, whose holder names a collectivity.
+    pub fn validated(
+        &self,
+        field: &str,
+        organisation_key: &str,
+        organisation_required: bool,
+    ) -> Result<Person, DomainError> {
+        use limits::*;
+        Ok(Person {
+            name: text::checked(&format!("{field}.name"), &self.name, 1, MAX_NAME)?,
+            role: text::checked(&format!("{field}.role"), &self.role, 0, MAX_ROLE)?,
+            organisation: text::checked(
+                &format!("{field}.{organisation_key}"),
+                &self.organisation,
+                usize::from(organisation_required),
+                MAX_ORGANISATION,
+            )?,
+        })
+    }
+}
+
+impl From<&str> for Person {
+    fn from(name: &str) -> Person {
+        Person::named(name)
+    }
+}
+
+/// A challenge's title and further questions in another language than the original.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Translation {
+    pub lang: Lang,
+    pub title: String,
+    /// Empty, or one per further question of the original, in the same order.
+    pub more_questions: Vec<String>,
 }
 
 /// What an organiser writes when creating or editing a challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChallengeFields {
+    /// The (first) question.
     pub title: String,
     pub description: String,
     pub themes: Vec<String>,
-    pub holders: Vec<Holder>,
-    pub facilitators: Vec<String>,
+    /// Porteurs.
+    pub holders: Vec<Person>,
+    /// Facilitateurs·rices, at least one.
+    pub facilitators: Vec<Person>,
+    /// Conférenciers·ères or grands témoins who come for this défi.
+    pub speakers: Vec<Person>,
+    /// Questions after the first (the document's défi 8 asks two).
+    pub more_questions: Vec<String>,
+    /// The year of the edition the défi was brought to; `None` if not said. The plenary
+    /// shows the défis of other years as such.
+    pub edition: Option<u16>,
+    /// The challenge this one repeats (the call for défis often receives one twice): kept
+    /// for the record, never open for registration.
+    pub duplicate_of: Option<u32>,
+    /// The title and questions in other languages.
+    pub translations: Vec<Translation>,
     pub room: String,
     pub capacity: u32,
     pub status: ChallengeStatus,
+}
+
+impl Default for ChallengeFields {
+    fn default() -> Self {
+        ChallengeFields {
+            title: String::new(),
+            description: String::new(),
+            themes: Vec::new(),
+            holders: Vec::new(),
+            facilitators: Vec::new(),
+            speakers: Vec::new(),
+            more_questions: Vec::new(),
+            edition: None,
+            duplicate_of: None,
+            translations: Vec::new(),
+            room: String::new(),
+            capacity: 0,
+            status: ChallengeStatus::Open,
+        }
+    }
+}
+
+impl ChallengeFields {
+    /// Every question: the title, then the further ones.
+    pub fn questions(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.title.as_str()).chain(self.more_questions.iter().map(String::as_str))
+    }
+
+    /// The title in `lang` if the challenge carries it, else the original.
+    pub fn title_in(&self, lang: Lang) -> &str {
+        self.translations
+            .iter()
+            .find(|t| t.lang == lang)
+            .map_or(self.title.as_str(), |t| t.title.as_str())
+    }
 }
 
 /// A challenge as stored: its fields plus identity and version.
@@ -91,14 +193,49 @@ pub mod limits {
     pub const MAX_TITLE: usize = 300;
     pub const MAX_DESCRIPTION: usize = 4_000;
     pub const MAX_THEMES: usize = 7;
-    pub const MAX_HOLDERS: usize = 5;
+    /// Holders, facilitators and speakers together.
+    pub const MAX_PEOPLE: usize = 10;
     pub const MAX_NAME: usize = 120;
     pub const MAX_ROLE: usize = 200;
-    pub const MAX_COLLECTIVITY: usize = 200;
-    pub const MAX_FACILITATORS: usize = 2;
+    pub const MAX_ORGANISATION: usize = 200;
+    /// Questions after the title.
+    pub const MAX_MORE_QUESTIONS: usize = 5;
+    pub const MIN_EDITION: u16 = 2000;
+    pub const MAX_EDITION: u16 = 2100;
     pub const MAX_ROOM: usize = 80;
     /// Seats: a défi is ~10 people; more than this is a typing error.
     pub const MAX_CAPACITY: u32 = 10_000;
+}
+
+fn people(field: &str, given: &[Person]) -> Result<Vec<Person>, DomainError> {
+    let key = if field == "holders" {
+        "collectivity"
+    } else {
+        "organisation"
+    };
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, p)| p.validated(&format!("{field}[{i}]"), key, false))
+        .collect()
+}
+
+fn questions(field: &str, given: &[String]) -> Result<Vec<String>, DomainError> {
+    use limits::*;
+    if given.len() > MAX_MORE_QUESTIONS {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "at most {MAX_MORE_QUESTIONS} further questions (has {})",
+                given.len()
+            ),
+        ));
+    }
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, q)| text::checked(&format!("{field}[{i}]"), q, 1, MAX_TITLE))
+        .collect()
 }
 
 impl ChallengeFields {
@@ -111,44 +248,80 @@ impl ChallengeFields {
         let title = text::checked("title", &self.title, 1, MAX_TITLE)?;
         let description = text::checked("description", &self.description, 0, MAX_DESCRIPTION)?;
         let themes = check_themes("themes", &self.themes, theme_exists)?;
-        if self.holders.len() > MAX_HOLDERS {
+        let count = self.holders.len() + self.facilitators.len() + self.speakers.len();
+        if count > MAX_PEOPLE {
             return Err(DomainError::invalid(
-                "holders",
-                format!("at most {MAX_HOLDERS} holders (has {})", self.holders.len()),
-            ));
-        }
-        let holders = self
-            .holders
-            .iter()
-            .enumerate()
-            .map(|(i, h)| {
-                Ok(Holder {
-                    name: text::checked(&format!("holders[{i}].name"), &h.name, 1, MAX_NAME)?,
-                    role: text::checked(&format!("holders[{i}].role"), &h.role, 0, MAX_ROLE)?,
-                    collectivity: text::checked(
-                        &format!("holders[{i}].collectivity"),
-                        &h.collectivity,
-                        0,
-                        MAX_COLLECTIVITY,
-                    )?,
-                })
-            })
-            .collect::<Result<Vec<_>, DomainError>>()?;
-        if self.facilitators.is_empty() || self.facilitators.len() > MAX_FACILITATORS {
-            return Err(DomainError::invalid(
-                "facilitators",
+                "people",
                 format!(
-                    "one or two facilitators are required (has {})",
-                    self.facilitators.len()
+                    "at most {MAX_PEOPLE} holders, facilitators and speakers together (has {count})"
                 ),
             ));
         }
-        let facilitators = self
-            .facilitators
-            .iter()
-            .enumerate()
-            .map(|(i, f)| text::checked(&format!("facilitators[{i}]"), f, 1, MAX_NAME))
-            .collect::<Result<Vec<_>, DomainError>>()?;
+        let holders = people("holders", &self.holders)?;
+        if self.facilitators.is_empty() {
+            return Err(DomainError::invalid(
+                "facilitators",
+                "at least one facilitator is required",
+            ));
+        }
+        let facilitators = people("facilitators", &self.facilitators)?;
+        let speakers = people("speakers", &self.speakers)?;
+        let more_questions = questions("more_questions", &self.more_questions)?;
+        let mut seen = vec![crate::question_key(&title)];
+        for (i, q) in more_questions.iter().enumerate() {
+            let key = crate::question_key(q);
+            if seen.contains(&key) {
+                return Err(DomainError::invalid(
+                    format!("more_questions[{i}]"),
+                    "repeats an earlier question of the challenge",
+                ));
+            }
+            seen.push(key);
+        }
+        if let Some(year) = self.edition
+            && !(MIN_EDITION..=MAX_EDITION).contains(&year)
+        {
+            return Err(DomainError::invalid(
+                "edition",
+                format!("must be a year between {MIN_EDITION} and {MAX_EDITION} (got {year})"),
+            ));
+        }
+        let duplicate_of = match self.duplicate_of {
+            Some(n) => Some(check_number("duplicate_of", n)?),
+            None => None,
+        };
+        if duplicate_of.is_some() && self.status == ChallengeStatus::Open {
+            return Err(DomainError::invalid(
+                "status",
+                "a duplicate cannot be open for registration (use draft or closed)",
+            ));
+        }
+        let mut translations: Vec<Translation> = Vec::with_capacity(self.translations.len());
+        for (i, t) in self.translations.iter().enumerate() {
+            let field = format!("translations[{i}]");
+            if translations.iter().any(|x| x.lang == t.lang) {
+                return Err(DomainError::invalid(
+                    format!("{field}.lang"),
+                    format!("{} is given twice", t.lang),
+                ));
+            }
+            let more = questions(&format!("{field}.more_questions"), &t.more_questions)?;
+            if !more.is_empty() && more.len() != more_questions.len() {
+                return Err(DomainError::invalid(
+                    format!("{field}.more_questions"),
+                    format!(
+                        "gives {} questions for the original's {}",
+                        more.len(),
+                        more_questions.len()
+                    ),
+                ));
+            }
+            translations.push(Translation {
+                lang: t.lang,
+                title: text::checked(&format!("{field}.title"), &t.title, 1, MAX_TITLE)?,
+                more_questions: more,
+            });
+        }
         let room = text::checked("room", &self.room, 0, MAX_ROOM)?;
         if self.capacity == 0 || self.capacity > MAX_CAPACITY {
             return Err(DomainError::invalid(
@@ -165,6 +338,11 @@ impl ChallengeFields {
             themes,
             holders,
             facilitators,
+            speakers,
+            more_questions,
+            edition: self.edition,
+            duplicate_of,
+            translations,
             room,
             capacity: self.capacity,
             status: self.status,
@@ -225,6 +403,102 @@ pub fn check_number(field: &str, number: u32) -> Result<u32, DomainError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn valid() -> ChallengeFields {
+        ChallengeFields {
+            title: "Comment apprendre ensemble entre pairs ?".into(),
+            themes: vec!["qualite".into()],
+            holders: vec![Person {
+                name: "Sandrine Barret".into(),
+                role: "cheffe de projet".into(),
+                organisation: "CNFPT".into(),
+            }],
+            facilitators: vec![Person::named("Olivier Ryckewaert")],
+            capacity: 12,
+            ..ChallengeFields::default()
+        }
+    }
+
+    fn check(f: ChallengeFields) -> Result<ChallengeFields, DomainError> {
+        f.validated(&mut |t| t == "qualite")
+    }
+
+    fn refused_on(f: ChallengeFields, field: &str) {
+        match check(f) {
+            Err(DomainError::Invalid { field: got, .. }) => assert_eq!(got, field),
+            other => panic!("expected a refusal on {field}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn three_facilitators_and_ten_people_are_accepted() {
+        let mut f = valid();
+        f.facilitators = (0..3).map(|i| Person::named(&format!("F{i}"))).collect();
+        assert!(check(f.clone()).is_ok());
+        f.speakers = (0..6).map(|i| Person::named(&format!("S{i}"))).collect();
+        assert!(check(f.clone()).is_ok());
+        f.speakers.push(Person::named("S6"));
+        refused_on(f, "people");
+    }
+
+    #[test]
+    fn people_fields_are_named_in_errors() {
+        let mut f = valid();
+        f.facilitators.push(Person {
+            name: "X".into(),
+            role: String::new(),
+            organisation: "o".repeat(limits::MAX_ORGANISATION + 1),
+        });
+        refused_on(f, "facilitators[1].organisation");
+        let mut f = valid();
+        f.facilitators.clear();
+        refused_on(f, "facilitators");
+    }
+
+    #[test]
+    fn a_question_asked_twice_in_one_challenge_is_refused() {
+        let mut f = valid();
+        f.more_questions = vec!["Comment apprendre, ensemble, entre pairs".into()];
+        refused_on(f, "more_questions[0]");
+        let mut f = valid();
+        f.more_questions = vec!["Et après ?".into()];
+        assert_eq!(check(f).unwrap().questions().count(), 2);
+    }
+
+    #[test]
+    fn edition_duplicate_and_translations_are_checked() {
+        let mut f = valid();
+        f.edition = Some(1999);
+        refused_on(f, "edition");
+        let mut f = valid();
+        f.duplicate_of = Some(12);
+        refused_on(f.clone(), "status");
+        f.status = ChallengeStatus::Closed;
+        assert!(check(f).is_ok());
+        let mut f = valid();
+        f.translations = vec![
+            Translation {
+                lang: Lang::En,
+                title: "How to learn together?".into(),
+                more_questions: vec![],
+            },
+            Translation {
+                lang: Lang::En,
+                title: "Again".into(),
+                more_questions: vec![],
+            },
+        ];
+        refused_on(f.clone(), "translations[1].lang");
+        f.translations[1].lang = Lang::De;
+        let f = check(f).unwrap();
+        assert_eq!(f.title_in(Lang::En), "How to learn together?");
+        assert_eq!(f.title_in(Lang::Fr), f.title);
+    }
+}
+
+#[cfg(test)]
+mod alternatives_tests {
+    use super::*;
     use crate::SeatPool;
 
     fn challenge(number: u32, themes: &[&str], status: ChallengeStatus) -> Challenge {
@@ -232,13 +506,10 @@ mod tests {
             number,
             fields: ChallengeFields {
                 title: format!("défi {number}"),
-                description: String::new(),
                 themes: themes.iter().map(|t| (*t).to_owned()).collect(),
-                holders: Vec::new(),
-                facilitators: Vec::new(),
-                room: String::new(),
                 capacity: 10,
                 status,
+                ..ChallengeFields::default()
             },
             version: 1,
             created_at_ms: 0,

@@ -398,6 +398,30 @@ impl<R: Rows> Tx<'_, R> {
         }
     }
 
+    /// A challenge marked as the duplicate of another names an existing other challenge.
+    fn check_duplicate_of(
+        &mut self,
+        number: u32,
+        fields: &ChallengeFields,
+    ) -> Result<(), ApplyError<R::Error>> {
+        let Some(of) = fields.duplicate_of else {
+            return Ok(());
+        };
+        if of == number {
+            return Err(
+                DomainError::invalid("duplicate_of", "a challenge cannot repeat itself").into(),
+            );
+        }
+        if st(self.rows.challenge(of))?.is_none() {
+            return Err(DomainError::invalid(
+                "duplicate_of",
+                format!("challenge {of} does not exist (create it first)"),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     fn create_challenge(
         &mut self,
         number: Option<u32>,
@@ -418,6 +442,7 @@ impl<R: Rows> Tx<'_, R> {
         if st(self.rows.challenge(number))?.is_some() {
             return Err(DomainError::ChallengeExists(number).into());
         }
+        self.check_duplicate_of(number, &fields)?;
         let now = self.fresh.now_ms;
         let pool = SeatPool::new(fields.capacity);
         let challenge = Challenge {
@@ -460,6 +485,7 @@ impl<R: Rows> Tx<'_, R> {
         let fields = self.validated(fields)?;
         let mut challenge =
             st(self.rows.challenge(number))?.ok_or(DomainError::ChallengeNotFound(number))?;
+        self.check_duplicate_of(number, &fields)?;
         if challenge.version != expected_version {
             return Err(DomainError::StaleVersion {
                 challenge: number,
@@ -485,6 +511,8 @@ impl<R: Rows> Tx<'_, R> {
             self.index_question(&fields.title, QuestionRef::Challenge(number))?;
         }
         pool.capacity = fields.capacity;
+        let mut fields = fields;
+        keep_known_people(&mut fields.facilitators, &challenge.fields.facilitators);
         challenge.fields = fields;
         challenge.version += 1;
         challenge.updated_at_ms = self.fresh.now_ms;
@@ -865,3 +893,24 @@ impl<R: Rows> Tx<'_, R> {
 
 #[cfg(test)]
 mod tests;
+
+/// When every facilitator is given by name only (what clients older than people with roles
+/// send), one already on the challenge keeps the role and organisation recorded for them,
+/// so that such a client's update does not wipe them. (A newer client that means to clear
+/// every role and organisation at once must name the facilitators anew.)
+fn keep_known_people(given: &mut [crate::Person], before: &[crate::Person]) {
+    if given
+        .iter()
+        .any(|p| !p.role.is_empty() || !p.organisation.is_empty())
+    {
+        return;
+    }
+    for p in given.iter_mut() {
+        if p.role.is_empty()
+            && p.organisation.is_empty()
+            && let Some(known) = before.iter().find(|b| b.name == p.name)
+        {
+            *p = known.clone();
+        }
+    }
+}

@@ -11,7 +11,9 @@ mod conference;
 pub mod erasure;
 mod error;
 mod exhibition;
+pub mod i18n;
 mod ids;
+pub mod import;
 mod participant;
 mod program;
 mod proposal;
@@ -22,7 +24,8 @@ pub mod text;
 mod theme;
 
 pub use challenge::{
-    Challenge, ChallengeFields, ChallengeStatus, Holder, alternatives, check_number,
+    Challenge, ChallengeFields, ChallengeStatus, Holder, Person, Translation, alternatives,
+    check_number,
 };
 pub use change::{Change, Event, RegistrationEventKind};
 pub use command::{
@@ -31,6 +34,7 @@ pub use command::{
 pub use conference::{Conference, ConferenceFields};
 pub use error::{DomainError, ErrorKind};
 pub use exhibition::{ActionStatus, Feedback, NextAction, NextActionFields};
+pub use i18n::Lang;
 pub use ids::{ParticipantId, RegistrationId, SiteId, TicketCode};
 pub use participant::{NewParticipant, OrganisationType, Participant, retention_due};
 pub use program::{ProgramItem, ProgramItemFields, ProgramKind, default_program};

@@ -110,16 +110,7 @@ impl ProposalFields {
                 "must contain letters or digits",
             ));
         }
-        let holder = Holder {
-            name: text::checked("holder.name", &self.holder.name, 1, c::MAX_NAME)?,
-            role: text::checked("holder.role", &self.holder.role, 0, c::MAX_ROLE)?,
-            collectivity: text::checked(
-                "holder.collectivity",
-                &self.holder.collectivity,
-                1,
-                c::MAX_COLLECTIVITY,
-            )?,
-        };
+        let holder = self.holder.validated("holder", "collectivity", true)?;
         if self.expected_participants > MAX_EXPECTED_PARTICIPANTS {
             return Err(DomainError::invalid(
                 "expected_participants",

@@ -291,7 +291,10 @@ pub fn check_event(path: &str, e: &SharedEvent) -> Result<(), DomainError> {
     match e {
         SharedEvent::ThemeAdded(t) => {
             let checked = Theme::from_label(&t.label).map_err(within("theme"))?;
-            if checked.id != t.id {
+            // The grandes mutations keep the ids they were first given (slugs of their
+            // labels as first typed) under the document's full labels.
+            let known = crate::i18n::known_theme(&t.id).is_some_and(|k| k.fr == t.label);
+            if checked.id != t.id && !known {
                 return Err(DomainError::invalid(
                     format!("{path}.theme.id"),
                     format!("must be the slug of its label ({:?})", checked.id),
@@ -463,5 +466,20 @@ mod tests {
             share_event(&key, &Event::ParticipantErased(p.id)),
             Some(SharedEvent::ParticipantErased(pseudonym(&key, p.id)))
         );
+    }
+
+    /// Regression (issue 19): the grandes mutations carry the document's full labels under
+    /// their first ids; the national node must take them, and still refuse a made-up id.
+    #[test]
+    fn the_default_themes_pass_the_national_check_and_a_wrong_id_does_not() {
+        for t in crate::default_themes() {
+            check_event("e", &SharedEvent::ThemeAdded(t.clone()))
+                .unwrap_or_else(|e| panic!("{}: {e}", t.id));
+        }
+        let wrong = Theme {
+            id: "la-cohesion-urbaine".into(),
+            label: "Les transitions écologiques".into(),
+        };
+        assert!(check_event("e", &SharedEvent::ThemeAdded(wrong)).is_err());
     }
 }

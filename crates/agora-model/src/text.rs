@@ -84,3 +84,85 @@ mod tests {
         assert!(checked("f", "line\nnext", 1, 20).is_ok());
     }
 }
+
+/// Edit distance between two words counting an insertion, a deletion, a substitution or
+/// the swap of two neighbouring letters as one edit ("Khel" is one edit from "Kehl").
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+/// The words of `text` that look like a misspelling of `place`: one edit away once folded
+/// (case and accents do not count), at least four letters long. "Ville de Khel" → "Khel"
+/// for "Kehl"; "Mâcon" is not reported for "Macon", it is the same word.
+pub fn near_misses<'a>(text: &'a str, place: &str) -> Vec<&'a str> {
+    let place = fold(place);
+    if place.is_empty() || place.contains(' ') {
+        return Vec::new();
+    }
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4)
+        .filter(|w| {
+            let f = fold(w);
+            f != place && edit_distance(&f, &place) == 1
+        })
+        .collect()
+}
+
+/// Whether `text` names `place` as a whole word (or words), folded.
+pub fn names(text: &str, place: &str) -> bool {
+    let place = fold(place);
+    !place.is_empty() && format!(" {} ", fold(text)).contains(&format!(" {place} "))
+}
+
+#[cfg(test)]
+mod place_tests {
+    use super::*;
+
+    #[test]
+    fn a_swap_of_two_letters_is_one_edit() {
+        assert_eq!(edit_distance("khel", "kehl"), 1);
+        assert_eq!(edit_distance("cluny", "cluny"), 0);
+        assert_eq!(edit_distance("volvic", "macon"), 6);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+
+    #[test]
+    fn near_misses_of_a_site_name_are_found_not_its_own_spelling() {
+        assert_eq!(
+            near_misses("Directrice de cabinet, Ville de Khel", "Kehl"),
+            ["Khel"]
+        );
+        assert!(near_misses("Ville de Kehl", "Kehl").is_empty());
+        assert!(near_misses("agglomération de Macon", "Mâcon").is_empty());
+        assert!(near_misses("Keh", "Kehl").is_empty(), "too short to judge");
+        assert_eq!(near_misses("Clunny", "Cluny"), ["Clunny"]);
+    }
+
+    #[test]
+    fn names_matches_whole_words_only() {
+        assert!(names("DGS de Cluny", "Cluny"));
+        assert!(names("Ville de Mâcon", "Macon"));
+        assert!(!names("Communauté urbaine de clunisois", "Cluny"));
+    }
+}

@@ -12,7 +12,7 @@ pub struct Theme {
 }
 
 impl Theme {
-    pub const MAX_LABEL: usize = 120;
+    pub const MAX_LABEL: usize = 200;
 
     /// A theme from a label typed by a person; the id is the label's slug.
     pub fn from_label(label: &str) -> Result<Theme, DomainError> {
@@ -28,22 +28,26 @@ impl Theme {
     }
 }
 
-/// The 7 "grandes mutations" of the call for défis, every site's initial theme list.
+/// The 7 "grandes mutations" of the call for défis, every site's initial theme list, as
+/// the organisers' document writes them.
 pub const GRANDES_MUTATIONS: [&str; 7] = [
-    "Les transitions écologiques",
-    "La qualité de l'action publique",
-    "La démocratie et la citoyenneté",
-    "Les réformes institutionnelles territoriales et leurs impacts sur les agent·e·s",
-    "Les transitions numériques de l'offre de service public",
-    "La cohésion urbaine",
-    "La promotion et la prévention de la santé publique",
+    crate::i18n::KNOWN_THEMES[0].fr,
+    crate::i18n::KNOWN_THEMES[1].fr,
+    crate::i18n::KNOWN_THEMES[2].fr,
+    crate::i18n::KNOWN_THEMES[3].fr,
+    crate::i18n::KNOWN_THEMES[4].fr,
+    crate::i18n::KNOWN_THEMES[5].fr,
+    crate::i18n::KNOWN_THEMES[6].fr,
 ];
 
-/// The default theme list.
+/// The default theme list: the grandes mutations under their stable ids.
 pub fn default_themes() -> Vec<Theme> {
-    GRANDES_MUTATIONS
+    crate::i18n::KNOWN_THEMES[..GRANDES_MUTATIONS.len()]
         .iter()
-        .map(|label| Theme::from_label(label).expect("built-in theme labels are valid"))
+        .map(|t| Theme {
+            id: t.id.to_owned(),
+            label: t.fr.to_owned(),
+        })
         .collect()
 }
 
@@ -59,6 +63,15 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), 7);
+        for t in default_themes() {
+            assert!(t.label.chars().count() <= Theme::MAX_LABEL, "{}", t.id);
+        }
+    }
+
+    #[test]
+    fn mutation_labels_are_the_documents_own() {
+        assert!(GRANDES_MUTATIONS[4].ends_with("par \"l'informatique pour tous\")"));
+        assert!(GRANDES_MUTATIONS[3].ends_with("les agent.e.s"));
     }
 
     #[test]

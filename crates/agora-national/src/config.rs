@@ -17,8 +17,14 @@ pub struct NationalConfig {
     /// Address of the gRPC server.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Bearer token of the administrator (invites, revocations). At least 8 characters.
+    /// Bearer token of the administrator (invites, revocations, announcements, and all a
+    /// viewer may read). At least 8 characters.
     pub admin_token: String,
+    /// Bearer token of the dashboards (`viewer` role): overview, `Watch`, site digests.
+    /// Without a token, only what is public by nature is served (the sites, the défis and
+    /// their seats left); none: only the administrator reads the rest.
+    #[serde(default)]
+    pub viewer_token: Option<String>,
     /// sled page cache, MiB.
     #[serde(default = "default_cache_mb")]
     pub cache_mb: u64,
@@ -86,6 +92,7 @@ impl NationalConfig {
             data: data.into(),
             listen: default_listen(),
             admin_token: admin_token.to_owned(),
+            viewer_token: None,
             cache_mb: default_cache_mb(),
             log_retention: default_log_retention(),
             watch_buffer: default_watch_buffer(),
@@ -136,17 +143,24 @@ impl NationalConfig {
                 reason: reason.to_owned(),
             })
         };
-        if self.admin_token.starts_with(EXAMPLE_TOKEN_PREFIX) {
-            return bad(
-                "admin_token",
-                "is the example token (change-me…) from deploy/: replace it with a secret of your own",
-            );
+        let tokens = std::iter::once(("admin_token", &self.admin_token))
+            .chain(self.viewer_token.iter().map(|t| ("viewer_token", t)));
+        for (field, token) in tokens {
+            if token.starts_with(EXAMPLE_TOKEN_PREFIX) {
+                return bad(
+                    field,
+                    "is the example token (change-me…) from deploy/: replace it with a secret of your own",
+                );
+            }
+            if token.len() < 8 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return bad(
+                    field,
+                    "must hold at least 8 printable ASCII characters, no spaces",
+                );
+            }
         }
-        if self.admin_token.len() < 8 || !self.admin_token.bytes().all(|b| b.is_ascii_graphic()) {
-            return bad(
-                "admin_token",
-                "must hold at least 8 printable ASCII characters, no spaces",
-            );
+        if self.viewer_token.as_ref() == Some(&self.admin_token) {
+            return bad("viewer_token", "must differ from admin_token");
         }
         if !(1..=4096).contains(&self.cache_mb) {
             return bad("cache_mb", "must be between 1 and 4096");

@@ -62,6 +62,7 @@ pub async fn run(
     let national = service::National {
         store: Arc::clone(&store),
         admin_token: config.admin_token.clone(),
+        viewer_token: config.viewer_token.clone(),
         links: Arc::default(),
         watch_buffer: config.watch_buffer,
         stopping: stopping.clone(),

@@ -35,10 +35,19 @@ const WATCH_PROGRESS: Duration = Duration::from_secs(5);
 pub struct National {
     pub store: Arc<NationalStore>,
     pub admin_token: String,
+    /// The dashboards' token (see `NationalConfig::viewer_token`).
+    pub viewer_token: Option<String>,
     pub links: Arc<Links>,
     pub watch_buffer: usize,
     /// Turns true at shutdown; session and watcher tasks hold receivers.
     pub stopping: watch::Sender<bool>,
+}
+
+/// Who a national call comes from, by its bearer token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Admin,
+    Viewer,
 }
 
 /// The gRPC code of an error kind of the model.
@@ -74,13 +83,37 @@ pub fn status(e: StoreError) -> Status {
 }
 
 impl National {
-    fn require_admin<T>(&self, req: &Request<T>) -> Result<(), Status> {
+    /// The role of the request's bearer token: the administrator's or a viewer's;
+    /// `UNAUTHENTICATED` without a token or with another one.
+    fn role<T>(&self, req: &Request<T>) -> Result<Role, Status> {
         let token = agora_sync::auth::bearer(req.metadata())?;
         if agora_sync::auth::same(token, &self.admin_token) {
-            Ok(())
+            Ok(Role::Admin)
+        } else if self
+            .viewer_token
+            .as_deref()
+            .is_some_and(|v| agora_sync::auth::same(token, v))
+        {
+            Ok(Role::Viewer)
         } else {
             Err(Status::unauthenticated("invalid token"))
         }
+    }
+
+    /// Invites, revocations, announcements: the administrator only.
+    fn require_admin<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        match self.role(req)? {
+            Role::Admin => Ok(()),
+            Role::Viewer => Err(Status::permission_denied(
+                "the viewer token reads; this call needs the administrator's",
+            )),
+        }
+    }
+
+    /// What is per person or per record (the overview, `Watch`, digests): a viewer or the
+    /// administrator.
+    fn require_viewer<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        self.role(req).map(|_| ())
     }
 
     fn summary(&self, s: &SiteRecord) -> Result<pb::SiteSummary, Status> {
@@ -229,6 +262,7 @@ impl NationalService for National {
         &self,
         req: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
+        self.require_viewer(&req)?;
         let r = req.into_inner();
         let durable = *self.store.durable_position().borrow();
         let after = if r.from_now {
@@ -261,8 +295,9 @@ impl NationalService for National {
 
     async fn get_overview(
         &self,
-        _: Request<pb::GetOverviewRequest>,
+        req: Request<pb::GetOverviewRequest>,
     ) -> Result<Response<pb::GetOverviewResponse>, Status> {
+        self.require_viewer(&req)?;
         // One consistent snapshot: a dashboard loads it, then watches from its position.
         let snap = self.store.snapshot().await.map_err(status)?;
         let labels: BTreeMap<&str, &str> = snap
@@ -354,6 +389,7 @@ impl NationalService for National {
         &self,
         req: Request<pb::GetSiteDigestRequest>,
     ) -> Result<Response<pb::GetSiteDigestResponse>, Status> {
+        self.require_viewer(&req)?;
         let (digest, site) = self
             .store
             .digest(&req.into_inner().site_id)

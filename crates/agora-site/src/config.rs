@@ -86,6 +86,14 @@ pub struct SiteConfig {
     /// 0 keeps it. Checked at start (then purged from the files before serving) and hourly.
     #[serde(default = "default_retain_personal_data_days")]
     pub retain_personal_data_days: u32,
+    /// The site's time zone, an IANA name ("Europe/Paris", "Europe/London"): the program's
+    /// days and the exports' local times follow its rules (summer time included).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+}
+
+fn default_time_zone() -> String {
+    "Europe/Paris".to_owned()
 }
 
 fn default_listen() -> SocketAddr {
@@ -163,6 +171,7 @@ impl SiteConfig {
             max_watch_streams_per_client: default_watch_streams_per_client(),
             request_timeout_s: default_request_timeout_s(),
             retain_personal_data_days: default_retain_personal_data_days(),
+            time_zone: default_time_zone(),
         }
     }
 
@@ -259,7 +268,22 @@ impl SiteConfig {
                 "must be at most 36500 (0 keeps personal data)".into(),
             ));
         }
+        self.zone()?;
         Ok(id)
+    }
+
+    /// The time zone named by `time_zone`.
+    pub fn zone(&self) -> Result<chrono_tz::Tz, SiteError> {
+        self.time_zone
+            .trim()
+            .parse()
+            .map_err(|_| SiteError::Config {
+                field: "time_zone",
+                reason: format!(
+                    "{:?} is not an IANA time zone (such as Europe/Paris)",
+                    self.time_zone
+                ),
+            })
     }
 }
 

@@ -37,16 +37,13 @@ pub fn challenge_fields(f: Option<pb::ChallengeFields>) -> Result<m::ChallengeFi
         title: f.title,
         description: f.description,
         themes: f.themes,
-        holders: f
-            .holders
-            .into_iter()
-            .map(|h| m::Holder {
-                name: h.name,
-                role: h.role,
-                collectivity: h.collectivity,
-            })
-            .collect(),
-        facilitators: f.facilitators,
+        holders: f.holders.into_iter().map(holder_from).collect(),
+        facilitators: people_from(f.facilitator_people, f.facilitators),
+        speakers: f.speakers.into_iter().map(person_from).collect(),
+        more_questions: f.more_questions,
+        edition: edition_from("fields.edition", f.edition)?,
+        duplicate_of: (f.duplicate_of != 0).then_some(f.duplicate_of),
+        translations: translations_from("fields.translations", f.translations)?,
         room: f.room,
         capacity: f.capacity,
     })
@@ -138,6 +135,7 @@ pub fn site_info(i: &StoreInfo, name: &str, link: &UplinkStatus) -> pb::GetSiteI
 }
 
 pub use agora_sync::convert::{challenge, theme};
+use agora_sync::convert::{edition_from, holder_from, people_from, person_from, translations_from};
 
 /// A challenge with the proposal it was made from.
 pub fn challenge_from(c: &m::Challenge, proposal: Option<u32>) -> pb::Challenge {

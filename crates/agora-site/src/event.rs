@@ -306,9 +306,14 @@ impl Site {
     ) -> Answer<pb::CreateDefaultProgramResponse> {
         self.tokens.require(req.metadata(), Role::Organiser)?;
         let r = req.into_inner();
-        let first_day_ms =
-            m::schedule::local_midnight_ms("first_day", &r.first_day, r.utc_offset_minutes)
-                .map_err(invalid)?;
+        let first_day_ms = self
+            .midnight(
+                "first_day",
+                &r.first_day,
+                r.utc_offset_minutes,
+                &r.time_zone,
+            )
+            .map_err(invalid)?;
         let items = self
             .program_command(
                 &r.request_id,
@@ -326,9 +331,13 @@ impl Site {
         let (from, to) = if r.day.trim().is_empty() {
             (i64::MIN, i64::MAX)
         } else {
-            let start = m::schedule::local_midnight_ms("day", &r.day, r.utc_offset_minutes)
+            let start = self
+                .midnight("day", &r.day, r.utc_offset_minutes, &r.time_zone)
                 .map_err(invalid)?;
-            (start, start + 86_400_000)
+            let next = self
+                .next_midnight(start, r.utc_offset_minutes, &r.time_zone)
+                .map_err(invalid)?;
+            (start, next)
         };
         let store = Arc::clone(&self.store);
         let items = blocking(move || store.program(from, to)).await?;
@@ -461,8 +470,33 @@ impl Site {
         self.tokens.require(req.metadata(), Role::Desk)?;
         let r = req.into_inner();
         let target = convert::target(r.challenge_number, r.conference_id).map_err(invalid)?;
+        let lang = match r.lang.trim() {
+            "" => None,
+            tag => Some(m::Lang::parse(tag).ok_or_else(|| {
+                invalid(m::DomainError::invalid(
+                    "lang",
+                    format!("{tag:?}: fr, en or de"),
+                ))
+            })?),
+        };
+        let form = match pb::CsvForm::try_from(r.form) {
+            Ok(pb::CsvForm::Unspecified) => export::CsvForm::Utc,
+            Ok(pb::CsvForm::FrenchExcel) => export::CsvForm::FrenchExcel,
+            Ok(pb::CsvForm::Rfc4180) => export::CsvForm::Rfc4180,
+            Err(_) => {
+                return Err(invalid(m::DomainError::invalid(
+                    "form",
+                    format!("unknown value {}", r.form),
+                )));
+            }
+        };
         let (_, rows) = self.attendance(target).await?;
-        let csv = export::registrations_csv(&rows).map_err(export_failed)?;
+        let options = export::CsvOptions {
+            form,
+            lang,
+            zone: self.zone,
+        };
+        let csv = export::registrations_csv(&rows, &options).map_err(export_failed)?;
         let what = match target {
             Target::Challenge(n) => format!("defi-{n}"),
             Target::Conference(c) => format!("conference-{c}"),
@@ -485,6 +519,61 @@ impl Site {
             filename: format!("{}-programme.ics", self.store.site_id()),
             ical: ical.into_bytes(),
         }))
+    }
+
+    /// The zone a request names: its `time_zone`, else its fixed offset if not 0 (older
+    /// clients), else the site's own.
+    fn zone_of(
+        &self,
+        offset_minutes: i32,
+        zone: &str,
+    ) -> Result<Option<chrono_tz::Tz>, m::DomainError> {
+        match zone.trim() {
+            "" if offset_minutes != 0 => Ok(None),
+            "" => Ok(Some(self.zone)),
+            name => name.parse().map(Some).map_err(|_| {
+                m::DomainError::invalid(
+                    "time_zone",
+                    format!("{name:?} is not an IANA time zone (such as Europe/Paris)"),
+                )
+            }),
+        }
+    }
+
+    /// Local midnight of `day` (YYYY-MM-DD) in the zone the request names, in UTC ms.
+    fn midnight(
+        &self,
+        field: &str,
+        day: &str,
+        offset_minutes: i32,
+        zone: &str,
+    ) -> Result<i64, m::DomainError> {
+        let Some(tz) = self.zone_of(offset_minutes, zone)? else {
+            return m::schedule::local_midnight_ms(field, day, offset_minutes);
+        };
+        let date = chrono::NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").map_err(|_| {
+            m::DomainError::invalid(field, format!("{day:?} is not a date (YYYY-MM-DD)"))
+        })?;
+        export::local_midnight(tz, date)
+            .ok_or_else(|| m::DomainError::invalid(field, format!("{day} has no midnight in {tz}")))
+    }
+
+    /// The local midnight after the one at `start_ms` (23, 24 or 25 hours later).
+    fn next_midnight(
+        &self,
+        start_ms: i64,
+        offset_minutes: i32,
+        zone: &str,
+    ) -> Result<i64, m::DomainError> {
+        let Some(tz) = self.zone_of(offset_minutes, zone)? else {
+            return Ok(start_ms + 86_400_000);
+        };
+        let day = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(start_ms)
+            .map(|t| t.with_timezone(&tz).date_naive())
+            .and_then(|d| d.succ_opt())
+            .ok_or_else(|| m::DomainError::invalid("day", "out of range"))?;
+        export::local_midnight(tz, day)
+            .ok_or_else(|| m::DomainError::invalid("day", format!("{day} has no midnight in {tz}")))
     }
 
     /// A target's seats and active registrations, confirmed (in order of confirmation) then

@@ -3,9 +3,10 @@
 //! the `icalendar` crate). Pure functions over model types.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
 use icalendar::{Calendar, Component, EventLike};
 
-use agora_model::{Participant, ProgramItem, ProgramKind, Registration, RegistrationState};
+use agora_model::{Lang, Participant, ProgramItem, ProgramKind, Registration, RegistrationState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -17,13 +18,34 @@ pub enum ExportError {
     Time(i64),
 }
 
-/// RFC 3339 in UTC, to the second; empty for "never".
-fn time(ms: Option<i64>) -> Result<String, ExportError> {
-    match ms {
-        None => Ok(String::new()),
-        Some(ms) => DateTime::<Utc>::from_timestamp_millis(ms)
-            .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
-            .ok_or(ExportError::Time(ms)),
+/// The two forms of CSV, and what goes in them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvOptions {
+    pub form: CsvForm,
+    /// Headers and states in this language; `None`: the machine names.
+    pub lang: Option<Lang>,
+    /// The site's zone; times are written local to it with their offset, except in
+    /// [`CsvForm::Utc`].
+    pub zone: Tz,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvForm {
+    /// RFC 4180 with UTC times: what this export wrote first, kept for its clients.
+    Utc,
+    /// RFC 4180 (`,`, no byte-order mark), local times with their offset.
+    Rfc4180,
+    /// French spreadsheets' form: UTF-8 byte-order mark, `;`, local times with their offset.
+    FrenchExcel,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            form: CsvForm::Utc,
+            lang: None,
+            zone: chrono_tz::Europe::Paris,
+        }
     }
 }
 
@@ -38,28 +60,97 @@ fn cell(text: String) -> String {
     }
 }
 
+/// Local midnight of `day` in `zone`, in UTC milliseconds (the earlier one if the clocks
+/// went back at midnight; `None` if they jumped over it).
+pub fn local_midnight(zone: Tz, day: chrono::NaiveDate) -> Option<i64> {
+    use chrono::TimeZone;
+    zone.from_local_datetime(&day.and_hms_opt(0, 0, 0)?)
+        .earliest()
+        .map(|t| t.timestamp_millis())
+}
+
+/// RFC 3339 to the second, in UTC or local to `zone` with the offset; empty for "never".
+fn time(ms: Option<i64>, o: &CsvOptions) -> Result<String, ExportError> {
+    let Some(ms) = ms else {
+        return Ok(String::new());
+    };
+    let t = DateTime::<Utc>::from_timestamp_millis(ms).ok_or(ExportError::Time(ms))?;
+    Ok(match o.form {
+        CsvForm::Utc => t.to_rfc3339_opts(SecondsFormat::Secs, true),
+        CsvForm::Rfc4180 | CsvForm::FrenchExcel => t
+            .with_timezone(&o.zone)
+            .to_rfc3339_opts(SecondsFormat::Secs, false),
+    })
+}
+
+const HEADERS: [[&str; 4]; 8] = [
+    // machine, fr, en, de
+    ["ticket", "Billet", "Ticket", "Ticket"],
+    ["name", "Nom", "Name", "Name"],
+    [
+        "organisation",
+        "Organisation",
+        "Organisation",
+        "Organisation",
+    ],
+    ["state", "État", "State", "Status"],
+    [
+        "waitlist_position",
+        "Rang en liste d'attente",
+        "Waiting list position",
+        "Wartelistenplatz",
+    ],
+    [
+        "registered_at",
+        "Inscrit le",
+        "Registered at",
+        "Angemeldet am",
+    ],
+    [
+        "confirmed_at",
+        "Confirmé le",
+        "Confirmed at",
+        "Bestätigt am",
+    ],
+    [
+        "checked_in_at",
+        "Arrivé le",
+        "Checked in at",
+        "Eingecheckt am",
+    ],
+];
+
+fn label(words: &[&'static str; 4], lang: Option<Lang>) -> &'static str {
+    match lang {
+        None => words[0],
+        Some(l) => l.pick(words[1], words[2], words[3]),
+    }
+}
+
+fn state_label(s: RegistrationState, lang: Option<Lang>) -> &'static str {
+    let words = match s {
+        RegistrationState::Confirmed => ["confirmed", "confirmé", "confirmed", "bestätigt"],
+        RegistrationState::Waitlisted => ["waitlisted", "en attente", "waitlisted", "Warteliste"],
+        RegistrationState::Cancelled => ["cancelled", "annulé", "cancelled", "storniert"],
+    };
+    label(&words, lang)
+}
+
 /// One line per registration, in the order given (confirmed, then waiting), with the
 /// participant's name and organisation and the check-in time.
 pub fn registrations_csv(
     rows: &[(Registration, Option<Participant>, Option<u32>)],
+    o: &CsvOptions,
 ) -> Result<Vec<u8>, ExportError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "ticket",
-        "name",
-        "organisation",
-        "state",
-        "waitlist_position",
-        "registered_at",
-        "confirmed_at",
-        "checked_in_at",
-    ])?;
+    let (bom, delimiter): (&[u8], u8) = match o.form {
+        CsvForm::FrenchExcel => ("\u{feff}".as_bytes(), b';'),
+        CsvForm::Utc | CsvForm::Rfc4180 => (b"", b','),
+    };
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .from_writer(bom.to_vec());
+    w.write_record(HEADERS.iter().map(|h| label(h, o.lang)))?;
     for (r, p, position) in rows {
-        let state = match r.state {
-            RegistrationState::Confirmed => "confirmed",
-            RegistrationState::Waitlisted => "waitlisted",
-            RegistrationState::Cancelled => "cancelled",
-        };
         w.write_record(
             [
                 r.ticket.to_string(),
@@ -69,11 +160,11 @@ pub fn registrations_csv(
                 p.as_ref()
                     .map(|p| p.organisation.clone())
                     .unwrap_or_default(),
-                state.to_owned(),
+                state_label(r.state, o.lang).to_owned(),
                 position.map(|n| n.to_string()).unwrap_or_default(),
-                time(Some(r.registered_at_ms))?,
-                time(r.confirmed_at_ms)?,
-                time(r.checked_in_at_ms)?,
+                time(Some(r.registered_at_ms), o)?,
+                time(r.confirmed_at_ms, o)?,
+                time(r.checked_in_at_ms, o)?,
             ]
             .map(cell),
         )?;
@@ -169,7 +260,8 @@ mod tests {
             Some(person("Zoé \"Zo\" Martin", "Ville de Mâcon, accueil")),
             None,
         )];
-        let text = String::from_utf8(registrations_csv(&rows).unwrap()).unwrap();
+        let text =
+            String::from_utf8(registrations_csv(&rows, &CsvOptions::default()).unwrap()).unwrap();
         let line = text.lines().nth(1).unwrap();
         assert!(
             line.contains(r#","Zoé ""Zo"" Martin","Ville de Mâcon, accueil",confirmed,,"#),
@@ -199,12 +291,59 @@ mod tests {
                 Some(person(name, "=cmd|' /C calc'!A0")),
                 None,
             )];
-            let bytes = registrations_csv(&rows).unwrap();
+            let bytes = registrations_csv(&rows, &CsvOptions::default()).unwrap();
             let mut r = csv::Reader::from_reader(&bytes[..]);
             let row = r.records().next().unwrap().unwrap();
             assert!(row[1].starts_with(want), "{name:?} gave {:?}", &row[1]);
             assert_eq!(&row[2], "'=cmd|' /C calc'!A0");
         }
+    }
+
+    #[test]
+    fn french_excel_form_has_bom_semicolons_local_times_and_french_headers() {
+        let rows = [(
+            registration(RegistrationState::Waitlisted, None),
+            Some(person("Zoé; Martin", "Ville de Mâcon")),
+            Some(2),
+        )];
+        let o = CsvOptions {
+            form: CsvForm::FrenchExcel,
+            lang: Some(Lang::Fr),
+            zone: chrono_tz::Europe::Paris,
+        };
+        let bytes = registrations_csv(&rows, &o).unwrap();
+        assert!(bytes.starts_with("\u{feff}".as_bytes()));
+        let text = String::from_utf8(bytes).unwrap();
+        let mut lines = text.trim_start_matches('\u{feff}').lines();
+        assert_eq!(
+            lines.next().unwrap(),
+            "Billet;Nom;Organisation;État;Rang en liste d'attente;Inscrit le;Confirmé le;Arrivé le"
+        );
+        // 07:00 UTC on 14 September is 09:00 in Paris (summer time, +02:00).
+        assert_eq!(
+            lines.next().unwrap(),
+            "346-79A;\"Zoé; Martin\";Ville de Mâcon;en attente;2;2026-09-14T09:00:00+02:00;2026-09-14T09:00:00+02:00;"
+        );
+        // In winter the same zone is +01:00: a named zone, not a fixed offset.
+        let winter = DateTime::<Utc>::from_timestamp_millis(1_789_369_200_000 - 200 * 86_400_000)
+            .unwrap()
+            .timestamp_millis();
+        let t = time(Some(winter), &o).unwrap();
+        assert!(t.ends_with("+01:00"), "{t}");
+        let de = CsvOptions {
+            form: CsvForm::Rfc4180,
+            lang: Some(Lang::De),
+            zone: chrono_tz::Europe::Berlin,
+        };
+        let text = String::from_utf8(registrations_csv(&rows, &de).unwrap()).unwrap();
+        assert!(
+            text.starts_with("Ticket,Name,Organisation,Status,Wartelistenplatz,"),
+            "{text}"
+        );
+        assert!(
+            text.contains(",Warteliste,2,2026-09-14T09:00:00+02:00,"),
+            "{text}"
+        );
     }
 
     #[test]

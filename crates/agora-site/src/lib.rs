@@ -7,9 +7,10 @@
 
 mod auth;
 mod config;
-mod convert;
+pub mod convert;
 mod event;
 mod export;
+mod lang;
 mod privacy;
 mod retention;
 mod service;
@@ -124,6 +125,7 @@ pub async fn run_with_http(
         name: config.name.clone(),
         tokens: auth::Tokens::new(config.organiser_token.clone(), config.desk_token.clone()),
         watch_buffer: config.watch_buffer,
+        zone: config.zone()?,
         stopping: stopping.clone(),
     };
 
@@ -162,7 +164,7 @@ pub async fn run_with_http(
 
     info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), tls = serve_options.tls.is_some(), "site node serving");
     let served = agora_sync::serve::serve(
-        Routes::new(SiteServiceServer::new(site)),
+        Routes::new(lang::WithLang(SiteServiceServer::new(site))),
         <SiteServiceServer<service::Site> as NamedService>::NAME,
         listener,
         &serve_options,

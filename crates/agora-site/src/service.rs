@@ -27,6 +27,8 @@ pub struct Site {
     pub name: String,
     pub tokens: Tokens,
     pub watch_buffer: usize,
+    /// The site's time zone (program days, local times in exports).
+    pub zone: chrono_tz::Tz,
     /// Turns true when the node shuts down; every watcher task holds a receiver, so the
     /// sender's `closed()` tells when they have all ended.
     pub stopping: watch::Sender<bool>,
@@ -38,7 +40,11 @@ pub struct Site {
 pub fn status(e: StoreError) -> Status {
     match e {
         StoreError::Domain(d) => {
-            let msg = d.to_string();
+            // The human part in the caller's language; code and field name unchanged.
+            let msg = match crate::lang::current() {
+                Some(lang) => m::i18n::error_message(&d, lang),
+                None => d.to_string(),
+            };
             match d.kind() {
                 ErrorKind::InvalidArgument => Status::invalid_argument(msg),
                 ErrorKind::NotFound => Status::not_found(msg),
@@ -234,6 +240,9 @@ impl SiteService for Site {
             .iter()
             .filter(|(_, c, _)| theme.is_empty() || c.fields.themes.contains(&theme))
             .filter(|(_, c, _)| status_filter.is_none_or(|s| c.fields.status == s))
+            .filter(|(_, c, _)| {
+                r.edition == 0 || c.fields.edition.map(u32::from) == Some(r.edition)
+            })
             .map(|(proposal, c, p)| convert::summary(c, p, *proposal))
             .collect();
         Ok(Response::new(pb::ListChallengesResponse { challenges }))

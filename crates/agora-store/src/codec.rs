@@ -9,7 +9,12 @@ use crate::StoreError;
 
 /// Version of the value encoding (postcard after this byte). Bump it, and teach `decode` the
 /// old layout, whenever a stored type changes shape.
-pub const FORMAT: u8 = 1;
+///
+/// 2: challenges name their facilitators and speakers as people (name, role, organisation)
+/// and carry further questions, an edition, the challenge they duplicate and translations
+/// (issue 19). A database of format 1 is refused at open with `UnsupportedFormat` (no
+/// site has run the event on one yet; `decode` does not read the old layout).
+pub const FORMAT: u8 = 2;
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     postcard::to_extend(value, vec![FORMAT]).map_err(|e| StoreError::Encode(e.to_string()))

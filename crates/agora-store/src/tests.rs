@@ -25,12 +25,13 @@ fn fields(capacity: u32) -> ChallengeFields {
         holders: vec![Holder {
             name: "Jean-Luc Delpeuch".into(),
             role: "président".into(),
-            collectivity: "Communauté de communes du Clunisois".into(),
+            organisation: "Communauté de communes du Clunisois".into(),
         }],
-        facilitators: vec!["Noémie Bernard".into()],
+        facilitators: vec![Holder::named("Noémie Bernard")],
         room: "Farinier".into(),
         capacity,
         status: ChallengeStatus::Open,
+        ..ChallengeFields::default()
     }
 }
 
@@ -956,21 +957,42 @@ async fn the_largest_commands_the_model_allows_fit_in_a_row() {
     let holder = |i: usize| Holder {
         name: format!("{i}{}", wide(c::MAX_NAME - 1)),
         role: wide(c::MAX_ROLE),
-        collectivity: wide(c::MAX_COLLECTIVITY),
+        organisation: wide(c::MAX_ORGANISATION),
     };
-    let facilitators = (0..c::MAX_FACILITATORS)
-        .map(|i| format!("{i}{}", wide(c::MAX_NAME - 1)))
-        .collect::<Vec<_>>();
+    // Holders, facilitators and speakers: MAX_PEOPLE together, each text at its limit; every
+    // further question, and every language's translation with all its questions.
+    let people = |from: usize, n: usize| (from..from + n).map(holder).collect::<Vec<_>>();
+    let questions = |tag: &str| {
+        (0..c::MAX_MORE_QUESTIONS)
+            .map(|i| format!("{tag}{i}{}", wide(c::MAX_TITLE - 2)))
+            .collect::<Vec<_>>()
+    };
     let fields = ChallengeFields {
         title: wide(c::MAX_TITLE),
         description: wide(c::MAX_DESCRIPTION),
         themes: themes.iter().take(c::MAX_THEMES).cloned().collect(),
-        holders: (0..c::MAX_HOLDERS).map(holder).collect(),
-        facilitators: facilitators.clone(),
+        holders: people(0, 4),
+        facilitators: people(4, 3),
+        speakers: people(7, c::MAX_PEOPLE - 7),
+        more_questions: questions("q"),
+        edition: Some(2018),
+        duplicate_of: None,
+        translations: agora_model::Lang::ALL
+            .iter()
+            .map(|l| agora_model::Translation {
+                lang: *l,
+                title: wide(c::MAX_TITLE),
+                more_questions: questions(&l.code()[..1]),
+            })
+            .collect(),
         room: wide(c::MAX_ROOM),
         capacity: 10,
         status: ChallengeStatus::Open,
     };
+    // A review names the facilitators by name; with the proposal's holder, MAX_PEOPLE.
+    let facilitators = (0..c::MAX_PEOPLE - 1)
+        .map(|i| format!("{i}{}", wide(c::MAX_NAME - 1)))
+        .collect::<Vec<_>>();
     let create = Command::CreateChallenge {
         number: None,
         fields,

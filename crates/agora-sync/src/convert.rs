@@ -11,6 +11,62 @@ pub fn theme(t: &m::Theme) -> pb::Theme {
     pb::Theme {
         id: t.id.clone(),
         label: t.label.clone(),
+        labels: m::i18n::known_theme(&t.id)
+            .map(|k| {
+                m::Lang::ALL
+                    .iter()
+                    .map(|l| pb::LocalizedText {
+                        lang: l.code().to_owned(),
+                        text: k.label(*l).to_owned(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The editable fields of a challenge, as a client sends them.
+pub fn challenge_fields(f: &m::ChallengeFields) -> pb::ChallengeFields {
+    pb::ChallengeFields {
+        title: f.title.clone(),
+        description: f.description.clone(),
+        themes: f.themes.clone(),
+        holders: f.holders.iter().map(holder).collect(),
+        facilitators: Vec::new(),
+        room: f.room.clone(),
+        capacity: f.capacity,
+        status: status(f.status).into(),
+        facilitator_people: f.facilitators.iter().map(person).collect(),
+        speakers: f.speakers.iter().map(person).collect(),
+        more_questions: f.more_questions.clone(),
+        edition: f.edition.map_or(0, u32::from),
+        duplicate_of: f.duplicate_of.unwrap_or(0),
+        translations: f.translations.iter().map(translation).collect(),
+    }
+}
+
+/// A person as the wire's `Holder` (holders keep the message older clients know).
+pub fn holder(p: &m::Person) -> pb::Holder {
+    pb::Holder {
+        name: p.name.clone(),
+        role: p.role.clone(),
+        collectivity: p.organisation.clone(),
+    }
+}
+
+pub fn person(p: &m::Person) -> pb::Person {
+    pb::Person {
+        name: p.name.clone(),
+        role: p.role.clone(),
+        organisation: p.organisation.clone(),
+    }
+}
+
+pub fn translation(t: &m::Translation) -> pb::ChallengeTranslation {
+    pb::ChallengeTranslation {
+        lang: t.lang.code().to_owned(),
+        title: t.title.clone(),
+        more_questions: t.more_questions.clone(),
     }
 }
 
@@ -30,16 +86,8 @@ pub fn challenge(c: &m::Challenge) -> pb::Challenge {
         title: f.title.clone(),
         description: f.description.clone(),
         themes: f.themes.clone(),
-        holders: f
-            .holders
-            .iter()
-            .map(|h| pb::Holder {
-                name: h.name.clone(),
-                role: h.role.clone(),
-                collectivity: h.collectivity.clone(),
-            })
-            .collect(),
-        facilitators: f.facilitators.clone(),
+        holders: f.holders.iter().map(holder).collect(),
+        facilitators: f.facilitators.iter().map(|p| p.name.clone()).collect(),
         room: f.room.clone(),
         capacity: f.capacity,
         status: status(f.status).into(),
@@ -47,6 +95,12 @@ pub fn challenge(c: &m::Challenge) -> pb::Challenge {
         created_at_ms: c.created_at_ms,
         updated_at_ms: c.updated_at_ms,
         proposal_id: 0,
+        facilitator_people: f.facilitators.iter().map(person).collect(),
+        speakers: f.speakers.iter().map(person).collect(),
+        more_questions: f.more_questions.clone(),
+        edition: f.edition.map_or(0, u32::from),
+        duplicate_of: f.duplicate_of.unwrap_or(0),
+        translations: f.translations.iter().map(translation).collect(),
     }
 }
 
@@ -178,7 +232,68 @@ fn opt_ms(v: i64) -> Option<i64> {
     (v != 0).then_some(v)
 }
 
-fn challenge_from(c: pb::Challenge) -> Result<m::Challenge, DomainError> {
+pub fn holder_from(h: pb::Holder) -> m::Person {
+    m::Person {
+        name: h.name,
+        role: h.role,
+        organisation: h.collectivity,
+    }
+}
+
+pub fn person_from(p: pb::Person) -> m::Person {
+    m::Person {
+        name: p.name,
+        role: p.role,
+        organisation: p.organisation,
+    }
+}
+
+/// Facilitators with role and organisation when given, else by name (older clients).
+pub fn people_from(people: Vec<pb::Person>, names: Vec<String>) -> Vec<m::Person> {
+    if people.is_empty() {
+        names.iter().map(|n| m::Person::named(n)).collect()
+    } else {
+        people.into_iter().map(person_from).collect()
+    }
+}
+
+/// An edition year; 0 means "not said".
+pub fn edition_from(field: &str, year: u32) -> Result<Option<u16>, DomainError> {
+    match year {
+        0 => Ok(None),
+        y => u16::try_from(y).map(Some).map_err(|_| {
+            bad(
+                field,
+                format!("must be a year between 2000 and 2100 (got {y})"),
+            )
+        }),
+    }
+}
+
+pub fn translations_from(
+    field: &str,
+    ts: Vec<pb::ChallengeTranslation>,
+) -> Result<Vec<m::Translation>, DomainError> {
+    ts.into_iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let lang = m::Lang::parse(&t.lang).ok_or_else(|| {
+                bad(
+                    &format!("{field}[{i}].lang"),
+                    format!("{:?}: fr, en or de", t.lang),
+                )
+            })?;
+            Ok(m::Translation {
+                lang,
+                title: t.title,
+                more_questions: t.more_questions,
+            })
+        })
+        .collect()
+}
+
+/// A challenge read back from the wire (a replica, or a client reading a site).
+pub fn challenge_from(c: pb::Challenge) -> Result<m::Challenge, DomainError> {
     use pb::ChallengeStatus as P;
     let status = match P::try_from(c.status) {
         Ok(P::Draft) => m::ChallengeStatus::Draft,
@@ -198,16 +313,13 @@ fn challenge_from(c: pb::Challenge) -> Result<m::Challenge, DomainError> {
             title: c.title,
             description: c.description,
             themes: c.themes,
-            holders: c
-                .holders
-                .into_iter()
-                .map(|h| m::Holder {
-                    name: h.name,
-                    role: h.role,
-                    collectivity: h.collectivity,
-                })
-                .collect(),
-            facilitators: c.facilitators,
+            holders: c.holders.into_iter().map(holder_from).collect(),
+            facilitators: people_from(c.facilitator_people, c.facilitators),
+            speakers: c.speakers.into_iter().map(person_from).collect(),
+            more_questions: c.more_questions,
+            edition: edition_from("challenge.edition", c.edition)?,
+            duplicate_of: (c.duplicate_of != 0).then_some(c.duplicate_of),
+            translations: translations_from("challenge.translations", c.translations)?,
             room: c.room,
             capacity: c.capacity,
             status,

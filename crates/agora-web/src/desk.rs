@@ -251,7 +251,8 @@ struct Board {
 }
 
 impl Board {
-    async fn read(store: &Arc<Store>) -> Result<Board, Failure> {
+    /// Themes are labelled in `lang` when the model knows them (the grandes mutations).
+    async fn read(store: &Arc<Store>, lang: Lang) -> Result<Board, Failure> {
         let store = Arc::clone(store);
         blocking(move || {
             Ok(Board {
@@ -260,7 +261,11 @@ impl Board {
                 themes: store
                     .themes()?
                     .into_iter()
-                    .map(|t| (t.id, t.label))
+                    .map(|t| {
+                        let label = agora_model::i18n::theme_label(&t.id, &t.label, lang.model())
+                            .to_owned();
+                        (t.id, label)
+                    })
                     .collect(),
             })
         })
@@ -323,7 +328,7 @@ pub async fn home(
         let text = query.clone();
         blocking(move || store.find_participants(&text, SEARCH_LIMIT)).await?
     };
-    let board = Board::read(&app.store).await?;
+    let board = Board::read(&app.store, lang).await?;
     let f = frame(&app, lang, "/desk", Some(&cur));
     let org_types = HomePage::org_types(f.t);
     html(
@@ -392,7 +397,7 @@ pub async fn participant(
     let Some((p, active, confs)) = read else {
         return not_found(&app, lang, &cur);
     };
-    let board = Board::read(&app.store).await?;
+    let board = Board::read(&app.store, lang).await?;
     let mut challenges = board.challenge_rows();
     let mut alternatives = Vec::new();
     if let Some((r, _)) = &active {
@@ -465,7 +470,7 @@ pub async fn ticket(
     let Some((r, pos, p)) = read else {
         return not_found(&app, lang, &cur);
     };
-    let board = Board::read(&app.store).await?;
+    let board = Board::read(&app.store, lang).await?;
     let reg = RegView::new(lang, &r, board.title(r.target), pos);
     let qr = crate::qr::svg(&reg.ticket).unwrap_or_default();
     html(

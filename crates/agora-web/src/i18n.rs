@@ -41,6 +41,15 @@ impl Lang {
         }
     }
 
+    /// The model's language of the same name (its refusals and theme labels).
+    pub fn model(self) -> agora_model::i18n::Lang {
+        match self {
+            Lang::Fr => agora_model::i18n::Lang::Fr,
+            Lang::En => agora_model::i18n::Lang::En,
+            Lang::De => agora_model::i18n::Lang::De,
+        }
+    }
+
     pub fn t(self) -> &'static Texts {
         match self {
             Lang::Fr => &FR,
@@ -591,11 +600,15 @@ impl Lang {
                     Lang::De => format!("Bitte „{label}“ korrigieren: {rule}."),
                 }
             }
-            (_, other) => match self {
-                Lang::Fr => format!("Refusé : {other}."),
-                Lang::En => format!("Refused: {other}."),
-                Lang::De => format!("Abgelehnt: {other}."),
-            },
+            // The rarer refusals: the model's own words in this language.
+            (_, other) => {
+                let text = agora_model::i18n::error_message(other, self.model());
+                match self {
+                    Lang::Fr => format!("Refusé : {text}."),
+                    Lang::En => format!("Refused: {text}."),
+                    Lang::De => format!("Abgelehnt: {text}."),
+                }
+            }
         }
     }
 }
@@ -643,6 +656,20 @@ mod tests {
             challenge: 4,
         });
         assert!(Lang::De.refusal(&elsewhere).contains("Challenge 4"));
+    }
+
+    #[test]
+    fn rarer_refusals_take_the_models_words() {
+        let e = StoreError::Domain(DomainError::CapacityBelowConfirmed {
+            challenge: 3,
+            capacity: 2,
+            confirmed: 5,
+        });
+        assert!(
+            Lang::Fr.refusal(&e).starts_with("Refusé : 2 places"),
+            "{}",
+            Lang::Fr.refusal(&e)
+        );
     }
 
     #[test]

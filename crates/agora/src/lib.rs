@@ -13,6 +13,7 @@ mod bearer;
 mod bench;
 pub mod certs;
 mod demo;
+pub mod import;
 pub mod relay;
 
 /// Agora: the backend of a multi-site, connected, European event. One binary runs a venue's
@@ -41,6 +42,10 @@ enum Command {
     /// Export from a running site node to standard output (CSV, iCalendar).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Import défis from a spreadsheet (CSV, as French Excel writes it or RFC 4180) or a
+    /// TOML file into a running site node: creates, updates by number, reports every
+    /// problem with its line and corrects nothing.
+    Import(ImportArgs),
     /// Make a certificate authority and server certificates (for venues without a PKI).
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -166,12 +171,63 @@ impl ServeArgs {
 }
 
 #[derive(Debug, Args)]
+struct ImportArgs {
+    /// The file: .toml, else CSV (UTF-8, `;` or `,`, with or without a byte-order mark).
+    file: PathBuf,
+    /// The site node's URL, e.g. https://desk.cluny.example:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
+    #[command(flatten)]
+    dial: DialArgs,
+    /// Organiser token (prefer --token-file or AGORA_TOKEN: a command line is readable by
+    /// every user of the machine).
+    #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// File holding the organiser token.
+    #[arg(long, env = "AGORA_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<PathBuf>,
+    /// Print what would be created or changed and every problem; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Language of the report: fr, en or de.
+    #[arg(long, default_value = "fr", value_parser = parse_model_lang)]
+    lang: agora_model::Lang,
+    /// The event's sites to check holders' collectivities and place names against, as
+    /// id=Name pairs ("cluny=Cluny,kehl=Kehl"); default: the site's national directory.
+    #[arg(long, value_delimiter = ',', value_parser = parse_known_site)]
+    sites: Option<Vec<agora_model::import::KnownSite>>,
+}
+
+fn parse_known_site(s: &str) -> Result<agora_model::import::KnownSite, String> {
+    match s.split_once('=') {
+        Some((id, name)) if !id.trim().is_empty() && !name.trim().is_empty() => {
+            Ok(agora_model::import::KnownSite {
+                id: id.trim().to_owned(),
+                name: name.trim().to_owned(),
+            })
+        }
+        _ => Err(format!("{s:?}: give id=Name, such as kehl=Kehl")),
+    }
+}
+
+fn parse_model_lang(s: &str) -> Result<agora_model::Lang, String> {
+    agora_model::Lang::parse(s).ok_or_else(|| format!("{s:?}: fr, en or de"))
+}
+
+#[derive(Debug, Args)]
 struct DashboardArgs {
     /// URL of the national node (https://; http:// on loopback).
     #[arg(long, env = "AGORA_NATIONAL", default_value = "http://127.0.0.1:50050")]
     national: String,
     #[command(flatten)]
     dial: DialArgs,
+    /// The national node's viewer (or administrator) token; prefer --token-file or
+    /// AGORA_TOKEN (a command line is readable by every user of the machine).
+    #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// File holding the token.
+    #[arg(long, env = "AGORA_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<PathBuf>,
     /// One line per change and a summary every few seconds, instead of the full screen.
     #[arg(long)]
     plain: bool,
@@ -225,12 +281,28 @@ fn parse_lang(s: &str) -> Result<agora_dashboard::Lang, String> {
 
 #[derive(Debug, Subcommand)]
 enum ExportCommand {
-    /// Attendance list of a challenge or a conference, as CSV (UTF-8, with check-in times).
+    /// Attendance list of a challenge or a conference, as CSV (by default the form French
+    /// spreadsheets open with a double click), with check-in times.
     Registrations(ExportRegistrationsArgs),
     /// The site's program as an iCalendar (.ics) file.
     Program(ExportProgramArgs),
     /// Everything the site holds about one participant, as JSON (subject access).
     Person(ExportPersonArgs),
+    /// The site's défis as a sheet that `agora import` reads back (people one per line in
+    /// a cell, `name | role | organisation`).
+    Defis(ExportDefisArgs),
+}
+
+#[derive(Debug, Args)]
+struct ExportDefisArgs {
+    /// The site node's URL, e.g. https://desk.cluny.example:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
+    #[command(flatten)]
+    dial: DialArgs,
+    /// excel: byte-order mark and `;` (French spreadsheets); rfc4180: `,`.
+    #[arg(long, default_value = "excel", value_parser = ["excel", "rfc4180"])]
+    form: String,
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +329,13 @@ struct ExportRegistrationsArgs {
     /// Conference id.
     #[arg(long)]
     conference: Option<u32>,
+    /// excel: what French spreadsheets open with a double click (byte-order mark, `;`, local
+    /// times with their offset); rfc4180: `,`, local times; utc: `,`, UTC times.
+    #[arg(long, default_value = "excel", value_parser = ["excel", "rfc4180", "utc"])]
+    form: String,
+    /// Language of the header row and the states: fr, en or de.
+    #[arg(long, default_value = "fr", value_parser = parse_model_lang)]
+    lang: agora_model::Lang,
 }
 
 #[derive(Debug, Args)]
@@ -338,6 +417,13 @@ struct NationalServeArgs {
     /// File holding the administrator's token.
     #[arg(long, env = "AGORA_ADMIN_TOKEN_FILE")]
     admin_token_file: Option<PathBuf>,
+    /// Token of the dashboards (viewer role: overview, Watch, digests); without one, only
+    /// the administrator reads them. Prefer --viewer-token-file or AGORA_VIEWER_TOKEN.
+    #[arg(long, env = "AGORA_VIEWER_TOKEN", hide_env_values = true)]
+    viewer_token: Option<String>,
+    /// File holding the viewer token.
+    #[arg(long, env = "AGORA_VIEWER_TOKEN_FILE")]
+    viewer_token_file: Option<PathBuf>,
     /// sled page cache in MiB [default: 64].
     #[arg(long, env = "AGORA_CACHE_MB")]
     cache_mb: Option<u64>,
@@ -468,6 +554,9 @@ struct SiteArgs {
     join_token_file: Option<PathBuf>,
     #[command(flatten)]
     serve: ServeArgs,
+    /// The site's time zone, an IANA name such as Europe/London [default: Europe/Paris].
+    #[arg(long, env = "AGORA_TIME_ZONE")]
+    time_zone: Option<String>,
 }
 
 /// Runs the command line; the exit code says whether it succeeded.
@@ -496,6 +585,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Command::Demo(_)
         | Command::Dashboard(_)
         | Command::Export(_)
+        | Command::Import(_)
         | Command::Bench(_)
         | Command::Certs(_) => "warn",
         _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
@@ -559,12 +649,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => administer(a).await,
         Command::Export(e) => export::run(e).await,
         Command::Certs(c) => run_certs(c),
+        Command::Import(a) => {
+            let file = import::read(&a.file)?;
+            let channel = export::channel(&a.site, &a.dial).await?;
+            let token = secret("token", a.token, a.token_file.as_deref())?;
+            let mut client = pb_site_client(channel, &token, Some(a.lang))?;
+            let report = import::import(
+                &mut client,
+                &file,
+                &import::ImportOptions {
+                    dry_run: a.dry_run,
+                    sites: a.sites,
+                },
+            )
+            .await?;
+            print!("{}", report.render(a.lang));
+            if report.errors() > 0 {
+                anyhow::bail!(
+                    "{} rows of {} were not imported (see the report)",
+                    report.errors(),
+                    a.file.display()
+                );
+            }
+            Ok(())
+        }
         Command::Dashboard(a) => {
             let (_stop, stop) = tokio::sync::watch::channel(false);
             // Not a terminal (a log file, a pipe): line output.
             let plain = a.plain || !std::io::IsTerminal::is_terminal(&std::io::stdout());
+            let token = match (&a.token, &a.token_file) {
+                (None, None) => None,
+                _ => Some(secret("token", a.token, a.token_file.as_deref())?),
+            };
             let opts = agora_dashboard::Options {
                 dial: a.dial.dial()?,
+                token,
                 national: a.national,
                 lang: a.lang,
                 plain,
@@ -609,6 +728,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+fn pb_site_client(
+    channel: tonic::transport::Channel,
+    token: &str,
+    lang: Option<agora_model::Lang>,
+) -> anyhow::Result<import::SiteClient> {
+    let mut auth = bearer::Bearer::new(token).context("the token must be printable ASCII")?;
+    if let Some(l) = lang {
+        auth = auth.with_lang(l);
+    }
+    Ok(agora_proto::v1::site_service_client::SiteServiceClient::with_interceptor(channel, auth))
+}
+
 /// `agora export …`: gRPC calls to a running site node, the file on standard output.
 mod export {
     use std::io::Write;
@@ -620,23 +751,26 @@ mod export {
 
     use super::ExportCommand;
 
-    async fn connect(
-        site: &str,
-        dial: &super::DialArgs,
-    ) -> anyhow::Result<SiteServiceClient<Channel>> {
+    /// A channel to the site node at `site` (`https://` assumed without a scheme).
+    pub async fn channel(site: &str, dial: &super::DialArgs) -> anyhow::Result<Channel> {
         let url = if site.contains("://") {
             site.to_owned()
         } else {
             format!("https://{site}")
         };
-        let channel = dial
-            .dial()?
+        dial.dial()?
             .endpoint(&url)?
             .connect_timeout(std::time::Duration::from_secs(10))
             .connect()
             .await
-            .with_context(|| format!("connecting to {url}"))?;
-        Ok(SiteServiceClient::new(channel))
+            .with_context(|| format!("connecting to {url}"))
+    }
+
+    async fn connect(
+        site: &str,
+        dial: &super::DialArgs,
+    ) -> anyhow::Result<SiteServiceClient<Channel>> {
+        Ok(SiteServiceClient::new(channel(site, dial).await?))
     }
 
     fn status(s: tonic::Status) -> anyhow::Error {
@@ -657,9 +791,16 @@ mod export {
             ExportCommand::Registrations(a) => {
                 let mut client = connect(&a.site, &a.dial).await?;
                 let token = super::secret("token", a.token, a.token_file.as_deref())?;
+                let form = match a.form.as_str() {
+                    "excel" => pb::CsvForm::FrenchExcel,
+                    "rfc4180" => pb::CsvForm::Rfc4180,
+                    _ => pb::CsvForm::Unspecified,
+                };
                 let mut req = tonic::Request::new(pb::ExportRegistrationsCsvRequest {
                     challenge_number: a.challenge.unwrap_or(0),
                     conference_id: a.conference.unwrap_or(0),
+                    form: form.into(),
+                    lang: a.lang.code().to_owned(),
                 });
                 let value = format!("Bearer {token}")
                     .parse()
@@ -672,6 +813,43 @@ mod export {
                     .context("ExportRegistrationsCsv")?
                     .into_inner()
                     .csv
+            }
+            ExportCommand::Defis(a) => {
+                let mut client = connect(&a.site, &a.dial).await?;
+                let site = client
+                    .get_site_info(pb::GetSiteInfoRequest {})
+                    .await
+                    .map_err(status)
+                    .context("GetSiteInfo")?
+                    .into_inner()
+                    .site_id;
+                let rows = client
+                    .list_challenges(pb::ListChallengesRequest::default())
+                    .await
+                    .map_err(status)
+                    .context("ListChallenges")?
+                    .into_inner()
+                    .challenges
+                    .into_iter()
+                    .filter_map(|c| c.challenge)
+                    .map(|c| {
+                        let c = agora_sync::convert::challenge_from(c)
+                            .map_err(|e| anyhow::anyhow!("reading a défi: {e}"))?;
+                        Ok(agora_model::import::DefiRow {
+                            line: 0,
+                            field_lines: Vec::new(),
+                            number: c.number,
+                            site: Some(site.clone()),
+                            fields: c.fields,
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let dialect = if a.form == "excel" {
+                    crate::import::Dialect::FrenchExcel
+                } else {
+                    crate::import::Dialect::Rfc4180
+                };
+                crate::import::defis_csv(&rows, dialect)?
             }
             ExportCommand::Program(a) => {
                 let mut client = connect(&a.site, &a.dial).await?;
@@ -815,12 +993,14 @@ async fn run_national(args: NationalServeArgs) -> anyhow::Result<()> {
             ("listen", text(args.listen)),
             ("admin_token", text(args.admin_token)),
             ("admin_token_file", path(args.admin_token_file)),
+            ("viewer_token", text(args.viewer_token)),
+            ("viewer_token_file", path(args.viewer_token_file)),
             ("cache_mb", int("cache_mb", args.cache_mb)?),
         ]
         .into_iter()
         .chain(args.serve.overrides()?)
         .collect(),
-        &["admin_token"],
+        &["admin_token", "viewer_token"],
         "national",
     )?;
     let listener = TcpListener::bind(config.listen)
@@ -964,6 +1144,7 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             ),
             ("join_token", text(args.join_token)),
             ("join_token_file", path(args.join_token_file)),
+            ("time_zone", text(args.time_zone)),
         ]
         .into_iter()
         .chain(args.serve.overrides()?)

@@ -11,9 +11,9 @@ use crate::schedule::{Utc, room_key};
 use crate::{
     ActionStatus, ApplyError, ChallengeFields, ChallengeProposal, ChallengeStatus, Conference,
     ConferenceFields, DomainError, Event, Feedback, LearningTeam, Moment, NextAction,
-    NextActionFields, NotebookEntry, Outcome, ParticipantId, ProgramItem, ProgramItemFields,
-    ProposalFields, ProposalStatus, QuestionRef, Review, Rows, SeatPool, Slot, SlotKey, Target,
-    TeamFields, challenge, exhibition, question_key, team,
+    NextActionFields, NotebookEntry, Outcome, ParticipantId, Person, ProgramItem,
+    ProgramItemFields, ProposalFields, ProposalStatus, QuestionRef, Review, Rows, SeatPool, Slot,
+    SlotKey, Target, TeamFields, challenge, exhibition, question_key, team,
 };
 
 impl<R: Rows> Tx<'_, R> {
@@ -155,10 +155,11 @@ impl<R: Rows> Tx<'_, R> {
                     description: f.context.clone(),
                     themes: f.themes.clone(),
                     holders: vec![f.holder.clone()],
-                    facilitators: facilitators.clone(),
+                    facilitators: facilitators.iter().map(|n| Person::named(n)).collect(),
                     room: room.clone(),
                     capacity: *capacity,
                     status: ChallengeStatus::Open,
+                    ..ChallengeFields::default()
                 };
                 // Checks everything before its first write, like every command.
                 let (outcome, mut ev) = self.create_challenge(*number, &fields)?;

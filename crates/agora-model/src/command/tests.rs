@@ -308,12 +308,13 @@ fn fields(capacity: u32) -> ChallengeFields {
         holders: vec![Holder {
             name: "Isabelle Menesplier".into(),
             role: "DGS".into(),
-            collectivity: "Volvic".into(),
+            organisation: "Volvic".into(),
         }],
-        facilitators: vec!["Equipe Bourgogne".into()],
+        facilitators: vec![Holder::named("Equipe Bourgogne")],
         room: "Salle des moines".into(),
         capacity,
         status: ChallengeStatus::Open,
+        ..ChallengeFields::default()
     }
 }
 
@@ -746,5 +747,44 @@ fn forgetting_keeps_seats_and_waiting_order_and_refuses_the_erased() {
     assert_eq!(
         s.refused(Command::ForgetParticipant(unknown)),
         DomainError::ParticipantNotFound(unknown)
+    );
+}
+
+/// Issue 19: an update from a client that only knows facilitators by name keeps the role
+/// and organisation the challenge records for them; a new name comes in as given.
+#[test]
+fn an_update_naming_facilitators_only_keeps_their_roles_and_organisations() {
+    let mut s = Site::new();
+    let mut with_people = fields(5);
+    with_people.facilitators = vec![Holder {
+        name: "Carine Hertel".into(),
+        role: "cheffe de service".into(),
+        organisation: "INET".into(),
+    }];
+    s.run(Command::CreateChallenge {
+        number: Some(7),
+        fields: with_people,
+    })
+    .unwrap();
+    let mut by_name = fields(5);
+    by_name.facilitators = vec![
+        Holder::named("Carine Hertel"),
+        Holder::named("Bénédicte Richoux"),
+    ];
+    let (out, _) = s
+        .run(Command::UpdateChallenge {
+            number: 7,
+            expected_version: 1,
+            fields: by_name,
+        })
+        .unwrap();
+    let Outcome::Challenge { challenge, .. } = out else {
+        panic!()
+    };
+    assert_eq!(challenge.fields.facilitators[0].organisation, "INET");
+    assert_eq!(challenge.fields.facilitators[0].role, "cheffe de service");
+    assert_eq!(
+        challenge.fields.facilitators[1],
+        Holder::named("Bénédicte Richoux")
     );
 }

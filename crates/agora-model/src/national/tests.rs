@@ -209,6 +209,7 @@ fn challenge(number: u32, title: &str) -> Challenge {
             room: String::new(),
             capacity: 10,
             status: ChallengeStatus::Open,
+            ..ChallengeFields::default()
         },
         version: 1,
         created_at_ms: 0,
@@ -448,8 +449,10 @@ fn an_invalid_record_is_refused_by_field_and_nothing_of_it_applies() {
     let err = ingest(&mut m, "lyon", batch).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidArgument);
     assert!(
-        err.to_string()
-            .starts_with("change 2: events[0].theme.label: must hold at most 120"),
+        err.to_string().starts_with(&format!(
+            "change 2: events[0].theme.label: must hold at most {}",
+            Theme::MAX_LABEL
+        )),
         "{err}"
     );
     assert_eq!(m.log.len(), before);

@@ -28,11 +28,7 @@ pub fn proposal_fields(f: Option<pb::ProposalFields>) -> Result<m::ProposalField
     Ok(m::ProposalFields {
         question: f.question,
         context: f.context,
-        holder: m::Holder {
-            name: h.name,
-            role: h.role,
-            collectivity: h.collectivity,
-        },
+        holder: agora_sync::convert::holder_from(h),
         themes: f.themes,
         wished_site: f.wished_site,
         expected_participants: f.expected_participants,
@@ -161,11 +157,7 @@ pub fn proposal(p: &m::ChallengeProposal) -> pb::ChallengeProposal {
         fields: Some(pb::ProposalFields {
             question: f.question.clone(),
             context: f.context.clone(),
-            holder: Some(pb::Holder {
-                name: f.holder.name.clone(),
-                role: f.holder.role.clone(),
-                collectivity: f.holder.collectivity.clone(),
-            }),
+            holder: Some(agora_sync::convert::holder(&f.holder)),
             themes: f.themes.clone(),
             wished_site: f.wished_site.clone(),
             expected_participants: f.expected_participants,

@@ -30,6 +30,8 @@ use crate::relay::Relay;
 const ORGANISER: &str = "demo-organiser-token";
 const DESK: &str = "demo-desk-token";
 const ADMIN: &str = "demo-admin-token";
+/// The dashboard reads with the viewer role, as a national team's screen would.
+const VIEWER: &str = "demo-viewer-token";
 /// The site whose link to the national node is cut mid-demo.
 const CUT_SITE: &str = "macon";
 
@@ -114,6 +116,7 @@ pub async fn run(
     let national_addr = listener.local_addr()?;
     let mut ncfg = agora_national::NationalConfig::new(root.join("national"), ADMIN);
     ncfg.cache_mb = 16;
+    ncfg.viewer_token = Some(VIEWER.to_owned());
     ncfg.tls_cert = Some(server.cert.clone());
     ncfg.tls_key = Some(server.key.clone());
     let national_task = tokio::spawn(agora_national::run(ncfg, listener, until(&nodes_stopped)));
@@ -181,13 +184,14 @@ pub async fn run(
     let mut desks = Vec::new();
     for (i, s) in sites.iter().enumerate() {
         let mut org = site_client(&s.channel, ORGANISER)?;
-        let defis = load_defis(&mut org, s.id)
+        let defis = load_defis(&mut org, opts.lang)
             .await
             .with_context(|| format!("loading the défis of {}", s.name))?;
         org.create_default_program(pb::CreateDefaultProgramRequest {
             request_id: rid(),
             first_day: "2018-07-10".into(),
-            utc_offset_minutes: 120,
+            utc_offset_minutes: 0,
+            time_zone: "Europe/Paris".into(),
         })
         .await
         .with_context(|| format!("creating the program of {}", s.name))?;
@@ -212,6 +216,7 @@ pub async fn run(
         agora_dashboard::Options {
             national: national_url.clone(),
             dial: dial.clone(),
+            token: Some(VIEWER.to_owned()),
             lang: opts.lang,
             plain: opts.plain,
         },
@@ -458,70 +463,57 @@ fn verdict(l: Lang, ok: bool) -> &'static str {
     }
 }
 
-/// Creates the site's défis from the seed (and the extra themes they need); returns their
-/// numbers.
-async fn load_defis(org: &mut SiteClient, site: &str) -> anyhow::Result<Vec<u32>> {
-    let themes = org
-        .list_themes(pb::ListThemesRequest {})
+/// The organisers' défis (`deploy/defis-2017.toml`), built into the binary so that the
+/// demo runs anywhere.
+const DEFIS_FILE: &str = include_str!("../../../../deploy/defis-2017.toml");
+
+/// The demo's language for the import report.
+fn report_lang(l: Lang) -> agora_model::Lang {
+    match l {
+        Lang::Fr => agora_model::Lang::Fr,
+        Lang::En => agora_model::Lang::En,
+        Lang::De => agora_model::Lang::De,
+    }
+}
+
+/// Imports the site's défis from the organisers' file through `agora import`'s code,
+/// prints its report, and returns the numbers of the défis open for registration.
+async fn load_defis(org: &mut SiteClient, lang: Lang) -> anyhow::Result<Vec<u32>> {
+    let file = crate::import::parse("defis-2017.toml", DEFIS_FILE)?;
+    let sites = seed::SITES
+        .iter()
+        .map(|(id, name, _, _)| agora_model::import::KnownSite {
+            id: (*id).into(),
+            name: (*name).into(),
+        })
+        .collect();
+    let report = crate::import::import(
+        org,
+        &file,
+        &crate::import::ImportOptions {
+            dry_run: false,
+            sites: Some(sites),
+        },
+    )
+    .await?;
+    print!("{}", report.render(report_lang(lang)));
+    if report.plan.errors() > 0 {
+        bail!(
+            "{} rows of the défis file were refused",
+            report.plan.errors()
+        );
+    }
+    Ok(org
+        .list_challenges(pb::ListChallengesRequest {
+            status: pb::ChallengeStatus::Open.into(),
+            ..Default::default()
+        })
         .await?
         .into_inner()
-        .themes;
-    let mut numbers = Vec::new();
-    for d in seed::DEFIS.iter().filter(|d| d.site == site) {
-        let mut ids = Vec::new();
-        for t in d.themes {
-            let id = match t {
-                seed::SeedTheme::Mutation(key) => themes
-                    .iter()
-                    .find(|th| th.id.contains(key))
-                    .map(|th| th.id.clone())
-                    .with_context(|| format!("no theme matches {key:?}"))?,
-                seed::SeedTheme::Extra(label) => {
-                    match org
-                        .add_theme(pb::AddThemeRequest {
-                            request_id: rid(),
-                            label: (*label).into(),
-                        })
-                        .await
-                    {
-                        Ok(r) => r.into_inner().theme.map(|t| t.id).unwrap_or_default(),
-                        Err(s) if s.code() == tonic::Code::AlreadyExists => {
-                            agora_model::text::slug(label)
-                        }
-                        Err(s) => bail!("adding theme {label:?}: {}", s.message()),
-                    }
-                }
-            };
-            ids.push(id);
-        }
-        let fields = pb::ChallengeFields {
-            title: d.question.into(),
-            description: String::new(),
-            themes: ids,
-            holders: d
-                .holders
-                .iter()
-                .map(|(name, role)| pb::Holder {
-                    name: (*name).into(),
-                    role: (*role).into(),
-                    collectivity: String::new(),
-                })
-                .collect(),
-            facilitators: d.facilitators.iter().map(|f| (*f).into()).collect(),
-            room: format!("Salle {}", d.number),
-            capacity: 12,
-            status: pb::ChallengeStatus::Open.into(),
-        };
-        org.create_challenge(pb::CreateChallengeRequest {
-            request_id: rid(),
-            number: d.number,
-            fields: Some(fields),
-        })
-        .await
-        .with_context(|| format!("défi {}", d.number))?;
-        numbers.push(d.number);
-    }
-    Ok(numbers)
+        .challenges
+        .into_iter()
+        .filter_map(|c| c.challenge.map(|c| c.number))
+        .collect())
 }
 
 /// Two mini-conferences on the first afternoon, each offered by a participant.

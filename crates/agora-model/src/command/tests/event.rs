@@ -15,7 +15,7 @@ fn proposal(question: &str) -> ProposalFields {
         holder: Holder {
             name: "Sandrine Barret".into(),
             role: "cheffe de projet".into(),
-            collectivity: "CNFPT".into(),
+            organisation: "CNFPT".into(),
         },
         themes: vec!["la-qualite-de-l-action-publique".into()],
         wished_site: "Cluny".into(),
