@@ -130,21 +130,39 @@ pub fn config(id: &str, data: &Path) -> agora_site::SiteConfig {
 pub struct TestSite {
     pub addr: SocketAddr,
     pub channel: Channel,
+    /// The web desk's address, when started with [`TestSite::start_with_http`].
+    pub http: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), agora_site::SiteError>>>,
 }
 
 impl TestSite {
     pub async fn start(config: agora_site::SiteConfig) -> TestSite {
+        Self::start_inner(config, false).await
+    }
+
+    /// A site that also serves the web desk, on another `127.0.0.1:0` listener.
+    pub async fn start_with_http(config: agora_site::SiteConfig) -> TestSite {
+        Self::start_inner(config, true).await
+    }
+
+    async fn start_inner(config: agora_site::SiteConfig, web: bool) -> TestSite {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
+        let http = if web {
+            Some(TcpListener::bind("127.0.0.1:0").await.expect("bind http"))
+        } else {
+            None
+        };
+        let http_addr = http.as_ref().map(|l| l.local_addr().expect("http addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(agora_site::run(config, listener, async {
+        let task = tokio::spawn(agora_site::run_with_http(config, listener, http, async {
             let _ = stopped.await;
         }));
         TestSite {
             addr,
             channel: channel(addr).await,
+            http: http_addr,
             stop: Some(stop),
             task: Some(task),
         }
@@ -271,7 +289,7 @@ impl Drop for ChildSite {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }

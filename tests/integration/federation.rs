@@ -778,6 +778,10 @@ async fn the_demo_runs_and_its_consistency_check_holds() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("consistency: OK"), "{text}");
     assert!(
+        text.contains("web desk of Cluny: https://127.0.0.1:"),
+        "the demo says where its web desk is: {text}"
+    );
+    assert!(
         text.contains("link to the national node cut"),
         "the demo cuts a link: {text}"
     );

@@ -1,5 +1,6 @@
 //! Agora's integration tests: real nodes on loopback, temporary data directories, real gRPC.
 
+mod browser;
 mod common;
 mod diskfull;
 mod federation;
@@ -16,6 +17,7 @@ mod site_import;
 mod site_privacy;
 mod site_registration;
 mod site_watch;
+mod web_desk;
 
 /// Entry point of the child processes started by `common::ChildSite`: runs the `agora`
 /// command line with the arguments passed in the environment. Does nothing otherwise.

@@ -158,6 +158,35 @@ pub struct Challenge {
     pub updated_at_ms: i64,
 }
 
+/// What to offer someone who lands on the waiting list of `full`: the other open challenges
+/// with a seat left that share one of its themes, the most themes in common first, then the
+/// most seats left, then by number; at most `max`.
+pub fn alternatives<'a>(
+    full: &Challenge,
+    others: impl IntoIterator<Item = (&'a Challenge, &'a crate::SeatPool)>,
+    max: usize,
+) -> Vec<u32> {
+    let mut found: Vec<(usize, u32, u32)> = others
+        .into_iter()
+        .filter(|(c, p)| {
+            c.number != full.number
+                && c.fields.status == ChallengeStatus::Open
+                && p.seats_left() > 0
+        })
+        .filter_map(|(c, p)| {
+            let shared = c
+                .fields
+                .themes
+                .iter()
+                .filter(|t| full.fields.themes.contains(t))
+                .count();
+            (shared > 0).then_some((shared, p.seats_left(), c.number))
+        })
+        .collect();
+    found.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
+    found.into_iter().take(max).map(|(_, _, n)| n).collect()
+}
+
 /// Limits, in characters unless said otherwise. They are part of the API contract.
 pub mod limits {
     pub const MAX_NUMBER: u32 = 9_999;
@@ -464,5 +493,58 @@ mod tests {
         let f = check(f).unwrap();
         assert_eq!(f.title_in(Lang::En), "How to learn together?");
         assert_eq!(f.title_in(Lang::Fr), f.title);
+    }
+}
+
+#[cfg(test)]
+mod alternatives_tests {
+    use super::*;
+    use crate::SeatPool;
+
+    fn challenge(number: u32, themes: &[&str], status: ChallengeStatus) -> Challenge {
+        Challenge {
+            number,
+            fields: ChallengeFields {
+                title: format!("défi {number}"),
+                themes: themes.iter().map(|t| (*t).to_owned()).collect(),
+                capacity: 10,
+                status,
+                ..ChallengeFields::default()
+            },
+            version: 1,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        }
+    }
+
+    fn pool(capacity: u32, confirmed: u32) -> SeatPool {
+        SeatPool {
+            confirmed,
+            ..SeatPool::new(capacity)
+        }
+    }
+
+    fn check(full: &Challenge, others: &[(Challenge, SeatPool)], expected: &[u32]) {
+        let got = alternatives(full, others.iter().map(|(c, p)| (c, p)), 3);
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn alternatives_share_a_theme_have_seats_and_are_open() {
+        use ChallengeStatus::*;
+        let full = challenge(1, &["sante", "numerique"], Open);
+        let others = [
+            (full.clone(), pool(10, 10)),
+            (challenge(2, &["sante"], Open), pool(10, 9)),
+            (challenge(3, &["sante", "numerique"], Open), pool(10, 8)),
+            (challenge(4, &["culture"], Open), pool(10, 0)),
+            (challenge(5, &["sante"], Open), pool(10, 10)),
+            (challenge(6, &["numerique"], Closed), pool(10, 0)),
+            (challenge(7, &["numerique"], Open), pool(10, 2)),
+        ];
+        // two themes in common first, then the most seats left; no full, closed or
+        // unrelated one, nor the full challenge itself
+        check(&full, &others, &[3, 7, 2]);
+        check(&challenge(9, &["mobilite"], Open), &others, &[]);
     }
 }

@@ -126,6 +126,34 @@ pub enum Command {
     ForgetParticipant(ParticipantId),
 }
 
+impl Command {
+    /// The registration of `participant` to `target`: [`Command::Register`] for a challenge
+    /// (`move_` releases their other challenge registration in the same command), and
+    /// [`Command::RegisterConference`] for a conference, where `move_` has no meaning.
+    /// Both edges (gRPC and web) build registrations here.
+    pub fn register(
+        participant: ParticipantId,
+        target: Target,
+        move_: bool,
+    ) -> Result<Command, DomainError> {
+        match target {
+            Target::Challenge(challenge) => Ok(Command::Register {
+                participant,
+                challenge,
+                move_,
+            }),
+            Target::Conference(_) if move_ => Err(DomainError::invalid(
+                "move",
+                "applies to challenges only: conference registrations do not exclude each other",
+            )),
+            Target::Conference(conference) => Ok(Command::RegisterConference {
+                participant,
+                conference,
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RegistrationKey {
     Id(RegistrationId),

@@ -24,7 +24,8 @@ pub mod text;
 mod theme;
 
 pub use challenge::{
-    Challenge, ChallengeFields, ChallengeStatus, Holder, Person, Translation, check_number,
+    Challenge, ChallengeFields, ChallengeStatus, Holder, Person, Translation, alternatives,
+    check_number,
 };
 pub use change::{Change, Event, RegistrationEventKind};
 pub use command::{

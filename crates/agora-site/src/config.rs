@@ -1,6 +1,7 @@
 //! Site node configuration: a TOML file (see `deploy/sites/`), overridden by `AGORA_*`
 //! environment variables and command-line flags in the `agora` binary.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -23,6 +24,9 @@ pub struct SiteConfig {
     /// (`localhost:50051`, `0.0.0.0:50051`, `[::]:50051`).
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Address of the web desk (HTTP, same binary); none: no web pages.
+    #[serde(default)]
+    pub http: Option<SocketAddr>,
     /// Bearer token of the organiser role (everything). At least 8 characters.
     pub organiser_token: String,
     /// Bearer token of the desk role (participants, registrations, check-in).
@@ -149,6 +153,7 @@ impl SiteConfig {
             name: name.to_owned(),
             data: data.into(),
             listen: default_listen(),
+            http: None,
             organiser_token: organiser_token.to_owned(),
             desk_token: None,
             cache_mb: default_cache_mb(),

@@ -2,7 +2,8 @@
 //!
 //! [`run`] serves `agora.v1.SiteService`, the standard gRPC health service and server
 //! reflection on one listener until `shutdown` resolves, then lets in-flight requests
-//! finish, ends the change feeds and flushes the store.
+//! finish, ends the change feeds and flushes the store. With `http` set it also serves the
+//! web desk (`agora_web`) on its own listener, over the same store.
 
 mod auth;
 mod config;
@@ -43,15 +44,42 @@ pub enum SiteError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Serve(#[from] agora_sync::serve::ServeError),
+    #[error("listening on http {addr}: {source}")]
+    HttpBind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Web(#[from] agora_web::WebError),
 }
 
 /// How long shutdown waits for change-feed streams to end.
 const WATCHERS_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves the site node on `listener` until `shutdown` resolves.
+/// Serves the site node on `listener` (and the web desk on `config.http`, when set) until
+/// `shutdown` resolves.
 pub async fn run(
     config: SiteConfig,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), SiteError> {
+    let http = match config.http {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| SiteError::HttpBind { addr, source })?,
+        ),
+        None => None,
+    };
+    run_with_http(config, listener, http, shutdown).await
+}
+
+/// [`run`] with the web desk on a listener the caller bound (tests bind `127.0.0.1:0`);
+/// `config.http` is not read.
+pub async fn run_with_http(
+    config: SiteConfig,
+    listener: TcpListener,
+    http: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), SiteError> {
     let site_id = config.validate()?;
@@ -114,6 +142,26 @@ pub async fn run(
         stopping.subscribe(),
     ));
 
+    // The web desk: same store, same rules, its own listener; it stops with the node.
+    let web_task = http.map(|http| {
+        let mut web = agora_web::WebConfig::new(
+            &config.name,
+            &config.organiser_token,
+            config.desk_token.as_deref(),
+        );
+        // The node's certificate serves the desk too: HTTPS only, as gRPC is TLS only.
+        web.tls = serve_options.tls.as_ref().map(|t| agora_web::WebTls {
+            cert_pem: t.cert_pem().to_vec(),
+            key_pem: t.key_pem().to_vec(),
+        });
+        tokio::spawn(agora_web::serve(
+            web,
+            Arc::clone(&store),
+            http,
+            stopping.subscribe(),
+        ))
+    });
+
     info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), tls = serve_options.tls.is_some(), "site node serving");
     let served = agora_sync::serve::serve(
         Routes::new(lang::WithLang(SiteServiceServer::new(site))),
@@ -129,6 +177,10 @@ pub async fn run(
     stopping.send_replace(true);
     disk_watch.await?;
     retention_check.await?;
+    let web_result = match web_task {
+        Some(task) => task.await?,
+        None => Ok(()),
+    };
     if let Some(task) = uplink_task {
         task.await?;
     }
@@ -142,6 +194,7 @@ pub async fn run(
     tokio::task::spawn_blocking(move || closing.close()).await?;
     info!(site = %site_id, "site node stopped; store flushed");
     served?;
+    web_result?;
     Ok(())
 }
 

@@ -93,14 +93,7 @@ impl Site {
     }
 
     fn position(&self, r: &m::Registration) -> Result<Option<u32>, Status> {
-        match r.wait_slot {
-            Some(slot) => self
-                .store
-                .waitlist_position(r.target, slot)
-                .map(Some)
-                .map_err(status),
-            None => Ok(None),
-        }
+        self.store.position_of(r).map_err(status)
     }
 }
 
@@ -312,23 +305,8 @@ impl SiteService for Site {
         let r = req.into_inner();
         let participant =
             ParticipantId::parse("participant_id", &r.participant_id).map_err(invalid)?;
-        let cmd = match convert::target(r.challenge_number, r.conference_id).map_err(invalid)? {
-            m::Target::Challenge(challenge) => Command::Register {
-                participant,
-                challenge,
-                move_: r.r#move,
-            },
-            m::Target::Conference(_) if r.r#move => {
-                return Err(invalid(m::DomainError::invalid(
-                    "move",
-                    "applies to challenges only: conference registrations do not exclude each other",
-                )));
-            }
-            m::Target::Conference(conference) => Command::RegisterConference {
-                participant,
-                conference,
-            },
-        };
+        let target = convert::target(r.challenge_number, r.conference_id).map_err(invalid)?;
+        let cmd = Command::register(participant, target, r.r#move).map_err(invalid)?;
         match self.submit(&r.request_id, cmd).await? {
             Outcome::Registered {
                 registration,

@@ -824,6 +824,51 @@ impl Store {
         )
     }
 
+    /// Participants whose name, organisation or email holds every word of `query` (folded:
+    /// accents and case ignored), by creation order, at most `limit`: the desk's search. A
+    /// scan of the participants (a site has a few thousand); run it off the async threads.
+    pub fn find_participants(
+        &self,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<Participant>, StoreError> {
+        let words: Vec<String> = agora_model::text::fold(query)
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _batch = self.inner.read_gate();
+        let mut out = Vec::new();
+        for kv in self.inner.tree(T::Participants).iter() {
+            let (k, v) = kv?;
+            let p: Participant = decode(T::Participants.name(), &k, &v)?;
+            let text = agora_model::text::fold(&format!(
+                "{} {} {}",
+                p.display_name,
+                p.organisation,
+                p.email.as_deref().unwrap_or_default()
+            ));
+            if words.iter().all(|w| text.contains(w.as_str())) {
+                out.push(p);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The 1-based place of a waitlisted registration in its waiting list; `None` when it
+    /// is not waiting.
+    pub fn position_of(&self, r: &Registration) -> Result<Option<u32>, StoreError> {
+        r.wait_slot
+            .map(|slot| self.waitlist_position(r.target, slot))
+            .transpose()
+    }
+
     pub fn registration(&self, id: RegistrationId) -> Result<Option<Registration>, StoreError> {
         let _batch = self.inner.read_gate();
         self.registration_row(id)

@@ -77,6 +77,34 @@ async fn a_new_store_has_an_epoch_and_logs_its_default_themes() {
 }
 
 #[tokio::test]
+async fn the_desk_finds_participants_by_any_words_of_their_name_without_accents() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    let zoe = participant(&store, "p1", "Zoé Lefèvre").await;
+    let jonas = participant(&store, "p2", "Jonas Weber").await;
+    let found = |q: &str| -> Vec<ParticipantId> {
+        store
+            .find_participants(q, 10)
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    assert_eq!(found("zoe"), vec![zoe]);
+    assert_eq!(found("LEFEVRE zo"), vec![zoe]);
+    assert_eq!(found("weber"), vec![jonas]);
+    assert_eq!(found("e").len(), 2);
+    assert!(found("zoe weber").is_empty(), "every word must match");
+    assert!(found("  ").is_empty(), "an empty search finds nobody");
+    assert_eq!(
+        store.find_participants("e", 1).unwrap().len(),
+        1,
+        "at most the limit"
+    );
+    store.close();
+}
+
+#[tokio::test]
 async fn a_retry_gets_the_first_answer_and_a_reused_id_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&config(dir.path())).unwrap();

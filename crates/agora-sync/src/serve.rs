@@ -86,6 +86,16 @@ impl ServerTls {
         }
     }
 
+    /// The certificate chain, PEM (the site's web desk serves it too).
+    pub fn cert_pem(&self) -> &[u8] {
+        &self.cert_pem
+    }
+
+    /// The private key, PEM.
+    pub fn key_pem(&self) -> &[u8] {
+        &self.key_pem
+    }
+
     fn config(&self) -> ServerTlsConfig {
         ServerTlsConfig::new()
             .identity(Identity::from_pem(&self.cert_pem, &self.key_pem))

@@ -513,6 +513,9 @@ struct SiteArgs {
     /// Address to listen on, host:port (a host name or an IP) [default: 127.0.0.1:50051].
     #[arg(long, env = "AGORA_LISTEN")]
     listen: Option<String>,
+    /// Address of the web desk, such as 127.0.0.1:8080 [default: none, no web pages].
+    #[arg(long, env = "AGORA_HTTP")]
+    http: Option<String>,
     /// Token of the organiser role (prefer --organiser-token-file or the environment: a
     /// command line is readable by every user of the machine).
     #[arg(long, env = "AGORA_ORGANISER_TOKEN", hide_env_values = true)]
@@ -1138,6 +1141,7 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
             ("name", text(args.name)),
             ("data", path(args.data)),
             ("listen", text(args.listen)),
+            ("http", text(args.http)),
             ("organiser_token", text(args.organiser_token)),
             ("organiser_token_file", path(args.organiser_token_file)),
             ("desk_token", text(args.desk_token)),

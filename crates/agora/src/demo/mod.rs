@@ -127,6 +127,7 @@ pub async fn run(
 
     // The sites, each invited, then joining with its token.
     let mut sites = Vec::new();
+    let mut desk_url = None;
     for (id, name, country, partner) in seed::SITES {
         let token = admin
             .create_invite(pb::CreateInviteRequest {
@@ -157,7 +158,20 @@ pub async fn run(
             national_url.clone()
         });
         cfg.join_token = Some(token);
-        let task = tokio::spawn(agora_site::run(cfg, listener, until(&nodes_stopped)));
+        // The first site serves the web desk too, for a newcomer to click around.
+        let http = if sites.is_empty() {
+            let http = TcpListener::bind("127.0.0.1:0").await?;
+            desk_url = Some(format!("https://{}/desk", http.local_addr()?));
+            Some(http)
+        } else {
+            None
+        };
+        let task = tokio::spawn(agora_site::run_with_http(
+            cfg,
+            listener,
+            http,
+            until(&nodes_stopped),
+        ));
         sites.push(RunningSite {
             id,
             name,
@@ -189,6 +203,11 @@ pub async fn run(
             conferences,
             opts.seed.wrapping_add(i as u64 * 7919),
         ));
+    }
+
+    if let Some(url) = &desk_url {
+        // Printed before the dashboard takes the screen, and again at the end.
+        println!("{}", desk_line(opts.lang, sites[0].name, url));
     }
 
     // The dashboard, live.
@@ -337,6 +356,21 @@ fn wrap(line: &str, width: usize, indent: &str) -> String {
         }
     }
     out
+}
+
+/// Where the web desk of the demo's first site answers, and its token.
+fn desk_line(l: Lang, site: &str, url: &str) -> String {
+    match l {
+        Lang::Fr => format!(
+            "accueil web de {site} : {url} (jeton {DESK} ; certificat de la démo : le navigateur demande de l'accepter)"
+        ),
+        Lang::En => format!(
+            "web desk of {site}: {url} (token {DESK}; the demo's own certificate: the browser asks you to accept it)"
+        ),
+        Lang::De => format!(
+            "Web-Empfang von {site}: {url} (Token {DESK}; eigenes Zertifikat der Demo: der Browser fragt, ob es akzeptiert wird)"
+        ),
+    }
 }
 
 fn say(opts: &DemoOptions, line: &str) {
