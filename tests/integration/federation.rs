@@ -60,6 +60,34 @@ async fn acked_over(org: &Client, n: u64) {
     .await;
 }
 
+/// A national node, a relay in front of it (for the link faults), and site "cluny" joined
+/// through the relay with `count` défis of `capacity` seats, converged.
+pub(crate) struct Relayed {
+    pub national: TestNational,
+    pub admin: NationalClient,
+    pub relay: Relay,
+    pub site: TestSite,
+    /// The data directories: bind it (`dir: _dir`) so that it lives until the test ends.
+    pub dir: tempfile::TempDir,
+}
+
+pub(crate) async fn relayed_cluny(count: u32, capacity: u32) -> Relayed {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let relay = Relay::start(national.addr).await.expect("relay");
+    let site = join_site(&mut admin, &dir, "cluny", false, &relay.url()).await;
+    setup_challenges(&site, count, capacity).await;
+    converged(&mut site.organiser(), &mut admin, "cluny").await;
+    Relayed {
+        national,
+        admin,
+        relay,
+        site,
+        dir,
+    }
+}
+
 pub(crate) async fn setup_challenges(site: &TestSite, count: u32, capacity: u32) {
     let mut org = site.organiser();
     for n in 1..=count {
@@ -887,14 +915,14 @@ async fn a_national_watcher_that_reads_slowly_never_slows_ingest_and_misses_noth
 /// converges once the network is back. Takes about as long as the dead-peer timeout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blackholed_link_is_detected_and_recovered() {
-    let dir = temp_dir();
-    let national = TestNational::start(&data_dir(&dir, "national")).await;
-    let mut admin = national.client();
-    let relay = Relay::start(national.addr).await.expect("relay");
-    let site = join_site(&mut admin, &dir, "cluny", false, &relay.url()).await;
-    setup_challenges(&site, 2, 10).await;
+    let Relayed {
+        national,
+        mut admin,
+        relay,
+        site,
+        dir: _dir,
+    } = relayed_cluny(2, 10).await;
     let org = site.organiser();
-    converged(&mut org.clone(), &mut admin, "cluny").await;
     relay.blackhole();
     let writes = background_registrations(&site, 40);
     eventually_within(

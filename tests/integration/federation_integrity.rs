@@ -6,7 +6,8 @@ use tonic::Code;
 
 use crate::common::*;
 use crate::federation::{
-    background_registrations, copy_dir, hello, load, next_ack, raw_stream, setup_challenges,
+    Relayed, background_registrations, copy_dir, hello, load, next_ack, raw_stream, relayed_cluny,
+    setup_challenges,
 };
 
 async fn site_info(org: &mut Client) -> pb::GetSiteInfoResponse {
@@ -224,14 +225,14 @@ async fn the_national_node_refuses_a_record_that_breaks_the_rules_and_a_site_nev
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_cut_every_100_ms_reconnects_about_once_a_second_and_converges_after() {
-    let dir = temp_dir();
-    let national = TestNational::start(&data_dir(&dir, "national")).await;
-    let mut admin = national.client();
-    let relay = Relay::start(national.addr).await.expect("relay");
-    let site = join_site(&mut admin, &dir, "cluny", false, &relay.url()).await;
-    setup_challenges(&site, 2, 40).await;
+    let Relayed {
+        national,
+        mut admin,
+        relay,
+        site,
+        dir: _dir,
+    } = relayed_cluny(2, 40).await;
     let mut org = site.organiser();
-    converged(&mut org, &mut admin, "cluny").await;
     let writes = background_registrations(&site, 60);
     let before = relay.accepted();
     // The fault schedule itself (not a wait for a condition): a cut every 100 ms for 10 s.
@@ -253,14 +254,14 @@ async fn a_link_cut_every_100_ms_reconnects_about_once_a_second_and_converges_af
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_4_s_blackhole_under_load_is_dropped_and_converges_within_seconds_after_it_clears() {
-    let dir = temp_dir();
-    let national = TestNational::start(&data_dir(&dir, "national")).await;
-    let mut admin = national.client();
-    let relay = Relay::start(national.addr).await.expect("relay");
-    let site = join_site(&mut admin, &dir, "cluny", false, &relay.url()).await;
-    setup_challenges(&site, 2, 40).await;
+    let Relayed {
+        national,
+        mut admin,
+        relay,
+        site,
+        dir: _dir,
+    } = relayed_cluny(2, 40).await;
     let mut org = site.organiser();
-    converged(&mut org, &mut admin, "cluny").await;
     let writes = background_registrations(&site, 80);
     relay.blackhole();
     // The fault schedule: 4 s of silence (not a wait for a condition).
