@@ -100,7 +100,15 @@ async fn restart(national: TestNational, data: &Path, old: Option<&Path>) -> Tes
     if let Some(old) = old {
         copy_dir(old, data);
     }
-    TestNational::start_on(data, addr).await
+    let n = TestNational::start_on(data, addr).await;
+    // It opens its store (and compacts it) before it answers.
+    let c = n.client();
+    eventually("the national node to answer", || {
+        let mut c = c.clone();
+        async move { c.list_sites(pb::ListSitesRequest {}).await.is_ok() }
+    })
+    .await;
+    n
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
