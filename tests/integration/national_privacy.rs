@@ -51,10 +51,10 @@ async fn fed_names(n: &mut NationalClient) -> Vec<String> {
         match feed.message().await.expect("item").expect("open").item {
             Some(pb::watch_response::Item::Change(c)) => {
                 for e in c.events.into_iter().filter_map(|e| e.event) {
-                    if let pb::event::Event::ParticipantUpserted(p) = e {
-                        if !p.display_name.is_empty() {
-                            out.push(p.display_name);
-                        }
+                    if let pb::event::Event::ParticipantUpserted(p) = e
+                        && !p.display_name.is_empty()
+                    {
+                        out.push(p.display_name);
                     }
                 }
             }

@@ -654,23 +654,24 @@ fn admit<R: NationalRows>(
     site_id: &str,
     e: &SharedEvent,
 ) -> Result<(SharedEvent, bool), R::Error> {
-    match e {
-        SharedEvent::Participant(p) if p.display_name.is_some() => {
-            if rows.is_erased(site_id, p.id)? {
-                let mut p = p.clone();
-                p.display_name = None;
-                return Ok((SharedEvent::Participant(p), false));
-            }
+    let id = match e {
+        SharedEvent::Participant(p) if p.display_name.is_some() => p.id,
+        SharedEvent::ParticipantErased(id) => *id,
+        _ => return Ok((e.clone(), false)),
+    };
+    let known = rows.is_erased(site_id, id)?;
+    Ok(match e {
+        SharedEvent::Participant(p) if known => {
+            let mut p = p.clone();
+            p.display_name = None;
+            (SharedEvent::Participant(p), false)
         }
-        SharedEvent::ParticipantErased(id) => {
-            if !rows.is_erased(site_id, *id)? {
-                rows.put_erased(site_id, *id)?;
-                return Ok((e.clone(), true));
-            }
+        SharedEvent::ParticipantErased(_) if !known => {
+            rows.put_erased(site_id, id)?;
+            (e.clone(), true)
         }
-        _ => {}
-    }
-    Ok((e.clone(), false))
+        _ => (e.clone(), false),
+    })
 }
 
 /// Checks one incoming change against the model's rules.
