@@ -137,9 +137,10 @@ impl Unnaming {
     pub fn may_hold(&self, bytes: &[u8]) -> bool {
         match &self.who {
             Unnamed::Everyone => true,
+            // One set lookup per window, whatever the number of ids (a snapshot's many).
             Unnamed::Participants(ids) => bytes
                 .windows(16)
-                .any(|w| ids.iter().any(|id| id.as_bytes().as_slice() == w)),
+                .any(|w| uuid::Uuid::from_slice(w).is_ok_and(|u| ids.contains(&ParticipantId(u)))),
         }
     }
 }

@@ -731,3 +731,39 @@ fn a_revocation_with_purge_unnames_that_site_only_and_keeps_its_counts() {
     let totals = m.totals[&(lyon.id.clone(), lyon.replica.clone())];
     assert_eq!(totals.participants, 2, "the anonymous rows still count");
 }
+
+#[test]
+fn an_unnaming_decodes_only_the_records_that_hold_one_of_its_ids() {
+    let id = |n| ParticipantId(uuid::Uuid::from_u128(n));
+    let u = Unnaming {
+        site_id: "lyon".into(),
+        who: Unnamed::Participants([id(7), id(9)].into()),
+        up_to: 10,
+    };
+    let mut bytes = b"\x02head".to_vec();
+    bytes.extend_from_slice(id(9).as_bytes());
+    assert!(u.may_hold(&bytes));
+    assert!(!u.may_hold(&bytes[..bytes.len() - 1]));
+    assert!(!u.may_hold(id(8).as_bytes()));
+    let everyone = Unnaming {
+        who: Unnamed::Everyone,
+        ..u.clone()
+    };
+    assert!(everyone.may_hold(b""));
+    let mut r = NationalRecord {
+        position: 11,
+        site_id: "lyon".into(),
+        site_seq: 3,
+        at_ms: 0,
+        events: vec![person(7, Some("Zoé"))],
+        site_reset: false,
+        announcement: None,
+    };
+    assert!(
+        !u.apply(&mut r),
+        "a record after up_to is the person's newer word"
+    );
+    r.position = 10;
+    assert!(u.apply(&mut r));
+    assert!(!u.apply(&mut r), "once");
+}
