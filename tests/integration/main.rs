@@ -6,6 +6,7 @@ mod diskfull;
 mod federation;
 mod federation_integrity;
 mod lazyfs;
+mod national_privacy;
 mod operations;
 mod powercut;
 mod security;

@@ -511,9 +511,12 @@ impl NationalService for National {
         req: Request<pb::RevokeSiteRequest>,
     ) -> Result<Response<pb::RevokeSiteResponse>, Status> {
         self.require_admin(&req)?;
-        let site = req.into_inner().site_id;
-        self.store.revoke(&site).await.map_err(status)?;
-        warn!(site = %site, "site revoked");
+        let r = req.into_inner();
+        self.store
+            .revoke(&r.site_id, r.purge)
+            .await
+            .map_err(status)?;
+        warn!(site = %r.site_id, purge = r.purge, "site revoked");
         Ok(Response::new(pb::RevokeSiteResponse {}))
     }
 }

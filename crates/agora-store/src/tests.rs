@@ -1175,6 +1175,12 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
         .await
         .unwrap();
     let seats = store.pool(Target::Challenge(1)).unwrap();
+    let hashes: Vec<Option<u64>> = store
+        .read_log(0, 1000)
+        .unwrap()
+        .iter()
+        .map(|c| c.hash)
+        .collect();
     let out = store.forget("forget", x).await.unwrap();
     assert_eq!(
         out,
@@ -1191,6 +1197,14 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
     assert_eq!(
         log.iter().map(|c| c.seq).collect::<Vec<_>>(),
         (1..=log.len() as u64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        log.iter()
+            .map(|c| c.hash)
+            .take(hashes.len())
+            .collect::<Vec<_>>(),
+        hashes,
+        "a rewritten record keeps its running hash (the national node compares it)"
     );
     assert!(
         log.iter()

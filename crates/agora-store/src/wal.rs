@@ -116,6 +116,38 @@ impl<'a> TxTrees<'a> {
             .find_map(|w| w.writes[tree].get(key).cloned())
     }
 
+    /// Every row of `tree` under `prefix` as this batch sees it (its writes and the pending
+    /// batches' over sled), in key order.
+    pub fn scan_prefix(
+        &self,
+        tree: usize,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, IVec)>, StoreError> {
+        let mut rows: BTreeMap<Vec<u8>, Option<IVec>> = BTreeMap::new();
+        for kv in self.trees[tree].scan_prefix(prefix) {
+            let (k, v) = kv?;
+            rows.insert(k.to_vec(), Some(v));
+        }
+        let writes = self.writes.borrow();
+        for map in self
+            .pending
+            .iter()
+            .map(|w| &w.writes[tree])
+            .chain([&writes[tree]])
+        {
+            for (k, v) in map
+                .range(prefix.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+            {
+                rows.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+
     pub fn insert(&self, tree: usize, key: &[u8], value: &[u8]) {
         self.writes.borrow_mut()[tree].insert(key.to_vec(), Some(IVec::from(value)));
     }
