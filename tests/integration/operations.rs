@@ -114,10 +114,13 @@ fn a_bad_listen_address_is_named_as_the_configurations() {
 
 /// `GET /metrics` over plain HTTP/1.1; the body.
 async fn scrape(addr: SocketAddr) -> String {
+    try_scrape(addr).await.expect("connect to metrics")
+}
+
+/// [`scrape`], or `None` while nothing listens there yet (the node is starting).
+async fn try_scrape(addr: SocketAddr) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect to metrics");
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .await
         .expect("send scrape");
@@ -125,7 +128,7 @@ async fn scrape(addr: SocketAddr) -> String {
     s.read_to_string(&mut raw).await.expect("read scrape");
     let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    body.to_owned()
+    Some(body.to_owned())
 }
 
 /// The value of one series (`name{labels}` exactly as exposed), or 0 when absent.
@@ -140,11 +143,14 @@ fn value(text: &str, series: &str) -> f64 {
 async fn scrape_until(addr: SocketAddr, what: &str, cond: impl Fn(&str) -> bool) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let text = scrape(addr).await;
+        let text = try_scrape(addr).await.unwrap_or_default();
         if cond(&text) {
             return text;
         }
-        assert!(Instant::now() < deadline, "metrics never showed {what}:\n{text}");
+        assert!(
+            Instant::now() < deadline,
+            "metrics never showed {what}:\n{text}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -229,10 +235,18 @@ async fn each_metric_moves_when_its_event_happens() {
     })
     .await;
     assert_eq!(value(&n, r#"agora_site_connected{site="cluny"}"#), 1.0);
-    assert!(value(&n, r#"agora_site_last_seen_timestamp_seconds{site="cluny"}"#) > 0.0);
+    assert!(
+        value(
+            &n,
+            r#"agora_site_last_seen_timestamp_seconds{site="cluny"}"#
+        ) > 0.0
+    );
     assert_eq!(value(&n, r#"agora_site_lag_records{site="cluny"}"#), 0.0);
     assert!(
-        value(&n, "agora_rpcs_total{method=\"/agora.v1.NationalService/CreateInvite\",code=\"Ok\"}") == 1.0,
+        value(
+            &n,
+            "agora_rpcs_total{method=\"/agora.v1.NationalService/CreateInvite\",code=\"Ok\"}"
+        ) == 1.0,
         "{n}"
     );
     assert!(value(&n, "agora_log_head_seq") >= head, "{n}");
@@ -274,7 +288,10 @@ async fn each_metric_moves_when_its_event_happens() {
         value(t, up) == 1.0 && value(t, "agora_uplink_lag_records") == 0.0
     })
     .await;
-    assert!(value(&back, "agora_uplink_reconnects_total") >= 1.0, "{back}");
+    assert!(
+        value(&back, "agora_uplink_reconnects_total") >= 1.0,
+        "{back}"
+    );
 
     site.stop().await;
     national.stop().await;

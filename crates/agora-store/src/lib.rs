@@ -216,7 +216,11 @@ pub struct Observer(pub Option<Arc<dyn WriteObserver>>);
 
 impl std::fmt::Debug for Observer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_some() { "Observer(..)" } else { "None" })
+        f.write_str(if self.0.is_some() {
+            "Observer(..)"
+        } else {
+            "None"
+        })
     }
 }
 

@@ -169,18 +169,20 @@ pub async fn serve(
     let router = axum::Router::new()
         .route(
             "/metrics",
-            get(|axum::extract::State(m): axum::extract::State<Arc<Metrics>>| async move {
-                let text = tokio::task::spawn_blocking(move || m.render())
-                    .await
-                    .unwrap_or_default();
-                (
-                    [(
-                        http::header::CONTENT_TYPE,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    )],
-                    text,
-                )
-            }),
+            get(
+                |axum::extract::State(m): axum::extract::State<Arc<Metrics>>| async move {
+                    let text = tokio::task::spawn_blocking(move || m.render())
+                        .await
+                        .unwrap_or_default();
+                    (
+                        [(
+                            http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        text,
+                    )
+                },
+            ),
         )
         .with_state(metrics);
     axum::serve(listener, router)
@@ -464,7 +466,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains(r#"agora_rpcs_total{method="/agora.v1.SiteService/Register",code="Ok"} 1"#),
+            text.contains(
+                r#"agora_rpcs_total{method="/agora.v1.SiteService/Register",code="Ok"} 1"#
+            ),
             "{text}"
         );
         assert!(!text.contains("Made"), "{text}");
