@@ -51,22 +51,20 @@ pub async fn run(
 ) -> Result<(), NationalError> {
     config.validate()?;
     let mut serve_options = config.serve_options()?;
-    let metrics_listener = match &config.metrics {
-        Some(addr) => Some(TcpListener::bind(addr.as_str()).await.map_err(|source| {
-            NationalError::MetricsBind {
-                addr: addr.clone(),
-                source,
-            }
-        })?),
-        None => None,
-    };
-    let mut metrics = metrics_listener
-        .as_ref()
-        .map(|_| agora_sync::metrics::Builder::default());
+    let mut metrics =
+        match &config.metrics {
+            Some(addr) => Some(agora_sync::metrics::Endpoint::bind(addr).await.map_err(
+                |source| NationalError::MetricsBind {
+                    addr: addr.clone(),
+                    source,
+                },
+            )?),
+            None => None,
+        };
     let mut observer = agora_store::Observer::default();
     if let Some(m) = &mut metrics {
-        serve_options.metrics = Some(m.rpcs());
-        observer = m.writes();
+        serve_options.metrics = Some(m.builder.rpcs());
+        observer = m.builder.writes();
     }
     agora_sync::private::create_private_dir(&config.data).map_err(|e| NationalError::Config {
         field: "data",
@@ -86,18 +84,10 @@ pub async fn run(
     let links = Arc::default();
     let followers = Arc::default();
     // Metrics: their own listener, plain HTTP (a loopback or management address).
-    let metrics_task = match (metrics, metrics_listener) {
-        (Some(mut m), Some(listener)) => {
-            metrics::register(&mut m, &store, &links, &followers);
-            info!(addr = ?listener.local_addr().ok(), "metrics serving");
-            Some(tokio::spawn(agora_sync::metrics::serve(
-                listener,
-                m.build(),
-                stopping.subscribe(),
-            )))
-        }
-        _ => None,
-    };
+    let metrics_task = metrics.map(|mut m| {
+        metrics::register(&mut m.builder, &store, &links, &followers);
+        m.spawn(stopping.subscribe())
+    });
     let national = service::National {
         store: Arc::clone(&store),
         admin_token: config.admin_token.clone(),

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tracing::warn;
 
 use agora_store::national::NationalStore;
-use agora_sync::metrics::{Builder, Followers};
+use agora_sync::metrics::{Builder, Followers, gauge};
 
 use crate::links::Links;
 
@@ -40,15 +40,7 @@ pub fn register(
         "watch_backlog_records",
         "national log records the Watch streams have yet to send, in all",
     );
-    let head = b.gauge("log_head_seq", "last durable position of the national log");
-    let first = b.gauge(
-        "log_first_retained_seq",
-        "oldest position the national log still holds",
-    );
-    let disk = b.gauge(
-        "disk_free_bytes",
-        "free space on the data directory's file system",
-    );
+    let node = b.node_gauges();
     let (store, links, followers) = (Arc::clone(store), Arc::clone(links), Arc::clone(followers));
     b.on_scrape(move || {
         match store.sites() {
@@ -72,17 +64,6 @@ pub fn register(
         let (open, behind) = followers.backlog(position);
         watchers.set(gauge(open as u64));
         backlog.set(gauge(behind));
-        head.set(gauge(position));
-        first.set(gauge(store.first_retained()));
-        match store.free_disk_bytes() {
-            Ok(free) => {
-                disk.set(gauge(free));
-            }
-            Err(e) => warn!(error = %e, "metrics: reading the free disk space"),
-        }
+        node.set(position, store.first_retained(), store.free_disk_bytes());
     });
-}
-
-fn gauge(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -90,18 +90,16 @@ pub async fn run_with_http(
 ) -> Result<(), SiteError> {
     let site_id = config.validate()?;
     let mut serve_options = config.serve_options()?;
-    let metrics_listener = match &config.metrics {
-        Some(addr) => Some(TcpListener::bind(addr.as_str()).await.map_err(|source| {
-            SiteError::MetricsBind {
-                addr: addr.clone(),
-                source,
-            }
-        })?),
-        None => None,
-    };
-    let mut metrics = metrics_listener
-        .as_ref()
-        .map(|_| agora_sync::metrics::Builder::default());
+    let mut metrics =
+        match &config.metrics {
+            Some(addr) => Some(agora_sync::metrics::Endpoint::bind(addr).await.map_err(
+                |source| SiteError::MetricsBind {
+                    addr: addr.clone(),
+                    source,
+                },
+            )?),
+            None => None,
+        };
     let dial = config.dial()?;
     agora_sync::private::create_private_dir(&config.data).map_err(|e| SiteError::Config {
         field: "data",
@@ -113,8 +111,8 @@ pub async fn run_with_http(
     store_cfg.wal_file_bytes = config.wal_file_mb << 20;
     store_cfg.disk_reserve_bytes = config.disk_reserve_mb << 20;
     if let Some(m) = &mut metrics {
-        serve_options.metrics = Some(m.rpcs());
-        store_cfg.observer = m.writes();
+        serve_options.metrics = Some(m.builder.rpcs());
+        store_cfg.observer = m.builder.writes();
     }
     let opening = store_cfg.clone();
     let mut store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&opening)).await??);
@@ -152,18 +150,15 @@ pub async fn run_with_http(
     };
 
     // Metrics: their own listener, plain HTTP (a loopback or management address).
-    let metrics_task = match (metrics, metrics_listener) {
-        (Some(mut m), Some(listener)) => {
-            metrics::register(&mut m, &store, &site.uplink, config.national.is_some());
-            info!(addr = ?listener.local_addr().ok(), "metrics serving");
-            Some(tokio::spawn(agora_sync::metrics::serve(
-                listener,
-                m.build(),
-                stopping.subscribe(),
-            )))
-        }
-        _ => None,
-    };
+    let metrics_task = metrics.map(|mut m| {
+        metrics::register(
+            &mut m.builder,
+            &store,
+            &site.uplink,
+            config.national.is_some(),
+        );
+        m.spawn(stopping.subscribe())
+    });
 
     let (writable_tx, writable) = watch::channel(true);
     let disk_watch = tokio::spawn(watch_disk(

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use tracing::warn;
 
 use agora_store::Store;
-use agora_sync::metrics::Builder;
+use agora_sync::metrics::{Builder, gauge};
 use agora_sync::uplink::UplinkStatus;
 
 /// Registers the site's gauges on `b`.
@@ -24,15 +24,7 @@ pub fn register(
         "registrations",
         "seats of the défis by state: confirmed, waiting (list), checked_in",
     );
-    let head = b.gauge("log_head_seq", "last durable change of the site's log");
-    let first = b.gauge(
-        "log_first_retained_seq",
-        "oldest change the site's log still holds",
-    );
-    let disk = b.gauge(
-        "disk_free_bytes",
-        "free space on the data directory's file system",
-    );
+    let node = b.node_gauges();
     let link = b.gauges(
         "uplink_state",
         "the link to the national node: 1 for its state (connected, connecting, refused, none)",
@@ -70,17 +62,12 @@ pub fn register(
             Err(e) => warn!(error = %e, "metrics: reading the défis"),
         }
         match store.info() {
-            Ok(info) => {
-                head.set(gauge(info.last_seq));
-                first.set(gauge(info.first_retained_seq));
-            }
+            Ok(info) => node.set(
+                info.last_seq,
+                info.first_retained_seq,
+                store.free_disk_bytes(),
+            ),
             Err(e) => warn!(error = %e, "metrics: reading the log's bounds"),
-        }
-        match store.free_disk_bytes() {
-            Ok(free) => {
-                disk.set(gauge(free));
-            }
-            Err(e) => warn!(error = %e, "metrics: reading the free disk space"),
         }
         let status = uplink.borrow().clone();
         let state = match (federated, status.connected, status.refused) {
@@ -97,8 +84,4 @@ pub fn register(
         let before = counted.swap(status.reconnects, Ordering::Relaxed);
         reconnects.inc_by(status.reconnects.saturating_sub(before));
     });
-}
-
-fn gauge(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }

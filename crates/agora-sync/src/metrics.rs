@@ -105,6 +105,21 @@ impl Builder {
         agora_store::Observer(Some(Arc::new(m)))
     }
 
+    /// The log's bounds and the free disk space, which every node has.
+    pub fn node_gauges(&mut self) -> NodeGauges {
+        NodeGauges {
+            head: self.gauge("log_head_seq", "last durable record of the node's log"),
+            first: self.gauge(
+                "log_first_retained_seq",
+                "oldest record the node's log still holds",
+            ),
+            disk: self.gauge(
+                "disk_free_bytes",
+                "free space on the data directory's file system",
+            ),
+        }
+    }
+
     /// A gauge, set by the node (or by a scraper).
     pub fn gauge(&mut self, name: &str, help: &str) -> Gauge {
         let g = Gauge::default();
@@ -157,6 +172,57 @@ impl Metrics {
         let _ = encode(&mut out, registry);
         out
     }
+}
+
+/// A node's metrics endpoint, bound, with its metrics being built.
+pub struct Endpoint {
+    pub builder: Builder,
+    listener: TcpListener,
+}
+
+impl Endpoint {
+    /// Binds `addr` (`host:port`, a host name or an IP address).
+    pub async fn bind(addr: &str) -> std::io::Result<Endpoint> {
+        Ok(Endpoint {
+            builder: Builder::default(),
+            listener: TcpListener::bind(addr).await?,
+        })
+    }
+
+    /// Serves the metrics built until `stopping` turns true.
+    pub fn spawn(
+        self,
+        stopping: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<std::io::Result<()>> {
+        tracing::info!(addr = ?self.listener.local_addr().ok(), "metrics serving");
+        tokio::spawn(serve(self.listener, self.builder.build(), stopping))
+    }
+}
+
+/// The gauges every node has: its log's bounds and the free space of its data directory.
+pub struct NodeGauges {
+    head: Gauge,
+    first: Gauge,
+    disk: Gauge,
+}
+
+impl NodeGauges {
+    /// Sets them (from a scraper); a failed read of the free space is logged.
+    pub fn set(&self, head: u64, first_retained: u64, free: Result<u64, agora_store::StoreError>) {
+        self.head.set(gauge(head));
+        self.first.set(gauge(first_retained));
+        match free {
+            Ok(free) => {
+                self.disk.set(gauge(free));
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: reading the free disk space"),
+        }
+    }
+}
+
+/// A count as a gauge's value.
+pub fn gauge(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Serves `GET /metrics` on `listener` until `stopping` turns true.
