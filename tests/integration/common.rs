@@ -447,6 +447,15 @@ impl TestNational {
 
     /// Starts on `addr` (a restart: the address the sites already dial).
     pub async fn start_on(data: &Path, addr: SocketAddr) -> TestNational {
+        Self::start_with(data, addr, |_| {}).await
+    }
+
+    /// Starts on `addr` with the test configuration as `tweak` changes it.
+    pub async fn start_with(
+        data: &Path,
+        addr: SocketAddr,
+        tweak: impl FnOnce(&mut agora_national::NationalConfig),
+    ) -> TestNational {
         let listener = TcpListener::bind(addr).await.expect("bind national");
         let addr = listener.local_addr().expect("addr");
         let mut cfg = agora_national::NationalConfig::new(data, ADMIN);
@@ -454,6 +463,7 @@ impl TestNational {
         cfg.cache_mb = 8;
         cfg.tls_cert = Some(pki().cert.clone());
         cfg.tls_key = Some(pki().key.clone());
+        tweak(&mut cfg);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(agora_national::run(cfg, listener, async {
             let _ = stopped.await;

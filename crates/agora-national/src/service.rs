@@ -39,6 +39,8 @@ pub struct National {
     pub viewer_token: Option<String>,
     pub links: Arc<Links>,
     pub watch_buffer: usize,
+    /// The `Watch` streams open and their positions, for the metrics.
+    pub followers: Arc<agora_sync::metrics::Followers>,
     /// Turns true at shutdown; session and watcher tasks hold receivers.
     pub stopping: watch::Sender<bool>,
 }
@@ -286,6 +288,7 @@ impl NationalService for National {
         let w = Watcher {
             store: Arc::clone(&self.store),
             sites,
+            follower: self.followers.join(after),
             tx,
             stopping: self.stopping.subscribe(),
         };
@@ -714,6 +717,8 @@ impl Session {
 struct Watcher {
     store: Arc<NationalStore>,
     sites: HashSet<String>,
+    /// Counts the stream while it lives, with its position.
+    follower: agora_sync::metrics::Follower,
     tx: mpsc::Sender<Result<pb::WatchResponse, Status>>,
     stopping: watch::Receiver<bool>,
 }
@@ -747,6 +752,7 @@ impl Watcher {
                     }
                 }
                 pos = last;
+                self.follower.at(pos);
                 told = false;
                 continue;
             }

@@ -195,6 +195,8 @@ pub struct NationalConfig {
     pub wal_file_bytes: u64,
     /// See [`crate::StoreConfig::disk_reserve_bytes`].
     pub disk_reserve_bytes: u64,
+    /// See [`crate::StoreConfig::observer`].
+    pub observer: crate::Observer,
 }
 
 struct Job {
@@ -270,7 +272,8 @@ impl NationalStore {
             N::Meta as usize,
             cfg.wal_file_bytes,
             cfg.disk_reserve_bytes,
-        )?;
+        )?
+        .observed(cfg.observer.0.clone());
         let m = &trees[N::Meta as usize];
         match m.get(meta::FORMAT)? {
             None => {
@@ -608,6 +611,11 @@ impl NationalStore {
 
     pub fn first_retained(&self) -> u64 {
         self.inner.first_retained.load(Ordering::Acquire)
+    }
+
+    /// Free bytes on the data directory's file system, for the node's metrics.
+    pub fn free_disk_bytes(&self) -> Result<u64, StoreError> {
+        self.inner.disk.free_bytes()
     }
 
     pub fn sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
@@ -1063,6 +1071,9 @@ impl Inner {
             }
             return;
         }
+        if let Some(o) = self.disk.observer() {
+            o.batch(jobs.len());
+        }
         let now = now_ms();
         let result = self.disk.next_batch().and_then(|batch| {
             let mut c = self.commit(jobs, now, batch)?;
@@ -1232,6 +1243,7 @@ mod tests {
             log_retention: 1000,
             wal_file_bytes: 1 << 20,
             disk_reserve_bytes: 0,
+            observer: crate::Observer::default(),
         })
         .unwrap();
         let token = store
@@ -1278,6 +1290,7 @@ mod tests {
             log_retention: 1000,
             wal_file_bytes: 1 << 20,
             disk_reserve_bytes: 0,
+            observer: crate::Observer::default(),
         };
         let store = NationalStore::open(&cfg).unwrap();
         let token = store

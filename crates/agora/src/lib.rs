@@ -146,6 +146,10 @@ struct ServeArgs {
     /// Seconds a call may take to produce its answer [default: 30].
     #[arg(long, env = "AGORA_REQUEST_TIMEOUT_S")]
     request_timeout_s: Option<u64>,
+    /// Address of the Prometheus metrics endpoint (GET /metrics, plain HTTP: a loopback or
+    /// management address), such as 127.0.0.1:9464 [default: none].
+    #[arg(long, env = "AGORA_METRICS")]
+    metrics: Option<String>,
 }
 
 impl ServeArgs {
@@ -153,6 +157,7 @@ impl ServeArgs {
         Ok(vec![
             ("tls_cert", path(self.tls_cert)),
             ("tls_key", path(self.tls_key)),
+            ("metrics", text(self.metrics)),
             (
                 "max_connections",
                 int("max_connections", self.max_connections)?,
