@@ -148,8 +148,7 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
         .await
         .expect("get challenge")
         .into_inner();
-    let c = got.challenge.expect("challenge");
-    let f = c.fields.expect("fields");
+    let f = got.challenge.expect("challenge");
     assert_eq!(f.capacity, 20);
     assert_eq!(f.holders.len(), 2);
     assert_eq!(f.holders[0].role, "DGS");
@@ -173,7 +172,7 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
         .await
         .expect("get challenge")
         .into_inner();
-    assert_eq!(got.challenge.expect("c").fields.expect("f").capacity, 35);
+    assert_eq!(got.challenge.expect("challenge").capacity, 35);
     b.screenshot("organisers.png").await;
 
     // The program at a glance: each item in its day, slot and room.
@@ -245,10 +244,12 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
 
     // The proposals: the second is shown beside the first, which asked the same question.
     b.click("#nav-proposals").await;
-    b.wait_text("#proposal-2 .duplicates", "Même question ailleurs")
-        .await;
-    b.wait_text("#proposal-2 .side-by-side", "Proposition 1")
-        .await;
+    b.wait("#proposal-2.has-duplicates .duplicates").await;
+    b.wait_text(
+        "#proposal-2 .side-by-side",
+        "Porteur : Anne (Ville de Mâcon)",
+    )
+    .await;
 
     // The poster: number, question, porteurs with roles and organisations, the room and
     // the défi step's time, and a QR code that holds the desk's address for this défi.
@@ -272,6 +273,14 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
         6,
         "tear-off stubs"
     );
+    // The code whole in the window, then the browser's picture of it.
+    b.client
+        .execute(
+            r#"document.querySelector(".poster .qr-box svg").scrollIntoView({ block: "center" });"#,
+            vec![],
+        )
+        .await
+        .expect("scroll");
     let png = b
         .wait(".poster .qr-box svg")
         .await

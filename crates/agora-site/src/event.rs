@@ -9,7 +9,6 @@ use tonic::{Request, Response, Status};
 use agora_export as export;
 use agora_model::{self as m, Command, Outcome, ParticipantId, Target};
 use agora_proto::v1 as pb;
-use agora_store::StoreError;
 
 use crate::auth::Role;
 use crate::convert;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -63,11 +63,13 @@ pub struct PostersPage {
     pub posters: Vec<Poster>,
 }
 
-/// `https://host:port` as the browser reached this node (the `Host` it sent).
-fn origin(app: &App, headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
+/// `https://host:port` as the browser reached this node (the request's authority over
+/// HTTP/2, its `Host` over HTTP/1.1).
+fn origin(app: &App, headers: &HeaderMap, uri: &Uri) -> String {
+    let host = uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
         .filter(|h| {
             !h.is_empty()
                 && h.chars()
@@ -206,6 +208,7 @@ fn poster_language(headers: &HeaderMap, q: &PosterQuery) -> (Lang, Option<Header
 fn page(
     app: &App,
     headers: &HeaderMap,
+    uri: &Uri,
     q: &PosterQuery,
     path: &str,
     posters: impl FnOnce(Lang, &str) -> Option<Vec<Poster>>,
@@ -215,7 +218,7 @@ fn page(
         Ok(c) => c,
         Err(r) => return Ok(r),
     };
-    let origin = origin(app, headers);
+    let origin = origin(app, headers, uri);
     let Some(posters) = posters(lang, &origin) else {
         return Ok(StatusCode::NOT_FOUND.into_response());
     };
@@ -235,6 +238,7 @@ fn page(
 pub async fn all(
     State(app): AppState,
     headers: HeaderMap,
+    uri: Uri,
     Query(q): Query<PosterQuery>,
 ) -> Result<Response, Failure> {
     if let Err(r) = organisers::session(&app, &headers) {
@@ -243,7 +247,7 @@ pub async fn all(
     let lang = poster_language(&headers, &q).0;
     let s = Sources::read(&app, lang).await?;
     let zone = app.config.zone;
-    page(&app, &headers, &q, "/org/posters", |lang, origin| {
+    page(&app, &headers, &uri, &q, "/org/posters", |lang, origin| {
         Some(
             s.challenges
                 .iter()
@@ -264,6 +268,7 @@ pub async fn all(
 pub async fn defi(
     State(app): AppState,
     headers: HeaderMap,
+    uri: Uri,
     Path(number): Path<u32>,
     Query(q): Query<PosterQuery>,
 ) -> Result<Response, Failure> {
@@ -274,7 +279,7 @@ pub async fn defi(
     let s = Sources::read(&app, lang).await?;
     let zone = app.config.zone;
     let path = format!("/org/posters/defi/{number}");
-    page(&app, &headers, &q, &path, |lang, origin| {
+    page(&app, &headers, &uri, &q, &path, |lang, origin| {
         let c = s.challenges.iter().find(|c| c.number == number)?;
         Some(vec![s.defi(lang, zone, c, origin)])
     })
@@ -283,6 +288,7 @@ pub async fn defi(
 pub async fn conference(
     State(app): AppState,
     headers: HeaderMap,
+    uri: Uri,
     Path(id): Path<u32>,
     Query(q): Query<PosterQuery>,
 ) -> Result<Response, Failure> {
@@ -293,7 +299,7 @@ pub async fn conference(
     let s = Sources::read(&app, lang).await?;
     let zone = app.config.zone;
     let path = format!("/org/posters/conference/{id}");
-    page(&app, &headers, &q, &path, |lang, origin| {
+    page(&app, &headers, &uri, &q, &path, |lang, origin| {
         let (c, speaker) = s.conferences.iter().find(|(c, _)| c.id == id)?;
         Some(vec![s.conference(lang, zone, c, speaker, origin)])
     })
