@@ -288,7 +288,31 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
         .await
         .expect("a picture of the QR code");
     assert_eq!(decode_qr(&png), format!("{base}/desk?defi=12"));
+    // The whole sheet in the window for the picture.
+    b.set_size(900, 1300).await;
+    b.client
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .expect("scroll");
     b.screenshot("poster.png").await;
+    b.set_size(1280, 1000).await;
+
+    // The address the code holds opens the desk with défi 12 chosen; the person created
+    // there comes with it, its register button focused.
+    let url = decode_qr(&png);
+    b.client
+        .goto(&format!("{base}/desk/login"))
+        .await
+        .expect("goto");
+    b.fill("#token", DESK).await;
+    b.click("#login").await;
+    b.wait("#checkin").await;
+    b.client.goto(&url).await.expect("goto");
+    b.wait("tr.chosen[data-seat='c12']").await;
+    b.fill("#display_name", "Jonas Weber").await;
+    b.click("#create").await;
+    b.wait("tr.chosen[data-seat='c12'] button[data-register='12']:focus")
+        .await;
 
     // Every poster at once, one per printed page; the conference-less site has one.
     b.client

@@ -13,7 +13,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Form, Path, Query, State};
+use axum::extract::{ConnectInfo, Form, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -63,6 +64,31 @@ pub(crate) fn frame(app: &App, lang: Lang, path: &str, cur: Option<&Current>) ->
 /// The organiser session of a page request, or where to log in.
 pub(crate) fn session(app: &App, headers: &HeaderMap) -> Result<Current, Response> {
     app.organisers.current(headers).ok_or_else(to_login)
+}
+
+/// An organiser's page request: its language (and the cookie that remembers a `?lang=`
+/// choice) and its session; without a session, the answer is the way to the login page.
+pub(crate) struct Organiser {
+    pub lang: Lang,
+    pub set_lang: Option<HeaderValue>,
+    pub cur: Current,
+}
+
+impl FromRequestParts<Arc<App>> for Organiser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+        let q = Query::<PageQuery>::try_from_uri(&parts.uri)
+            .map(|Query(q)| q)
+            .unwrap_or_default();
+        let (lang, set_lang) = language(&parts.headers, &q);
+        let cur = session(app, &parts.headers)?;
+        Ok(Organiser {
+            lang,
+            set_lang,
+            cur,
+        })
+    }
 }
 
 /// The session of a form post, if its anti-forgery token matches; else where to go.
@@ -219,14 +245,12 @@ pub(crate) fn theme_labels(
 
 pub async fn defis(
     State(app): AppState,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
+    Organiser {
+        lang,
+        set_lang,
+        cur,
+    }: Organiser,
 ) -> Result<Response, Failure> {
-    let (lang, set_lang) = language(&headers, &q);
-    let cur = match session(&app, &headers) {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
     let store = Arc::clone(&app.store);
     let (challenges, themes) =
         blocking(move || Ok((store.challenges()?, theme_labels(&store, lang)?))).await?;
@@ -250,15 +274,13 @@ pub async fn defis(
 
 pub async fn defi(
     State(app): AppState,
-    headers: HeaderMap,
+    Organiser {
+        lang,
+        set_lang,
+        cur,
+    }: Organiser,
     Path(number): Path<u32>,
-    Query(q): Query<PageQuery>,
 ) -> Result<Response, Failure> {
-    let (lang, set_lang) = language(&headers, &q);
-    let cur = match session(&app, &headers) {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
     let store = Arc::clone(&app.store);
     let (found, themes) =
         blocking(move || Ok((store.challenge(number)?, theme_labels(&store, lang)?))).await?;
@@ -465,14 +487,12 @@ fn status_choices(lang: Lang) -> Vec<(usize, &'static str)> {
 
 pub async fn proposals(
     State(app): AppState,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
+    Organiser {
+        lang,
+        set_lang,
+        cur,
+    }: Organiser,
 ) -> Result<Response, Failure> {
-    let (lang, set_lang) = language(&headers, &q);
-    let cur = match session(&app, &headers) {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
     let store = Arc::clone(&app.store);
     let (all, challenges, themes) = blocking(move || {
         Ok((
@@ -518,14 +538,12 @@ pub async fn proposals(
 
 pub async fn program(
     State(app): AppState,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
+    Organiser {
+        lang,
+        set_lang,
+        cur,
+    }: Organiser,
 ) -> Result<Response, Failure> {
-    let (lang, set_lang) = language(&headers, &q);
-    let cur = match session(&app, &headers) {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
     let store = Arc::clone(&app.store);
     let items = blocking(move || store.program(i64::MIN, i64::MAX)).await?;
     let days = ProgramDay::grid(lang, app.config.zone, &items);
@@ -544,14 +562,12 @@ pub async fn program(
 
 pub async fn conferences(
     State(app): AppState,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
+    Organiser {
+        lang,
+        set_lang,
+        cur,
+    }: Organiser,
 ) -> Result<Response, Failure> {
-    let (lang, set_lang) = language(&headers, &q);
-    let cur = match session(&app, &headers) {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
     let store = Arc::clone(&app.store);
     let rows = blocking(move || {
         store
@@ -585,14 +601,12 @@ pub async fn conferences(
 
 pub async fn teams(
     State(app): AppState,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
+    Organiser {
+        lang,
+        set_lang,
+        cur,
+    }: Organiser,
 ) -> Result<Response, Failure> {
-    let (lang, set_lang) = language(&headers, &q);
-    let cur = match session(&app, &headers) {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
     let store = Arc::clone(&app.store);
     let rows = blocking(move || {
         store
@@ -631,14 +645,12 @@ pub async fn teams(
 
 pub async fn actions(
     State(app): AppState,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
+    Organiser {
+        lang,
+        set_lang,
+        cur,
+    }: Organiser,
 ) -> Result<Response, Failure> {
-    let (lang, set_lang) = language(&headers, &q);
-    let cur = match session(&app, &headers) {
-        Ok(c) => c,
-        Err(r) => return Ok(r),
-    };
     let store = Arc::clone(&app.store);
     let (all, challenges) =
         blocking(move || Ok((store.next_actions(None)?, store.challenges()?))).await?;
@@ -836,7 +848,7 @@ pub async fn registrations_csv(
         &headers,
         &PageQuery {
             lang: q.lang.clone(),
-            q: None,
+            ..PageQuery::default()
         },
     )
     .0;

@@ -200,7 +200,7 @@ fn poster_language(headers: &HeaderMap, q: &PosterQuery) -> (Lang, Option<Header
         headers,
         &PageQuery {
             lang: q.lang.clone(),
-            q: None,
+            ..PageQuery::default()
         },
     )
 }
