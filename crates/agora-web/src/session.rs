@@ -217,6 +217,31 @@ mod tests {
     }
 
     #[test]
+    fn a_session_of_one_store_does_not_open_the_other() {
+        let desk = Sessions::new(Duration::from_secs(60));
+        let organisers = Sessions::named("agora_org", Duration::from_secs(60));
+        let id = desk.open();
+        // Its id under either cookie name: the organisers' store does not know it.
+        assert!(
+            organisers
+                .current(&headers(&format!("{COOKIE}={id}")))
+                .is_none()
+        );
+        assert!(
+            organisers
+                .current(&headers(&format!("agora_org={id}")))
+                .is_none()
+        );
+        let org = organisers.open();
+        assert!(
+            organisers
+                .current(&headers(&format!("agora_org={org}")))
+                .is_some()
+        );
+        assert!(desk.current(&headers(&format!("{COOKIE}={org}"))).is_none());
+    }
+
+    #[test]
     fn an_idle_session_expires() {
         let s = Sessions::new(Duration::ZERO);
         let id = s.open();
