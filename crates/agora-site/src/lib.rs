@@ -9,7 +9,6 @@ mod auth;
 mod config;
 pub mod convert;
 mod event;
-mod export;
 mod lang;
 mod metrics;
 mod privacy;
@@ -139,13 +138,14 @@ pub async fn run_with_http(
             uplink_status,
         ))
     });
+    let zone = config.zone()?;
     let site = service::Site {
         uplink,
         store: Arc::clone(&store),
         name: config.name.clone(),
         tokens: auth::Tokens::new(config.organiser_token.clone(), config.desk_token.clone()),
         watch_buffer: config.watch_buffer,
-        zone: config.zone()?,
+        zone,
         stopping: stopping.clone(),
     };
 
@@ -181,6 +181,7 @@ pub async fn run_with_http(
             config.desk_token.as_deref(),
         );
         // The node's certificate serves the desk too: HTTPS only, as gRPC is TLS only.
+        web.zone = zone;
         web.tls = serve_options.tls.as_ref().map(|t| agora_web::WebTls {
             cert_pem: t.cert_pem().to_vec(),
             key_pem: t.key_pem().to_vec(),

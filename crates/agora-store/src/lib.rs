@@ -39,7 +39,7 @@ use batch::Msg;
 use wal::Disk;
 
 pub use error::StoreError;
-pub use event::PersonalData;
+pub use event::{Attendance, PersonalData};
 pub use wal::FILE_BYTES as WAL_FILE_BYTES;
 pub use wal::WriteObserver;
 pub use writer::now_ms;

@@ -61,6 +61,9 @@ pub struct Current {
 }
 
 pub struct Sessions {
+    /// The name of the cookie that carries this kind of session: the desk's and the
+    /// organisers' are separate stores, so a desk session never opens an organiser page.
+    cookie: &'static str,
     idle: Duration,
     map: Mutex<HashMap<String, Session>>,
 }
@@ -74,7 +77,13 @@ pub fn random_token() -> String {
 
 impl Sessions {
     pub fn new(idle: Duration) -> Self {
+        Sessions::named(COOKIE, idle)
+    }
+
+    /// Sessions carried by the cookie `cookie`.
+    pub fn named(cookie: &'static str, idle: Duration) -> Self {
         Sessions {
+            cookie,
             idle,
             map: Mutex::new(HashMap::new()),
         }
@@ -111,7 +120,7 @@ impl Sessions {
 
     /// The live session named by the request's cookie, its expiry pushed back.
     pub fn current(&self, headers: &HeaderMap) -> Option<Current> {
-        let id = cookie(headers, COOKIE)?;
+        let id = cookie(headers, self.cookie)?;
         let now = Instant::now();
         let mut map = self.lock();
         let s = map.get_mut(id)?;
@@ -160,17 +169,27 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The `Set-Cookie` value of a new session.
+/// The `Set-Cookie` value of a new desk session.
 pub fn set_cookie(id: &str, secure: bool) -> String {
+    set_named_cookie(COOKIE, id, secure)
+}
+
+/// The `Set-Cookie` value that removes the desk session cookie.
+pub fn clear_cookie() -> String {
+    clear_named_cookie(COOKIE)
+}
+
+/// The `Set-Cookie` value of a new session carried by cookie `name`.
+pub fn set_named_cookie(name: &str, id: &str, secure: bool) -> String {
     format!(
-        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{}",
+        "{name}={id}; Path=/; HttpOnly; SameSite=Strict{}",
         if secure { "; Secure" } else { "" }
     )
 }
 
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+/// The `Set-Cookie` value that removes cookie `name`.
+pub fn clear_named_cookie(name: &str) -> String {
+    format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
 #[cfg(test)]
@@ -195,6 +214,31 @@ mod tests {
         assert!(s.current(&headers(&format!("{COOKIE}=unknown"))).is_none());
         s.close(&id);
         assert!(s.current(&headers(&format!("{COOKIE}={id}"))).is_none());
+    }
+
+    #[test]
+    fn a_session_of_one_store_does_not_open_the_other() {
+        let desk = Sessions::new(Duration::from_secs(60));
+        let organisers = Sessions::named("agora_org", Duration::from_secs(60));
+        let id = desk.open();
+        // Its id under either cookie name: the organisers' store does not know it.
+        assert!(
+            organisers
+                .current(&headers(&format!("{COOKIE}={id}")))
+                .is_none()
+        );
+        assert!(
+            organisers
+                .current(&headers(&format!("agora_org={id}")))
+                .is_none()
+        );
+        let org = organisers.open();
+        assert!(
+            organisers
+                .current(&headers(&format!("agora_org={org}")))
+                .is_some()
+        );
+        assert!(desk.current(&headers(&format!("{COOKIE}={org}"))).is_none());
     }
 
     #[test]
