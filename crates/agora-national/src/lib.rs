@@ -32,6 +32,8 @@ pub enum NationalError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Serve(#[from] agora_sync::serve::ServeError),
+    #[error("the site certificate authority: {0}")]
+    SiteCa(#[from] agora_sync::site_cert::CertError),
 }
 
 /// How long shutdown waits for site streams and watchers to end.
@@ -44,11 +46,26 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), NationalError> {
     config.validate()?;
-    let serve_options = config.serve_options()?;
+    let mut serve_options = config.serve_options()?;
     agora_sync::private::create_private_dir(&config.data).map_err(|e| NationalError::Config {
         field: "data",
         reason: format!("creating {}: {e}", config.data.display()),
     })?;
+    // Serving TLS, the node identifies sites by the client certificates its own authority
+    // issues at join (made in the data directory at first start); asked for, not required:
+    // dashboards and the admin commands show none.
+    let site_ca = match serve_options.tls.take() {
+        Some(tls) => {
+            let dir = config.data.clone();
+            let ca = tokio::task::spawn_blocking(move || {
+                agora_sync::site_cert::SiteCa::open_or_create(&dir)
+            })
+            .await??;
+            serve_options.tls = Some(tls.with_client_ca(ca.cert_pem()));
+            Some(Arc::new(ca))
+        }
+        None => None,
+    };
     let store_cfg = agora_store::national::NationalConfig {
         path: config.data.clone(),
         cache_bytes: config.cache_mb << 20,
@@ -66,6 +83,8 @@ pub async fn run(
         links: Arc::default(),
         watch_buffer: config.watch_buffer,
         stopping: stopping.clone(),
+        site_ca,
+        revocations: watch::channel(0).0,
     };
     info!(addr = ?listener.local_addr().ok(), tls = serve_options.tls.is_some(), "national node serving");
     let served = agora_sync::serve::serve(

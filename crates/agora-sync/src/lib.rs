@@ -1,6 +1,6 @@
 //! Site ⇄ national sync: the protocol's timing constants, the conversions of shared
 //! changes, the uplink that a site node runs towards the national node, and the words for why
-//! a link failed ([`link_error`]).
+//! a link failed ([`link_error`]), and site identity by certificate ([`site_cert`]).
 
 pub mod auth;
 pub mod convert;
@@ -8,6 +8,7 @@ pub mod dial;
 pub mod link_error;
 pub mod private;
 pub mod serve;
+pub mod site_cert;
 pub mod uplink;
 
 use std::time::Duration;
