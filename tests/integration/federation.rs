@@ -467,7 +467,10 @@ pub(crate) async fn raw_join(
         welcome.issued_credential.is_empty(),
         "and no bearer credential"
     );
-    let identity = client_with_identity(national.addr, &key.identity_pem(&welcome.issued_certificate));
+    let identity = client_with_identity(
+        national.addr,
+        &key.identity_pem(&welcome.issued_certificate),
+    );
     Ok((tx, inbound, welcome, identity))
 }
 

@@ -7,8 +7,7 @@ use tonic::Code;
 use crate::common::*;
 use crate::federation::{
     Relayed, background_registrations, copy_dir, hello, load, next_ack, raw_join, raw_stream,
-    relayed_cluny,
-    setup_challenges,
+    relayed_cluny, setup_challenges,
 };
 
 async fn site_info(org: &mut Client) -> pb::GetSiteInfoResponse {

@@ -258,7 +258,9 @@ pub enum NationalError {
         "site {0:?} has already joined; an invite for it rebinds it only when made with --replace"
     )]
     AlreadyJoined(String),
-    #[error("the client certificate names site {certificate:?}, but the Hello is for site {hello:?}")]
+    #[error(
+        "the client certificate names site {certificate:?}, but the Hello is for site {hello:?}"
+    )]
     CertificateForAnotherSite { certificate: String, hello: String },
     #[error(
         "site {0:?}: this certificate was revoked or replaced; ask the national administrator for a new invite"

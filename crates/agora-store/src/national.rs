@@ -1135,11 +1135,17 @@ mod tests {
             .await
             .unwrap();
         let epoch = "00000000-0000-4000-8000-000000000001";
-        let w = store.hello(HelloCommand::new("cluny", epoch, &token)).await.unwrap();
+        let w = store
+            .hello(HelloCommand::new("cluny", epoch, &token))
+            .await
+            .unwrap();
         let credential = w.issued_credential.unwrap();
         let batch = store.inner.disk.next_batch().unwrap();
         for _ in 0..3 {
-            let w = store.hello(HelloCommand::new("cluny", epoch, &credential)).await.unwrap();
+            let w = store
+                .hello(HelloCommand::new("cluny", epoch, &credential))
+                .await
+                .unwrap();
             assert_eq!(w.issued_credential, None);
         }
         assert_eq!(
@@ -1149,7 +1155,11 @@ mod tests {
         );
         // A new epoch is a change: it is written.
         store
-            .hello(HelloCommand::new("cluny", "00000000-0000-4000-8000-000000000002", &credential))
+            .hello(HelloCommand::new(
+                "cluny",
+                "00000000-0000-4000-8000-000000000002",
+                &credential,
+            ))
             .await
             .unwrap();
         assert_eq!(store.inner.disk.next_batch().unwrap(), batch + 1);
@@ -1211,7 +1221,10 @@ mod tests {
         assert_eq!(rows(&store), 3);
         // A new epoch abandons the replica; the next batch deletes its rows, as writes of
         // the write-ahead log (a reopen without a checkpoint replays them).
-        store.hello(HelloCommand::new("cluny", e2, &cred)).await.unwrap();
+        store
+            .hello(HelloCommand::new("cluny", e2, &cred))
+            .await
+            .unwrap();
         let one = vec![SharedChange {
             seq: 1,
             at_ms: 1,

@@ -92,11 +92,15 @@ impl SiteCa {
         let cert_path = dir.join(CA_CERT_FILE);
         let key_path = dir.join(CA_KEY_FILE);
         if !cert_path.exists() {
-            let mut params = CertificateParams::new(Vec::<String>::new()).map_err(CertError::Make)?;
+            let mut params =
+                CertificateParams::new(Vec::<String>::new()).map_err(CertError::Make)?;
             params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-            params
-                .distinguished_name
-                .push(DnType::CommonName, "Agora national site authority");
+            // A name of its own: another national node's authority is another issuer.
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            params.distinguished_name.push(
+                DnType::CommonName,
+                format!("Agora national site authority {}", &id[..12]),
+            );
             params.key_usages = vec![
                 KeyUsagePurpose::KeyCertSign,
                 KeyUsagePurpose::CrlSign,
@@ -131,8 +135,8 @@ impl SiteCa {
     /// PKCS#10 request, whose own signature proves the requester holds the key). Only the
     /// key is taken from the request: the name, usages and validity are the authority's.
     pub fn issue(&self, site_id: &str, request_pem: &str) -> Result<Issued, CertError> {
-        let mut request =
-            CertificateSigningRequestParams::from_pem(request_pem).map_err(CertError::BadRequest)?;
+        let mut request = CertificateSigningRequestParams::from_pem(request_pem)
+            .map_err(CertError::BadRequest)?;
         let mut params = CertificateParams::new(Vec::<String>::new()).map_err(CertError::Make)?;
         params.distinguished_name.push(DnType::CommonName, site_id);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
@@ -260,7 +264,10 @@ mod tests {
         assert_eq!(peer.site_id, "volvic");
         assert_eq!(peer.fingerprint, issued.fingerprint);
         let e = ca.issue("cluny", "not a request").unwrap_err();
-        assert!(e.to_string().starts_with("hello.certificate_request"), "{e}");
+        assert!(
+            e.to_string().starts_with("hello.certificate_request"),
+            "{e}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

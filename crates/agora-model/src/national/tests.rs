@@ -601,7 +601,10 @@ fn a_join_on_a_tls_node_issues_a_certificate_and_its_first_use_spends_the_token(
     );
     let w = join_tls(&mut m, "lyon", "tok", Some("fp1")).unwrap();
     assert!(w.issued_certificate);
-    assert_eq!(w.issued_credential, None, "no bearer credential on a TLS node");
+    assert_eq!(
+        w.issued_credential, None,
+        "no bearer credential on a TLS node"
+    );
     assert_eq!(m.sites["lyon"].certificate.as_deref(), Some("fp1"));
     assert_eq!(m.sites["lyon"].credential, None);
     // The site crashed before storing its certificate: the same token joins again, and
@@ -616,12 +619,18 @@ fn a_join_on_a_tls_node_issues_a_certificate_and_its_first_use_spends_the_token(
     assert_eq!(joins, 1, "the directory hears of the join once");
     let w = hello_cert(&mut m, "lyon", "lyon", "fp2").unwrap();
     assert!(!w.issued_certificate);
-    assert!(m.invites.is_empty(), "the certificate's first stream spends the token");
+    assert!(
+        m.invites.is_empty(),
+        "the certificate's first stream spends the token"
+    );
     assert_eq!(
         join_tls(&mut m, "lyon", "tok", Some("fp3")),
         Err(NationalError::BadCredential("lyon".into()))
     );
-    assert!(hello_cert(&mut m, "lyon", "lyon", "fp2").is_ok(), "still works");
+    assert!(
+        hello_cert(&mut m, "lyon", "lyon", "fp2").is_ok(),
+        "still works"
+    );
 }
 
 #[test]
@@ -642,7 +651,10 @@ fn a_certificate_opens_streams_only_for_the_site_it_names() {
     );
     assert_eq!(e.kind(), ErrorKind::PermissionDenied);
     let text = e.to_string();
-    assert!(text.contains("\"lyon\"") && text.contains("\"nice\""), "{text}");
+    assert!(
+        text.contains("\"lyon\"") && text.contains("\"nice\""),
+        "{text}"
+    );
     // Another site's fingerprint under the right name is not this site's certificate.
     assert_eq!(
         hello_cert(&mut m, "nice", "nice", "fp-lyon"),
