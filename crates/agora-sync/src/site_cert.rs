@@ -22,9 +22,9 @@ pub const CA_KEY_FILE: &str = "site-ca-key.pem";
 pub const IDENTITY_FILE: &str = "national-identity.pem";
 
 /// How long the site authority is valid.
-const CA_DAYS: u64 = 3650;
+const CA_DAYS: u32 = 3650;
 /// How long a site's certificate is valid (a new invite with `--replace` issues another).
-const SITE_DAYS: u64 = 825;
+const SITE_DAYS: u32 = 825;
 const DAY: Duration = Duration::from_secs(86_400);
 
 #[derive(Debug, thiserror::Error)]
@@ -53,14 +53,14 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     }
 }
 
-/// Valid from a day ago (clocks differ) for `days`.
-fn validity(params: &mut CertificateParams, days: u64) {
+/// Valid from a day ago (clocks differ) for `days` (also `agora certs`).
+pub fn validity(params: &mut CertificateParams, days: u32) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     let epoch = rcgen::date_time_ymd(1970, 1, 1);
     params.not_before = epoch + now.saturating_sub(DAY);
-    params.not_after = epoch + now + DAY * u32::try_from(days).unwrap_or(u32::MAX);
+    params.not_after = epoch + now + DAY * days;
 }
 
 /// A certificate the authority signed for a site.
