@@ -411,7 +411,67 @@ pub(crate) fn hello(site: &str, epoch: &str, credential: &str) -> pb::Hello {
         last_seq: 0,
         software_version: "test".into(),
         downlink_position: 0,
+        certificate_request: String::new(),
     }
+}
+
+/// A Hello with a join token and a certificate request for `key`, as a site joins a
+/// national node that serves TLS.
+pub(crate) fn hello_requesting(
+    site: &str,
+    epoch: &str,
+    token: &str,
+    key: &agora_sync::site_cert::SiteKey,
+) -> pb::Hello {
+    pb::Hello {
+        certificate_request: key.request_pem().to_owned(),
+        ..hello(site, epoch, token)
+    }
+}
+
+/// A national client whose connection shows the client certificate and key of `pem`.
+pub(crate) fn client_with_identity(addr: std::net::SocketAddr, pem: &str) -> NationalClient {
+    let ch = dial()
+        .with_identity(pem.to_owned())
+        .endpoint(&url(addr))
+        .expect("endpoint")
+        .connect_lazy();
+    national_client(&ch, None)
+}
+
+/// Joins `site` with `token` over a raw stream, asking for a certificate: the joining
+/// stream, its Welcome, and a client whose connections show the certificate issued.
+pub(crate) async fn raw_join(
+    national: &TestNational,
+    site: &str,
+    epoch: &str,
+    token: &str,
+) -> Result<
+    (
+        tokio::sync::mpsc::Sender<pb::FederateRequest>,
+        tonic::Streaming<pb::FederateResponse>,
+        pb::Welcome,
+        NationalClient,
+    ),
+    tonic::Status,
+> {
+    let key = agora_sync::site_cert::SiteKey::generate(site).expect("site key");
+    let mut plain = national_client(&national.channel, None);
+    let (tx, inbound, welcome) =
+        raw_stream(&mut plain, hello_requesting(site, epoch, token, &key)).await?;
+    assert!(
+        !welcome.issued_certificate.is_empty(),
+        "a join on a TLS node issues a certificate"
+    );
+    assert!(
+        welcome.issued_credential.is_empty(),
+        "and no bearer credential"
+    );
+    let identity = client_with_identity(
+        national.addr,
+        &key.identity_pem(&welcome.issued_certificate),
+    );
+    Ok((tx, inbound, welcome, identity))
 }
 
 pub(crate) fn participant_change(seq: u64, id: &str) -> pb::Change {
@@ -452,11 +512,10 @@ async fn duplicated_replays_are_acked_and_ignored_and_gaps_refused() {
     let mut admin = national.client();
     let token = invite(&mut admin, "cluny", false).await;
     let epoch = "0194f0c2-0000-4000-8000-000000000001";
-    let (tx, mut inbound, welcome) = raw_stream(&mut admin, hello("cluny", epoch, &token))
+    let (tx, mut inbound, welcome, mut cluny) = raw_join(&national, "cluny", epoch, &token)
         .await
         .expect("join");
     assert_eq!(welcome.applied_seq, 0);
-    assert!(!welcome.issued_credential.is_empty());
     let batch = pb::Records {
         changes: vec![
             participant_change(1, "0194f0c2-0000-7000-8000-000000000001"),
@@ -499,18 +558,16 @@ async fn duplicated_replays_are_acked_and_ignored_and_gaps_refused() {
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert!(err.message().contains("next one is 3"), "{}", err.message());
 
-    // The join token was single-use; the issued credential works.
-    let err = raw_stream(&mut admin, hello("cluny", epoch, &token))
+    // The issued certificate works; its first stream used the join token up.
+    let (_tx, _inbound, w) = raw_stream(&mut cluny, hello("cluny", epoch, ""))
+        .await
+        .expect("certificate");
+    assert_eq!(w.applied_seq, 2, "the resume position is the durable one");
+    let key = agora_sync::site_cert::SiteKey::generate("cluny").expect("key");
+    let err = raw_stream(&mut admin, hello_requesting("cluny", epoch, &token, &key))
         .await
         .expect_err("token reused");
     assert_eq!(err.code(), Code::PermissionDenied);
-    let (_tx, _inbound, w) = raw_stream(
-        &mut admin,
-        hello("cluny", epoch, &welcome.issued_credential),
-    )
-    .await
-    .expect("credential");
-    assert_eq!(w.applied_seq, 2, "the resume position is the durable one");
     national.stop().await;
 }
 
@@ -522,15 +579,16 @@ async fn a_site_cannot_publish_for_another_site_id_and_revocation_shuts_it_out()
     let epoch = "0194f0c2-0000-4000-8000-000000000002";
     let volvic = invite(&mut admin, "volvic", false).await;
     let cluny = invite(&mut admin, "cluny", false).await;
-    let (_t, _i, w) = raw_stream(&mut admin, hello("volvic", epoch, &volvic))
+    let (_t, _i, _w, mut as_volvic) = raw_join(&national, "volvic", epoch, &volvic)
         .await
         .expect("volvic joins");
-    // Volvic's credential, or Cluny's join token, cannot open a stream as another site.
-    let err = raw_stream(&mut admin, hello("cluny", epoch, &w.issued_credential))
+    // Volvic's certificate, or Cluny's join token, cannot open a stream as another site.
+    let err = raw_stream(&mut as_volvic, hello("cluny", epoch, ""))
         .await
         .expect_err("wrong site");
     assert_eq!(err.code(), Code::PermissionDenied);
-    let err = raw_stream(&mut admin, hello("macon", epoch, &cluny))
+    let key = agora_sync::site_cert::SiteKey::generate("macon").expect("key");
+    let err = raw_stream(&mut admin, hello_requesting("macon", epoch, &cluny, &key))
         .await
         .expect_err("token of another site");
     assert_eq!(err.code(), Code::PermissionDenied);
@@ -565,7 +623,7 @@ async fn a_site_cannot_publish_for_another_site_id_and_revocation_shuts_it_out()
         })
         .await
         .expect("revoke");
-    let err = raw_stream(&mut admin, hello("volvic", epoch, &w.issued_credential))
+    let err = raw_stream(&mut as_volvic, hello("volvic", epoch, ""))
         .await
         .expect_err("revoked");
     assert_eq!(err.code(), Code::PermissionDenied);

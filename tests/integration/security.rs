@@ -1,7 +1,8 @@
 //! Security of the listeners: TLS only when a node has a certificate (a client with another
 //! CA, or in plaintext, is refused), plaintext URLs to other hosts refused before any
 //! traffic, the limits (RESOURCE_EXHAUSTED past each, the node serving the others),
-//! example tokens refused, private data directories.
+//! example tokens refused, private data directories; sites identified by the client
+//! certificate the national node issued them.
 
 use std::time::Duration;
 
@@ -324,5 +325,190 @@ async fn national_reads_need_a_role_and_a_viewer_cannot_administer() {
         .watch(pb::WatchRequest::default())
         .await
         .expect("the administrator reads all a viewer reads");
+    national.stop().await;
+}
+
+// ---- issue 14, item 2: site identity by certificate ----
+
+const EPOCH: &str = "0194f0c2-0000-4000-8000-0000000000c1";
+
+/// The certificate and key a site stored when it joined (its identity file, `0600`).
+fn stored_identity(data: &std::path::Path) -> String {
+    let path = data.join(agora_sync::site_cert::IDENTITY_FILE);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path)
+            .expect("identity file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
+    std::fs::read_to_string(&path).expect("the site's certificate")
+}
+
+async fn site_info(c: &mut Client) -> pb::GetSiteInfoResponse {
+    info(c).await.expect("site info")
+}
+
+/// The national node binds a stream to the site its client certificate names: site A's
+/// certificate opening a stream as B is refused, naming both, with B's join token or without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sites_certificate_publishing_as_another_site_is_refused() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let mut org = cluny.organiser();
+    create_participant(&mut cluny.desk(), "Zoé").await;
+    converged(&mut org, &mut admin, "cluny").await;
+    let identity = stored_identity(&data_dir(&dir, "cluny"));
+    let volvic = invite(&mut admin, "volvic", false).await;
+    let mut as_cluny = crate::federation::client_with_identity(national.addr, &identity);
+    for credential in ["", volvic.as_str()] {
+        let e = crate::federation::raw_stream(
+            &mut as_cluny,
+            crate::federation::hello("volvic", EPOCH, credential),
+        )
+        .await
+        .expect_err("cluny's certificate opening a stream as volvic");
+        assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+        assert!(
+            e.message().contains("\"cluny\"") && e.message().contains("\"volvic\""),
+            "{e:?}"
+        );
+    }
+    // Nothing joined as volvic; cluny's own stream goes on.
+    let sites = admin
+        .list_sites(pb::ListSitesRequest {})
+        .await
+        .expect("sites")
+        .into_inner()
+        .sites;
+    assert_eq!(
+        sites.iter().map(|s| s.site_id.as_str()).collect::<Vec<_>>(),
+        ["cluny"]
+    );
+    create_participant(&mut cluny.desk(), "Yann").await;
+    converged(&mut org, &mut admin, "cluny").await;
+    cluny.stop().await;
+    national.stop().await;
+}
+
+/// Revoking a site revokes its certificate: its live stream is closed at once (not at its
+/// next reconnection), and the certificate opens nothing afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_certificate_is_refused_and_its_live_stream_is_closed_at_once() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let mut org = cluny.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+    assert!(site_info(&mut org).await.national_connected);
+    let identity = stored_identity(&data_dir(&dir, "cluny"));
+
+    admin
+        .revoke_site(pb::RevokeSiteRequest {
+            site_id: "cluny".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("revoke");
+    // The site's stream beats every second and would stay up; it is closed, and the site's
+    // next Hello (with its certificate, then its spent join token) is refused.
+    eventually_within(
+        "the live stream to be closed",
+        Duration::from_secs(10),
+        || {
+            let mut org = org.clone();
+            async move {
+                let i = site_info(&mut org).await;
+                !i.national_connected && i.national_error.contains("was revoked")
+            }
+        },
+    )
+    .await;
+    let mut as_cluny = crate::federation::client_with_identity(national.addr, &identity);
+    let e =
+        crate::federation::raw_stream(&mut as_cluny, crate::federation::hello("cluny", EPOCH, ""))
+            .await
+            .expect_err("a revoked certificate");
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    assert!(e.message().contains("revoked"), "{e:?}");
+    cluny.stop().await;
+    national.stop().await;
+}
+
+/// A site keeps its certificate in its data directory: restarted without a join token, it
+/// reconnects with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_site_restarts_and_reconnects_with_its_stored_certificate() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let token = invite(&mut admin, "cluny", false).await;
+    let data = data_dir(&dir, "cluny");
+    let site = TestSite::start(federated("cluny", &data, &national.url(), &token)).await;
+    create_participant(&mut site.desk(), "Zoé").await;
+    converged(&mut site.organiser(), &mut admin, "cluny").await;
+    site.stop().await;
+    let identity = stored_identity(&data);
+    assert!(
+        identity.contains("BEGIN CERTIFICATE") && identity.contains("PRIVATE KEY"),
+        "certificate and key"
+    );
+    let invites = admin
+        .list_invites(pb::ListInvitesRequest {})
+        .await
+        .expect("invites")
+        .into_inner()
+        .invites;
+    assert!(invites.is_empty(), "the join token is spent: {invites:?}");
+
+    let mut cfg = federated("cluny", &data, &national.url(), &token);
+    cfg.join_token = None;
+    let site = TestSite::start(cfg).await;
+    create_participant(&mut site.desk(), "Yann").await;
+    let mut org = site.organiser();
+    converged(&mut org, &mut admin, "cluny").await;
+    assert!(site_info(&mut org).await.national_connected);
+    site.stop().await;
+    national.stop().await;
+}
+
+/// A client certificate signed by another authority (another national node's) fails the
+/// TLS handshake: no call is served on that connection.
+#[tokio::test]
+async fn a_client_certificate_from_another_authority_is_refused() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let other_dir = dir.path().join("other");
+    std::fs::create_dir(&other_dir).expect("other dir");
+    let other = agora_sync::site_cert::SiteCa::open_or_create(&other_dir).expect("other CA");
+    let key = agora_sync::site_cert::SiteKey::generate("cluny").expect("key");
+    let issued = other.issue("cluny", key.request_pem()).expect("issued");
+    let mut forged =
+        crate::federation::client_with_identity(national.addr, &key.identity_pem(&issued.pem));
+    // Refused by the handshake (a TLS alert), not by a rule of ours.
+    let refused_by_tls = |e: &tonic::Status| {
+        matches!(e.code(), Code::Unavailable | Code::Unknown) && format!("{e:?}").contains("alert")
+    };
+    let e = forged
+        .list_sites(pb::ListSitesRequest {})
+        .await
+        .expect_err("another authority's certificate");
+    assert!(refused_by_tls(&e), "{e:?}");
+    let e =
+        crate::federation::raw_stream(&mut forged, crate::federation::hello("cluny", EPOCH, ""))
+            .await
+            .expect_err("another authority's certificate");
+    assert!(refused_by_tls(&e), "{e:?}");
+    // Clients without a certificate are served as before.
+    national
+        .client()
+        .list_sites(pb::ListSitesRequest {})
+        .await
+        .expect("a client without a certificate");
     national.stop().await;
 }

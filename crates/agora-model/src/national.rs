@@ -1,7 +1,8 @@
-//! The national node's rules, pure: who may open a stream (credential or join token), the
-//! epoch fence, the sequence check, what a site may send (the model's own rules, and only
-//! what it owns), snapshots, invites, revocations and announcements. `apply_national` runs
-//! one [`NationalCommand`] against the [`NationalRows`] port; the store only persists.
+//! The national node's rules, pure: who may open a stream (a client certificate the node
+//! issued, or on a node without TLS a credential; a join token the first time), the epoch
+//! fence, the sequence check, what a site may send (the model's own rules, and only what it
+//! owns), snapshots, invites, revocations and announcements. `apply_national` runs one
+//! [`NationalCommand`] against the [`NationalRows`] port; the store only persists.
 //!
 //! A command is refused (a [`NationalError`]) only before its first write, so a refused
 //! command leaves nothing behind.
@@ -42,6 +43,38 @@ pub struct SiteRecord {
     pub applied_hash: Option<u64>,
     /// When the replica started following `epoch` (0: unknown).
     pub epoch_started_ms: i64,
+    /// [`certificate_fingerprint`] of the client certificate issued to the site (nodes with
+    /// TLS); `None` before, and after a revocation. Any other certificate is refused.
+    pub certificate: Option<String>,
+    /// The [`secret_hash`] of the join token that issued `certificate`, while the site has
+    /// not yet connected with it: the token stays usable, so that a site that crashed
+    /// before storing its certificate joins again; its first stream with the certificate
+    /// uses the invite up.
+    pub pending_invite: Option<String>,
+}
+
+impl SiteRecord {
+    /// The site holds a credential or a certificate of this node.
+    pub fn joined(&self) -> bool {
+        self.credential.is_some() || self.certificate.is_some()
+    }
+}
+
+/// The client certificate a site's connection presented, as the TLS handshake verified it
+/// (issued by the national node's site authority): the site it names, and its
+/// [`certificate_fingerprint`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerCertificate {
+    pub site_id: String,
+    pub fingerprint: String,
+}
+
+/// The SHA-256 of a certificate's DER encoding, in hex: how the national node knows the
+/// current certificate of a site.
+pub fn certificate_fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(der);
+    d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A pending invitation to join, under the [`secret_hash`] of its one-time token.
@@ -154,22 +187,55 @@ pub struct Welcome {
     /// The site's log hash at `applied_seq`, for the site to compare with its own.
     pub applied_hash: Option<u64>,
     pub issued_credential: Option<String>,
+    /// The certificate of [`HelloCommand::fresh_certificate`] is the site's from now on:
+    /// send it.
+    pub issued_certificate: bool,
+}
+
+/// A site opens a stream.
+#[derive(Debug, Clone)]
+pub struct HelloCommand {
+    pub site_id: String,
+    pub epoch: String,
+    /// The site's credential, or a join token; empty when the site shows a certificate.
+    pub credential: String,
+    /// The client certificate of the connection, if it showed one.
+    pub certificate: Option<PeerCertificate>,
+    /// The node identifies sites by certificate (it serves TLS and keeps a site
+    /// authority): a join, or a site that joined by credential before, gets a certificate,
+    /// and a credential alone opens nothing.
+    pub certificates: bool,
+    /// The credential to issue if the site joins now (nodes without TLS).
+    pub fresh_credential: String,
+    /// The fingerprint of the certificate signed from the Hello's certificate request, if
+    /// it carried one: the site's if the rules issue it now.
+    pub fresh_certificate: Option<String>,
+    /// The replica key space to use if the replica starts over now.
+    pub fresh_replica: String,
+}
+
+impl HelloCommand {
+    /// A Hello with a credential or a join token, on a node without certificates; the
+    /// fresh values empty.
+    pub fn new(site_id: &str, epoch: &str, credential: &str) -> HelloCommand {
+        HelloCommand {
+            site_id: site_id.to_owned(),
+            epoch: epoch.to_owned(),
+            credential: credential.to_owned(),
+            certificate: None,
+            certificates: false,
+            fresh_credential: String::new(),
+            fresh_certificate: None,
+            fresh_replica: String::new(),
+        }
+    }
 }
 
 /// What the national node is asked to do. Randomness comes in with the command.
 #[derive(Debug, Clone)]
 pub enum NationalCommand {
     /// A site opens a stream.
-    Hello {
-        site_id: String,
-        epoch: String,
-        /// The site's credential, or a join token.
-        credential: String,
-        /// The credential to issue if the site joins now.
-        fresh_credential: String,
-        /// The replica key space to use if the replica starts over now.
-        fresh_replica: String,
-    },
+    Hello(HelloCommand),
     /// A site's next changes.
     Ingest {
         site_id: String,
@@ -250,6 +316,18 @@ pub enum NationalError {
         "site {0:?} has already joined; an invite for it rebinds it only when made with --replace"
     )]
     AlreadyJoined(String),
+    #[error(
+        "the client certificate names site {certificate:?}, but the Hello is for site {hello:?}"
+    )]
+    CertificateForAnotherSite { certificate: String, hello: String },
+    #[error(
+        "site {0:?}: this certificate was revoked or replaced; ask the national administrator for a new invite"
+    )]
+    CertificateNotCurrent(String),
+    #[error(
+        "site {0:?}: hello.certificate_request: this national node identifies sites by certificate; send a certificate request with the join token or credential"
+    )]
+    CertificateRequired(String),
     #[error("invite for {site:?}: {field}: {rule}")]
     BadInvite {
         site: String,
@@ -264,7 +342,10 @@ impl NationalError {
             NationalError::UnknownSite(_) => ErrorKind::NotFound,
             NationalError::SiteRevoked(_)
             | NationalError::BadCredential(_)
-            | NationalError::InviteExpired(_) => ErrorKind::PermissionDenied,
+            | NationalError::InviteExpired(_)
+            | NationalError::CertificateForAnotherSite { .. }
+            | NationalError::CertificateNotCurrent(_) => ErrorKind::PermissionDenied,
+            NationalError::CertificateRequired(_) => ErrorKind::InvalidArgument,
             NationalError::AlreadyJoined(_) => ErrorKind::FailedPrecondition,
             NationalError::BadInvite { .. } => ErrorKind::InvalidArgument,
             NationalError::SeqGap { .. } | NationalError::StaleEpoch { .. } => {
@@ -327,21 +408,7 @@ pub fn apply_national<R: NationalRows>(
     now_ms: i64,
 ) -> Applied<R::Error> {
     match cmd {
-        NationalCommand::Hello {
-            site_id,
-            epoch,
-            credential,
-            fresh_credential,
-            fresh_replica,
-        } => hello(
-            rows,
-            site_id,
-            epoch,
-            credential,
-            fresh_credential,
-            fresh_replica,
-            now_ms,
-        ),
+        NationalCommand::Hello(h) => hello(rows, h, now_ms),
         NationalCommand::Ingest {
             site_id,
             epoch,
@@ -368,7 +435,7 @@ pub fn apply_national<R: NationalRows>(
             let site = st(rows.site(&invite.site_id))?;
             if site
                 .as_ref()
-                .is_some_and(|s| !s.revoked && s.credential.is_some() && !invite.replace)
+                .is_some_and(|s| !s.revoked && s.joined() && !invite.replace)
             {
                 return Err(NationalError::AlreadyJoined(invite.site_id.clone()).into());
             }
@@ -407,6 +474,10 @@ pub fn apply_national<R: NationalRows>(
             };
             s.revoked = true;
             s.credential = None;
+            s.certificate = None;
+            if let Some(token) = s.pending_invite.take() {
+                st(rows.remove_invite(&token))?;
+            }
             st(rows.put_site(&s))?;
             if *purge {
                 // What counts stays (the anonymous rows, the totals); the names go.
@@ -468,63 +539,103 @@ fn marker<R: NationalRows>(
     })
 }
 
-fn hello<R: NationalRows>(
-    rows: &mut R,
-    site_id: &str,
-    epoch: &str,
-    credential: &str,
-    fresh_credential: &str,
-    fresh_replica: &str,
-    now: i64,
-) -> Applied<R::Error> {
+fn hello<R: NationalRows>(rows: &mut R, h: &HelloCommand, now: i64) -> Applied<R::Error> {
+    let site_id = h.site_id.as_str();
     let existing = st(rows.site(site_id))?;
     let before = existing.clone();
-    let presented = secret_hash(credential);
     let mut issued = None;
-    let mut site = match existing {
-        Some(s) if s.revoked => return Err(NationalError::SiteRevoked(site_id.to_owned()).into()),
-        Some(s)
-            if s.credential
-                .as_deref()
-                .is_some_and(|c| same_hash(c, &presented)) =>
-        {
-            s
+    let mut issued_certificate = false;
+    let mut joined_now = false;
+    let mut site = if let Some(cert) = &h.certificate {
+        may_stream(site_id, existing.as_ref(), Some(cert))?;
+        let Some(mut s) = existing else {
+            return Err(NationalError::UnknownSite(site_id.to_owned()).into());
+        };
+        // The first stream with the certificate shows the site stored it: the join token
+        // that issued it is used up.
+        if let Some(token) = s.pending_invite.take() {
+            st(rows.remove_invite(&token))?;
         }
-        existing => {
-            let invite = st(rows.invite(&presented))?;
-            let Some(inv) = invite.filter(|i| i.site_id == site_id) else {
-                return Err(NationalError::BadCredential(site_id.to_owned()).into());
-            };
-            if inv.expires_at_ms <= now {
-                return Err(NationalError::InviteExpired(site_id.to_owned()).into());
+        s
+    } else {
+        let presented = secret_hash(&h.credential);
+        match existing {
+            Some(s) if s.revoked => {
+                return Err(NationalError::SiteRevoked(site_id.to_owned()).into());
             }
-            if existing.as_ref().is_some_and(|s| s.credential.is_some()) && !inv.replace {
-                // A leftover invite never voids the working credential of a joined site.
-                return Err(NationalError::AlreadyJoined(site_id.to_owned()).into());
+            Some(mut s)
+                if s.credential
+                    .as_deref()
+                    .is_some_and(|c| same_hash(c, &presented)) =>
+            {
+                if h.certificates {
+                    // Joined by credential before this node issued certificates: the
+                    // credential buys a certificate once, and is void from then on.
+                    s.certificate = Some(required_certificate(h)?);
+                    s.credential = None;
+                    issued_certificate = true;
+                }
+                s
             }
-            st(rows.remove_invite(&presented))?;
-            issued = Some(fresh_credential.to_owned());
-            let mut s = existing.unwrap_or(SiteRecord {
-                id: site_id.to_owned(),
-                name: String::new(),
-                country: String::new(),
-                partner: false,
-                credential: None,
-                epoch: String::new(),
-                applied_seq: 0,
-                revoked: false,
-                joined_at_ms: now,
-                replica: fresh_replica.to_owned(),
-                applied_hash: None,
-                epoch_started_ms: 0,
-            });
-            s.name = inv.name;
-            s.country = inv.country;
-            s.partner = inv.partner;
-            s.credential = Some(secret_hash(fresh_credential));
-            s
+            existing => {
+                let invite = st(rows.invite(&presented))?;
+                let Some(inv) = invite.filter(|i| i.site_id == site_id) else {
+                    return Err(NationalError::BadCredential(site_id.to_owned()).into());
+                };
+                if inv.expires_at_ms <= now {
+                    return Err(NationalError::InviteExpired(site_id.to_owned()).into());
+                }
+                // The same token again before its certificate was ever used: the site lost
+                // the certificate (a crash before storing it); it joins again.
+                let retry = existing
+                    .as_ref()
+                    .and_then(|s| s.pending_invite.as_deref())
+                    .is_some_and(|p| same_hash(p, &presented));
+                if existing.as_ref().is_some_and(SiteRecord::joined) && !inv.replace && !retry {
+                    // A leftover invite never voids the working credential of a joined site.
+                    return Err(NationalError::AlreadyJoined(site_id.to_owned()).into());
+                }
+                let mut s = existing.unwrap_or(SiteRecord {
+                    id: site_id.to_owned(),
+                    name: String::new(),
+                    country: String::new(),
+                    partner: false,
+                    credential: None,
+                    epoch: String::new(),
+                    applied_seq: 0,
+                    revoked: false,
+                    joined_at_ms: now,
+                    replica: h.fresh_replica.clone(),
+                    applied_hash: None,
+                    epoch_started_ms: 0,
+                    certificate: None,
+                    pending_invite: None,
+                });
+                s.name = inv.name;
+                s.country = inv.country;
+                s.partner = inv.partner;
+                if h.certificates {
+                    s.certificate = Some(required_certificate(h)?);
+                    s.credential = None;
+                    if let Some(old) = s.pending_invite.replace(presented.clone())
+                        && old != presented
+                    {
+                        st(rows.remove_invite(&old))?;
+                    }
+                    issued_certificate = true;
+                } else {
+                    st(rows.remove_invite(&presented))?;
+                    s.credential = Some(secret_hash(&h.fresh_credential));
+                    s.certificate = None;
+                    issued = Some(h.fresh_credential.clone());
+                }
+                joined_now = !retry;
+                s
+            }
         }
     };
+    let epoch = h.epoch.as_str();
+    let fresh_replica = h.fresh_replica.as_str();
     let mut new_epoch = false;
     if site.epoch != epoch {
         if !site.epoch.is_empty() {
@@ -538,7 +649,7 @@ fn hello<R: NationalRows>(
         site.applied_hash = None;
         site.epoch_started_ms = now;
     }
-    if issued.is_some() {
+    if joined_now {
         // A site joined: its directory entry goes down to every site.
         st(marker(rows, &site.id, now, false))?;
     }
@@ -551,7 +662,50 @@ fn hello<R: NationalRows>(
         applied_seq: site.applied_seq,
         applied_hash: site.applied_hash,
         issued_credential: issued,
+        issued_certificate,
     }))
+}
+
+/// The certificate signed from the Hello's request, which a node that identifies sites by
+/// certificate needs to let a site join.
+fn required_certificate(h: &HelloCommand) -> Result<String, NationalError> {
+    h.fresh_certificate
+        .clone()
+        .ok_or_else(|| NationalError::CertificateRequired(h.site_id.clone()))
+}
+
+/// Whether a stream for `site_id` may open, or go on, with the site as it stands now:
+/// the client certificate (if the connection showed one) must name that site and be its
+/// current one, and the site must not be revoked. A live stream is checked again whenever
+/// a site is revoked.
+pub fn may_stream(
+    site_id: &str,
+    site: Option<&SiteRecord>,
+    certificate: Option<&PeerCertificate>,
+) -> Result<(), NationalError> {
+    if let Some(c) = certificate
+        && c.site_id != site_id
+    {
+        return Err(NationalError::CertificateForAnotherSite {
+            certificate: c.site_id.clone(),
+            hello: site_id.to_owned(),
+        });
+    }
+    let Some(s) = site else {
+        return Err(NationalError::UnknownSite(site_id.to_owned()));
+    };
+    if s.revoked {
+        return Err(NationalError::SiteRevoked(site_id.to_owned()));
+    }
+    if let Some(c) = certificate
+        && !s
+            .certificate
+            .as_deref()
+            .is_some_and(|f| same_hash(f, &c.fingerprint))
+    {
+        return Err(NationalError::CertificateNotCurrent(site_id.to_owned()));
+    }
+    Ok(())
 }
 
 /// The site's record if it may publish under `epoch` now, else why not.

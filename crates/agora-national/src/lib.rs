@@ -38,6 +38,8 @@ pub enum NationalError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("the site certificate authority: {0}")]
+    SiteCa(#[from] agora_sync::site_cert::CertError),
 }
 
 /// How long shutdown waits for site streams and watchers to end.
@@ -70,6 +72,21 @@ pub async fn run(
         field: "data",
         reason: format!("creating {}: {e}", config.data.display()),
     })?;
+    // Serving TLS, the node identifies sites by the client certificates its own authority
+    // issues at join (made in the data directory at first start); asked for, not required:
+    // dashboards and the admin commands show none.
+    let site_ca = match serve_options.tls.take() {
+        Some(tls) => {
+            let dir = config.data.clone();
+            let ca = tokio::task::spawn_blocking(move || {
+                agora_sync::site_cert::SiteCa::open_or_create(&dir)
+            })
+            .await??;
+            serve_options.tls = Some(tls.with_client_ca(ca.cert_pem()));
+            Some(Arc::new(ca))
+        }
+        None => None,
+    };
     let store_cfg = agora_store::national::NationalConfig {
         path: config.data.clone(),
         cache_bytes: config.cache_mb << 20,
@@ -96,6 +113,8 @@ pub async fn run(
         watch_buffer: config.watch_buffer,
         followers,
         stopping: stopping.clone(),
+        site_ca,
+        revocations: watch::channel(0).0,
     };
     info!(addr = ?listener.local_addr().ok(), tls = serve_options.tls.is_some(), "national node serving");
     let served = agora_sync::serve::serve(

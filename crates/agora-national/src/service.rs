@@ -16,8 +16,11 @@ use agora_model::national::DEFAULT_INVITE_HOURS;
 use agora_model::{ErrorKind, SiteId};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_server::NationalService;
-use agora_store::national::{Invite, NationalRecord, NationalStore, SiteRecord};
+use agora_store::national::{
+    HelloCommand, Invite, NationalRecord, NationalStore, PeerCertificate, SiteRecord,
+};
 use agora_store::{StoreError, now_ms};
+use agora_sync::site_cert::{self, SiteCa};
 use agora_sync::uplink::stopped;
 use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
 
@@ -43,6 +46,11 @@ pub struct National {
     pub followers: Arc<agora_sync::metrics::Followers>,
     /// Turns true at shutdown; session and watcher tasks hold receivers.
     pub stopping: watch::Sender<bool>,
+    /// The authority that issues sites' client certificates (a node serving TLS): sites
+    /// are identified by certificate. `None`: by credential.
+    pub site_ca: Option<Arc<SiteCa>>,
+    /// Counts revocations: each site stream checks, when it moves, whether it may go on.
+    pub revocations: watch::Sender<u64>,
 }
 
 /// Who a national call comes from, by its bearer token.
@@ -198,6 +206,17 @@ impl NationalService for National {
         req: Request<Streaming<pb::FederateRequest>>,
     ) -> Result<Response<Self::FederateStream>, Status> {
         let peer = req.remote_addr();
+        // The TLS handshake verified the client certificate against the site authority;
+        // which site it names, and whether it is that site's current one, the rules decide.
+        let certificate = match req.peer_certs().as_deref().and_then(|c| c.first()) {
+            Some(der) => Some(
+                site_cert::peer_certificate(der)
+                    .map_err(|e| Status::permission_denied(e.to_string()))?,
+            ),
+            None => None,
+        };
+        // Subscribed before the Hello is checked: a revocation from then on reaches it.
+        let revocations = self.revocations.subscribe();
         let mut inbound = req.into_inner();
         let hello = match tokio::time::timeout(HANDSHAKE_TIMEOUT, inbound.next()).await {
             Ok(Some(Ok(pb::FederateRequest {
@@ -214,11 +233,22 @@ impl NationalService for National {
                 "hello.log_epoch: must be the site's log epoch (a UUID)",
             ));
         }
-        let welcome = match self
-            .store
-            .hello(site.as_str(), &hello.log_epoch, &hello.credential)
-            .await
-        {
+        let mut command = HelloCommand::new(site.as_str(), &hello.log_epoch, &hello.credential);
+        command.certificate.clone_from(&certificate);
+        let mut issued = None;
+        if let Some(ca) = &self.site_ca {
+            command.certificates = true;
+            if certificate.is_none() && !hello.certificate_request.is_empty() {
+                // Signed before the rules run, like every fresh value of a command; sent
+                // only if they issue it.
+                let made = ca
+                    .issue(site.as_str(), &hello.certificate_request)
+                    .map_err(|e| Status::invalid_argument(e.to_string()))?;
+                command.fresh_certificate = Some(made.fingerprint.clone());
+                issued = Some(made.pem);
+            }
+        }
+        let welcome = match self.store.hello(command).await {
             Ok(w) => w,
             Err(e) => {
                 warn!(site = %site, ?peer, error = %e, "refused a site stream");
@@ -229,7 +259,12 @@ impl NationalService for National {
             warn!(site = %site, ?peer, epoch = %hello.log_epoch, "site started a new log epoch: its replica is rebuilt");
         }
         let generation = self.links.open(site.as_str(), hello.last_seq, now_ms());
-        info!(site = %site, ?peer, applied = welcome.applied_seq, site_last_seq = hello.last_seq, joined = welcome.issued_credential.is_some(), "site connected");
+        let issued_certificate = if welcome.issued_certificate {
+            issued.unwrap_or_default()
+        } else {
+            String::new()
+        };
+        info!(site = %site, ?peer, applied = welcome.applied_seq, site_last_seq = hello.last_seq, joined = welcome.issued_credential.is_some() || welcome.issued_certificate, by_certificate = certificate.is_some(), "site connected");
         // A handful of answers in flight: acks are small and the site reads them promptly.
         let (tx, rx) = mpsc::channel(16);
         let first = pb::FederateResponse {
@@ -238,6 +273,7 @@ impl NationalService for National {
                 issued_credential: welcome.issued_credential.unwrap_or_default(),
                 window: WINDOW,
                 applied_hash: welcome.applied_hash.unwrap_or(0),
+                issued_certificate,
             })),
         };
         let _ = tx.send(Ok(first)).await;
@@ -253,6 +289,8 @@ impl NationalService for National {
             snapshot: Vec::new(),
             tx,
             stopping: self.stopping.subscribe(),
+            certificate,
+            revocations,
         };
         tokio::spawn(session.run(inbound));
         Ok(Response::new(ReceiverStream::new(rx)))
@@ -519,6 +557,8 @@ impl NationalService for National {
             .revoke(&r.site_id, r.purge)
             .await
             .map_err(status)?;
+        // The site's live stream ends now, not at its next reconnection.
+        self.revocations.send_modify(|n| *n += 1);
         warn!(site = %r.site_id, purge = r.purge, "site revoked");
         Ok(Response::new(pb::RevokeSiteResponse {}))
     }
@@ -545,6 +585,10 @@ struct Session {
     snapshot: Vec<agora_model::shared::SharedEvent>,
     tx: Outbound,
     stopping: watch::Receiver<bool>,
+    /// The client certificate the stream was opened with, if any.
+    certificate: Option<PeerCertificate>,
+    /// Moves at each revocation.
+    revocations: watch::Receiver<u64>,
 }
 
 impl Session {
@@ -651,11 +695,23 @@ impl Session {
                 () = tokio::time::sleep_until(heard + DEAD_AFTER) => {
                     return Err(Status::unavailable("the site went silent"));
                 }
+                changed = self.revocations.changed() => {
+                    if changed.is_ok() {
+                        self.may_go_on()?;
+                    }
+                }
                 () = stopped(&mut self.stopping) => {
                     return Err(Status::unavailable("the national node is shutting down; reconnect"));
                 }
             }
         }
+    }
+
+    /// Whether the stream may go on with its site as it stands now (the model's rule).
+    fn may_go_on(&self) -> Result<(), Status> {
+        let site = self.store.site(&self.site).map_err(status)?;
+        agora_model::national::may_stream(&self.site, site.as_ref(), self.certificate.as_ref())
+            .map_err(|e| code(e.kind(), e.to_string()))
     }
 }
 

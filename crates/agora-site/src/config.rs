@@ -73,7 +73,8 @@ pub struct SiteConfig {
     #[serde(default = "default_request_timeout_s")]
     pub request_timeout_s: u64,
     /// One-time token from `agora national invite`, for the first connection to the
-    /// national node (the credential it then issues is kept in the data directory).
+    /// national node (the certificate it then issues, or on a node without TLS the
+    /// credential, is kept in the data directory).
     #[serde(default)]
     pub join_token: Option<String>,
     /// Changes buffered per `WatchChanges` stream before the watcher is made to wait.

@@ -130,6 +130,7 @@ pub async fn run_with_http(
             national,
             dial,
             join_token: config.join_token.clone(),
+            identity_file: config.data.join(agora_sync::site_cert::IDENTITY_FILE),
         };
         tokio::spawn(agora_sync::uplink::run(
             Arc::clone(&store),

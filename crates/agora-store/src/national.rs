@@ -101,7 +101,9 @@ mod meta {
     pub const GARBAGE: &[u8] = b"garbage";
 }
 
-pub use agora_model::national::{Invite, NationalRecord, SiteRecord, Welcome};
+pub use agora_model::national::{
+    HelloCommand, Invite, NationalRecord, PeerCertificate, SiteRecord, Welcome,
+};
 
 /// An invite as stored before expiry and `--replace` (under its token in clear): read, to
 /// list and cancel it; it no longer opens a stream (tokens are looked up by hash).
@@ -149,10 +151,47 @@ struct SiteRecordV1 {
     replica: String,
 }
 
-/// Reads a site record, of either layout (the newer one only appends a field, so an older
+/// A site record as stored before client certificates (without `certificate` and
+/// `pending_invite`): read, never written.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct SiteRecordV2 {
+    id: String,
+    name: String,
+    country: String,
+    partner: bool,
+    credential: Option<String>,
+    epoch: String,
+    applied_seq: u64,
+    revoked: bool,
+    joined_at_ms: i64,
+    replica: String,
+    applied_hash: Option<u64>,
+    epoch_started_ms: i64,
+}
+
+/// Reads a site record, of any layout (each newer one only appends fields, so an older
 /// value ends early and fails to read as the newer one).
 fn decode_site(key: &[u8], bytes: &[u8]) -> Result<SiteRecord, StoreError> {
     decode::<SiteRecord>("sites", key, bytes).or_else(|e| {
+        if let Ok(v2) = decode::<SiteRecordV2>("sites", key, bytes) {
+            return Ok(SiteRecord {
+                id: v2.id,
+                name: v2.name,
+                country: v2.country,
+                partner: v2.partner,
+                credential: v2.credential,
+                epoch: v2.epoch,
+                applied_seq: v2.applied_seq,
+                revoked: v2.revoked,
+                joined_at_ms: v2.joined_at_ms,
+                replica: v2.replica,
+                applied_hash: v2.applied_hash,
+                epoch_started_ms: v2.epoch_started_ms,
+                certificate: None,
+                pending_invite: None,
+            });
+        }
         let Ok(v1) = decode::<SiteRecordV1>("sites", key, bytes) else {
             return Err(e);
         };
@@ -170,6 +209,8 @@ fn decode_site(key: &[u8], bytes: &[u8]) -> Result<SiteRecord, StoreError> {
             replica: v1.replica,
             applied_hash: None,
             epoch_started_ms: 0,
+            certificate: None,
+            pending_invite: None,
         })
     })
 }
@@ -361,21 +402,14 @@ impl NationalStore {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Authenticates a site's Hello (its credential, or a join token that binds it), fences
-    /// its epoch (a new epoch drops the old replica), and says where to resume.
-    pub async fn hello(
-        &self,
-        site_id: &str,
-        epoch: &str,
-        credential: &str,
-    ) -> Result<Welcome, StoreError> {
-        let cmd = NationalCommand::Hello {
-            site_id: site_id.to_owned(),
-            epoch: epoch.to_owned(),
-            credential: credential.to_owned(),
-            fresh_credential: secret(),
-            fresh_replica: secret(),
-        };
+    /// Authenticates a site's Hello (its certificate or credential, or a join token that
+    /// binds it), fences its epoch (a new epoch drops the old replica), and says where to
+    /// resume. The caller fills in what came with the Hello; the fresh credential and
+    /// replica are made here.
+    pub async fn hello(&self, mut hello: HelloCommand) -> Result<Welcome, StoreError> {
+        hello.fresh_credential = secret();
+        hello.fresh_replica = secret();
+        let cmd = NationalCommand::Hello(hello);
         match self.run(cmd).await? {
             NationalOutcome::Welcome(w) => Ok(w),
             _ => Err(unexpected()),
@@ -1259,11 +1293,17 @@ mod tests {
             .await
             .unwrap();
         let epoch = "00000000-0000-4000-8000-000000000001";
-        let w = store.hello("cluny", epoch, &token).await.unwrap();
+        let w = store
+            .hello(HelloCommand::new("cluny", epoch, &token))
+            .await
+            .unwrap();
         let credential = w.issued_credential.unwrap();
         let batch = store.inner.disk.next_batch().unwrap();
         for _ in 0..3 {
-            let w = store.hello("cluny", epoch, &credential).await.unwrap();
+            let w = store
+                .hello(HelloCommand::new("cluny", epoch, &credential))
+                .await
+                .unwrap();
             assert_eq!(w.issued_credential, None);
         }
         assert_eq!(
@@ -1273,7 +1313,11 @@ mod tests {
         );
         // A new epoch is a change: it is written.
         store
-            .hello("cluny", "00000000-0000-4000-8000-000000000002", &credential)
+            .hello(HelloCommand::new(
+                "cluny",
+                "00000000-0000-4000-8000-000000000002",
+                &credential,
+            ))
             .await
             .unwrap();
         assert_eq!(store.inner.disk.next_batch().unwrap(), batch + 1);
@@ -1310,7 +1354,7 @@ mod tests {
             "00000000-0000-4000-8000-000000000002",
         );
         let cred = store
-            .hello("cluny", e1, &token)
+            .hello(HelloCommand::new("cluny", e1, &token))
             .await
             .unwrap()
             .issued_credential
@@ -1336,7 +1380,10 @@ mod tests {
         assert_eq!(rows(&store), 3);
         // A new epoch abandons the replica; the next batch deletes its rows, as writes of
         // the write-ahead log (a reopen without a checkpoint replays them).
-        store.hello("cluny", e2, &cred).await.unwrap();
+        store
+            .hello(HelloCommand::new("cluny", e2, &cred))
+            .await
+            .unwrap();
         let one = vec![SharedChange {
             seq: 1,
             at_ms: 1,
@@ -1374,6 +1421,31 @@ mod tests {
         assert_eq!(s.credential, Some(secret_hash("c")), "hashed from now on");
         let mut now = s.clone();
         now.applied_hash = Some(9);
+        assert_eq!(decode_site(b"cluny", &encode(&now).unwrap()).unwrap(), now);
+    }
+
+    #[test]
+    fn a_site_record_stored_before_certificates_still_reads() {
+        let v2 = SiteRecordV2 {
+            id: "cluny".into(),
+            name: "Cluny".into(),
+            country: "FR".into(),
+            partner: false,
+            credential: Some(secret_hash("c")),
+            epoch: "e".into(),
+            applied_seq: 12,
+            revoked: false,
+            joined_at_ms: 3,
+            replica: "r".into(),
+            applied_hash: Some(4),
+            epoch_started_ms: 5,
+        };
+        let s = decode_site(b"cluny", &encode(&v2).unwrap()).unwrap();
+        assert_eq!((s.applied_hash, s.epoch_started_ms), (Some(4), 5));
+        assert_eq!(s.credential, Some(secret_hash("c")), "kept as it was");
+        assert_eq!((s.certificate, s.pending_invite), (None, None));
+        let mut now = decode_site(b"cluny", &encode(&v2).unwrap()).unwrap();
+        now.certificate = Some("fp".into());
         assert_eq!(decode_site(b"cluny", &encode(&now).unwrap()).unwrap(), now);
     }
 }

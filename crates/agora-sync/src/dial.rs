@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DialError {
@@ -36,6 +36,8 @@ pub enum DialError {
 pub struct Dial {
     /// PEM of the CA certificate(s) to trust instead of the system roots.
     ca_pem: Option<Vec<u8>>,
+    /// PEM of a client certificate and its key, shown to the server (mutual TLS).
+    identity_pem: Option<Vec<u8>>,
     allow_plaintext: bool,
 }
 
@@ -69,6 +71,13 @@ impl Dial {
         Ok(dial.allow_plaintext(allow_plaintext))
     }
 
+    /// Shows this client certificate (PEM: the certificate, then its key) on `https://`:
+    /// a site's identity at the national node.
+    pub fn with_identity(mut self, pem: impl Into<Vec<u8>>) -> Dial {
+        self.identity_pem = Some(pem.into());
+        self
+    }
+
     /// Allows `http://` to hosts that are not loopback.
     pub fn allow_plaintext(mut self, allow: bool) -> Dial {
         self.allow_plaintext = allow;
@@ -86,10 +95,13 @@ impl Dial {
         if !tls {
             return Ok(endpoint);
         }
-        let config = match &self.ca_pem {
+        let mut config = match &self.ca_pem {
             Some(pem) => ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem)),
             None => ClientTlsConfig::new().with_native_roots(),
         };
+        if let Some(pem) = &self.identity_pem {
+            config = config.identity(Identity::from_pem(pem, pem));
+        }
         endpoint
             .tls_config(config)
             .map_err(|source| DialError::Tls {

@@ -1,6 +1,7 @@
 //! Site ⇄ national sync: the protocol's timing constants, the conversions of shared
 //! changes, the uplink that a site node runs towards the national node, and the words for why
-//! a link failed ([`link_error`]), and the metrics both nodes serve ([`metrics`]).
+//! a link failed ([`link_error`]), the metrics both nodes serve ([`metrics`]), and site
+//! identity by certificate ([`site_cert`]).
 
 pub mod auth;
 pub mod convert;
@@ -9,6 +10,7 @@ pub mod link_error;
 pub mod metrics;
 pub mod private;
 pub mod serve;
+pub mod site_cert;
 pub mod uplink;
 
 use std::time::Duration;

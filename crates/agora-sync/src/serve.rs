@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tracing::info;
 
 pub use limits::Limits;
@@ -36,11 +36,13 @@ pub enum ServeError {
     BadTls { path: PathBuf, reason: &'static str },
 }
 
-/// A node's certificate chain and private key (PEM), read at start.
+/// A node's certificate chain and private key (PEM), read at start, and the authority whose
+/// client certificates it asks for (the national node's site authority).
 #[derive(Clone)]
 pub struct ServerTls {
     cert_pem: Vec<u8>,
     key_pem: Vec<u8>,
+    client_ca_pem: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ServerTls {
@@ -83,7 +85,17 @@ impl ServerTls {
         ServerTls {
             cert_pem: cert_pem.into(),
             key_pem: key_pem.into(),
+            client_ca_pem: None,
         }
+    }
+
+    /// Asks clients for a certificate signed by this authority (PEM). Optional: a client
+    /// without one (a dashboard, the admin commands) is served as before, and a call
+    /// decides what it needs; one with a certificate of another authority fails the
+    /// handshake.
+    pub fn with_client_ca(mut self, pem: impl Into<Vec<u8>>) -> ServerTls {
+        self.client_ca_pem = Some(pem.into());
+        self
     }
 
     /// The certificate chain, PEM (the site's web desk serves it too).
@@ -97,9 +109,15 @@ impl ServerTls {
     }
 
     fn config(&self) -> ServerTlsConfig {
-        ServerTlsConfig::new()
+        let config = ServerTlsConfig::new()
             .identity(Identity::from_pem(&self.cert_pem, &self.key_pem))
-            .timeout(TLS_HANDSHAKE_TIMEOUT)
+            .timeout(TLS_HANDSHAKE_TIMEOUT);
+        match &self.client_ca_pem {
+            Some(ca) => config
+                .client_ca_root(Certificate::from_pem(ca))
+                .client_auth_optional(true),
+            None => config,
+        }
     }
 }
 

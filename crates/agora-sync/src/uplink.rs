@@ -3,6 +3,7 @@
 //! bounded window of unacknowledged records. On any failure it reconnects with jittered
 //! exponential backoff; the site keeps serving its venue meanwhile, its log waits.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use agora_proto::v1::national_service_client::NationalServiceClient;
 use agora_store::{Store, StoreError, now_ms};
 
 use crate::link_error::describe_link_error;
+use crate::site_cert::{self, CertError, SiteKey};
 use crate::{
     DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, MAX_BACKOFF, RECORDS_PER_MESSAGE,
     SNAPSHOT_ACK_TIMEOUT, STABLE_AFTER, convert,
@@ -29,8 +31,12 @@ pub struct UplinkConfig {
     pub national: String,
     /// How to dial it (the CA to trust, plaintext allowed or not).
     pub dial: crate::dial::Dial,
-    /// One-time join token, used until the national node issues a credential.
+    /// One-time join token, used until the national node issues a certificate (or, to a
+    /// node without TLS, a credential).
     pub join_token: Option<String>,
+    /// Where the site keeps the client certificate the national node issued and its key
+    /// ([`crate::site_cert::IDENTITY_FILE`] in the data directory, `0600`).
+    pub identity_file: PathBuf,
 }
 
 /// What the uplink reports, for the site's API and for tests.
@@ -58,8 +64,12 @@ enum LinkError {
     #[error("store: {0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
+    Cert(#[from] CertError),
+    #[error("{0}")]
     Protocol(&'static str),
-    #[error("no credential: start the site once with --join-token from `agora national invite`")]
+    #[error(
+        "no certificate or credential: start the site once with --join-token from `agora national invite`"
+    )]
     NoCredential,
     /// The national node refused the Hello for a reason a retry cannot change.
     #[error("the national node refuses this site: {}", .0.message())]
@@ -128,15 +138,18 @@ pub async fn run(
             Ok(Ended::Stopped) => return,
             Ok(Ended::Again) => continue,
             Err(LinkError::Refused(_))
-                if !use_token
-                    && cfg.join_token.is_some()
-                    && store.national_credential().ok().flatten().is_some() =>
+                if !use_token && cfg.join_token.is_some() && holds_identity(&store, &cfg) =>
             {
-                info!("the stored credential was refused: trying the join token");
+                info!("the stored certificate or credential was refused: trying the join token");
                 use_token = true;
                 continue;
             }
-            Err(e @ (LinkError::Refused(_) | LinkError::NoCredential | LinkError::Dial(_))) => {
+            Err(
+                e @ (LinkError::Refused(_)
+                | LinkError::NoCredential
+                | LinkError::Dial(_)
+                | LinkError::Cert(CertError::BadFile { .. })),
+            ) => {
                 // Retrying cannot help: say so once, and stop dialling until a restart
                 // (with a new --join-token from the administrator).
                 error!(
@@ -181,6 +194,7 @@ fn log_failure(
     let cause = match e {
         LinkError::Connect(_) | LinkError::Status(_) => describe_link_error(e).to_string(),
         LinkError::Store(_)
+        | LinkError::Cert(_)
         | LinkError::Protocol(_)
         | LinkError::NoCredential
         | LinkError::Dial(_)
@@ -195,6 +209,12 @@ fn log_failure(
         info!("{site}: national node at {national} still unreachable ({cause}); {retry}");
     }
     debug!(site = %site, error = ?e, "uplink failure");
+}
+
+/// Whether the site holds a certificate or a credential of the national node (which may be
+/// the reason a Hello was refused, rather than the join token).
+fn holds_identity(store: &Store, cfg: &UplinkConfig) -> bool {
+    cfg.identity_file.exists() || store.national_credential().ok().flatten().is_some()
 }
 
 /// Resolves once `stopping` turns true (or its sender is gone).
@@ -226,9 +246,25 @@ async fn session(
         welcome,
         epoch,
         mut durable,
+        key,
     } = opened;
     let send = |m: pb::federate_request::Msg| pb::FederateRequest { msg: Some(m) };
     *use_token = false;
+    if !welcome.issued_certificate.is_empty() {
+        let key = key.ok_or(LinkError::Protocol(
+            "the national node sent a certificate nobody asked for",
+        ))?;
+        // Stored before anything else; a crash before this line joins again with the same
+        // token (the national node keeps it until the certificate's first stream).
+        let pem = key.identity_pem(&welcome.issued_certificate);
+        let path = cfg.identity_file.clone();
+        tokio::task::spawn_blocking(move || site_cert::replace_private_file(&path, pem.as_bytes()))
+            .await
+            .map_err(|_| LinkError::Protocol("certificate write task failed"))??;
+        info!(file = %cfg.identity_file.display(), "joined the national node; certificate stored");
+        // From now on the site is its certificate: reconnect at once with it (mutual TLS).
+        return Ok(Ended::Again);
+    }
     if !welcome.issued_credential.is_empty() {
         store
             .set_national_credential(welcome.issued_credential.clone())
@@ -350,6 +386,8 @@ struct Opened {
     welcome: pb::Welcome,
     epoch: String,
     durable: watch::Receiver<u64>,
+    /// The key of the certificate request the Hello carried, if any.
+    key: Option<SiteKey>,
 }
 
 /// Dials the national node, says Hello and reads its Welcome.
@@ -358,8 +396,28 @@ async fn open(
     cfg: &UplinkConfig,
     use_token: bool,
 ) -> Result<Opened, LinkError> {
-    let channel = cfg
-        .dial
+    let tls = crate::dial::check_url(&cfg.national, true)?;
+    // To a node with TLS, the site shows its certificate once it has one; until then (or
+    // when it was refused and the join token is tried) it asks for one in its Hello.
+    let identity = if tls && !use_token {
+        site_cert::read_identity(&cfg.identity_file)?
+    } else {
+        None
+    };
+    let key = if tls && identity.is_none() {
+        let site = store.site_id().to_string();
+        let made = tokio::task::spawn_blocking(move || SiteKey::generate(&site))
+            .await
+            .map_err(|_| LinkError::Protocol("key generation task failed"))??;
+        Some(made)
+    } else {
+        None
+    };
+    let dial = match &identity {
+        Some(pem) => cfg.dial.clone().with_identity(pem.clone()),
+        None => cfg.dial.clone(),
+    };
+    let channel = dial
         .endpoint(&cfg.national)?
         .connect_timeout(Duration::from_secs(5))
         .http2_keep_alive_interval(Duration::from_secs(10))
@@ -369,8 +427,10 @@ async fn open(
         .connect()
         .await?;
     let mut client = NationalServiceClient::new(channel);
-    let credential = match (use_token, store.national_credential()?) {
-        (false, Some(c)) => c,
+    let credential = match (identity.is_some(), use_token, store.national_credential()?) {
+        (true, _, _) => String::new(),
+        // A credential from before certificates buys the site its certificate.
+        (false, false, Some(c)) => c,
         _ => cfg.join_token.clone().ok_or(LinkError::NoCredential)?,
     };
     let epoch = store.epoch();
@@ -386,6 +446,10 @@ async fn open(
         last_seq,
         software_version: env!("CARGO_PKG_VERSION").to_owned(),
         downlink_position: store.downlink_position()?,
+        certificate_request: key
+            .as_ref()
+            .map(|k| k.request_pem().to_owned())
+            .unwrap_or_default(),
     })))
     .await
     .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
@@ -411,6 +475,7 @@ async fn open(
         welcome,
         epoch,
         durable,
+        key,
     })
 }
 

@@ -3,8 +3,8 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use agora_sync::site_cert::validity;
 use anyhow::Context;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -23,18 +23,6 @@ pub struct CaFiles {
 pub struct ServerFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
-}
-
-const DAY: Duration = Duration::from_secs(86_400);
-
-/// Valid from a day ago (clocks differ) for `days`.
-fn validity(params: &mut CertificateParams, days: u32) {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let epoch = rcgen::date_time_ymd(1970, 1, 1);
-    params.not_before = epoch + now.saturating_sub(DAY);
-    params.not_after = epoch + now + DAY * days;
 }
 
 /// Writes `ca.pem` and `ca-key.pem` into `dir` (created `0700` if missing).

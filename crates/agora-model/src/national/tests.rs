@@ -197,20 +197,61 @@ fn invite(m: &mut Mem, site: &str, token: &str) {
     try_invite(m, site, token, false).unwrap();
 }
 
-fn hello(m: &mut Mem, site: &str, epoch: &str, cred: &str) -> Result<Welcome, NationalError> {
-    match run(
-        m,
-        NationalCommand::Hello {
-            site_id: site.into(),
-            epoch: epoch.into(),
-            credential: cred.into(),
-            fresh_credential: format!("cred-{}", m.log.len()),
-            fresh_replica: format!("rep-{}", m.log.len()),
-        },
-    )? {
+fn hello_command(m: &Mem, site: &str, epoch: &str, cred: &str) -> HelloCommand {
+    HelloCommand {
+        site_id: site.into(),
+        epoch: epoch.into(),
+        credential: cred.into(),
+        certificate: None,
+        certificates: false,
+        fresh_credential: format!("cred-{}", m.log.len()),
+        fresh_certificate: None,
+        fresh_replica: format!("rep-{}", m.log.len()),
+    }
+}
+
+fn welcome(m: &mut Mem, h: HelloCommand) -> Result<Welcome, NationalError> {
+    match run(m, NationalCommand::Hello(h))? {
         NationalOutcome::Welcome(w) => Ok(w),
         other => panic!("unexpected {other:?}"),
     }
+}
+
+/// A Hello on a node without TLS: a credential or a join token.
+fn hello(m: &mut Mem, site: &str, epoch: &str, cred: &str) -> Result<Welcome, NationalError> {
+    let h = hello_command(m, site, epoch, cred);
+    welcome(m, h)
+}
+
+/// A Hello on a node that identifies sites by certificate, with a join token (or a
+/// credential) and the request that `fingerprint` was signed from.
+fn join_tls(
+    m: &mut Mem,
+    site: &str,
+    token: &str,
+    fingerprint: Option<&str>,
+) -> Result<Welcome, NationalError> {
+    let mut h = hello_command(m, site, E1, token);
+    h.certificates = true;
+    h.fresh_certificate = fingerprint.map(str::to_owned);
+    welcome(m, h)
+}
+
+/// A Hello on a node that identifies sites by certificate, from a connection that showed
+/// a certificate naming `named` with `fingerprint`.
+fn hello_cert(
+    m: &mut Mem,
+    site: &str,
+    named: &str,
+    fingerprint: &str,
+) -> Result<Welcome, NationalError> {
+    let mut h = hello_command(m, site, E1, "");
+    h.certificates = true;
+    h.certificate = Some(PeerCertificate {
+        site_id: named.into(),
+        fingerprint: fingerprint.into(),
+    });
+    welcome(m, h)
 }
 
 /// Joins `site` and returns its credential.
@@ -298,17 +339,8 @@ fn credentials_and_tokens_are_stored_hashed() {
 fn an_expired_invite_is_refused_and_a_cancelled_one_is_gone() {
     let mut m = Mem::default();
     invite(&mut m, "lyon", "tok");
-    let late = apply_national(
-        &mut m,
-        &NationalCommand::Hello {
-            site_id: "lyon".into(),
-            epoch: E1.into(),
-            credential: "tok".into(),
-            fresh_credential: "c".into(),
-            fresh_replica: "r".into(),
-        },
-        6_000,
-    );
+    let h = hello_command(&m, "lyon", E1, "tok");
+    let late = apply_national(&mut m, &NationalCommand::Hello(h), 6_000);
     assert!(matches!(
         late,
         Err(NationalApplyError::Refused(NationalError::InviteExpired(_)))
@@ -766,4 +798,156 @@ fn an_unnaming_decodes_only_the_records_that_hold_one_of_its_ids() {
     r.position = 10;
     assert!(u.apply(&mut r));
     assert!(!u.apply(&mut r), "once");
+}
+
+#[test]
+fn a_join_on_a_tls_node_issues_a_certificate_and_its_first_use_spends_the_token() {
+    let mut m = Mem::default();
+    invite(&mut m, "lyon", "tok");
+    assert_eq!(
+        join_tls(&mut m, "lyon", "tok", None),
+        Err(NationalError::CertificateRequired("lyon".into())),
+        "no certificate request, no join"
+    );
+    let w = join_tls(&mut m, "lyon", "tok", Some("fp1")).unwrap();
+    assert!(w.issued_certificate);
+    assert_eq!(
+        w.issued_credential, None,
+        "no bearer credential on a TLS node"
+    );
+    assert_eq!(m.sites["lyon"].certificate.as_deref(), Some("fp1"));
+    assert_eq!(m.sites["lyon"].credential, None);
+    // The site crashed before storing its certificate: the same token joins again, and
+    // the certificate it lost is void.
+    let w = join_tls(&mut m, "lyon", "tok", Some("fp2")).unwrap();
+    assert!(w.issued_certificate);
+    assert_eq!(
+        hello_cert(&mut m, "lyon", "lyon", "fp1"),
+        Err(NationalError::CertificateNotCurrent("lyon".into()))
+    );
+    let joins = m.log.iter().filter(|r| r.site_id == "lyon").count();
+    assert_eq!(joins, 1, "the directory hears of the join once");
+    let w = hello_cert(&mut m, "lyon", "lyon", "fp2").unwrap();
+    assert!(!w.issued_certificate);
+    assert!(
+        m.invites.is_empty(),
+        "the certificate's first stream spends the token"
+    );
+    assert_eq!(
+        join_tls(&mut m, "lyon", "tok", Some("fp3")),
+        Err(NationalError::BadCredential("lyon".into()))
+    );
+    assert!(
+        hello_cert(&mut m, "lyon", "lyon", "fp2").is_ok(),
+        "still works"
+    );
+}
+
+#[test]
+fn a_certificate_opens_streams_only_for_the_site_it_names() {
+    let mut m = Mem::default();
+    for (site, fp) in [("lyon", "fp-lyon"), ("nice", "fp-nice")] {
+        invite(&mut m, site, &format!("tok-{site}"));
+        join_tls(&mut m, site, &format!("tok-{site}"), Some(fp)).unwrap();
+        hello_cert(&mut m, site, site, fp).unwrap();
+    }
+    let e = hello_cert(&mut m, "nice", "lyon", "fp-lyon").unwrap_err();
+    assert_eq!(
+        e,
+        NationalError::CertificateForAnotherSite {
+            certificate: "lyon".into(),
+            hello: "nice".into()
+        }
+    );
+    assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    let text = e.to_string();
+    assert!(
+        text.contains("\"lyon\"") && text.contains("\"nice\""),
+        "{text}"
+    );
+    // Another site's fingerprint under the right name is not this site's certificate.
+    assert_eq!(
+        hello_cert(&mut m, "nice", "nice", "fp-lyon"),
+        Err(NationalError::CertificateNotCurrent("nice".into()))
+    );
+    assert_eq!(
+        hello_cert(&mut m, "macon", "macon", "fp-x"),
+        Err(NationalError::UnknownSite("macon".into()))
+    );
+}
+
+#[test]
+fn revoking_a_site_voids_its_certificate_and_stops_its_live_stream() {
+    let mut m = Mem::default();
+    invite(&mut m, "lyon", "tok");
+    join_tls(&mut m, "lyon", "tok", Some("fp1")).unwrap();
+    let cert = PeerCertificate {
+        site_id: "lyon".into(),
+        fingerprint: "fp1".into(),
+    };
+    assert_eq!(may_stream("lyon", m.sites.get("lyon"), Some(&cert)), Ok(()));
+    run(
+        &mut m,
+        NationalCommand::Revoke {
+            site_id: "lyon".into(),
+            purge: false,
+        },
+    )
+    .unwrap();
+    assert!(m.invites.is_empty(), "a pending join token goes with it");
+    assert_eq!(m.sites["lyon"].certificate, None);
+    // The rule a live stream is checked against.
+    assert_eq!(
+        may_stream("lyon", m.sites.get("lyon"), Some(&cert)),
+        Err(NationalError::SiteRevoked("lyon".into()))
+    );
+    assert_eq!(
+        may_stream("lyon", m.sites.get("lyon"), None),
+        Err(NationalError::SiteRevoked("lyon".into()))
+    );
+    assert_eq!(
+        hello_cert(&mut m, "lyon", "lyon", "fp1"),
+        Err(NationalError::SiteRevoked("lyon".into()))
+    );
+    // Re-invited, it joins with a new certificate; the old one stays void.
+    invite(&mut m, "lyon", "back");
+    join_tls(&mut m, "lyon", "back", Some("fp2")).unwrap();
+    assert_eq!(
+        hello_cert(&mut m, "lyon", "lyon", "fp1"),
+        Err(NationalError::CertificateNotCurrent("lyon".into()))
+    );
+    hello_cert(&mut m, "lyon", "lyon", "fp2").unwrap();
+}
+
+#[test]
+fn a_site_that_joined_by_credential_trades_it_for_a_certificate_on_a_tls_node() {
+    let mut m = Mem::default();
+    let cred = joined(&mut m, "lyon");
+    assert_eq!(
+        join_tls(&mut m, "lyon", &cred, None),
+        Err(NationalError::CertificateRequired("lyon".into())),
+        "a credential alone opens nothing on a TLS node"
+    );
+    let w = join_tls(&mut m, "lyon", &cred, Some("fp1")).unwrap();
+    assert!(w.issued_certificate);
+    assert_eq!(m.sites["lyon"].credential, None, "the credential is void");
+    assert_eq!(
+        join_tls(&mut m, "lyon", &cred, Some("fp2")),
+        Err(NationalError::BadCredential("lyon".into()))
+    );
+    hello_cert(&mut m, "lyon", "lyon", "fp1").unwrap();
+}
+
+#[test]
+fn a_leftover_invite_never_replaces_a_joined_sites_certificate() {
+    let mut m = Mem::default();
+    invite(&mut m, "lyon", "first");
+    invite(&mut m, "lyon", "leftover");
+    join_tls(&mut m, "lyon", "first", Some("fp1")).unwrap();
+    hello_cert(&mut m, "lyon", "lyon", "fp1").unwrap();
+    assert_eq!(
+        join_tls(&mut m, "lyon", "leftover", Some("fp2")),
+        Err(NationalError::AlreadyJoined("lyon".into()))
+    );
+    hello_cert(&mut m, "lyon", "lyon", "fp1").unwrap();
 }

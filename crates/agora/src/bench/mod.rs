@@ -797,6 +797,10 @@ async fn synthetic_site(
         last_seq: count as u64,
         software_version: "bench".into(),
         downlink_position: 0,
+        // A node serving TLS issues a certificate at join (the joining stream goes on).
+        certificate_request: agora_sync::site_cert::SiteKey::generate(id)?
+            .request_pem()
+            .to_owned(),
     })))
     .await?;
     let mut inbound = client
