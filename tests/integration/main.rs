@@ -18,6 +18,7 @@ mod site_privacy;
 mod site_registration;
 mod site_watch;
 mod web_desk;
+mod web_national;
 
 /// Entry point of the child processes started by `common::ChildSite`: runs the `agora`
 /// command line with the arguments passed in the environment. Does nothing otherwise.

@@ -17,6 +17,10 @@ pub struct NationalConfig {
     /// (`localhost:50050`, `0.0.0.0:50050`, `[::]:50050`).
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Address of the national web page (HTTP, same binary; HTTPS with `tls_cert`); none:
+    /// no web pages.
+    #[serde(default)]
+    pub http: Option<std::net::SocketAddr>,
     /// Bearer token of the administrator (invites, revocations, announcements, and all a
     /// viewer may read). At least 8 characters.
     pub admin_token: String,
@@ -91,6 +95,7 @@ impl NationalConfig {
         NationalConfig {
             data: data.into(),
             listen: default_listen(),
+            http: None,
             admin_token: admin_token.to_owned(),
             viewer_token: None,
             cache_mb: default_cache_mb(),

@@ -32,15 +32,42 @@ pub enum NationalError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Serve(#[from] agora_sync::serve::ServeError),
+    #[error("listening on http {addr}: {source}")]
+    HttpBind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Web(#[from] agora_web::WebError),
 }
 
 /// How long shutdown waits for site streams and watchers to end.
 const STREAMS_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves the national node on `listener` until `shutdown` resolves.
+/// Serves the national node on `listener` (and the national web page on `config.http`,
+/// when set) until `shutdown` resolves.
 pub async fn run(
     config: NationalConfig,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), NationalError> {
+    let http = match config.http {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| NationalError::HttpBind { addr, source })?,
+        ),
+        None => None,
+    };
+    run_with_http(config, listener, http, shutdown).await
+}
+
+/// [`run`] with the national web page on a listener the caller bound (tests and the demo
+/// bind `127.0.0.1:0`); `config.http` is not read.
+pub async fn run_with_http(
+    config: NationalConfig,
+    listener: TcpListener,
+    http: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), NationalError> {
     config.validate()?;
@@ -59,17 +86,35 @@ pub async fn run(
     let store =
         Arc::new(tokio::task::spawn_blocking(move || NationalStore::open(&store_cfg)).await??);
     let (stopping, _) = watch::channel(false);
-    let national = service::National {
+    let national = Arc::new(service::National {
         store: Arc::clone(&store),
         admin_token: config.admin_token.clone(),
         viewer_token: config.viewer_token.clone(),
         links: Arc::default(),
         watch_buffer: config.watch_buffer,
         stopping: stopping.clone(),
-    };
+    });
+    // The national page: the same reads as GetOverview and Watch, its own listener.
+    let web_task = http.map(|http| {
+        let web = agora_web::NationalWebConfig {
+            // The node's certificate serves the page too: HTTPS only, as gRPC is TLS only.
+            tls: serve_options.tls.as_ref().map(|t| agora_web::WebTls {
+                cert_pem: t.cert_pem().to_vec(),
+                key_pem: t.key_pem().to_vec(),
+            }),
+            ..Default::default()
+        };
+        let source: Arc<dyn agora_web::NationalSource> = Arc::clone(&national) as _;
+        tokio::spawn(agora_web::serve_national(
+            web,
+            source,
+            http,
+            stopping.subscribe(),
+        ))
+    });
     info!(addr = ?listener.local_addr().ok(), tls = serve_options.tls.is_some(), "national node serving");
     let served = agora_sync::serve::serve(
-        Routes::new(NationalServiceServer::new(national)),
+        Routes::new(NationalServiceServer::from_arc(national)),
         <NationalServiceServer<service::National> as NamedService>::NAME,
         listener,
         &serve_options,
@@ -79,6 +124,10 @@ pub async fn run(
     )
     .await;
     stopping.send_replace(true);
+    let web_result = match web_task {
+        Some(task) => task.await?,
+        None => Ok(()),
+    };
     if tokio::time::timeout(STREAMS_GRACE, stopping.closed())
         .await
         .is_err()
@@ -89,5 +138,6 @@ pub async fn run(
     tokio::task::spawn_blocking(move || closing.close()).await?;
     info!("national node stopped; store flushed");
     served?;
+    web_result?;
     Ok(())
 }

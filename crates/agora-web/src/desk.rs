@@ -47,7 +47,7 @@ const SEATS_EVERY: Duration = Duration::from_millis(300);
 const LANG_COOKIE: &str = "lang";
 
 /// A failure that is not the visitor's: logged, answered with a plain 500.
-pub struct Failure(String);
+pub struct Failure(pub(crate) String);
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
@@ -78,12 +78,12 @@ async fn blocking<T: Send + 'static>(
 
 #[derive(Debug, Deserialize, Default)]
 pub struct PageQuery {
-    lang: Option<String>,
+    pub(crate) lang: Option<String>,
     q: Option<String>,
 }
 
 /// The page's language: `?lang=` (remembered in a cookie), else the cookie, else French.
-fn language(headers: &HeaderMap, q: &PageQuery) -> (Lang, Option<HeaderValue>) {
+pub(crate) fn language(headers: &HeaderMap, q: &PageQuery) -> (Lang, Option<HeaderValue>) {
     if let Some(l) = q.lang.as_deref().and_then(Lang::parse) {
         let cookie = format!(
             "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000",
@@ -110,7 +110,10 @@ fn frame(app: &App, lang: Lang, path: &str, cur: Option<&Current>) -> Frame {
     }
 }
 
-fn html(page: impl Template, lang_cookie: Option<HeaderValue>) -> Result<Response, Failure> {
+pub(crate) fn html(
+    page: impl Template,
+    lang_cookie: Option<HeaderValue>,
+) -> Result<Response, Failure> {
     let body = page
         .render()
         .map_err(|e| Failure(format!("template: {e}")))?;

@@ -62,6 +62,8 @@ pub struct Current {
 
 pub struct Sessions {
     idle: Duration,
+    /// The cookie's name: each listener its own, as cookies do not tell ports apart.
+    cookie: &'static str,
     map: Mutex<HashMap<String, Session>>,
 }
 
@@ -74,8 +76,14 @@ pub fn random_token() -> String {
 
 impl Sessions {
     pub fn new(idle: Duration) -> Self {
+        Self::named(idle, COOKIE)
+    }
+
+    /// Sessions kept under another cookie name (the national page's).
+    pub fn named(idle: Duration, cookie: &'static str) -> Self {
         Sessions {
             idle,
+            cookie,
             map: Mutex::new(HashMap::new()),
         }
     }
@@ -111,7 +119,7 @@ impl Sessions {
 
     /// The live session named by the request's cookie, its expiry pushed back.
     pub fn current(&self, headers: &HeaderMap) -> Option<Current> {
-        let id = cookie(headers, COOKIE)?;
+        let id = cookie(headers, self.cookie)?;
         let now = Instant::now();
         let mut map = self.lock();
         let s = map.get_mut(id)?;
@@ -162,15 +170,25 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The `Set-Cookie` value of a new session.
 pub fn set_cookie(id: &str, secure: bool) -> String {
+    set_named_cookie(COOKIE, id, secure)
+}
+
+/// The `Set-Cookie` value of a new session under the cookie `name`.
+pub fn set_named_cookie(name: &str, id: &str, secure: bool) -> String {
     format!(
-        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{}",
+        "{name}={id}; Path=/; HttpOnly; SameSite=Strict{}",
         if secure { "; Secure" } else { "" }
     )
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+    clear_named_cookie(COOKIE)
+}
+
+/// The `Set-Cookie` value that removes the session cookie `name`.
+pub fn clear_named_cookie(name: &str) -> String {
+    format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
 #[cfg(test)]
