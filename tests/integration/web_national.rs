@@ -133,8 +133,8 @@ async fn the_national_page_in_a_browser() {
         let p = create_participant(&mut desk, name).await;
         register(&mut desk, &p, 1).await;
     }
-    converged(&mut desk, &mut admin, "cluny").await;
-    converged(&mut coventry.desk(), &mut admin, "coventry").await;
+    converged(&mut org, &mut admin, "cluny").await;
+    converged(&mut coventry.organiser(), &mut admin, "coventry").await;
 
     // A wrong token is refused (the site's organiser token is not the national node's);
     // the viewer token opens the page.
@@ -175,7 +175,10 @@ async fn the_national_page_in_a_browser() {
         .await;
     b.wait_text("#chart-registrations", "3").await;
     println!("the registration showed {shown_after:?} after the site's answer");
+    // Tall enough for the chart.
+    b.set_size(1280, 1500).await;
     b.screenshot("national.png").await;
+    b.set_size(1280, 1000).await;
 
     // English, then German.
     b.click("a[lang='en']").await;
@@ -227,7 +230,7 @@ async fn the_national_feed_resumes_without_loss_or_repetition() {
         40,
     )
     .await;
-    converged(&mut desk, &mut admin, "cluny").await;
+    converged(&mut org, &mut admin, "cluny").await;
 
     login(&b, &base, VIEWER).await;
     b.wait("tr[data-site='cluny']").await;
@@ -244,7 +247,7 @@ async fn the_national_feed_resumes_without_loss_or_repetition() {
         let p = create_participant(&mut desk, &format!("Pendant Coupure {i}")).await;
         register(&mut desk, &p, 1).await;
     }
-    converged(&mut desk, &mut admin, "cluny").await;
+    converged(&mut org, &mut admin, "cluny").await;
     let log = national_log(&mut admin).await;
     let head = log.last().expect("records").position;
     assert!(

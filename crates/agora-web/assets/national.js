@@ -7,7 +7,7 @@
   function localTimes(root) {
     root.querySelectorAll("time.local-time").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+      if (!isNaN(d)) t.textContent = d.toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
     });
   }
   localTimes(document);

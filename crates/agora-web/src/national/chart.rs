@@ -154,7 +154,7 @@ pub fn svg(s: &Series, l: &Labels<'_>) -> String {
     out.push_str("</svg>");
     let _ = write!(
         out,
-        "<p class=\"legend\"><span class=\"key reg\" aria-hidden=\"true\"></span>{} : <strong id=\"chart-registrations\">{regs}</strong> <span class=\"key in\" aria-hidden=\"true\"></span>{} : <strong id=\"chart-check-ins\">{ins}</strong></p>",
+        "<p class=\"legend\"><span class=\"chart-key reg\" aria-hidden=\"true\"></span>{} : <strong id=\"chart-registrations\">{regs}</strong> <span class=\"chart-key in\" aria-hidden=\"true\"></span>{} : <strong id=\"chart-check-ins\">{ins}</strong></p>",
         escape(l.registrations),
         escape(l.check_ins)
     );
