@@ -449,16 +449,30 @@ impl TestNational {
 
     /// Starts on `addr` (a restart: the address the sites already dial).
     pub async fn start_on(data: &Path, addr: SocketAddr) -> TestNational {
-        Self::start_inner(data, addr, false).await
+        Self::start_with(data, addr, |_| {}).await
+    }
+
+    /// Starts on `addr` with the test configuration as `tweak` changes it.
+    pub async fn start_with(
+        data: &Path,
+        addr: SocketAddr,
+        tweak: impl FnOnce(&mut agora_national::NationalConfig),
+    ) -> TestNational {
+        Self::start_inner(data, addr, false, tweak).await
     }
 
     /// A national node that also serves the national web page, on another `127.0.0.1:0`
     /// listener.
     pub async fn start_with_http(data: &Path) -> TestNational {
-        Self::start_inner(data, "127.0.0.1:0".parse().expect("address"), true).await
+        Self::start_inner(data, "127.0.0.1:0".parse().expect("address"), true, |_| {}).await
     }
 
-    async fn start_inner(data: &Path, addr: SocketAddr, web: bool) -> TestNational {
+    async fn start_inner(
+        data: &Path,
+        addr: SocketAddr,
+        web: bool,
+        tweak: impl FnOnce(&mut agora_national::NationalConfig),
+    ) -> TestNational {
         let listener = TcpListener::bind(addr).await.expect("bind national");
         let http = if web {
             Some(TcpListener::bind("127.0.0.1:0").await.expect("bind http"))
@@ -472,6 +486,7 @@ impl TestNational {
         cfg.cache_mb = 8;
         cfg.tls_cert = Some(pki().cert.clone());
         cfg.tls_key = Some(pki().key.clone());
+        tweak(&mut cfg);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(agora_national::run_with_http(cfg, listener, http, async {
             let _ = stopped.await;

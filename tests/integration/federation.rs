@@ -561,6 +561,7 @@ async fn a_site_cannot_publish_for_another_site_id_and_revocation_shuts_it_out()
     admin
         .revoke_site(pb::RevokeSiteRequest {
             site_id: "volvic".into(),
+            ..Default::default()
         })
         .await
         .expect("revoke");

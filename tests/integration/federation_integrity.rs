@@ -371,6 +371,7 @@ async fn a_revoked_site_stops_dialling_shows_revoked_and_comes_back_with_a_new_i
     admin
         .revoke_site(pb::RevokeSiteRequest {
             site_id: "cluny".into(),
+            ..Default::default()
         })
         .await
         .expect("revoke");

@@ -6,6 +6,7 @@ mod diskfull;
 mod federation;
 mod federation_integrity;
 mod lazyfs;
+mod national_privacy;
 mod operations;
 mod powercut;
 mod security;
@@ -19,6 +20,7 @@ mod site_registration;
 mod site_watch;
 mod web_desk;
 mod web_national;
+mod web_organisers;
 
 /// Entry point of the child processes started by `common::ChildSite`: runs the `agora`
 /// command line with the arguments passed in the environment. Does nothing otherwise.

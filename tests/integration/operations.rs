@@ -1,9 +1,13 @@
 //! What an operator relies on: logs a collector can read (`--log-format json`), host names
-//! in `--listen`, and a bad listen address named as the configuration's.
+//! in `--listen`, a bad listen address named as the configuration's, and metrics that
+//! move with the events they count.
 
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use agora_proto::v1 as pb;
 
 use crate::common::*;
 
@@ -106,4 +110,189 @@ fn a_bad_listen_address_is_named_as_the_configurations() {
         err.contains("listen") && err.contains("neither an IP address nor a host name"),
         "{err}"
     );
+}
+
+/// `GET /metrics` over plain HTTP/1.1; the body.
+async fn scrape(addr: SocketAddr) -> String {
+    try_scrape(addr).await.expect("connect to metrics")
+}
+
+/// [`scrape`], or `None` while nothing listens there yet (the node is starting).
+async fn try_scrape(addr: SocketAddr) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("send scrape");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).await.expect("read scrape");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    Some(body.to_owned())
+}
+
+/// The value of one series (`name{labels}` exactly as exposed), or 0 when absent.
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map(|v| v.trim().parse().expect("a number"))
+        .unwrap_or(0.0)
+}
+
+/// Scrapes `addr` until `cond` holds of the text (with a deadline); returns that text.
+async fn scrape_until(addr: SocketAddr, what: &str, cond: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = try_scrape(addr).await.unwrap_or_default();
+        if cond(&text) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "metrics never showed {what}:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const REGISTER: &str = "/agora.v1.SiteService/Register";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_metric_moves_when_its_event_happens() {
+    let dir = temp_dir();
+    let national_metrics = loopback_port();
+    let national = TestNational::start_with(
+        &data_dir(&dir, "national"),
+        "127.0.0.1:0".parse().expect("address"),
+        |c| c.metrics = Some(national_metrics.to_string()),
+    )
+    .await;
+    let mut admin = national.client();
+    let relay = agora::relay::Relay::start(national.addr)
+        .await
+        .expect("relay");
+    let token = invite(&mut admin, "cluny", false).await;
+    let site_metrics = loopback_port();
+    let mut cfg = federated("cluny", &data_dir(&dir, "cluny"), &relay.url(), &token);
+    cfg.metrics = Some(site_metrics.to_string());
+    let site = TestSite::start(cfg).await;
+    let up = r#"agora_uplink_state{state="connected"}"#;
+    scrape_until(site_metrics, "the link up", |t| value(t, up) == 1.0).await;
+
+    // Registrations, the waiting list and check-ins; the calls and the write batches.
+    let before = scrape(site_metrics).await;
+    let mut desk = site.desk();
+    create_challenge(&mut site.organiser(), 1, 1).await;
+    let a = create_participant(&mut desk, "Amélie").await;
+    let b = create_participant(&mut desk, "Bruno").await;
+    let seat = register(&mut desk, &a, 1).await;
+    register(&mut desk, &b, 1).await;
+    desk.check_in(pb::CheckInRequest {
+        request_id: rid(),
+        ticket_code: seat.ticket_code.clone(),
+    })
+    .await
+    .expect("check in");
+    let refused = desk
+        .register(register_req("no-such-participant", 1))
+        .await
+        .expect_err("an unknown participant");
+    let after = scrape(site_metrics).await;
+    let state = |s: &str| format!(r#"agora_registrations{{state="{s}"}}"#);
+    for (s, want) in [("confirmed", 1.0), ("waiting", 1.0), ("checked_in", 1.0)] {
+        assert_eq!(value(&after, &state(s)), want, "{s}:\n{after}");
+    }
+    let calls = |t: &str, code: &str| {
+        value(
+            t,
+            &format!(r#"agora_rpcs_total{{method="{REGISTER}",code="{code}"}}"#),
+        )
+    };
+    assert_eq!(calls(&after, "Ok") - calls(&before, "Ok"), 2.0, "{after}");
+    let failed = format!("{:?}", refused.code());
+    assert_eq!(calls(&after, &failed), 1.0, "{failed}:\n{after}");
+    let timed = format!(r#"agora_rpc_duration_seconds_count{{method="{REGISTER}"}}"#);
+    assert_eq!(value(&after, &timed) - value(&before, &timed), 3.0);
+    for moved in [
+        "agora_write_batch_requests_count",
+        "agora_wal_fdatasync_seconds_count",
+        "agora_wal_bytes_total",
+        "agora_log_head_seq",
+    ] {
+        assert!(
+            value(&after, moved) > value(&before, moved),
+            "{moved} did not move:\n{after}"
+        );
+    }
+    assert!(value(&after, "agora_disk_free_bytes") > 0.0, "{after}");
+    assert!(after.contains("\nagora_log_first_retained_seq "), "{after}");
+
+    // The national node: the site's applied position reaches the site's head.
+    let head = value(&after, "agora_log_head_seq");
+    let applied = r#"agora_site_applied_seq{site="cluny"}"#;
+    let n = scrape_until(national_metrics, "the site applied", |t| {
+        value(t, applied) == head
+    })
+    .await;
+    assert_eq!(value(&n, r#"agora_site_connected{site="cluny"}"#), 1.0);
+    assert!(
+        value(
+            &n,
+            r#"agora_site_last_seen_timestamp_seconds{site="cluny"}"#
+        ) > 0.0
+    );
+    assert_eq!(value(&n, r#"agora_site_lag_records{site="cluny"}"#), 0.0);
+    assert!(
+        value(
+            &n,
+            "agora_rpcs_total{method=\"/agora.v1.NationalService/CreateInvite\",code=\"Ok\"}"
+        ) == 1.0,
+        "{n}"
+    );
+    assert!(value(&n, "agora_log_head_seq") >= head, "{n}");
+
+    // A dashboard's Watch stream is counted while it is open.
+    let mut viewer = national_client(&national.channel, Some(VIEWER));
+    let mut feed = viewer
+        .watch(pb::WatchRequest::default())
+        .await
+        .expect("watch")
+        .into_inner();
+    feed.message().await.expect("a first message");
+    scrape_until(national_metrics, "one watcher", |t| {
+        value(t, "agora_watchers") == 1.0 && t.contains("agora_watch_backlog_records ")
+    })
+    .await;
+    drop(feed);
+    scrape_until(national_metrics, "no watcher", |t| {
+        value(t, "agora_watchers") == 0.0
+    })
+    .await;
+
+    // A link cut through the relay: the site says so and counts what waits; the national
+    // node sees the site gone; once restored, a reconnect and no lag.
+    relay.cut();
+    scrape_until(site_metrics, "the link down", |t| {
+        value(t, r#"agora_uplink_state{state="connecting"}"#) == 1.0
+    })
+    .await;
+    scrape_until(national_metrics, "the site offline", |t| {
+        value(t, r#"agora_site_connected{site="cluny"}"#) == 0.0
+    })
+    .await;
+    create_participant(&mut desk, "Chloé").await;
+    let cut = scrape(site_metrics).await;
+    assert!(value(&cut, "agora_uplink_lag_records") >= 1.0, "{cut}");
+    relay.restore();
+    let back = scrape_until(site_metrics, "the link back", |t| {
+        value(t, up) == 1.0 && value(t, "agora_uplink_lag_records") == 0.0
+    })
+    .await;
+    assert!(
+        value(&back, "agora_uplink_reconnects_total") >= 1.0,
+        "{back}"
+    );
+
+    site.stop().await;
+    national.stop().await;
 }

@@ -315,6 +315,7 @@ async fn national_reads_need_a_role_and_a_viewer_cannot_administer() {
     let e = viewer
         .revoke_site(pb::RevokeSiteRequest {
             site_id: "cluny".into(),
+            ..Default::default()
         })
         .await
         .expect_err("a viewer cannot revoke");

@@ -631,3 +631,62 @@ async fn refusals_speak_the_callers_language_and_keep_code_and_field() {
     assert_eq!(err.message(), "Défi 19 nicht gefunden");
     site.stop().await;
 }
+
+/// Issue 19: the rarer refusals too (a rule about seats, an unknown learning team, a
+/// request's missing id) come back in the caller's language, with the same code and field.
+#[tokio::test]
+async fn rarer_refusals_speak_the_callers_language_too() {
+    let tmp = temp_dir();
+    let site = TestSite::start(config("kehl", &data_dir(&tmp, "kehl"))).await;
+    let mut org = site.organiser();
+    fn in_lang<T>(lang: &str, mut req: tonic::Request<T>) -> tonic::Request<T> {
+        req.metadata_mut()
+            .insert("accept-language", lang.parse().expect("ascii"));
+        req
+    }
+    let speaker = "6f1c2a8e-9a51-4d0e-8f55-0d7e3c1c2b11".to_owned();
+    let err = org
+        .create_conference(in_lang(
+            "de",
+            tonic::Request::new(crate::site_event::conference_req(&speaker, "A", 9, 10, 0)),
+        ))
+        .await
+        .expect_err("no seats is refused");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert_eq!(
+        err.message(),
+        "capacity: muss zwischen 1 und 10000 Plätzen liegen (erhalten: 0)"
+    );
+    let err = org
+        .join_learning_team(in_lang(
+            "fr",
+            tonic::Request::new(pb::JoinLearningTeamRequest {
+                request_id: rid(),
+                team_id: 42,
+                participant_id: speaker.clone(),
+            }),
+        ))
+        .await
+        .expect_err("no team 42");
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(err.message(), "équipe apprenante 42 introuvable");
+    let err = org
+        .create_challenge(in_lang(
+            "fr",
+            tonic::Request::new(pb::CreateChallengeRequest {
+                request_id: String::new(),
+                number: 1,
+                fields: Some(fields("Une question ?", 10)),
+            }),
+        ))
+        .await
+        .expect_err("a write without a request id is refused");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message()
+            .starts_with("request_id: est requis sur toute requête qui écrit"),
+        "{}",
+        err.message()
+    );
+    site.stop().await;
+}

@@ -16,7 +16,7 @@ const OLD_EMAIL: &str = "theodora.k@exemple-unique.fr";
 const ORGANISATION: &str = "Syndicat intercommunal du Quartzeux";
 
 /// Every file under `dir`, recursively, holding one of `needles`: (file, needle).
-fn files_holding(dir: &Path, needles: &[&str]) -> Vec<(String, String)> {
+pub(crate) fn files_holding(dir: &Path, needles: &[&str]) -> Vec<(String, String)> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir(dir).expect("read dir") {
         let entry = entry.expect("entry");

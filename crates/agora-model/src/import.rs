@@ -120,10 +120,10 @@ impl Problem {
     pub fn message(&self, lang: Lang) -> String {
         use ProblemKind::*;
         match &self.kind {
-            Invalid { rule } => match lang {
-                Lang::Fr => format!("refusé par les règles : {rule}"),
-                Lang::En => format!("refused by the rules: {rule}"),
-                Lang::De => format!("von den Regeln abgelehnt: {rule}"),
+            Invalid { rule } => match (lang, crate::i18n::rule_in(rule, lang)) {
+                (Lang::Fr, rule) => format!("refusé par les règles : {rule}"),
+                (Lang::En, rule) => format!("refused by the rules: {rule}"),
+                (Lang::De, rule) => format!("von den Regeln abgelehnt: {rule}"),
             },
             TooLong { max, has } => match lang {
                 Lang::Fr => format!("trop long : {has} caractères pour {max} au plus"),

@@ -6,10 +6,12 @@
 //! A command is refused (a [`NationalError`]) only before its first write, so a refused
 //! command leaves nothing behind.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::shared::{self, Announcement, ReplicaRows, SharedChange, SharedEvent};
-use crate::{DomainError, ErrorKind};
+use crate::{DomainError, ErrorKind, ParticipantId};
 
 /// Events per national log record when a snapshot is logged.
 pub const SNAPSHOT_RECORD_EVENTS: usize = 1000;
@@ -90,6 +92,59 @@ pub struct NationalRecord {
     pub announcement: Option<Announcement>,
 }
 
+/// Whose names the national log must no longer carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unnamed {
+    /// These participants (pseudonyms) of the site.
+    Participants(BTreeSet<ParticipantId>),
+    /// Every participant of the site (a revocation with purge).
+    Everyone,
+}
+
+/// Names leaving the national log: those of `who` in the records of `site_id` at or before
+/// `up_to` (a later record is the person's newer word: a consent given again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unnaming {
+    pub site_id: String,
+    pub who: Unnamed,
+    pub up_to: u64,
+}
+
+impl Unnaming {
+    /// Removes from `r` the names this unnaming covers; whether it changed.
+    pub fn apply(&self, r: &mut NationalRecord) -> bool {
+        if r.site_id != self.site_id || r.position > self.up_to {
+            return false;
+        }
+        let mut changed = false;
+        for e in &mut r.events {
+            if let SharedEvent::Participant(p) = e {
+                let covered = match &self.who {
+                    Unnamed::Everyone => true,
+                    Unnamed::Participants(ids) => ids.contains(&p.id),
+                };
+                if covered && p.display_name.is_some() {
+                    p.display_name = None;
+                    changed = true;
+                }
+            }
+        }
+        changed
+    }
+
+    /// Whether a record's bytes may hold a name this unnaming covers (the participants'
+    /// ids, whose 16 bytes postcard writes as they are): only those need decoding.
+    pub fn may_hold(&self, bytes: &[u8]) -> bool {
+        match &self.who {
+            Unnamed::Everyone => true,
+            // One set lookup per window, whatever the number of ids (a snapshot's many).
+            Unnamed::Participants(ids) => bytes
+                .windows(16)
+                .any(|w| uuid::Uuid::from_slice(w).is_ok_and(|u| ids.contains(&ParticipantId(u)))),
+        }
+    }
+}
+
 /// The answer to a site's Hello.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Welcome {
@@ -139,8 +194,11 @@ pub enum NationalCommand {
     CancelInvites {
         site_id: String,
     },
+    /// The site's credential stops working; with `purge`, the names of its participants
+    /// leave the replica and the national log too.
     Revoke {
         site_id: String,
+        purge: bool,
     },
     Announce {
         text: String,
@@ -246,6 +304,14 @@ pub trait NationalRows {
     fn drop_replica(&mut self, site: &SiteRecord) -> Result<(), Self::Error>;
     /// The rows of the replica `site.replica`.
     fn replica(&mut self, site: &SiteRecord) -> impl ReplicaRows<Error = Self::Error> + '_;
+    /// Whether the site erased this participant (pseudonym), in whatever epoch or replica.
+    fn is_erased(&self, site_id: &str, id: ParticipantId) -> Result<bool, Self::Error>;
+    /// Remembers an erasure for good (it outlives the replica's key spaces).
+    fn put_erased(&mut self, site_id: &str, id: ParticipantId) -> Result<(), Self::Error>;
+    /// The national log must no longer carry these names: the store rewrites the records
+    /// [`Unnaming::apply`] changes (same positions, this batch's included) in this batch,
+    /// and purges its files of the old bytes at the next open.
+    fn unname(&mut self, u: Unnaming) -> Result<(), Self::Error>;
 }
 
 type Applied<E> = Result<NationalOutcome, NationalApplyError<E>>;
@@ -335,13 +401,30 @@ pub fn apply_national<R: NationalRows>(
             }
             Ok(NationalOutcome::Cancelled(n))
         }
-        NationalCommand::Revoke { site_id } => {
+        NationalCommand::Revoke { site_id, purge } => {
             let Some(mut s) = st(rows.site(site_id))? else {
                 return Err(NationalError::UnknownSite(site_id.clone()).into());
             };
             s.revoked = true;
             s.credential = None;
             st(rows.put_site(&s))?;
+            if *purge {
+                // What counts stays (the anonymous rows, the totals); the names go.
+                {
+                    let mut replica = rows.replica(&s);
+                    for mut p in st(replica.participants())? {
+                        if p.display_name.take().is_some() {
+                            st(replica.put_participant(&p))?;
+                        }
+                    }
+                }
+                let up_to = rows.last_position();
+                st(rows.unname(Unnaming {
+                    site_id: s.id.clone(),
+                    who: Unnamed::Everyone,
+                    up_to,
+                }))?;
+            }
             Ok(NationalOutcome::Revoked)
         }
         NationalCommand::Announce { text } => {
@@ -514,35 +597,82 @@ fn ingest<R: NationalRows>(
         }
         check_change(c)?;
     }
-    let mut logged = Vec::new();
-    {
-        let mut replica = rows.replica(&site);
-        for c in &fresh {
-            for e in &c.events {
-                st(shared::apply_shared(&mut replica, e))?;
+    for c in fresh {
+        let mut events = Vec::with_capacity(c.events.len());
+        let mut unnamed = BTreeSet::new();
+        for e in &c.events {
+            let (e, erased_now) = st(admit(rows, &site.id, e))?;
+            match &e {
+                SharedEvent::Participant(p) if p.display_name.is_none() => {
+                    // A consent withdrawn (or a name stripped): the older records lose it.
+                    let before = st(rows.replica(&site).participant(p.id))?;
+                    if before.is_some_and(|b| b.display_name.is_some()) {
+                        unnamed.insert(p.id);
+                    }
+                }
+                SharedEvent::ParticipantErased(id) if erased_now => {
+                    unnamed.insert(*id);
+                }
+                _ => {}
             }
-            site.applied_seq = c.seq;
-            site.applied_hash = c.hash;
-            if !c.events.is_empty() {
-                // A change with nothing shareable is not logged nationally.
-                logged.push(*c);
-            }
+            st(shared::apply_shared(&mut rows.replica(&site), &e))?;
+            events.push(e);
         }
-    }
-    for c in logged {
-        let position = rows.last_position() + 1;
-        st(rows.append(&NationalRecord {
-            position,
-            site_id: site.id.clone(),
-            site_seq: c.seq,
-            at_ms: c.at_ms,
-            events: c.events.clone(),
-            site_reset: false,
-            announcement: None,
-        }))?;
+        site.applied_seq = c.seq;
+        site.applied_hash = c.hash;
+        if !events.is_empty() {
+            // A change with nothing shareable is not logged nationally.
+            let position = rows.last_position() + 1;
+            st(rows.append(&NationalRecord {
+                position,
+                site_id: site.id.clone(),
+                site_seq: c.seq,
+                at_ms: c.at_ms,
+                events,
+                site_reset: false,
+                announcement: None,
+            }))?;
+        }
+        if !unnamed.is_empty() {
+            let up_to = rows.last_position();
+            st(rows.unname(Unnaming {
+                site_id: site.id.clone(),
+                who: Unnamed::Participants(unnamed),
+                up_to,
+            }))?;
+        }
     }
     st(rows.put_site(&site))?;
     Ok(NationalOutcome::Applied(site.applied_seq))
+}
+
+/// What the national node keeps of an incoming event: the name of a participant the site
+/// erased never comes back (through a replay, a snapshot, a site restored from an old
+/// copy); an erasure is remembered for good. Also says whether the event is an erasure
+/// the national node did not know yet.
+fn admit<R: NationalRows>(
+    rows: &mut R,
+    site_id: &str,
+    e: &SharedEvent,
+) -> Result<(SharedEvent, bool), R::Error> {
+    let id = match e {
+        SharedEvent::Participant(p) if p.display_name.is_some() => p.id,
+        SharedEvent::ParticipantErased(id) => *id,
+        _ => return Ok((e.clone(), false)),
+    };
+    let known = rows.is_erased(site_id, id)?;
+    Ok(match e {
+        SharedEvent::Participant(p) if known => {
+            let mut p = p.clone();
+            p.display_name = None;
+            (SharedEvent::Participant(p), false)
+        }
+        SharedEvent::ParticipantErased(_) if !known => {
+            rows.put_erased(site_id, id)?;
+            (e.clone(), true)
+        }
+        _ => (e.clone(), false),
+    })
 }
 
 /// Checks one incoming change against the model's rules.
@@ -579,6 +709,33 @@ fn snapshot<R: NationalRows>(
         shared::check_event(&format!("snapshot.events[{i}]"), e)
             .map_err(|error| NationalError::Invalid { seq, error })?;
     }
+    // The names the snapshot does not carry leave the records before it, which may hold
+    // them (a national node restored from an old copy, a consent withdrawn in records the
+    // site no longer has): the snapshot is the site's whole word.
+    let mut admitted = Vec::with_capacity(events.len());
+    let mut unnamed = BTreeSet::new();
+    for e in events {
+        let (e, _) = st(admit(rows, &site.id, e))?;
+        match &e {
+            SharedEvent::Participant(p) if p.display_name.is_none() => {
+                unnamed.insert(p.id);
+            }
+            SharedEvent::ParticipantErased(id) => {
+                unnamed.insert(*id);
+            }
+            _ => {}
+        }
+        admitted.push(e);
+    }
+    if !unnamed.is_empty() {
+        let up_to = rows.last_position();
+        st(rows.unname(Unnaming {
+            site_id: site.id.clone(),
+            who: Unnamed::Participants(unnamed),
+            up_to,
+        }))?;
+    }
+    let events = admitted.as_slice();
     // The snapshot replaces the replica: a new key space, the old one dropped; watchers
     // see a reset, then the state.
     st(rows.drop_replica(&site))?;

@@ -134,7 +134,7 @@ pub(crate) fn check_language(tag: &str) -> Result<String, DomainError> {
     }
 }
 
-fn check_email(email: &str) -> Result<String, DomainError> {
+pub(crate) fn check_email(email: &str) -> Result<String, DomainError> {
     let e = text::checked("email", email, 3, limits::MAX_EMAIL)?;
     let mut halves = e.split('@');
     let (local, domain, extra) = (halves.next(), halves.next(), halves.next());

@@ -203,6 +203,8 @@ pub trait ReplicaRows {
     fn put_challenge(&mut self, c: &ReplicaChallenge) -> Result<(), Self::Error>;
     fn participant(&self, id: ParticipantId) -> Result<Option<SharedParticipant>, Self::Error>;
     fn put_participant(&mut self, p: &SharedParticipant) -> Result<(), Self::Error>;
+    /// Every participant of the replica (a revocation with purge reads them).
+    fn participants(&self) -> Result<Vec<SharedParticipant>, Self::Error>;
     fn registration(&self, id: RegistrationId) -> Result<Option<SharedRegistration>, Self::Error>;
     fn put_registration(&mut self, r: &SharedRegistration) -> Result<(), Self::Error>;
     fn totals(&self) -> Result<ReplicaTotals, Self::Error>;

@@ -21,6 +21,11 @@ pub struct NationalConfig {
     /// no web pages.
     #[serde(default)]
     pub http: Option<std::net::SocketAddr>,
+    /// Address of the metrics endpoint (`GET /metrics`, Prometheus text), `host:port`;
+    /// plain HTTP, for a loopback or management address (`127.0.0.1:9464`); none: no
+    /// metrics.
+    #[serde(default)]
+    pub metrics: Option<String>,
     /// Bearer token of the administrator (invites, revocations, announcements, and all a
     /// viewer may read). At least 8 characters.
     pub admin_token: String,
@@ -96,6 +101,7 @@ impl NationalConfig {
             data: data.into(),
             listen: default_listen(),
             http: None,
+            metrics: None,
             admin_token: admin_token.to_owned(),
             viewer_token: None,
             cache_mb: default_cache_mb(),
@@ -138,6 +144,7 @@ impl NationalConfig {
         Ok(agora_sync::serve::ServeOptions {
             tls,
             limits: self.limits(),
+            metrics: None,
         })
     }
 
@@ -150,6 +157,11 @@ impl NationalConfig {
         };
         if let Err(rule) = agora_sync::serve::check_listen(&self.listen) {
             return bad("listen", &rule);
+        }
+        if let Some(m) = &self.metrics
+            && let Err(rule) = agora_sync::serve::check_listen(m)
+        {
+            return bad("metrics", &rule);
         }
         let tokens = std::iter::once(("admin_token", &self.admin_token))
             .chain(self.viewer_token.iter().map(|t| ("viewer_token", t)));

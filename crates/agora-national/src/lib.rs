@@ -4,6 +4,7 @@
 
 mod config;
 mod links;
+mod metrics;
 mod service;
 
 use std::future::Future;
@@ -39,6 +40,11 @@ pub enum NationalError {
     },
     #[error(transparent)]
     Web(#[from] agora_web::WebError),
+    #[error("listening on metrics {addr}: {source}")]
+    MetricsBind {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// How long shutdown waits for site streams and watchers to end.
@@ -71,7 +77,22 @@ pub async fn run_with_http(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), NationalError> {
     config.validate()?;
-    let serve_options = config.serve_options()?;
+    let mut serve_options = config.serve_options()?;
+    let mut metrics =
+        match &config.metrics {
+            Some(addr) => Some(agora_sync::metrics::Endpoint::bind(addr).await.map_err(
+                |source| NationalError::MetricsBind {
+                    addr: addr.clone(),
+                    source,
+                },
+            )?),
+            None => None,
+        };
+    let mut observer = agora_store::Observer::default();
+    if let Some(m) = &mut metrics {
+        serve_options.metrics = Some(m.builder.rpcs());
+        observer = m.builder.writes();
+    }
     agora_sync::private::create_private_dir(&config.data).map_err(|e| NationalError::Config {
         field: "data",
         reason: format!("creating {}: {e}", config.data.display()),
@@ -82,16 +103,25 @@ pub async fn run_with_http(
         log_retention: config.log_retention,
         wal_file_bytes: agora_store::WAL_FILE_BYTES,
         disk_reserve_bytes: agora_store::DEFAULT_DISK_RESERVE_MB << 20,
+        observer,
     };
     let store =
         Arc::new(tokio::task::spawn_blocking(move || NationalStore::open(&store_cfg)).await??);
     let (stopping, _) = watch::channel(false);
+    let links = Arc::default();
+    let followers = Arc::default();
+    // Metrics: their own listener, plain HTTP (a loopback or management address).
+    let metrics_task = metrics.map(|mut m| {
+        metrics::register(&mut m.builder, &store, &links, &followers);
+        m.spawn(stopping.subscribe())
+    });
     let national = Arc::new(service::National {
         store: Arc::clone(&store),
         admin_token: config.admin_token.clone(),
         viewer_token: config.viewer_token.clone(),
-        links: Arc::default(),
+        links,
         watch_buffer: config.watch_buffer,
+        followers,
         stopping: stopping.clone(),
     });
     // The national page: the same reads as GetOverview and Watch, its own listener.
@@ -128,6 +158,11 @@ pub async fn run_with_http(
         Some(task) => task.await?,
         None => Ok(()),
     };
+    if let Some(task) = metrics_task
+        && let Err(e) = task.await?
+    {
+        warn!(error = %e, "the metrics endpoint failed");
+    }
     if tokio::time::timeout(STREAMS_GRACE, stopping.closed())
         .await
         .is_err()

@@ -39,6 +39,8 @@ pub struct National {
     pub viewer_token: Option<String>,
     pub links: Arc<Links>,
     pub watch_buffer: usize,
+    /// The `Watch` streams open and their positions, for the metrics.
+    pub followers: Arc<agora_sync::metrics::Followers>,
     /// Turns true at shutdown; session and watcher tasks hold receivers.
     pub stopping: watch::Sender<bool>,
 }
@@ -347,6 +349,7 @@ impl NationalService for National {
         let w = Watcher {
             store: Arc::clone(&self.store),
             sites,
+            follower: self.followers.join(after),
             tx,
             stopping: self.stopping.subscribe(),
         };
@@ -522,9 +525,12 @@ impl NationalService for National {
         req: Request<pb::RevokeSiteRequest>,
     ) -> Result<Response<pb::RevokeSiteResponse>, Status> {
         self.require_admin(&req)?;
-        let site = req.into_inner().site_id;
-        self.store.revoke(&site).await.map_err(status)?;
-        warn!(site = %site, "site revoked");
+        let r = req.into_inner();
+        self.store
+            .revoke(&r.site_id, r.purge)
+            .await
+            .map_err(status)?;
+        warn!(site = %r.site_id, purge = r.purge, "site revoked");
         Ok(Response::new(pb::RevokeSiteResponse {}))
     }
 }
@@ -722,6 +728,8 @@ impl Session {
 struct Watcher {
     store: Arc<NationalStore>,
     sites: HashSet<String>,
+    /// Counts the stream while it lives, with its position.
+    follower: agora_sync::metrics::Follower,
     tx: mpsc::Sender<Result<pb::WatchResponse, Status>>,
     stopping: watch::Receiver<bool>,
 }
@@ -755,6 +763,7 @@ impl Watcher {
                     }
                 }
                 pos = last;
+                self.follower.at(pos);
                 told = false;
                 continue;
             }

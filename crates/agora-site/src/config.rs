@@ -24,6 +24,11 @@ pub struct SiteConfig {
     /// (`localhost:50051`, `0.0.0.0:50051`, `[::]:50051`).
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Address of the metrics endpoint (`GET /metrics`, Prometheus text), `host:port`;
+    /// plain HTTP, for a loopback or management address (`127.0.0.1:9464`); none: no
+    /// metrics.
+    #[serde(default)]
+    pub metrics: Option<String>,
     /// Address of the web desk (HTTP, same binary); none: no web pages.
     #[serde(default)]
     pub http: Option<SocketAddr>,
@@ -153,6 +158,7 @@ impl SiteConfig {
             name: name.to_owned(),
             data: data.into(),
             listen: default_listen(),
+            metrics: None,
             http: None,
             organiser_token: organiser_token.to_owned(),
             desk_token: None,
@@ -208,6 +214,7 @@ impl SiteConfig {
         Ok(agora_sync::serve::ServeOptions {
             tls,
             limits: self.limits(),
+            metrics: None,
         })
     }
 
@@ -232,6 +239,9 @@ impl SiteConfig {
             return Err(bad("name", "must hold 1..=80 characters".into()));
         }
         agora_sync::serve::check_listen(&self.listen).map_err(|r| bad("listen", r))?;
+        if let Some(m) = &self.metrics {
+            agora_sync::serve::check_listen(m).map_err(|r| bad("metrics", r))?;
+        }
         check_token("organiser_token", &self.organiser_token)?;
         if let Some(desk) = &self.desk_token {
             check_token("desk_token", desk)?;

@@ -6,13 +6,12 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use agora_export as export;
 use agora_model::{self as m, Command, Outcome, ParticipantId, Target};
 use agora_proto::v1 as pb;
-use agora_store::StoreError;
 
 use crate::auth::Role;
 use crate::convert;
-use crate::export;
 use crate::service::{Site, blocking, invalid, unexpected};
 
 type Answer<T> = Result<Response<T>, Status>;
@@ -576,18 +575,11 @@ impl Site {
             .ok_or_else(|| m::DomainError::invalid("day", format!("{day} has no midnight in {tz}")))
     }
 
-    /// A target's seats and active registrations, confirmed (in order of confirmation) then
-    /// waiting (in order, with their positions), each with its participant.
+    /// A target's seats and active registrations (`Store::attendance`), or `NOT_FOUND`.
     pub(crate) async fn attendance(
         &self,
         target: Target,
-    ) -> Result<
-        (
-            m::SeatPool,
-            Vec<(m::Registration, Option<m::Participant>, Option<u32>)>,
-        ),
-        Status,
-    > {
+    ) -> Result<agora_store::Attendance, Status> {
         let target = match target {
             Target::Challenge(n) => {
                 Target::Challenge(m::check_number("challenge_number", n).map_err(invalid)?)
@@ -595,48 +587,12 @@ impl Site {
             t => t,
         };
         let store = Arc::clone(&self.store);
-        let listed = blocking(move || {
-            let exists = match target {
-                Target::Challenge(n) => store.challenge(n)?.is_some(),
-                Target::Conference(c) => store.conference(c)?.is_some(),
-            };
-            if !exists {
-                return Ok(None);
-            }
-            let pool = store.pool(target)?;
-            let named = store
-                .registrations_of(target)?
-                .into_iter()
-                .filter(|r| r.is_active())
-                .map(|r| {
-                    let p = store.participant(r.participant)?;
-                    Ok((r, p))
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok(Some((pool, named)))
-        })
-        .await?;
-        let (pool, named) = listed.ok_or_else(|| {
+        let listed = blocking(move || store.attendance(target)).await?;
+        listed.ok_or_else(|| {
             invalid(match target {
                 Target::Challenge(n) => m::DomainError::ChallengeNotFound(n),
                 Target::Conference(c) => m::DomainError::ConferenceNotFound(c),
             })
-        })?;
-        let (mut confirmed, mut waiting): (Vec<_>, Vec<_>) = named
-            .into_iter()
-            .partition(|(r, _)| r.state == m::RegistrationState::Confirmed);
-        confirmed.sort_by_key(|(r, _)| (r.confirmed_at_ms, r.id));
-        waiting.sort_by_key(|(r, _)| r.wait_slot);
-        let rows = confirmed
-            .into_iter()
-            .map(|(r, p)| (r, p, None))
-            .chain(
-                waiting
-                    .into_iter()
-                    .zip(1u32..)
-                    .map(|((r, p), pos)| (r, p, Some(pos))),
-            )
-            .collect();
-        Ok((pool, rows))
+        })
     }
 }

@@ -9,8 +9,8 @@ mod auth;
 mod config;
 pub mod convert;
 mod event;
-mod export;
 mod lang;
+mod metrics;
 mod privacy;
 mod retention;
 mod service;
@@ -51,6 +51,11 @@ pub enum SiteError {
     },
     #[error(transparent)]
     Web(#[from] agora_web::WebError),
+    #[error("listening on metrics {addr}: {source}")]
+    MetricsBind {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// How long shutdown waits for change-feed streams to end.
@@ -83,7 +88,17 @@ pub async fn run_with_http(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), SiteError> {
     let site_id = config.validate()?;
-    let serve_options = config.serve_options()?;
+    let mut serve_options = config.serve_options()?;
+    let mut metrics =
+        match &config.metrics {
+            Some(addr) => Some(agora_sync::metrics::Endpoint::bind(addr).await.map_err(
+                |source| SiteError::MetricsBind {
+                    addr: addr.clone(),
+                    source,
+                },
+            )?),
+            None => None,
+        };
     let dial = config.dial()?;
     agora_sync::private::create_private_dir(&config.data).map_err(|e| SiteError::Config {
         field: "data",
@@ -94,6 +109,10 @@ pub async fn run_with_http(
     store_cfg.log_retention = config.log_retention;
     store_cfg.wal_file_bytes = config.wal_file_mb << 20;
     store_cfg.disk_reserve_bytes = config.disk_reserve_mb << 20;
+    if let Some(m) = &mut metrics {
+        serve_options.metrics = Some(m.builder.rpcs());
+        store_cfg.observer = m.builder.writes();
+    }
     let opening = store_cfg.clone();
     let mut store = Arc::new(tokio::task::spawn_blocking(move || Store::open(&opening)).await??);
     let days = config.retain_personal_data_days;
@@ -119,15 +138,27 @@ pub async fn run_with_http(
             uplink_status,
         ))
     });
+    let zone = config.zone()?;
     let site = service::Site {
         uplink,
         store: Arc::clone(&store),
         name: config.name.clone(),
         tokens: auth::Tokens::new(config.organiser_token.clone(), config.desk_token.clone()),
         watch_buffer: config.watch_buffer,
-        zone: config.zone()?,
+        zone,
         stopping: stopping.clone(),
     };
+
+    // Metrics: their own listener, plain HTTP (a loopback or management address).
+    let metrics_task = metrics.map(|mut m| {
+        metrics::register(
+            &mut m.builder,
+            &store,
+            &site.uplink,
+            config.national.is_some(),
+        );
+        m.spawn(stopping.subscribe())
+    });
 
     let (writable_tx, writable) = watch::channel(true);
     let disk_watch = tokio::spawn(watch_disk(
@@ -150,6 +181,7 @@ pub async fn run_with_http(
             config.desk_token.as_deref(),
         );
         // The node's certificate serves the desk too: HTTPS only, as gRPC is TLS only.
+        web.zone = zone;
         web.tls = serve_options.tls.as_ref().map(|t| agora_web::WebTls {
             cert_pem: t.cert_pem().to_vec(),
             key_pem: t.key_pem().to_vec(),
@@ -183,6 +215,11 @@ pub async fn run_with_http(
     };
     if let Some(task) = uplink_task {
         task.await?;
+    }
+    if let Some(task) = metrics_task
+        && let Err(e) = task.await?
+    {
+        warn!(error = %e, "the metrics endpoint failed");
     }
     if tokio::time::timeout(WATCHERS_GRACE, stopping.closed())
         .await

@@ -48,6 +48,18 @@ pub fn chain_change(previous: Option<u64>, c: &mut Change) -> Result<Vec<u8>, St
     postcard::to_extend(&hash, bytes).map_err(|e| StoreError::Encode(e.to_string()))
 }
 
+/// A log record rewritten in place (an erasure scrubbed it): its new encoding, then the
+/// running hash it had (`c.hash`), so that the history keeps its identity upstream.
+pub fn rewrite_change(c: &Change) -> Result<Vec<u8>, StoreError> {
+    let bytes = encode(c)?;
+    match c.hash {
+        Some(hash) => {
+            postcard::to_extend(&hash, bytes).map_err(|e| StoreError::Encode(e.to_string()))
+        }
+        None => Ok(bytes),
+    }
+}
+
 /// Reads a log record written by [`chain_change`] (or before the hash: `hash` is `None`).
 pub fn decode_change(key: &[u8], bytes: &[u8]) -> Result<Change, StoreError> {
     let corrupt = |reason: String| StoreError::Corrupt {

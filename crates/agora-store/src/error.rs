@@ -24,7 +24,10 @@ pub enum StoreError {
         found: String,
         expected: String,
     },
-    #[error("data directory {path} has format version {found}; this build reads {supported}")]
+    #[error(
+        "data directory {path} has format version {found}; this build reads {supported}{}",
+        upgrade_hint(*.found, *.supported)
+    )]
     UnsupportedFormat {
         path: PathBuf,
         found: u8,
@@ -86,5 +89,18 @@ impl StoreError {
             e.kind(),
             std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
         )
+    }
+}
+
+/// What to do with a data directory of another format: an older one's défis move to this
+/// build by export and import (format 2 changed how défis name people; nothing else reads
+/// the old layout).
+fn upgrade_hint(found: u8, supported: u8) -> &'static str {
+    if found < supported {
+        ": with the release that wrote it, run `agora export defis --site <url> > defis.csv`, \
+         then start this build on a new data directory and run `agora import defis.csv` \
+         (participants and registrations do not carry over)"
+    } else {
+        ": it was written by a newer release; run that release"
     }
 }

@@ -222,3 +222,50 @@ impl Store {
         }))
     }
 }
+
+/// A target's attendance list: its seats, then its active registrations, confirmed (in
+/// order of confirmation) then waiting (in order, with their positions), each with its
+/// participant. What the gRPC and the web exports both list.
+pub type Attendance = (
+    SeatPool,
+    Vec<(Registration, Option<agora_model::Participant>, Option<u32>)>,
+);
+
+impl Store {
+    /// The attendance list of `target`; `None` if it does not exist.
+    pub fn attendance(&self, target: Target) -> Result<Option<Attendance>, StoreError> {
+        let exists = match target {
+            Target::Challenge(n) => self.challenge(n)?.is_some(),
+            Target::Conference(c) => self.conference(c)?.is_some(),
+        };
+        if !exists {
+            return Ok(None);
+        }
+        let pool = self.pool(target)?;
+        let named = self
+            .registrations_of(target)?
+            .into_iter()
+            .filter(|r| r.is_active())
+            .map(|r| {
+                let p = self.participant(r.participant)?;
+                Ok((r, p))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let (mut confirmed, mut waiting): (Vec<_>, Vec<_>) = named
+            .into_iter()
+            .partition(|(r, _)| r.state == agora_model::RegistrationState::Confirmed);
+        confirmed.sort_by_key(|(r, _)| (r.confirmed_at_ms, r.id));
+        waiting.sort_by_key(|(r, _)| r.wait_slot);
+        let rows = confirmed
+            .into_iter()
+            .map(|(r, p)| (r, p, None))
+            .chain(
+                waiting
+                    .into_iter()
+                    .zip(1u32..)
+                    .map(|((r, p), pos)| (r, p, Some(pos))),
+            )
+            .collect();
+        Ok(Some((pool, rows)))
+    }
+}

@@ -39,8 +39,9 @@ use batch::Msg;
 use wal::Disk;
 
 pub use error::StoreError;
-pub use event::PersonalData;
+pub use event::{Attendance, PersonalData};
 pub use wal::FILE_BYTES as WAL_FILE_BYTES;
+pub use wal::WriteObserver;
 pub use writer::now_ms;
 
 /// The most a row (key and value) may hold. Commands are bounded by the model's limits
@@ -205,6 +206,22 @@ pub struct StoreConfig {
     /// with [`StoreError::DiskFull`] (nothing written), so that every answered write can
     /// still be applied and checkpointed.
     pub disk_reserve_bytes: u64,
+    /// Told of every batch the writer runs and makes durable (a node's metrics).
+    pub observer: Observer,
+}
+
+/// A [`WriteObserver`], or none.
+#[derive(Clone, Default)]
+pub struct Observer(pub Option<Arc<dyn WriteObserver>>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Observer(..)"
+        } else {
+            "None"
+        })
+    }
 }
 
 /// The write-ahead log file size of a node by default, MiB.
@@ -222,6 +239,7 @@ impl StoreConfig {
             log_retention: 1_000_000,
             wal_file_bytes: WAL_FILE_BYTES,
             disk_reserve_bytes: DEFAULT_DISK_RESERVE_MB << 20,
+            observer: Observer::default(),
         }
     }
 }
@@ -360,7 +378,8 @@ impl Store {
             T::Meta as usize,
             cfg.wal_file_bytes,
             cfg.disk_reserve_bytes,
-        )?;
+        )?
+        .observed(cfg.observer.0.clone());
         let meta_tree = &trees[T::Meta as usize];
         let created = match meta_tree.get(meta::FORMAT)? {
             None => {
@@ -572,6 +591,11 @@ impl Store {
             return Err(StoreError::Poisoned("a write to disk failed".into()));
         }
         self.inner.disk.check_space()
+    }
+
+    /// Free bytes on the data directory's file system, for the node's metrics.
+    pub fn free_disk_bytes(&self) -> Result<u64, StoreError> {
+        self.inner.disk.free_bytes()
     }
 
     pub fn epoch(&self) -> String {

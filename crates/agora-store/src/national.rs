@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{error, info};
 
 use agora_model::national::{
-    NationalApplyError, NationalCommand, NationalError, NationalOutcome, NationalRows,
+    NationalApplyError, NationalCommand, NationalError, NationalOutcome, NationalRows, Unnaming,
     apply_national, secret_hash,
 };
 use agora_model::shared::{
@@ -26,6 +26,7 @@ use agora_model::{ParticipantId, RegistrationId, Theme};
 use crate::StoreError;
 use crate::batch::{self, Msg};
 use crate::codec::{FORMAT, decode, encode, u64_key, u64_of};
+use crate::privacy::{self, PURGE_PENDING};
 use crate::rows::TxError;
 use crate::wal::{Disk, TreeSet, TxTrees, Writes};
 use crate::writer::now_ms;
@@ -55,10 +56,13 @@ enum N {
     Themes,
     /// id (u64 BE) → `Announcement`.
     Announcements,
+    /// site ++ 0 ++ pseudonym → erased at (ms): erasures, kept whatever becomes of the
+    /// replica, so that an erased name never comes back.
+    Erased,
 }
 
 impl N {
-    const ALL: [N; 10] = [
+    const ALL: [N; 11] = [
         N::Meta,
         N::Log,
         N::Sites,
@@ -69,6 +73,7 @@ impl N {
         N::Totals,
         N::Themes,
         N::Announcements,
+        N::Erased,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -82,6 +87,7 @@ impl N {
             N::Totals => "totals",
             N::Themes => "themes",
             N::Announcements => "announcements",
+            N::Erased => "erased",
         }
     }
 }
@@ -189,6 +195,8 @@ pub struct NationalConfig {
     pub wal_file_bytes: u64,
     /// See [`crate::StoreConfig::disk_reserve_bytes`].
     pub disk_reserve_bytes: u64,
+    /// See [`crate::StoreConfig::observer`].
+    pub observer: crate::Observer,
 }
 
 struct Job {
@@ -246,7 +254,12 @@ fn key(prefix: &[u8], rest: &[u8]) -> Vec<u8> {
 }
 
 impl NationalStore {
+    /// Opens (or creates) the national database. While names removed from the national
+    /// log may still be in the files ([`PURGE_PENDING`]), it first copies the database
+    /// without them and swaps the copy in, as the site store does (`privacy`).
     pub fn open(cfg: &NationalConfig) -> Result<NationalStore, StoreError> {
+        // A compaction interrupted by a crash is finished before sled reads the directory.
+        privacy::finish_swap(&cfg.path)?;
         let db = batch::open_db(&cfg.path, cfg.cache_bytes)?;
         let trees = N::ALL
             .iter()
@@ -259,7 +272,8 @@ impl NationalStore {
             N::Meta as usize,
             cfg.wal_file_bytes,
             cfg.disk_reserve_bytes,
-        )?;
+        )?
+        .observed(cfg.observer.0.clone());
         let m = &trees[N::Meta as usize];
         match m.get(meta::FORMAT)? {
             None => {
@@ -286,6 +300,18 @@ impl NationalStore {
                     supported: FORMAT,
                 });
             }
+        }
+        if m.get(PURGE_PENDING)?.is_some() {
+            // Abandoned replicas' rows may hold names too: deleted first, then the copy.
+            drain_garbage(&trees, &disk)?;
+            disk.sync()?;
+            privacy::copy(&disk.db, &cfg.path, cfg.cache_bytes)?;
+            drop(trees);
+            drop(disk);
+            privacy::wait_for_unlock(&cfg.path)?;
+            privacy::finish_swap(&cfg.path)?;
+            info!(path = %cfg.path.display(), "purged removed names from the national files");
+            return NationalStore::open(cfg);
         }
         let read = |k: &'static [u8]| -> Result<u64, StoreError> {
             let v = m.get(k)?.unwrap_or_default();
@@ -431,9 +457,12 @@ impl NationalStore {
         }
     }
 
-    pub async fn revoke(&self, site_id: &str) -> Result<(), StoreError> {
+    /// Revokes a site; with `purge`, its participants' names leave the replica and the
+    /// national log (and the files at the next open).
+    pub async fn revoke(&self, site_id: &str, purge: bool) -> Result<(), StoreError> {
         let cmd = NationalCommand::Revoke {
             site_id: site_id.to_owned(),
+            purge,
         };
         match self.run(cmd).await? {
             NationalOutcome::Revoked => Ok(()),
@@ -582,6 +611,11 @@ impl NationalStore {
 
     pub fn first_retained(&self) -> u64 {
         self.inner.first_retained.load(Ordering::Acquire)
+    }
+
+    /// Free bytes on the data directory's file system, for the node's metrics.
+    pub fn free_disk_bytes(&self) -> Result<u64, StoreError> {
+        self.inner.disk.free_bytes()
     }
 
     pub fn sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
@@ -856,6 +890,15 @@ impl ReplicaRows for Replica<'_, '_> {
         self.tx
             .put(N::Participants, &key(&self.prefix, p.id.as_bytes()), p)
     }
+    fn participants(&self) -> Result<Vec<SharedParticipant>, TxError> {
+        let n = N::Participants;
+        self.tx
+            .t
+            .scan_prefix(n as usize, &self.prefix)?
+            .iter()
+            .map(|(k, v)| decode(n.name(), k, v))
+            .collect()
+    }
     fn registration(&self, id: RegistrationId) -> Result<Option<SharedRegistration>, TxError> {
         self.tx
             .get(N::Registrations, &key(&self.prefix, id.as_bytes()))
@@ -893,6 +936,8 @@ struct NRows<'a, 'b> {
     last: u64,
     /// Prefixes of abandoned replicas, persisted with the batch.
     garbage: Vec<Vec<u8>>,
+    /// Names to remove from the national log, at the end of the batch.
+    unnamings: Vec<Unnaming>,
 }
 
 impl NationalRows for NRows<'_, '_> {
@@ -951,6 +996,69 @@ impl NationalRows for NRows<'_, '_> {
             prefix: replica_prefix_of(site),
         }
     }
+    fn is_erased(&self, site_id: &str, id: ParticipantId) -> Result<bool, TxError> {
+        Ok(self
+            .tx
+            .t
+            .get(N::Erased as usize, &erased_key(site_id, id))?
+            .is_some())
+    }
+    fn put_erased(&mut self, site_id: &str, id: ParticipantId) -> Result<(), TxError> {
+        self.tx.put(N::Erased, &erased_key(site_id, id), &now_ms())
+    }
+    fn unname(&mut self, u: Unnaming) -> Result<(), TxError> {
+        self.unnamings.push(u);
+        Ok(())
+    }
+}
+
+fn erased_key(site_id: &str, id: ParticipantId) -> Vec<u8> {
+    let mut k = site_id.as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// Rewrites, in the batch of `tx`, every national log record (same position) that
+/// `unnamings` change: those of earlier batches in sled, then this batch's own (after
+/// `start`). One pass over the log whatever the number of unnamings; only the records whose
+/// bytes may hold a name are decoded.
+fn unname_log(
+    log: &sled::Tree,
+    tx: &Tx<'_>,
+    unnamings: &[Unnaming],
+    start: u64,
+    last: u64,
+) -> Result<usize, StoreError> {
+    let Some(up_to) = unnamings.iter().map(|u| u.up_to).max() else {
+        return Ok(0);
+    };
+    let mut rewrote = 0;
+    let mut rewrite = |k: &[u8], v: &[u8]| -> Result<(), StoreError> {
+        if !unnamings.iter().any(|u| u.may_hold(v)) {
+            return Ok(());
+        }
+        let mut r: NationalRecord = decode("log", k, v)?;
+        let mut changed = false;
+        for u in unnamings {
+            changed |= u.apply(&mut r);
+        }
+        if changed {
+            tx.put(N::Log, k, &r)?;
+            rewrote += 1;
+        }
+        Ok(())
+    };
+    for kv in log.range(..=u64_key(start.min(up_to))) {
+        let (k, v) = kv?;
+        rewrite(&k, &v)?;
+    }
+    for p in start + 1..=last.min(up_to) {
+        if let Some(v) = tx.t.get(N::Log as usize, &u64_key(p))? {
+            rewrite(&u64_key(p), &v)?;
+        }
+    }
+    Ok(rewrote)
 }
 
 impl Inner {
@@ -962,6 +1070,9 @@ impl Inner {
                 ));
             }
             return;
+        }
+        if let Some(o) = self.disk.observer() {
+            o.batch(jobs.len());
         }
         let now = now_ms();
         let result = self.disk.next_batch().and_then(|batch| {
@@ -1015,6 +1126,7 @@ impl Inner {
             tx: &tx,
             last,
             garbage,
+            unnamings: Vec::new(),
         };
         let mut answers = Vec::with_capacity(jobs.len());
         for job in jobs {
@@ -1024,7 +1136,23 @@ impl Inner {
                 Err(NationalApplyError::Storage(e)) => return Err(e),
             }
         }
-        let NRows { last, garbage, .. } = rows;
+        let NRows {
+            last,
+            garbage,
+            unnamings,
+            ..
+        } = rows;
+        if !unnamings.is_empty() {
+            let rewrote = unname_log(self.tree(N::Log), &tx, &unnamings, start, last)?;
+            // The old values stay in sled's files and the write-ahead log until the
+            // next open copies the database without them.
+            tx.put(N::Meta, PURGE_PENDING, &true)?;
+            info!(
+                unnamings = unnamings.len(),
+                rewrote,
+                "names removed from the national log; the files are purged at the next start"
+            );
+        }
         if had_garbage || !garbage.is_empty() {
             tx.put(N::Meta, meta::GARBAGE, &garbage)?;
         }
@@ -1053,23 +1181,52 @@ impl Inner {
         })
     }
 
-    /// Deletes up to [`GARBAGE_PER_BATCH`] rows of abandoned replicas in this batch;
-    /// `garbage` keeps the prefixes not yet empty.
     fn collect_garbage(&self, tx: &Tx<'_>, garbage: &mut Vec<Vec<u8>>) -> Result<(), StoreError> {
-        let mut budget = GARBAGE_PER_BATCH;
-        while let Some(prefix) = garbage.first() {
-            for n in [N::Challenges, N::Registrations, N::Participants, N::Totals] {
-                for k in self.tree(n).scan_prefix(prefix).keys() {
-                    if budget == 0 {
-                        return Ok(());
-                    }
-                    tx.remove(n, &k?);
-                    budget -= 1;
+        collect_garbage(&self.trees, tx, garbage)
+    }
+}
+
+/// Deletes up to [`GARBAGE_PER_BATCH`] rows of abandoned replicas in this batch;
+/// `garbage` keeps the prefixes not yet empty.
+fn collect_garbage(
+    trees: &[sled::Tree],
+    tx: &Tx<'_>,
+    garbage: &mut Vec<Vec<u8>>,
+) -> Result<(), StoreError> {
+    let mut budget = GARBAGE_PER_BATCH;
+    while let Some(prefix) = garbage.first() {
+        for n in [N::Challenges, N::Registrations, N::Participants, N::Totals] {
+            for k in trees[n as usize].scan_prefix(prefix).keys() {
+                if budget == 0 {
+                    return Ok(());
                 }
+                tx.remove(n, &k?);
+                budget -= 1;
             }
-            garbage.remove(0);
         }
-        Ok(())
+        garbage.remove(0);
+    }
+    Ok(())
+}
+
+/// Deletes every row of the abandoned replicas, a batch at a time (at open, before the
+/// writer starts).
+fn drain_garbage(trees: &[sled::Tree], disk: &Disk) -> Result<(), StoreError> {
+    loop {
+        let mut garbage: Vec<Vec<u8>> =
+            get(&trees[N::Meta as usize], N::Meta, meta::GARBAGE)?.unwrap_or_default();
+        if garbage.is_empty() {
+            return Ok(());
+        }
+        disk.write_now(trees, N::Meta as usize, |t| {
+            let tx = Tx {
+                t,
+                trees,
+                wrote: std::cell::Cell::new(false),
+            };
+            collect_garbage(trees, &tx, &mut garbage)?;
+            tx.put(N::Meta, meta::GARBAGE, &garbage)
+        })?;
     }
 }
 
@@ -1086,6 +1243,7 @@ mod tests {
             log_retention: 1000,
             wal_file_bytes: 1 << 20,
             disk_reserve_bytes: 0,
+            observer: crate::Observer::default(),
         })
         .unwrap();
         let token = store
@@ -1132,6 +1290,7 @@ mod tests {
             log_retention: 1000,
             wal_file_bytes: 1 << 20,
             disk_reserve_bytes: 0,
+            observer: crate::Observer::default(),
         };
         let store = NationalStore::open(&cfg).unwrap();
         let token = store

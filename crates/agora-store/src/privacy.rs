@@ -22,7 +22,7 @@ use agora_model::erasure::Erasure;
 use agora_model::{Change, Feedback, NextAction, ParticipantId};
 use tracing::info;
 
-use crate::codec::{decode, encode};
+use crate::codec::{decode, decode_change, encode, rewrite_change};
 use crate::wal::Disk;
 use crate::{Answer, StoreError, StoredAnswer, T, batch, wal};
 
@@ -67,13 +67,13 @@ pub(crate) fn scrub(
     for kv in trees[T::Log as usize].iter() {
         let (k, v) = kv?;
         if candidate(&v) {
-            let mut c: Change = decode(T::Log.name(), &k, &v)?;
+            let mut c: Change = decode_change(&k, &v)?;
             let mut changed = false;
             for e in &mut c.events {
                 changed |= erasure.event(e);
             }
             if changed {
-                rewrites.push((T::Log, k.to_vec(), encode(&c)?));
+                rewrites.push((T::Log, k.to_vec(), rewrite_change(&c)?));
             }
         }
     }

@@ -77,6 +77,39 @@ async fn a_new_store_has_an_epoch_and_logs_its_default_themes() {
 }
 
 #[tokio::test]
+async fn a_database_of_the_previous_format_is_refused_with_the_way_to_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    store.close();
+    drop(store);
+    {
+        // What a database written by the previous release holds: format byte 1.
+        let db = batch::open_db(dir.path(), 4 << 20).unwrap();
+        let meta = db.open_tree(T::Meta.name()).unwrap();
+        meta.insert(meta::FORMAT, &[1u8]).unwrap();
+        db.flush().unwrap();
+    }
+    let err = Store::open(&config(dir.path())).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::UnsupportedFormat {
+                found: 1,
+                supported: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let said = err.to_string();
+    assert!(
+        said.contains("format version 1") && said.contains("agora export defis"),
+        "{said}"
+    );
+    assert!(said.contains("agora import defis.csv"), "{said}");
+}
+
+#[tokio::test]
 async fn the_desk_finds_participants_by_any_words_of_their_name_without_accents() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&config(dir.path())).unwrap();
@@ -1175,6 +1208,12 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
         .await
         .unwrap();
     let seats = store.pool(Target::Challenge(1)).unwrap();
+    let hashes: Vec<Option<u64>> = store
+        .read_log(0, 1000)
+        .unwrap()
+        .iter()
+        .map(|c| c.hash)
+        .collect();
     let out = store.forget("forget", x).await.unwrap();
     assert_eq!(
         out,
@@ -1191,6 +1230,14 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
     assert_eq!(
         log.iter().map(|c| c.seq).collect::<Vec<_>>(),
         (1..=log.len() as u64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        log.iter()
+            .map(|c| c.hash)
+            .take(hashes.len())
+            .collect::<Vec<_>>(),
+        hashes,
+        "a rewritten record keeps its running hash (the national node compares it)"
     );
     assert!(
         log.iter()

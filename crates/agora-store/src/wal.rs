@@ -116,6 +116,38 @@ impl<'a> TxTrees<'a> {
             .find_map(|w| w.writes[tree].get(key).cloned())
     }
 
+    /// Every row of `tree` under `prefix` as this batch sees it (its writes and the pending
+    /// batches' over sled), in key order.
+    pub fn scan_prefix(
+        &self,
+        tree: usize,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, IVec)>, StoreError> {
+        let mut rows: BTreeMap<Vec<u8>, Option<IVec>> = BTreeMap::new();
+        for kv in self.trees[tree].scan_prefix(prefix) {
+            let (k, v) = kv?;
+            rows.insert(k.to_vec(), Some(v));
+        }
+        let writes = self.writes.borrow();
+        for map in self
+            .pending
+            .iter()
+            .map(|w| &w.writes[tree])
+            .chain([&writes[tree]])
+        {
+            for (k, v) in map
+                .range(prefix.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+            {
+                rows.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+
     pub fn insert(&self, tree: usize, key: &[u8], value: &[u8]) {
         self.writes.borrow_mut()[tree].insert(key.to_vec(), Some(IVec::from(value)));
     }
@@ -253,6 +285,17 @@ pub struct Disk {
     applied: Arc<Applied>,
     /// Free space kept on the directory's file system (see `StoreConfig`).
     reserve: u64,
+    /// Told of each batch made durable (the node's metrics).
+    observer: Option<Arc<dyn WriteObserver>>,
+}
+
+/// What a node learns of its store's writes, for its metrics: the store counts nothing
+/// itself and knows nothing of how they are served.
+pub trait WriteObserver: Send + Sync + 'static {
+    /// A write-ahead log record of `bytes` made durable by an fdatasync that took `synced`.
+    fn durable(&self, bytes: usize, synced: std::time::Duration);
+    /// A batch of `commands` requests (answered or refused) went through the writer.
+    fn batch(&self, commands: usize);
 }
 
 /// The last batch applied to sled, for the checkpoints that wait for it.
@@ -540,7 +583,24 @@ impl Disk {
             wal: Mutex::new(wal),
             applied,
             reserve,
+            observer: None,
         })
+    }
+
+    /// Reports each durable batch to `observer` from now on.
+    pub fn observed(mut self, observer: Option<Arc<dyn WriteObserver>>) -> Disk {
+        self.observer = observer;
+        self
+    }
+
+    /// The observer of this store's writes, if any.
+    pub fn observer(&self) -> Option<&dyn WriteObserver> {
+        self.observer.as_deref()
+    }
+
+    /// Free bytes on the file system of the data directory (for an unprivileged writer).
+    pub fn free_bytes(&self) -> Result<u64, StoreError> {
+        free_bytes(&self.dir)
     }
 
     /// Applies a durable batch to sled ([`Writes::apply`]) and records it as applied, for
@@ -649,9 +709,13 @@ impl Disk {
         f.file
             .write_all_at(buf, *offset)
             .map_err(|e| self.write_error("writing the write-ahead log", e))?;
+        let started = std::time::Instant::now();
         f.file
             .sync_data()
             .map_err(io("fdatasync of the write-ahead log".into()))?;
+        if let Some(o) = &self.observer {
+            o.durable(buf.len(), started.elapsed());
+        }
         *offset = end;
         wal.next_batch += 1;
         Ok(())

@@ -199,6 +199,9 @@ impl Inner {
             .iter()
             .map(|j| fresh_for(&j.cmd, now, entropy))
             .collect();
+        if let Some(o) = self.disk.observer() {
+            o.batch(jobs.len());
+        }
         let pending: Vec<Arc<Writes>> = self.pending().iter().cloned().collect();
         let result = self.disk.next_batch().and_then(|batch| {
             let mut c = self.commit(jobs, &fresh, batch, &pending, index)?;

@@ -1,11 +1,12 @@
 //! Site ⇄ national sync: the protocol's timing constants, the conversions of shared
 //! changes, the uplink that a site node runs towards the national node, and the words for why
-//! a link failed ([`link_error`]).
+//! a link failed ([`link_error`]), and the metrics both nodes serve ([`metrics`]).
 
 pub mod auth;
 pub mod convert;
 pub mod dial;
 pub mod link_error;
+pub mod metrics;
 pub mod private;
 pub mod serve;
 pub mod uplink;

@@ -113,6 +113,8 @@ pub struct ServeOptions {
     /// With it the node serves TLS only; without it, plaintext only.
     pub tls: Option<ServerTls>,
     pub limits: Limits,
+    /// Where the calls are counted and timed, when the node serves metrics.
+    pub metrics: Option<crate::metrics::RpcMetrics>,
 }
 
 /// Serves `routes` (the node's service, named `name` for health) until `shutdown`; then
@@ -193,6 +195,8 @@ pub async fn serve(
         // answered RESOURCE_EXHAUSTED rather than queued by the client.
         .max_concurrent_streams(options.limits.streams_per_connection.saturating_mul(2))
         .timeout(options.limits.request_timeout)
+        // Outside the limits: the calls they refuse are counted too.
+        .layer(crate::metrics::Layer(options.metrics.clone()))
         .layer(limits::Layer::new(limits))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, stop_signal)

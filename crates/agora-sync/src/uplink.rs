@@ -43,6 +43,8 @@ pub struct UplinkStatus {
     /// The national node refused this site for good (revoked, bad or expired token): the
     /// uplink stopped dialling.
     pub refused: bool,
+    /// Streams dialled again after the first (a cut link, a refused or failed dial).
+    pub reconnects: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +99,11 @@ pub async fn run(
     let mut use_token = false;
     // A failure was already logged since the link last worked: repeats are quieter.
     let mut failing = false;
+    let mut first = true;
     loop {
+        if !std::mem::take(&mut first) {
+            status.send_modify(|s| s.reconnects += 1);
+        }
         let mut up_since = None;
         let result = session(
             &store,

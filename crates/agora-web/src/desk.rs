@@ -67,7 +67,7 @@ impl From<StoreError> for Failure {
 }
 
 /// Runs a blocking store read off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Failure> {
     match tokio::task::spawn_blocking(f).await {
@@ -79,7 +79,22 @@ async fn blocking<T: Send + 'static>(
 #[derive(Debug, Deserialize, Default)]
 pub struct PageQuery {
     pub(crate) lang: Option<String>,
-    q: Option<String>,
+    pub(crate) q: Option<String>,
+    /// A défi chosen beforehand (a poster's QR code): its row is marked, and it carries
+    /// over to the person created next.
+    pub(crate) defi: Option<String>,
+}
+
+impl PageQuery {
+    fn defi(&self) -> Option<u32> {
+        self.defi.as_deref().and_then(|d| d.trim().parse().ok())
+    }
+}
+
+fn choose(rows: &mut [TargetRow], defi: Option<u32>) {
+    for row in rows {
+        row.chosen = Some(row.id) == defi;
+    }
 }
 
 /// The page's language: `?lang=` (remembered in a cookie), else the cookie, else French.
@@ -140,7 +155,7 @@ fn to_login() -> Response {
     Redirect::to("/desk/login").into_response()
 }
 
-fn see(path: &str) -> Response {
+pub(crate) fn see(path: &str) -> Response {
     Redirect::to(path).into_response()
 }
 
@@ -334,13 +349,16 @@ pub async fn home(
     let board = Board::read(&app.store, lang).await?;
     let f = frame(&app, lang, "/desk", Some(&cur));
     let org_types = HomePage::org_types(f.t);
+    let mut challenges = board.challenge_rows();
+    choose(&mut challenges, q.defi());
     html(
         HomePage {
             f,
             searched: !query.trim().is_empty(),
             query,
             found: found.iter().map(person).collect(),
-            challenges: board.challenge_rows(),
+            chosen: q.defi().map(|n| n.to_string()).unwrap_or_default(),
+            challenges,
             conferences: board.conference_rows(),
             org_types,
         },
@@ -402,6 +420,7 @@ pub async fn participant(
     };
     let board = Board::read(&app.store, lang).await?;
     let mut challenges = board.challenge_rows();
+    choose(&mut challenges, q.defi());
     let mut alternatives = Vec::new();
     if let Some((r, _)) = &active {
         for row in &mut challenges {
@@ -556,6 +575,9 @@ pub struct ParticipantForm {
     #[serde(default)]
     language: String,
     consent: Option<String>,
+    /// The défi chosen beforehand, if any (see [`PageQuery::defi`]).
+    #[serde(default)]
+    defi: String,
 }
 
 pub async fn create_participant(
@@ -589,7 +611,13 @@ pub async fn create_participant(
     {
         Ok(Outcome::Participant(p)) => {
             tell(&app, &cur, Tone::Ok, lang.created(&p.display_name));
-            Ok(see(&format!("/desk/participants/{}", p.id)))
+            let chosen = form
+                .defi
+                .trim()
+                .parse::<u32>()
+                .map(|n| format!("?defi={n}"))
+                .unwrap_or_default();
+            Ok(see(&format!("/desk/participants/{}{chosen}", p.id)))
         }
         Ok(o) => Err(unexpected(&o)),
         Err(e) => {

@@ -594,6 +594,7 @@ impl Lang {
                     "organisation_type" => t.organisation_type,
                     other => other,
                 };
+                let rule = agora_model::i18n::rule_in(rule, self.model());
                 match self {
                     Lang::Fr => format!("Champ « {label} » à corriger : {rule}."),
                     Lang::En => format!("Please correct “{label}”: {rule}."),

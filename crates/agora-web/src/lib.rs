@@ -10,7 +10,9 @@
 mod desk;
 mod i18n;
 mod national;
+mod organisers;
 mod page;
+mod posters;
 mod qr;
 mod session;
 mod throttle;
@@ -47,6 +49,8 @@ pub struct WebConfig {
     pub tls: Option<WebTls>,
     /// How long a desk session lasts without use.
     pub session_idle: Duration,
+    /// The site's time zone: the organisers' program grid, due dates and exports.
+    pub zone: chrono_tz::Tz,
 }
 
 impl std::fmt::Debug for WebConfig {
@@ -66,6 +70,7 @@ impl WebConfig {
             organiser_token: organiser_token.to_owned(),
             tls: None,
             session_idle: Duration::from_secs(12 * 3600),
+            zone: chrono_tz::Europe::Paris,
         }
     }
 }
@@ -101,6 +106,8 @@ pub(crate) struct App {
     pub store: Arc<Store>,
     pub config: WebConfig,
     pub sessions: session::Sessions,
+    /// The organisers' sessions, apart from the desk's (their own cookie).
+    pub organisers: session::Sessions,
     pub logins: throttle::LoginThrottle,
     pub stopping: watch::Receiver<bool>,
 }
@@ -114,6 +121,7 @@ pub async fn serve(
 ) -> Result<(), WebError> {
     let app = Arc::new(App {
         sessions: session::Sessions::new(config.session_idle),
+        organisers: session::Sessions::named(organisers::COOKIE, config.session_idle),
         logins: throttle::LoginThrottle::default(),
         store,
         config,
@@ -166,6 +174,36 @@ fn router(app: Arc<App>) -> Router {
         .route("/desk/checkin", post(desk::check_in))
         .route("/desk/tickets/{code}", get(desk::ticket))
         .route("/desk/seats", get(desk::seats_feed))
+        .route(
+            "/org/login",
+            get(organisers::login_page).post(organisers::login),
+        )
+        .route("/org/logout", post(organisers::logout))
+        .route("/org", get(organisers::defis))
+        .route("/org/defis", post(organisers::save_defi))
+        .route(
+            "/org/defis/{number}",
+            get(organisers::defi).post(organisers::save_defi),
+        )
+        .route("/org/proposals", get(organisers::proposals))
+        .route("/org/program", get(organisers::program))
+        .route("/org/conferences", get(organisers::conferences))
+        .route("/org/teams", get(organisers::teams))
+        .route(
+            "/org/actions",
+            get(organisers::actions).post(organisers::add_action),
+        )
+        .route("/org/actions/status", post(organisers::set_action_status))
+        .route(
+            "/org/export/registrations.csv",
+            get(organisers::registrations_csv),
+        )
+        .route("/org/export/programme.ics", get(organisers::program_ical))
+        .route("/org/posters", get(posters::all))
+        .route("/org/posters/defi/{number}", get(posters::defi))
+        .route("/org/posters/conference/{id}", get(posters::conference))
+        .route("/assets/org.css", get(org_css))
+        .route("/assets/posters.css", get(posters_css))
         .route("/assets/desk.css", get(css))
         .route("/assets/desk.js", get(js))
         .with_state(app)
@@ -176,6 +214,17 @@ const JS: &str = include_str!("../assets/desk.js");
 
 async fn css() -> impl IntoResponse {
     asset("text/css; charset=utf-8", CSS)
+}
+
+const ORG_CSS: &str = include_str!("../assets/org.css");
+const POSTERS_CSS: &str = include_str!("../assets/posters.css");
+
+async fn org_css() -> impl IntoResponse {
+    asset("text/css; charset=utf-8", ORG_CSS)
+}
+
+async fn posters_css() -> impl IntoResponse {
+    asset("text/css; charset=utf-8", POSTERS_CSS)
 }
 
 async fn js() -> impl IntoResponse {

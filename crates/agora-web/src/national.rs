@@ -133,7 +133,7 @@ pub async fn serve_national(
     let app = Arc::new(NationalApp {
         source,
         secure: config.tls.is_some(),
-        sessions: Sessions::named(config.session_idle, COOKIE),
+        sessions: Sessions::named(COOKIE, config.session_idle),
         logins: throttle::LoginThrottle::default(),
         history,
         stopping: stopping.clone(),

@@ -87,6 +87,8 @@ pub struct TargetRow {
     pub open: bool,
     /// The shown participant's own registration is here.
     pub mine: bool,
+    /// Chosen beforehand (a poster's QR code, `?defi=`).
+    pub chosen: bool,
 }
 
 impl TargetRow {
@@ -109,6 +111,7 @@ impl TargetRow {
             waiting: p.waitlisted,
             open: c.fields.status == agora_model::ChallengeStatus::Open,
             mine: false,
+            chosen: false,
         }
     }
 
@@ -125,6 +128,7 @@ impl TargetRow {
             waiting: p.waitlisted,
             open: true,
             mine: false,
+            chosen: false,
         }
     }
 
@@ -189,6 +193,8 @@ pub struct HomePage {
     pub query: String,
     pub searched: bool,
     pub found: Vec<PersonView>,
+    /// The défi chosen beforehand, carried by the new-person form; empty if none.
+    pub chosen: String,
     pub challenges: Vec<TargetRow>,
     pub conferences: Vec<TargetRow>,
     pub org_types: Vec<(usize, &'static str)>,

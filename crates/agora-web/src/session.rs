@@ -61,9 +61,10 @@ pub struct Current {
 }
 
 pub struct Sessions {
-    idle: Duration,
-    /// The cookie's name: each listener its own, as cookies do not tell ports apart.
+    /// The name of the cookie that carries this kind of session: the desk's and the
+    /// organisers' are separate stores, so a desk session never opens an organiser page.
     cookie: &'static str,
+    idle: Duration,
     map: Mutex<HashMap<String, Session>>,
 }
 
@@ -76,14 +77,14 @@ pub fn random_token() -> String {
 
 impl Sessions {
     pub fn new(idle: Duration) -> Self {
-        Self::named(idle, COOKIE)
+        Sessions::named(COOKIE, idle)
     }
 
-    /// Sessions kept under another cookie name (the national page's).
-    pub fn named(idle: Duration, cookie: &'static str) -> Self {
+    /// Sessions carried by the cookie `cookie`.
+    pub fn named(cookie: &'static str, idle: Duration) -> Self {
         Sessions {
-            idle,
             cookie,
+            idle,
             map: Mutex::new(HashMap::new()),
         }
     }
@@ -168,12 +169,17 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The `Set-Cookie` value of a new session.
+/// The `Set-Cookie` value of a new desk session.
 pub fn set_cookie(id: &str, secure: bool) -> String {
     set_named_cookie(COOKIE, id, secure)
 }
 
-/// The `Set-Cookie` value of a new session under the cookie `name`.
+/// The `Set-Cookie` value that removes the desk session cookie.
+pub fn clear_cookie() -> String {
+    clear_named_cookie(COOKIE)
+}
+
+/// The `Set-Cookie` value of a new session carried by cookie `name`.
 pub fn set_named_cookie(name: &str, id: &str, secure: bool) -> String {
     format!(
         "{name}={id}; Path=/; HttpOnly; SameSite=Strict{}",
@@ -181,12 +187,7 @@ pub fn set_named_cookie(name: &str, id: &str, secure: bool) -> String {
     )
 }
 
-/// The `Set-Cookie` value that removes the session cookie.
-pub fn clear_cookie() -> String {
-    clear_named_cookie(COOKIE)
-}
-
-/// The `Set-Cookie` value that removes the session cookie `name`.
+/// The `Set-Cookie` value that removes cookie `name`.
 pub fn clear_named_cookie(name: &str) -> String {
     format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
@@ -213,6 +214,31 @@ mod tests {
         assert!(s.current(&headers(&format!("{COOKIE}=unknown"))).is_none());
         s.close(&id);
         assert!(s.current(&headers(&format!("{COOKIE}={id}"))).is_none());
+    }
+
+    #[test]
+    fn a_session_of_one_store_does_not_open_the_other() {
+        let desk = Sessions::new(Duration::from_secs(60));
+        let organisers = Sessions::named("agora_org", Duration::from_secs(60));
+        let id = desk.open();
+        // Its id under either cookie name: the organisers' store does not know it.
+        assert!(
+            organisers
+                .current(&headers(&format!("{COOKIE}={id}")))
+                .is_none()
+        );
+        assert!(
+            organisers
+                .current(&headers(&format!("agora_org={id}")))
+                .is_none()
+        );
+        let org = organisers.open();
+        assert!(
+            organisers
+                .current(&headers(&format!("agora_org={org}")))
+                .is_some()
+        );
+        assert!(desk.current(&headers(&format!("{COOKIE}={org}"))).is_none());
     }
 
     #[test]

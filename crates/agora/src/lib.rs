@@ -146,6 +146,10 @@ struct ServeArgs {
     /// Seconds a call may take to produce its answer [default: 30].
     #[arg(long, env = "AGORA_REQUEST_TIMEOUT_S")]
     request_timeout_s: Option<u64>,
+    /// Address of the Prometheus metrics endpoint (GET /metrics, plain HTTP: a loopback or
+    /// management address), such as 127.0.0.1:9464 [default: none].
+    #[arg(long, env = "AGORA_METRICS")]
+    metrics: Option<String>,
 }
 
 impl ServeArgs {
@@ -153,6 +157,7 @@ impl ServeArgs {
         Ok(vec![
             ("tls_cert", path(self.tls_cert)),
             ("tls_key", path(self.tls_key)),
+            ("metrics", text(self.metrics)),
             (
                 "max_connections",
                 int("max_connections", self.max_connections)?,
@@ -392,8 +397,9 @@ enum NationalAction {
     Invites(AdminOnly),
     /// Cancel every pending invite of a site.
     CancelInvite(RevokeArgs),
-    /// Revoke a site: its credential stops working.
-    Revoke(RevokeArgs),
+    /// Revoke a site: its credential stops working (with --purge, the national node
+    /// also drops its participants' names).
+    Revoke(RevokeSiteArgs),
     /// Push an announcement down to every site.
     Announce(AnnounceArgs),
 }
@@ -496,6 +502,17 @@ struct RevokeArgs {
     /// Id of the site to revoke.
     #[arg(long)]
     site: String,
+}
+
+#[derive(Debug, Args)]
+struct RevokeSiteArgs {
+    #[command(flatten)]
+    site: RevokeArgs,
+    /// Also drop the personal data the national node holds of the site's participants
+    /// (names shared with consent) from its replica and the national log; the counts stay.
+    /// Restart the national node afterwards to purge the old bytes from its files.
+    #[arg(long)]
+    purge: bool,
 }
 
 /// Every flag can also come from the config file (same name with underscores) or from an
@@ -1043,7 +1060,7 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
         NationalAction::Invite(a) => &a.admin,
         NationalAction::Invites(a) => &a.admin,
         NationalAction::CancelInvite(a) => &a.admin,
-        NationalAction::Revoke(a) => &a.admin,
+        NationalAction::Revoke(a) => &a.site.admin,
         NationalAction::Announce(a) => &a.admin,
     };
     let channel = admin
@@ -1121,11 +1138,19 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
         NationalAction::Revoke(a) => {
             client
                 .revoke_site(pb::RevokeSiteRequest {
-                    site_id: a.site.clone(),
+                    site_id: a.site.site.clone(),
+                    purge: a.purge,
                 })
                 .await
                 .context("revoking the site")?;
-            eprintln!("site {:?} revoked", a.site);
+            if a.purge {
+                eprintln!(
+                    "site {:?} revoked; its participants' names dropped (restart the national node to purge its files)",
+                    a.site.site
+                );
+            } else {
+                eprintln!("site {:?} revoked", a.site.site);
+            }
         }
         NationalAction::Announce(a) => {
             client

@@ -22,6 +22,7 @@ struct Mem {
     participants: BTreeMap<(String, String, ParticipantId), SharedParticipant>,
     registrations: BTreeMap<(String, String, RegistrationId), SharedRegistration>,
     totals: BTreeMap<(String, String), ReplicaTotals>,
+    erased: std::collections::BTreeSet<(String, ParticipantId)>,
 }
 
 struct Rep<'a> {
@@ -56,6 +57,15 @@ impl ReplicaRows for Rep<'_> {
         let k = (self.site.clone(), self.replica.clone(), p.id);
         self.m.participants.insert(k, p.clone());
         Ok(())
+    }
+    fn participants(&self) -> Result<Vec<SharedParticipant>, Infallible> {
+        Ok(self
+            .m
+            .participants
+            .iter()
+            .filter(|((s, r, _), _)| *s == self.site && *r == self.replica)
+            .map(|(_, p)| p.clone())
+            .collect())
     }
     fn registration(&self, id: RegistrationId) -> Result<Option<SharedRegistration>, Infallible> {
         let k = (self.site.clone(), self.replica.clone(), id);
@@ -130,6 +140,19 @@ impl NationalRows for Mem {
             replica: s.replica.clone(),
             m: self,
         }
+    }
+    fn is_erased(&self, site: &str, id: ParticipantId) -> Result<bool, Infallible> {
+        Ok(self.erased.contains(&(site.to_owned(), id)))
+    }
+    fn put_erased(&mut self, site: &str, id: ParticipantId) -> Result<(), Infallible> {
+        self.erased.insert((site.to_owned(), id));
+        Ok(())
+    }
+    fn unname(&mut self, u: Unnaming) -> Result<(), Infallible> {
+        for r in &mut self.log {
+            u.apply(r);
+        }
+        Ok(())
     }
 }
 
@@ -345,6 +368,7 @@ fn a_revoked_site_comes_back_with_a_new_invite() {
         &mut m,
         NationalCommand::Revoke {
             site_id: "lyon".into(),
+            purge: false,
         },
     )
     .unwrap();
@@ -366,6 +390,7 @@ fn a_revoked_site_is_refused() {
         &mut m,
         NationalCommand::Revoke {
             site_id: "lyon".into(),
+            purge: false,
         },
     )
     .unwrap();
@@ -556,4 +581,189 @@ fn an_announcement_takes_its_log_position_as_id() {
         panic!("{out:?}")
     };
     assert_eq!(a.id, m.log.len() as u64);
+}
+
+fn person(n: u128, name: Option<&str>) -> SharedEvent {
+    SharedEvent::Participant(SharedParticipant {
+        id: ParticipantId(uuid::Uuid::from_u128(n)),
+        organisation_type: OrganisationType::Citizen,
+        language: "fr".into(),
+        display_name: name.map(str::to_owned),
+    })
+}
+
+/// Every name the national log and the replicas hold.
+fn names(m: &Mem) -> Vec<String> {
+    let logged = m
+        .log
+        .iter()
+        .flat_map(|r| &r.events)
+        .filter_map(|e| match e {
+            SharedEvent::Participant(p) => p.display_name.clone(),
+            _ => None,
+        });
+    let held = m
+        .participants
+        .values()
+        .filter_map(|p| p.display_name.clone());
+    logged.chain(held).collect()
+}
+
+#[test]
+fn an_erasure_unnames_the_log_and_the_name_never_comes_back() {
+    let mut m = Mem::default();
+    let cred = joined(&mut m, "lyon");
+    let x = ParticipantId(uuid::Uuid::from_u128(7));
+    ingest(
+        &mut m,
+        "lyon",
+        vec![
+            change(1, vec![person(7, Some("Zoé")), person(8, Some("Yvon"))]),
+            change(2, vec![person(7, Some("Zoé Martin"))]),
+        ],
+    )
+    .unwrap();
+    ingest(
+        &mut m,
+        "lyon",
+        vec![change(3, vec![SharedEvent::ParticipantErased(x)])],
+    )
+    .unwrap();
+    assert_eq!(names(&m), vec!["Yvon", "Yvon"]);
+    let positions: Vec<u64> = m.log.iter().map(|r| r.position).collect();
+    assert_eq!(positions, (1..=m.log.len() as u64).collect::<Vec<_>>());
+    // A new epoch replays an old copy of the site that still names them: stripped.
+    hello(&mut m, "lyon", E2, &cred).unwrap();
+    ingest2(&mut m, vec![change(1, vec![person(7, Some("Zoé"))])]);
+    assert_eq!(names(&m), vec!["Yvon"], "the old replica was dropped");
+    // And a snapshot.
+    snapshot(
+        &mut m,
+        E2,
+        vec![person(7, Some("Zoé")), person(8, Some("Yvon"))],
+    );
+    assert!(!names(&m).iter().any(|n| n.starts_with("Zoé")));
+}
+
+fn ingest2(m: &mut Mem, changes: Vec<SharedChange>) {
+    run(
+        m,
+        NationalCommand::Ingest {
+            site_id: "lyon".into(),
+            epoch: E2.into(),
+            changes,
+        },
+    )
+    .unwrap();
+}
+
+fn snapshot(m: &mut Mem, epoch: &str, events: Vec<SharedEvent>) {
+    let seq = m.sites["lyon"].applied_seq + 100;
+    run(
+        m,
+        NationalCommand::Snapshot {
+            site_id: "lyon".into(),
+            epoch: epoch.into(),
+            seq,
+            hash: None,
+            events,
+            fresh_replica: format!("rep-snap-{seq}"),
+        },
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_withdrawn_consent_unnames_the_older_records_only() {
+    let mut m = Mem::default();
+    joined(&mut m, "lyon");
+    ingest(
+        &mut m,
+        "lyon",
+        vec![
+            change(1, vec![person(7, Some("Zoé"))]),
+            change(2, vec![person(7, None)]),
+        ],
+    )
+    .unwrap();
+    assert!(names(&m).is_empty(), "{:?}", names(&m));
+    ingest(
+        &mut m,
+        "lyon",
+        vec![change(3, vec![person(7, Some("Zoé"))])],
+    )
+    .unwrap();
+    assert_eq!(names(&m), vec!["Zoé", "Zoé"], "consent given again");
+    // A snapshot without the name (a record of the withdrawal pruned at the site)
+    // unnames what came before it.
+    snapshot(&mut m, E1, vec![person(7, None)]);
+    assert!(names(&m).is_empty(), "{:?}", names(&m));
+}
+
+#[test]
+fn a_revocation_with_purge_unnames_that_site_only_and_keeps_its_counts() {
+    let mut m = Mem::default();
+    joined(&mut m, "lyon");
+    joined(&mut m, "kehl");
+    for site in ["lyon", "kehl"] {
+        ingest(
+            &mut m,
+            site,
+            vec![change(1, vec![person(7, Some(site)), person(8, None)])],
+        )
+        .unwrap();
+    }
+    let revoke = |m: &mut Mem, purge| {
+        run(
+            m,
+            NationalCommand::Revoke {
+                site_id: "lyon".into(),
+                purge,
+            },
+        )
+        .unwrap()
+    };
+    revoke(&mut m, false);
+    assert_eq!(names(&m).len(), 4, "a revocation alone keeps the data");
+    revoke(&mut m, true);
+    assert_eq!(names(&m), vec!["kehl", "kehl"]);
+    let lyon = &m.sites["lyon"];
+    let totals = m.totals[&(lyon.id.clone(), lyon.replica.clone())];
+    assert_eq!(totals.participants, 2, "the anonymous rows still count");
+}
+
+#[test]
+fn an_unnaming_decodes_only_the_records_that_hold_one_of_its_ids() {
+    let id = |n| ParticipantId(uuid::Uuid::from_u128(n));
+    let u = Unnaming {
+        site_id: "lyon".into(),
+        who: Unnamed::Participants([id(7), id(9)].into()),
+        up_to: 10,
+    };
+    let mut bytes = b"\x02head".to_vec();
+    bytes.extend_from_slice(id(9).as_bytes());
+    assert!(u.may_hold(&bytes));
+    assert!(!u.may_hold(&bytes[..bytes.len() - 1]));
+    assert!(!u.may_hold(id(8).as_bytes()));
+    let everyone = Unnaming {
+        who: Unnamed::Everyone,
+        ..u.clone()
+    };
+    assert!(everyone.may_hold(b""));
+    let mut r = NationalRecord {
+        position: 11,
+        site_id: "lyon".into(),
+        site_seq: 3,
+        at_ms: 0,
+        events: vec![person(7, Some("Zoé"))],
+        site_reset: false,
+        announcement: None,
+    };
+    assert!(
+        !u.apply(&mut r),
+        "a record after up_to is the person's newer word"
+    );
+    r.position = 10;
+    assert!(u.apply(&mut r));
+    assert!(!u.apply(&mut r), "once");
 }
