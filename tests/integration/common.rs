@@ -436,6 +436,8 @@ pub fn national_client(ch: &Channel, token: Option<&str>) -> NationalClient {
 pub struct TestNational {
     pub addr: SocketAddr,
     pub channel: Channel,
+    /// The national web page's address, when started with [`TestNational::start_with_http`].
+    pub http: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), agora_national::NationalError>>>,
 }
@@ -456,7 +458,28 @@ impl TestNational {
         addr: SocketAddr,
         tweak: impl FnOnce(&mut agora_national::NationalConfig),
     ) -> TestNational {
+        Self::start_inner(data, addr, false, tweak).await
+    }
+
+    /// A national node that also serves the national web page, on another `127.0.0.1:0`
+    /// listener.
+    pub async fn start_with_http(data: &Path) -> TestNational {
+        Self::start_inner(data, "127.0.0.1:0".parse().expect("address"), true, |_| {}).await
+    }
+
+    async fn start_inner(
+        data: &Path,
+        addr: SocketAddr,
+        web: bool,
+        tweak: impl FnOnce(&mut agora_national::NationalConfig),
+    ) -> TestNational {
         let listener = TcpListener::bind(addr).await.expect("bind national");
+        let http = if web {
+            Some(TcpListener::bind("127.0.0.1:0").await.expect("bind http"))
+        } else {
+            None
+        };
+        let http_addr = http.as_ref().map(|l| l.local_addr().expect("http addr"));
         let addr = listener.local_addr().expect("addr");
         let mut cfg = agora_national::NationalConfig::new(data, ADMIN);
         cfg.viewer_token = Some(VIEWER.to_owned());
@@ -465,12 +488,13 @@ impl TestNational {
         cfg.tls_key = Some(pki().key.clone());
         tweak(&mut cfg);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(agora_national::run(cfg, listener, async {
+        let task = tokio::spawn(agora_national::run_with_http(cfg, listener, http, async {
             let _ = stopped.await;
         }));
         TestNational {
             addr,
             channel: channel(addr).await,
+            http: http_addr,
             stop: Some(stop),
             task: Some(task),
         }
@@ -503,6 +527,11 @@ pub struct ChildNational {
 impl ChildNational {
     /// Starts on `addr` (pass the same address to restart after a kill).
     pub async fn start(data: &Path, addr: SocketAddr) -> ChildNational {
+        Self::start_with(data, addr, &[]).await
+    }
+
+    /// Starts on `addr` with `extra` command-line arguments.
+    pub async fn start_with(data: &Path, addr: SocketAddr, extra: &[&str]) -> ChildNational {
         let listen = addr.to_string();
         let mut args = vec![
             "agora",
@@ -519,6 +548,7 @@ impl ChildNational {
         let tls = tls_flags();
         // The national node serves; it dials nobody (no --ca).
         args.extend(tls[..4].iter().map(String::as_str));
+        args.extend(extra);
         let child = spawn_child(&args);
         let n = ChildNational {
             channel: channel(addr).await,

@@ -19,6 +19,7 @@ mod site_privacy;
 mod site_registration;
 mod site_watch;
 mod web_desk;
+mod web_national;
 mod web_organisers;
 
 /// Entry point of the child processes started by `common::ChildSite`: runs the `agora`

@@ -307,7 +307,7 @@ async fn a_forged_form_is_refused() {
 }
 
 /// An HTTP/1.1 GET over TLS (trusting the test CA), read to the end of the answer.
-async fn https_get(addr: std::net::SocketAddr, path: &str) -> String {
+pub(crate) async fn https_get(addr: std::net::SocketAddr, path: &str) -> String {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, ServerName};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -412,4 +412,12 @@ mod tests {
             );
         }
     }
+
+    /// Regression (issue 22): an offline site's lag reads "at least" or unknown.
+    #[test]
+    fn an_offline_lag_says_at_least_or_unknown() {
+        use crate::board::Lag;
+        assert_eq!(Lang::Fr.lag(Lag::Unknown), "?");
+        assert_eq!(Lang::En.lag(Lag::AtLeast(39_999)), "≥39999");
+    }
 }

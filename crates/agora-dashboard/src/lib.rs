@@ -3,7 +3,6 @@
 //! [`client`] reconnects and resumes by itself; [`tui`] draws it full screen, [`plain`]
 //! prints one line per change.
 
-pub mod board;
 pub mod client;
 pub mod i18n;
 pub mod plain;
@@ -12,6 +11,9 @@ pub mod tui;
 use std::sync::Arc;
 
 use tokio::sync::watch;
+
+/// The state, shared with the national web page.
+pub use agora_board as board;
 
 pub use board::Board;
 pub use i18n::Lang;

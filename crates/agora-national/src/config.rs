@@ -17,6 +17,10 @@ pub struct NationalConfig {
     /// (`localhost:50050`, `0.0.0.0:50050`, `[::]:50050`).
     #[serde(default = "default_listen")]
     pub listen: String,
+    /// Address of the national web page (HTTP, same binary; HTTPS with `tls_cert`); none:
+    /// no web pages.
+    #[serde(default)]
+    pub http: Option<std::net::SocketAddr>,
     /// Address of the metrics endpoint (`GET /metrics`, Prometheus text), `host:port`;
     /// plain HTTP, for a loopback or management address (`127.0.0.1:9464`); none: no
     /// metrics.
@@ -96,6 +100,7 @@ impl NationalConfig {
         NationalConfig {
             data: data.into(),
             listen: default_listen(),
+            http: None,
             metrics: None,
             admin_token: admin_token.to_owned(),
             viewer_token: None,

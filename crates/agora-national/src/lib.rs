@@ -33,6 +33,13 @@ pub enum NationalError {
     Join(#[from] tokio::task::JoinError),
     #[error(transparent)]
     Serve(#[from] agora_sync::serve::ServeError),
+    #[error("listening on http {addr}: {source}")]
+    HttpBind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Web(#[from] agora_web::WebError),
     #[error("listening on metrics {addr}: {source}")]
     MetricsBind {
         addr: String,
@@ -45,10 +52,30 @@ pub enum NationalError {
 /// How long shutdown waits for site streams and watchers to end.
 const STREAMS_GRACE: Duration = Duration::from_secs(5);
 
-/// Serves the national node on `listener` until `shutdown` resolves.
+/// Serves the national node on `listener` (and the national web page on `config.http`,
+/// when set) until `shutdown` resolves.
 pub async fn run(
     config: NationalConfig,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), NationalError> {
+    let http = match config.http {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| NationalError::HttpBind { addr, source })?,
+        ),
+        None => None,
+    };
+    run_with_http(config, listener, http, shutdown).await
+}
+
+/// [`run`] with the national web page on a listener the caller bound (tests and the demo
+/// bind `127.0.0.1:0`); `config.http` is not read.
+pub async fn run_with_http(
+    config: NationalConfig,
+    listener: TcpListener,
+    http: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), NationalError> {
     config.validate()?;
@@ -105,7 +132,7 @@ pub async fn run(
         metrics::register(&mut m.builder, &store, &links, &followers);
         m.spawn(stopping.subscribe())
     });
-    let national = service::National {
+    let national = Arc::new(service::National {
         store: Arc::clone(&store),
         admin_token: config.admin_token.clone(),
         viewer_token: config.viewer_token.clone(),
@@ -115,10 +142,28 @@ pub async fn run(
         stopping: stopping.clone(),
         site_ca,
         revocations: watch::channel(0).0,
-    };
+    });
+    // The national page: the same reads as GetOverview and Watch, its own listener.
+    let web_task = http.map(|http| {
+        let web = agora_web::NationalWebConfig {
+            // The node's certificate serves the page too: HTTPS only, as gRPC is TLS only.
+            tls: serve_options.tls.as_ref().map(|t| agora_web::WebTls {
+                cert_pem: t.cert_pem().to_vec(),
+                key_pem: t.key_pem().to_vec(),
+            }),
+            ..Default::default()
+        };
+        let source: Arc<dyn agora_web::NationalSource> = Arc::clone(&national) as _;
+        tokio::spawn(agora_web::serve_national(
+            web,
+            source,
+            http,
+            stopping.subscribe(),
+        ))
+    });
     info!(addr = ?listener.local_addr().ok(), tls = serve_options.tls.is_some(), "national node serving");
     let served = agora_sync::serve::serve(
-        Routes::new(NationalServiceServer::new(national)),
+        Routes::new(NationalServiceServer::from_arc(national)),
         <NationalServiceServer<service::National> as NamedService>::NAME,
         listener,
         &serve_options,
@@ -128,6 +173,10 @@ pub async fn run(
     )
     .await;
     stopping.send_replace(true);
+    let web_result = match web_task {
+        Some(task) => task.await?,
+        None => Ok(()),
+    };
     if let Some(task) = metrics_task
         && let Err(e) = task.await?
     {
@@ -143,5 +192,6 @@ pub async fn run(
     tokio::task::spawn_blocking(move || closing.close()).await?;
     info!("national node stopped; store flushed");
     served?;
+    web_result?;
     Ok(())
 }

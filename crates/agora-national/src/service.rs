@@ -97,16 +97,22 @@ impl National {
     /// `UNAUTHENTICATED` without a token or with another one.
     fn role<T>(&self, req: &Request<T>) -> Result<Role, Status> {
         let token = agora_sync::auth::bearer(req.metadata())?;
+        self.role_of(token)
+            .ok_or_else(|| Status::unauthenticated("invalid token"))
+    }
+
+    /// The role a token carries, if any (the web page's login asks too).
+    fn role_of(&self, token: &str) -> Option<Role> {
         if agora_sync::auth::same(token, &self.admin_token) {
-            Ok(Role::Admin)
+            Some(Role::Admin)
         } else if self
             .viewer_token
             .as_deref()
             .is_some_and(|v| agora_sync::auth::same(token, v))
         {
-            Ok(Role::Viewer)
+            Some(Role::Viewer)
         } else {
-            Err(Status::unauthenticated("invalid token"))
+            None
         }
     }
 
@@ -124,11 +130,6 @@ impl National {
     /// administrator.
     fn require_viewer<T>(&self, req: &Request<T>) -> Result<(), Status> {
         self.role(req).map(|_| ())
-    }
-
-    fn summary(&self, s: &SiteRecord) -> Result<pb::SiteSummary, Status> {
-        let totals = self.store.totals(s).map_err(status)?;
-        Ok(self.summary_of(s, &totals))
     }
 
     fn summary_of(
@@ -170,6 +171,66 @@ impl National {
                 (now_ms() - link.last_seen_ms).max(0)
             },
         }
+    }
+
+    /// The overview (`GetOverview`): one consistent snapshot at its national position.
+    pub async fn overview(&self) -> Result<pb::GetOverviewResponse, StoreError> {
+        // One consistent snapshot: a dashboard loads it, then watches from its position.
+        let snap = self.store.snapshot().await?;
+        let labels: BTreeMap<&str, &str> = snap
+            .themes
+            .iter()
+            .map(|t| (t.id.as_str(), t.label.as_str()))
+            .collect();
+        let mut themes: BTreeMap<String, pb::ThemeTotals> = BTreeMap::new();
+        let mut totals = pb::Totals {
+            sites: snap.sites.len() as u32,
+            ..Default::default()
+        };
+        let mut sites = Vec::new();
+        let mut challenges = Vec::new();
+        for (site, site_totals, site_challenges) in &snap.sites {
+            sites.push(self.summary_of(site, site_totals));
+            totals.participants += site_totals.participants;
+            totals.checked_in += site_totals.checked_in;
+            for c in site_challenges {
+                let f = &c.challenge.fields;
+                totals.challenges += 1;
+                totals.seats += f.capacity;
+                totals.confirmed += c.counts.confirmed;
+                totals.waitlisted += c.counts.waitlisted;
+                for t in &f.themes {
+                    let e = themes.entry(t.clone()).or_insert_with(|| pb::ThemeTotals {
+                        theme_id: t.clone(),
+                        label: labels
+                            .get(t.as_str())
+                            .map_or_else(|| t.clone(), |l| (*l).to_owned()),
+                        ..Default::default()
+                    });
+                    e.challenges += 1;
+                    e.seats += f.capacity;
+                    e.confirmed += c.counts.confirmed;
+                    e.waitlisted += c.counts.waitlisted;
+                }
+                challenges.push(convert::national_challenge(&site.id, c));
+            }
+        }
+        Ok(pb::GetOverviewResponse {
+            sites,
+            challenges,
+            themes: themes.into_values().collect(),
+            totals: Some(totals),
+            position: snap.position,
+        })
+    }
+
+    /// Every site's summary now (`ListSites`).
+    pub fn site_summaries(&self) -> Result<Vec<pb::SiteSummary>, StoreError> {
+        let sites = self.store.sites()?;
+        sites
+            .iter()
+            .map(|s| Ok(self.summary_of(s, &self.store.totals(s)?)))
+            .collect()
     }
 
     fn all_challenges(&self) -> Result<Vec<pb::NationalChallenge>, Status> {
@@ -339,64 +400,14 @@ impl NationalService for National {
         req: Request<pb::GetOverviewRequest>,
     ) -> Result<Response<pb::GetOverviewResponse>, Status> {
         self.require_viewer(&req)?;
-        // One consistent snapshot: a dashboard loads it, then watches from its position.
-        let snap = self.store.snapshot().await.map_err(status)?;
-        let labels: BTreeMap<&str, &str> = snap
-            .themes
-            .iter()
-            .map(|t| (t.id.as_str(), t.label.as_str()))
-            .collect();
-        let mut themes: BTreeMap<String, pb::ThemeTotals> = BTreeMap::new();
-        let mut totals = pb::Totals {
-            sites: snap.sites.len() as u32,
-            ..Default::default()
-        };
-        let mut sites = Vec::new();
-        let mut challenges = Vec::new();
-        for (site, site_totals, site_challenges) in &snap.sites {
-            sites.push(self.summary_of(site, site_totals));
-            totals.participants += site_totals.participants;
-            totals.checked_in += site_totals.checked_in;
-            for c in site_challenges {
-                let f = &c.challenge.fields;
-                totals.challenges += 1;
-                totals.seats += f.capacity;
-                totals.confirmed += c.counts.confirmed;
-                totals.waitlisted += c.counts.waitlisted;
-                for t in &f.themes {
-                    let e = themes.entry(t.clone()).or_insert_with(|| pb::ThemeTotals {
-                        theme_id: t.clone(),
-                        label: labels
-                            .get(t.as_str())
-                            .map_or_else(|| t.clone(), |l| (*l).to_owned()),
-                        ..Default::default()
-                    });
-                    e.challenges += 1;
-                    e.seats += f.capacity;
-                    e.confirmed += c.counts.confirmed;
-                    e.waitlisted += c.counts.waitlisted;
-                }
-                challenges.push(convert::national_challenge(&site.id, c));
-            }
-        }
-        Ok(Response::new(pb::GetOverviewResponse {
-            sites,
-            challenges,
-            themes: themes.into_values().collect(),
-            totals: Some(totals),
-            position: snap.position,
-        }))
+        Ok(Response::new(self.overview().await.map_err(status)?))
     }
 
     async fn list_sites(
         &self,
         _: Request<pb::ListSitesRequest>,
     ) -> Result<Response<pb::ListSitesResponse>, Status> {
-        let sites = self.store.sites().map_err(status)?;
-        let sites = sites
-            .iter()
-            .map(|s| self.summary(s))
-            .collect::<Result<Vec<_>, _>>()?;
+        let sites = self.site_summaries().map_err(status)?;
         Ok(Response::new(pb::ListSitesResponse { sites }))
     }
 
@@ -845,6 +856,48 @@ impl Watcher {
                 let _ = self.tx.try_send(Err(Status::unavailable("the national node is shutting down; resume from your last position")));
                 false
             }
+        }
+    }
+}
+
+/// The national web page reads what `GetOverview`, `ListSites` and `Watch` serve.
+impl agora_web::NationalSource for National {
+    fn may_read(&self, token: &str) -> bool {
+        self.role_of(token).is_some()
+    }
+
+    fn overview(&self) -> agora_web::Overview<'_> {
+        Box::pin(async move { self.overview().await.map_err(source_error) })
+    }
+
+    fn sites(&self) -> Result<Vec<pb::SiteSummary>, agora_web::SourceError> {
+        self.site_summaries().map_err(source_error)
+    }
+
+    fn read(
+        &self,
+        after: u64,
+        max: usize,
+    ) -> Result<Vec<pb::NationalChange>, agora_web::SourceError> {
+        let records = self.store.read_log(after, max).map_err(source_error)?;
+        Ok(records.iter().map(record).collect())
+    }
+
+    fn first_retained(&self) -> u64 {
+        self.store.first_retained()
+    }
+
+    fn position(&self) -> watch::Receiver<u64> {
+        self.store.durable_position()
+    }
+}
+
+fn source_error(e: StoreError) -> agora_web::SourceError {
+    match e {
+        StoreError::LogTruncated { .. } => agora_web::SourceError::Truncated,
+        other => {
+            error!(error = %other, "national page: internal error");
+            agora_web::SourceError::Failed(other.to_string())
         }
     }
 }

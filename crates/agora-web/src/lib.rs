@@ -9,6 +9,7 @@
 
 mod desk;
 mod i18n;
+mod national;
 mod organisers;
 mod page;
 mod posters;
@@ -32,6 +33,7 @@ use tracing::info;
 use agora_store::Store;
 
 pub use i18n::Lang;
+pub use national::{NationalSource, NationalWebConfig, Overview, SourceError, serve_national};
 pub use tls::WebTls;
 
 /// What the web edge needs from the site's configuration.
@@ -127,6 +129,16 @@ pub async fn serve(
     });
     let tls = app.config.tls.clone();
     info!(addr = ?listener.local_addr().ok(), https = tls.is_some(), "web desk serving");
+    serve_router(router(app), listener, tls, stopping).await
+}
+
+/// Serves `router` on `listener` (HTTPS only with `tls`) until `stopping` turns true.
+pub(crate) async fn serve_router(
+    router: Router,
+    listener: TcpListener,
+    tls: Option<WebTls>,
+    stopping: watch::Receiver<bool>,
+) -> Result<(), WebError> {
     let mut stop = stopping.clone();
     let stopped = async move {
         let _ = stop.wait_for(|s| *s).await;
@@ -134,13 +146,13 @@ pub async fn serve(
     match tls {
         Some(tls) => {
             let listener = tls::TlsListener::start(listener, &tls, stopping)?;
-            let service = router(app).into_make_service_with_connect_info::<Peer>();
+            let service = router.into_make_service_with_connect_info::<Peer>();
             axum::serve(listener, service)
                 .with_graceful_shutdown(stopped)
                 .await?;
         }
         None => {
-            let service = router(app).into_make_service_with_connect_info::<Peer>();
+            let service = router.into_make_service_with_connect_info::<Peer>();
             axum::serve(listener, service)
                 .with_graceful_shutdown(stopped)
                 .await?;
@@ -197,7 +209,7 @@ fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-const CSS: &str = include_str!("../assets/desk.css");
+pub(crate) const CSS: &str = include_str!("../assets/desk.css");
 const JS: &str = include_str!("../assets/desk.js");
 
 async fn css() -> impl IntoResponse {
@@ -219,7 +231,7 @@ async fn js() -> impl IntoResponse {
     asset("text/javascript; charset=utf-8", JS)
 }
 
-fn asset(kind: &'static str, body: &'static str) -> impl IntoResponse {
+pub(crate) fn asset(kind: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(kind)),

@@ -425,6 +425,10 @@ struct NationalServeArgs {
     /// Address to listen on, host:port (a host name or an IP) [default: 127.0.0.1:50050].
     #[arg(long, env = "AGORA_LISTEN")]
     listen: Option<String>,
+    /// Address of the national web page, such as 127.0.0.1:8090 [default: none, no web
+    /// pages].
+    #[arg(long, env = "AGORA_HTTP")]
+    http: Option<String>,
     /// Token of the administrator (invites, revocations); prefer --admin-token-file or
     /// AGORA_ADMIN_TOKEN.
     #[arg(long, env = "AGORA_ADMIN_TOKEN", hide_env_values = true)]
@@ -1027,6 +1031,7 @@ async fn run_national(args: NationalServeArgs) -> anyhow::Result<()> {
         vec![
             ("data", path(args.data)),
             ("listen", text(args.listen)),
+            ("http", text(args.http)),
             ("admin_token", text(args.admin_token)),
             ("admin_token_file", path(args.admin_token_file)),
             ("viewer_token", text(args.viewer_token)),

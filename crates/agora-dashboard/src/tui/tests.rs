@@ -79,6 +79,7 @@ fn demo_board() -> Board {
                 partner,
                 link,
                 lag,
+                last_seen_ms: 0,
                 participants,
                 registrations,
                 checked_in,

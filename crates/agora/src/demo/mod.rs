@@ -119,7 +119,15 @@ pub async fn run(
     ncfg.viewer_token = Some(VIEWER.to_owned());
     ncfg.tls_cert = Some(server.cert.clone());
     ncfg.tls_key = Some(server.key.clone());
-    let national_task = tokio::spawn(agora_national::run(ncfg, listener, until(&nodes_stopped)));
+    // The national page, for a newcomer to click around.
+    let national_http = TcpListener::bind("127.0.0.1:0").await?;
+    let national_page = format!("https://{}/national", national_http.local_addr()?);
+    let national_task = tokio::spawn(agora_national::run_with_http(
+        ncfg,
+        listener,
+        Some(national_http),
+        until(&nodes_stopped),
+    ));
     let national_url = format!("https://{national_addr}");
     let mut admin: NationalClient =
         NationalServiceClient::with_interceptor(channel(&dial, national_addr)?, auth(ADMIN)?);
@@ -209,6 +217,7 @@ pub async fn run(
         // Printed before the dashboard takes the screen, and again at the end.
         println!("{}", desk_line(opts.lang, sites[0].name, url));
     }
+    println!("{}", national_line(opts.lang, &national_page));
 
     // The dashboard, live.
     let (stop_dash, dash_stop) = watch::channel(false);
@@ -370,6 +379,15 @@ fn desk_line(l: Lang, site: &str, url: &str) -> String {
         Lang::De => format!(
             "Web-Empfang von {site}: {url} (Token {DESK}; eigenes Zertifikat der Demo: der Browser fragt, ob es akzeptiert wird)"
         ),
+    }
+}
+
+/// Where the demo's national page answers, and its token.
+fn national_line(l: Lang, url: &str) -> String {
+    match l {
+        Lang::Fr => format!("tableau de bord national : {url} (jeton {VIEWER})"),
+        Lang::En => format!("national dashboard: {url} (token {VIEWER})"),
+        Lang::De => format!("nationales Dashboard: {url} (Token {VIEWER})"),
     }
 }
 

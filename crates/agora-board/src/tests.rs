@@ -1,7 +1,6 @@
 //! Board tests: applying a stream of changes, and resuming after a reconnect.
 
 use super::*;
-use crate::i18n::Lang;
 
 fn overview() -> pb::GetOverviewResponse {
     pb::GetOverviewResponse {
@@ -140,12 +139,10 @@ fn an_offline_site_has_no_exact_lag() {
     let mut b = Board::default();
     b.load_overview(&o);
     assert_eq!(b.sites["kehl"].lag, Lag::Unknown);
-    assert_eq!(Lang::Fr.lag(b.sites["kehl"].lag), "?");
     o.sites[0].site_last_seq = 41_000;
     o.sites[0].lag = 39_999;
     b.load_overview(&o);
     assert_eq!(b.sites["kehl"].lag, Lag::AtLeast(39_999));
-    assert_eq!(Lang::En.lag(b.sites["kehl"].lag), "≥39999");
     o.sites[0].link = pb::LinkState::Lagging.into();
     o.sites[0].lag = 3000;
     b.load_overview(&o);

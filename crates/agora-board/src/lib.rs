@@ -1,5 +1,7 @@
-//! The dashboard's state: loaded from an overview, then moved forward by the national feed,
-//! change by change, each national position applied once.
+//! The national dashboard's state: loaded from an overview, then moved forward by the
+//! national feed, change by change, each national position applied once. Pure (no IO):
+//! the terminal dashboard (`agora-dashboard`) and the national web page (`agora-web`) both
+//! hold one.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -18,6 +20,9 @@ pub struct SiteRow {
     pub link: pb::LinkState,
     /// Records the national node is behind the site (see [`site_lag`]).
     pub lag: Lag,
+    /// When the national node last heard from the site (ms since the epoch; 0: not since
+    /// it started).
+    pub last_seen_ms: i64,
     pub participants: u32,
     pub registrations: u32,
     pub checked_in: u32,
@@ -157,6 +162,53 @@ fn challenge_row(site: &str, c: &pb::Challenge, seats: Option<&pb::SeatCounts>) 
     }
 }
 
+/// The feed lines of one change of the national feed, in order: what [`Board::apply`]
+/// adds to the feed, for a reader that only shows the feed (a web page resuming a stream).
+pub fn feed_lines(c: &pb::NationalChange) -> Vec<FeedLine> {
+    let line = |kind, challenge| FeedLine {
+        position: c.position,
+        at_ms: c.at_ms,
+        site: c.site_id.clone(),
+        kind,
+        challenge,
+    };
+    if let Some(a) = &c.announcement {
+        return vec![line(FeedKind::Announcement(a.text.clone()), None)];
+    }
+    if c.site_reset {
+        return vec![line(FeedKind::SiteReset, None)];
+    }
+    if c.events.is_empty() {
+        return vec![line(FeedKind::SiteJoined, None)];
+    }
+    let mut out = Vec::new();
+    for e in &c.events {
+        use pb::RegistrationEventKind as K;
+        use pb::event::Event as E;
+        match &e.event {
+            Some(E::ThemeAdded(_)) => out.push(line(FeedKind::ThemeAdded, None)),
+            Some(E::ChallengeUpserted(ch)) => {
+                out.push(line(FeedKind::ChallengeUpdated, Some(ch.number)));
+            }
+            Some(E::ParticipantUpserted(_)) => out.push(line(FeedKind::NewParticipant, None)),
+            Some(E::Registration(r)) => {
+                let Some(reg) = &r.registration else { continue };
+                let kind = match r.kind() {
+                    K::Confirmed => FeedKind::Registered,
+                    K::Waitlisted => FeedKind::Waitlisted,
+                    K::Promoted => FeedKind::Promoted,
+                    K::Cancelled => FeedKind::Cancelled,
+                    K::CheckedIn => FeedKind::CheckedIn,
+                    K::Unspecified => FeedKind::ChallengeUpdated,
+                };
+                out.push(line(kind, Some(reg.challenge_number)));
+            }
+            Some(_) | None => {}
+        }
+    }
+    out
+}
+
 impl Board {
     /// Replaces everything with an overview (a consistent snapshot at `o.position`).
     pub fn load_overview(&mut self, o: &pb::GetOverviewResponse) {
@@ -193,6 +245,7 @@ impl Board {
                         partner: s.partner,
                         link: s.link(),
                         lag: site_lag(s),
+                        last_seen_ms: s.last_seen_ms,
                         participants: s.participants,
                         registrations: s.registrations,
                         checked_in: s.checked_in,
@@ -210,93 +263,73 @@ impl Board {
         }
         self.position = c.position;
         self.applied += 1;
-        let line = |kind, challenge| FeedLine {
-            position: c.position,
-            at_ms: c.at_ms,
-            site: c.site_id.clone(),
-            kind,
-            challenge,
-        };
-        if let Some(a) = &c.announcement {
-            self.push(line(FeedKind::Announcement(a.text.clone()), None));
-            return true;
-        }
-        if c.site_reset {
+        if c.announcement.is_some() {
+            // Only a line.
+        } else if c.site_reset {
             self.challenges.retain(|(site, _), _| *site != c.site_id);
-            self.push(line(FeedKind::SiteReset, None));
-            return true;
-        }
-        if c.events.is_empty() {
-            self.push(line(FeedKind::SiteJoined, None));
-            return true;
-        }
-        for e in &c.events {
-            use pb::event::Event as E;
-            match &e.event {
-                Some(E::ThemeAdded(t)) => {
-                    self.theme_labels.insert(t.id.clone(), t.label.clone());
-                    self.push(line(FeedKind::ThemeAdded, None));
-                }
-                Some(E::ChallengeUpserted(ch)) => {
-                    let key = (c.site_id.clone(), ch.number);
-                    let seats = self.challenges.get(&key).map(|r| pb::SeatCounts {
-                        confirmed: r.confirmed,
-                        waitlisted: r.waitlisted,
-                        checked_in: r.checked_in,
-                        ..Default::default()
-                    });
-                    self.challenges
-                        .insert(key, challenge_row(&c.site_id, ch, seats.as_ref()));
-                    self.push(line(FeedKind::ChallengeUpdated, Some(ch.number)));
-                }
-                Some(E::ParticipantUpserted(_)) => {
-                    if let Some(s) = self.sites.get_mut(&c.site_id) {
-                        s.participants += 1;
+        } else {
+            for e in &c.events {
+                use pb::event::Event as E;
+                match &e.event {
+                    Some(E::ThemeAdded(t)) => {
+                        self.theme_labels.insert(t.id.clone(), t.label.clone());
                     }
-                    self.push(line(FeedKind::NewParticipant, None));
+                    Some(E::ChallengeUpserted(ch)) => {
+                        let key = (c.site_id.clone(), ch.number);
+                        let seats = self.challenges.get(&key).map(|r| pb::SeatCounts {
+                            confirmed: r.confirmed,
+                            waitlisted: r.waitlisted,
+                            checked_in: r.checked_in,
+                            ..Default::default()
+                        });
+                        self.challenges
+                            .insert(key, challenge_row(&c.site_id, ch, seats.as_ref()));
+                    }
+                    Some(E::ParticipantUpserted(_)) => {
+                        if let Some(s) = self.sites.get_mut(&c.site_id) {
+                            s.participants += 1;
+                        }
+                    }
+                    Some(E::Registration(r)) => {
+                        if let Some(reg) = &r.registration {
+                            self.count(&c.site_id, r.kind(), reg);
+                        }
+                    }
+                    // Other kinds stay on their site; the national feed does not carry them.
+                    Some(_) | None => {}
                 }
-                Some(E::Registration(r)) => {
-                    let Some(reg) = &r.registration else { continue };
-                    let kind = self.count(&c.site_id, r.kind(), reg);
-                    self.push(line(kind, Some(reg.challenge_number)));
-                }
-                // Other kinds stay on their site; the national feed does not carry them.
-                Some(_) | None => {}
             }
+        }
+        for l in feed_lines(c) {
+            self.push(l);
         }
         true
     }
 
     /// Moves the counts of one registration event; the event says what the registration
     /// was before (a cancelled one that had been confirmed carries `confirmed_at_ms`).
-    fn count(
-        &mut self,
-        site: &str,
-        kind: pb::RegistrationEventKind,
-        r: &pb::Registration,
-    ) -> FeedKind {
+    fn count(&mut self, site: &str, kind: pb::RegistrationEventKind, r: &pb::Registration) {
         use pb::RegistrationEventKind as K;
         let row = self
             .challenges
             .get_mut(&(site.to_owned(), r.challenge_number));
         let site_row = self.sites.get_mut(site);
-        let (feed, d_conf, d_wait, d_in, d_active): (FeedKind, i64, i64, i64, i64) = match kind {
-            K::Confirmed => (FeedKind::Registered, 1, 0, 0, 1),
-            K::Waitlisted => (FeedKind::Waitlisted, 0, 1, 0, 1),
-            K::Promoted => (FeedKind::Promoted, 1, -1, 0, 0),
+        let (d_conf, d_wait, d_in, d_active): (i64, i64, i64, i64) = match kind {
+            K::Confirmed => (1, 0, 0, 1),
+            K::Waitlisted => (0, 1, 0, 1),
+            K::Promoted => (1, -1, 0, 0),
             K::Cancelled => {
                 let was_confirmed = r.confirmed_at_ms != 0;
                 let was_in = r.checked_in_at_ms != 0;
                 (
-                    FeedKind::Cancelled,
                     -i64::from(was_confirmed),
                     -i64::from(!was_confirmed),
                     -i64::from(was_in),
                     -1,
                 )
             }
-            K::CheckedIn => (FeedKind::CheckedIn, 0, 0, 1, 0),
-            K::Unspecified => (FeedKind::ChallengeUpdated, 0, 0, 0, 0),
+            K::CheckedIn => (0, 0, 1, 0),
+            K::Unspecified => (0, 0, 0, 0),
         };
         let add = |v: &mut u32, d: i64| {
             *v = u32::try_from((i64::from(*v) + d).max(0)).unwrap_or(u32::MAX)
@@ -310,7 +343,6 @@ impl Board {
             add(&mut s.registrations, d_active);
             add(&mut s.checked_in, d_in);
         }
-        feed
     }
 
     fn push(&mut self, l: FeedLine) {
