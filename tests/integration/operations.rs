@@ -296,3 +296,146 @@ async fn each_metric_moves_when_its_event_happens() {
     site.stop().await;
     national.stop().await;
 }
+
+/// `agora site --check` (argv for a site with `extra` flags), run to its end.
+fn site_check(data: &std::path::Path, extra: &[&str]) -> (bool, String) {
+    let mut args = vec![
+        "agora",
+        "site",
+        "--check",
+        "--id",
+        "cluny",
+        "--name",
+        "Cluny",
+        "--data",
+        data.to_str().expect("utf-8 path"),
+        "--organiser-token",
+        ORGANISER,
+    ];
+    args.extend_from_slice(extra);
+    let out = run_child_to_end(&args);
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), said)
+}
+
+/// Issue 20: `--check` validates without serving and names each misconfiguration it
+/// claims to catch: an address in use, a data directory open to others, a key that is not
+/// the certificate's, an unreachable national node; a good configuration passes, national
+/// node reached over verified TLS.
+#[tokio::test]
+async fn check_names_each_misconfiguration_and_passes_a_good_one() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let pki = pki();
+    let (cert, key, ca) = (
+        pki.cert.to_str().expect("utf-8"),
+        pki.key.to_str().expect("utf-8"),
+        pki.ca.to_str().expect("utf-8"),
+    );
+    let good = data_dir(&dir, "cluny");
+    let national_url = url(national.addr);
+    let (passed, said) = tokio::task::spawn_blocking({
+        let good = good.clone();
+        let national_url = national_url.clone();
+        let (cert, key, ca) = (cert.to_owned(), key.to_owned(), ca.to_owned());
+        move || {
+            site_check(
+                &good,
+                &[
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--tls-cert",
+                    &cert,
+                    "--tls-key",
+                    &key,
+                    "--national",
+                    &national_url,
+                    "--ca",
+                    &ca,
+                ],
+            )
+        }
+    })
+    .await
+    .expect("check");
+    assert!(passed, "{said}");
+    assert!(said.contains("all checks passed"), "{said}");
+    assert!(
+        said.contains(&format!("ok       national node {national_url}: answers")),
+        "{said}"
+    );
+    assert!(
+        said.contains("key matches") && said.contains("localhost"),
+        "{said}"
+    );
+    assert!(!good.exists(), "a check creates no data directory");
+
+    // Everything wrong at once: each named on its own line.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let busy_addr = busy.local_addr().expect("addr").to_string();
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).expect("mkdir");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let other = dir.path().join("other-pki");
+    std::fs::create_dir(&other).expect("mkdir");
+    let (_, other_server) = agora::certs::loopback_pki(&other).expect("other pki");
+    let other_key = other_server.key.to_str().expect("utf-8").to_owned();
+    let nobody = url(loopback_port());
+    let (passed, said) = tokio::task::spawn_blocking({
+        let (busy_addr, cert, ca, nobody) = (
+            busy_addr.clone(),
+            cert.to_owned(),
+            ca.to_owned(),
+            nobody.clone(),
+        );
+        move || {
+            site_check(
+                &open,
+                &[
+                    "--listen",
+                    &busy_addr,
+                    "--tls-cert",
+                    &cert,
+                    "--tls-key",
+                    &other_key,
+                    "--national",
+                    &nobody,
+                    "--ca",
+                    &ca,
+                ],
+            )
+        }
+    })
+    .await
+    .expect("check");
+    assert!(!passed, "{said}");
+    for expected in [
+        format!("PROBLEM  listen {busy_addr}: cannot listen"),
+        "readable by others (mode 755)".to_owned(),
+        "the key is not the certificate's".to_owned(),
+        format!("PROBLEM  national node {nobody}: unreachable"),
+        "4 problem(s) found".to_owned(),
+    ] {
+        assert!(
+            said.contains(&expected),
+            "{expected:?} missing from:\n{said}"
+        );
+    }
+    drop(busy);
+
+    // A configuration that does not validate stops the check with the field named.
+    let (passed, said) = tokio::task::spawn_blocking({
+        let good = good.clone();
+        move || site_check(&good, &["--listen", "cluny venue:1"])
+    })
+    .await
+    .expect("check");
+    assert!(!passed);
+    assert!(
+        said.contains("configuration") && said.contains("listen"),
+        "{said}"
+    );
+    national.stop().await;
+}

@@ -96,6 +96,19 @@ fn default_watch_buffer() -> usize {
 }
 
 impl NationalConfig {
+    /// The store's settings, as the node opens it (`agora national --check` opens it the
+    /// same way).
+    pub fn store_config(&self) -> agora_store::national::NationalConfig {
+        agora_store::national::NationalConfig {
+            path: self.data.clone(),
+            cache_bytes: self.cache_mb << 20,
+            log_retention: self.log_retention,
+            wal_file_bytes: agora_store::WAL_FILE_BYTES,
+            disk_reserve_bytes: agora_store::DEFAULT_DISK_RESERVE_MB << 20,
+            observer: agora_store::Observer::default(),
+        }
+    }
+
     pub fn new(data: impl Into<PathBuf>, admin_token: &str) -> Self {
         NationalConfig {
             data: data.into(),

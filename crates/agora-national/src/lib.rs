@@ -114,14 +114,8 @@ pub async fn run_with_http(
         }
         None => None,
     };
-    let store_cfg = agora_store::national::NationalConfig {
-        path: config.data.clone(),
-        cache_bytes: config.cache_mb << 20,
-        log_retention: config.log_retention,
-        wal_file_bytes: agora_store::WAL_FILE_BYTES,
-        disk_reserve_bytes: agora_store::DEFAULT_DISK_RESERVE_MB << 20,
-        observer,
-    };
+    let mut store_cfg = config.store_config();
+    store_cfg.observer = observer;
     let store =
         Arc::new(tokio::task::spawn_blocking(move || NationalStore::open(&store_cfg)).await??);
     let (stopping, _) = watch::channel(false);

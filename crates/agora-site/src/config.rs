@@ -195,6 +195,16 @@ impl SiteConfig {
 
     /// How the node serves: TLS from `tls_cert` and `tls_key` (both or neither), and its
     /// limits.
+    /// The store's settings, as the node opens it (`agora site --check` opens it the same way).
+    pub fn store_config(&self, site_id: agora_model::SiteId) -> agora_store::StoreConfig {
+        let mut cfg = agora_store::StoreConfig::new(&self.data, site_id);
+        cfg.cache_bytes = self.cache_mb << 20;
+        cfg.log_retention = self.log_retention;
+        cfg.wal_file_bytes = self.wal_file_mb << 20;
+        cfg.disk_reserve_bytes = self.disk_reserve_mb << 20;
+        cfg
+    }
+
     pub fn serve_options(&self) -> Result<agora_sync::serve::ServeOptions, SiteError> {
         let tls = match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Some(agora_sync::serve::ServerTls::from_files(cert, key)?),

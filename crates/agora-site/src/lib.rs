@@ -26,7 +26,7 @@ use tonic::service::Routes;
 use tracing::{info, warn};
 
 use agora_proto::v1::site_service_server::SiteServiceServer;
-use agora_store::{Store, StoreConfig, StoreError};
+use agora_store::{Store, StoreError};
 use agora_sync::uplink::{UplinkConfig, UplinkStatus};
 
 pub use auth::Role;
@@ -104,11 +104,7 @@ pub async fn run_with_http(
         field: "data",
         reason: format!("creating {}: {e}", config.data.display()),
     })?;
-    let mut store_cfg = StoreConfig::new(&config.data, site_id.clone());
-    store_cfg.cache_bytes = config.cache_mb << 20;
-    store_cfg.log_retention = config.log_retention;
-    store_cfg.wal_file_bytes = config.wal_file_mb << 20;
-    store_cfg.disk_reserve_bytes = config.disk_reserve_mb << 20;
+    let mut store_cfg = config.store_config(site_id.clone());
     if let Some(m) = &mut metrics {
         serve_options.metrics = Some(m.builder.rpcs());
         store_cfg.observer = m.builder.writes();

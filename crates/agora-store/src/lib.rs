@@ -42,6 +42,7 @@ pub use error::StoreError;
 pub use event::{Attendance, PersonalData};
 pub use wal::FILE_BYTES as WAL_FILE_BYTES;
 pub use wal::WriteObserver;
+pub use wal::free_bytes;
 pub use writer::now_ms;
 
 /// The most a row (key and value) may hold. Commands are bounded by the model's limits

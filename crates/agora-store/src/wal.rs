@@ -787,7 +787,7 @@ pub fn empty_files(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// Free bytes for an unprivileged writer on the file system of `dir`.
-fn free_bytes(dir: &Path) -> Result<u64, StoreError> {
+pub fn free_bytes(dir: &Path) -> Result<u64, StoreError> {
     let s = rustix::fs::statvfs(dir)
         .map_err(|e| StoreError::io(format!("statvfs of {}", dir.display()), e.into()))?;
     if s.f_blocks == 0 {

@@ -121,6 +121,61 @@ impl ServerTls {
     }
 }
 
+/// What a node's certificate says, for `agora site|national --check`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSummary {
+    /// The DNS names and IP addresses the certificate is valid for.
+    pub names: Vec<String>,
+    /// End of validity, seconds since the Unix epoch.
+    pub not_after: i64,
+    /// Start of validity, seconds since the Unix epoch.
+    pub not_before: i64,
+}
+
+impl ServerTls {
+    /// Reads the first certificate of the chain and checks that the key is the one it
+    /// certifies; the error says which part is wrong.
+    pub fn inspect(&self) -> Result<TlsSummary, String> {
+        let (_, pem) = x509_parser::pem::parse_x509_pem(&self.cert_pem)
+            .map_err(|e| format!("the certificate is not readable PEM ({e})"))?;
+        let cert = pem
+            .parse_x509()
+            .map_err(|e| format!("the certificate is not a readable X.509 certificate ({e})"))?;
+        let key_text = std::str::from_utf8(&self.key_pem)
+            .map_err(|_| "the key file is not text (PEM)".to_owned())?;
+        let key = rcgen::KeyPair::from_pem(key_text)
+            .map_err(|e| format!("the key is not a readable private key ({e})"))?;
+        if key.public_key_raw() != &cert.public_key().subject_public_key.data[..] {
+            return Err("the key is not the certificate's: they do not belong together".into());
+        }
+        let mut names = Vec::new();
+        if let Ok(Some(san)) = cert.subject_alternative_name() {
+            for n in &san.value.general_names {
+                match n {
+                    x509_parser::extensions::GeneralName::DNSName(d) => names.push((*d).to_owned()),
+                    x509_parser::extensions::GeneralName::IPAddress(ip) => {
+                        let ip = match ip.len() {
+                            4 => <[u8; 4]>::try_from(*ip).ok().map(std::net::IpAddr::from),
+                            16 => <[u8; 16]>::try_from(*ip).ok().map(std::net::IpAddr::from),
+                            _ => None,
+                        };
+                        if let Some(ip) = ip {
+                            names.push(ip.to_string());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let validity = cert.validity();
+        Ok(TlsSummary {
+            names,
+            not_before: validity.not_before.timestamp(),
+            not_after: validity.not_after.timestamp(),
+        })
+    }
+}
+
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 mod bearer;
 mod bench;
 pub mod certs;
+mod check;
 mod demo;
 pub mod import;
 pub mod relay;
@@ -419,6 +420,10 @@ struct NationalServeArgs {
     /// TOML config file (see deploy/national.toml).
     #[arg(long, env = "AGORA_CONFIG")]
     config: Option<PathBuf>,
+    /// Check the configuration, the listen addresses, the data directory, the certificate
+    /// (and a site's national node) without serving; exit 1 if anything is wrong.
+    #[arg(long)]
+    check: bool,
     /// Data directory (created if missing).
     #[arg(long, env = "AGORA_DATA")]
     data: Option<PathBuf>,
@@ -522,6 +527,10 @@ struct SiteArgs {
     /// TOML config file (see deploy/sites/).
     #[arg(long, env = "AGORA_CONFIG")]
     config: Option<PathBuf>,
+    /// Check the configuration, the listen addresses, the data directory, the certificate
+    /// (and a site's national node) without serving; exit 1 if anything is wrong.
+    #[arg(long)]
+    check: bool,
     /// Site id, a short slug such as "cluny".
     #[arg(long, env = "AGORA_ID")]
     id: Option<String>,
@@ -1026,6 +1035,7 @@ fn int(field: &str, v: Option<u64>) -> anyhow::Result<Option<toml::Value>> {
 }
 
 async fn run_national(args: NationalServeArgs) -> anyhow::Result<()> {
+    let check = args.check;
     let config: agora_national::NationalConfig = merge_config(
         args.config.as_deref(),
         vec![
@@ -1044,6 +1054,9 @@ async fn run_national(args: NationalServeArgs) -> anyhow::Result<()> {
         &["admin_token", "viewer_token"],
         "national",
     )?;
+    if check {
+        return check_national(config).await;
+    }
     // Checked before binding, so that a bad address is named as the config's.
     config.validate()?;
     let listener = TcpListener::bind(config.listen.as_str())
@@ -1164,6 +1177,7 @@ async fn administer(action: NationalAction) -> anyhow::Result<()> {
 }
 
 async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
+    let check = args.check;
     let config: agora_site::SiteConfig = merge_config(
         args.config.as_deref(),
         vec![
@@ -1203,6 +1217,9 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
         &["organiser_token", "desk_token", "join_token"],
         "site",
     )?;
+    if check {
+        return check_site(config).await;
+    }
     // Checked before binding, so that a bad address is named as the config's.
     config.validate()?;
     let listener = TcpListener::bind(config.listen.as_str())
@@ -1210,6 +1227,77 @@ async fn run_site(args: SiteArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.listen))?;
     agora_site::run(config, listener, shutdown_signal()).await?;
     Ok(())
+}
+
+/// `agora site --check`: a configuration that does not validate stops here (its error names
+/// the field); then every other check runs and says its verdict.
+async fn check_site(config: agora_site::SiteConfig) -> anyhow::Result<()> {
+    let site_id = config.validate().context("configuration")?;
+    println!("ok       configuration: site {site_id} ({})", config.name);
+    let mut report = check::Report::default();
+    report.listen("listen", &config.listen);
+    if let Some(http) = config.http {
+        report.listen("http", &http.to_string());
+    }
+    if let Some(metrics) = &config.metrics {
+        report.listen("metrics", metrics);
+    }
+    let store_cfg = config.store_config(site_id);
+    report.data_dir(&config.data, config.disk_reserve_mb, move || {
+        let store = agora_store::Store::open(&store_cfg).map_err(|e| e.to_string())?;
+        let said = format!(
+            "opens: site {}, log up to {}",
+            store.site_id(),
+            *store.durable_seq().borrow()
+        );
+        store.close();
+        Ok(said)
+    });
+    report.tls(
+        config.tls_cert.as_deref(),
+        config.tls_key.as_deref(),
+        agora_store::now_ms() / 1000,
+    );
+    match &config.national {
+        Some(url) => match config.dial() {
+            Ok(dial) => report.national(url, &dial).await,
+            Err(e) => println!("PROBLEM  national node {url}: {e}"),
+        },
+        None => println!("ok       national node: none (the site runs alone)"),
+    }
+    report.finish()
+}
+
+/// `agora national --check`, as [`check_site`] without the national address.
+async fn check_national(config: agora_national::NationalConfig) -> anyhow::Result<()> {
+    config.validate().context("configuration")?;
+    println!("ok       configuration");
+    let mut report = check::Report::default();
+    report.listen("listen", &config.listen);
+    if let Some(http) = &config.http {
+        report.listen("http", &http.to_string());
+    }
+    if let Some(metrics) = &config.metrics {
+        report.listen("metrics", metrics);
+    }
+    let store_cfg = config.store_config();
+    report.data_dir(
+        &config.data,
+        agora_store::DEFAULT_DISK_RESERVE_MB,
+        move || {
+            let store = agora_store::national::NationalStore::open(&store_cfg)
+                .map_err(|e| e.to_string())?;
+            let said = format!("opens: national log from {}", store.first_retained());
+            store.close();
+            Ok(said)
+        },
+    );
+    report.tls(
+        config.tls_cert.as_deref(),
+        config.tls_key.as_deref(),
+        agora_store::now_ms() / 1000,
+    );
+    report.finish()
 }
 
 fn run_certs(cmd: CertsCommand) -> anyhow::Result<()> {
