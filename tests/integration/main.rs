@@ -1,5 +1,6 @@
 //! Agora's integration tests: real nodes on loopback, temporary data directories, real gRPC.
 
+mod backup;
 mod browser;
 mod common;
 mod diskfull;

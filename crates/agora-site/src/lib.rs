@@ -6,6 +6,7 @@
 //! web desk (`agora_web`) on its own listener, over the same store.
 
 mod auth;
+mod backup;
 mod config;
 pub mod convert;
 mod event;
@@ -144,6 +145,7 @@ pub async fn run_with_http(
         watch_buffer: config.watch_buffer,
         zone,
         stopping: stopping.clone(),
+        data: config.data.clone(),
     };
 
     // Metrics: their own listener, plain HTTP (a loopback or management address).

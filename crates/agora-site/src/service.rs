@@ -34,6 +34,8 @@ pub struct Site {
     pub stopping: watch::Sender<bool>,
     /// State of the uplink to the national node.
     pub uplink: watch::Receiver<UplinkStatus>,
+    /// The data directory (a backup's copy is made in it, then streamed and removed).
+    pub data: std::path::PathBuf,
 }
 
 /// Maps a store error to a gRPC status; internal details are logged, not sent.
@@ -607,6 +609,16 @@ impl SiteService for Site {
         req: Request<pb::ExportParticipantDataRequest>,
     ) -> Result<Response<pb::ExportParticipantDataResponse>, Status> {
         Site::export_participant_data(self, req).await
+    }
+
+    type BackupStream = ReceiverStream<Result<pb::BackupChunk, Status>>;
+
+    async fn backup(
+        &self,
+        req: Request<pb::BackupRequest>,
+    ) -> Result<Response<Self::BackupStream>, Status> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        crate::backup::start(&self.store, &self.data).await
     }
 
     type WatchChangesStream = ReceiverStream<Result<pb::WatchChangesResponse, Status>>;

@@ -723,7 +723,33 @@ impl Store {
     /// The site's shareable state (as federation sends it) at one log position, read
     /// between two write batches.
     pub async fn shared_state(&self) -> Result<SharedState, StoreError> {
-        self.exclusive(|inner| {
+        self.exclusive(|inner| inner.shared_state()).await
+    }
+
+    /// A consistent copy of the database into `to` (which must not exist), taken between
+    /// two write batches (writes wait while it is made): a data directory a node opens as
+    /// it is, holding every answered write up to the returned state's position, whose
+    /// digest the state gives.
+    pub async fn backup_into(&self, to: PathBuf) -> Result<SharedState, StoreError> {
+        self.exclusive(move |inner| {
+            if to.exists() {
+                return Err(StoreError::io(
+                    format!("backing up into {}", to.display()),
+                    std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+                ));
+            }
+            privacy::copy_trees(&inner.disk.db, &to, 4 << 20)?;
+            inner.shared_state()
+        })
+        .await
+    }
+}
+
+impl Inner {
+    /// What the site shares, read as it is now (callers hold the writer: `exclusive`).
+    fn shared_state(&self) -> Result<SharedState, StoreError> {
+        let inner = self;
+        {
             let key = inner.pseudonym_key;
             let challenges: Vec<Challenge> = scan(inner.tree(T::Challenges), T::Challenges, &[])?;
             let challenges = challenges
@@ -756,10 +782,11 @@ impl Store {
                     .map(|p| shared::share_participant(&key, p))
                     .collect(),
             })
-        })
-        .await
+        }
     }
+}
 
+impl Store {
     /// Up to `limit` durable change records after `after`, as they may leave the site
     /// (`shared::share_change`): the uplink gets nothing else. Same errors as
     /// [`Store::read_log`].

@@ -123,6 +123,27 @@ pub(crate) fn scrub(
     Ok(n)
 }
 
+/// Copies every tree of `db` into a fresh database at `to` (our layout, nothing pending),
+/// closed and with every file synced: a data directory a node opens as it is (the
+/// compaction's copy, and a backup's).
+pub(crate) fn copy_trees(db: &sled::Db, to: &Path, cache_bytes: u64) -> Result<(), StoreError> {
+    {
+        let fresh = batch::open_db(to, cache_bytes)?;
+        for name in db.tree_names() {
+            let (from, into) = (db.open_tree(&name)?, fresh.open_tree(&name)?);
+            for kv in from.iter() {
+                let (k, v) = kv?;
+                into.insert(k, v)?;
+            }
+        }
+        fresh.open_tree(T::Meta.name())?.remove(PURGE_PENDING)?;
+        fresh.flush()?;
+    }
+    wait_for_unlock(to)?;
+    batch::sync_files(to)?;
+    batch::sync_dir(to)
+}
+
 /// The participants waiting for the physical purge.
 pub(crate) fn pending(meta: &sled::Tree) -> Result<Vec<ParticipantId>, StoreError> {
     match meta.get(PURGE_PENDING)? {
@@ -138,20 +159,7 @@ pub(crate) fn pending(meta: &sled::Tree) -> Result<Vec<ParticipantId>, StoreErro
 pub(crate) fn copy(db: &sled::Db, dir: &Path, cache_bytes: u64) -> Result<(), StoreError> {
     let to = dir.join(COPY_DIR);
     remove_dir(&to)?;
-    {
-        let fresh = batch::open_db(&to, cache_bytes)?;
-        for name in db.tree_names() {
-            let (from, into) = (db.open_tree(&name)?, fresh.open_tree(&name)?);
-            for kv in from.iter() {
-                let (k, v) = kv?;
-                into.insert(k, v)?;
-            }
-        }
-        fresh.open_tree(T::Meta.name())?.remove(PURGE_PENDING)?;
-        fresh.flush()?;
-    }
-    wait_for_unlock(&to)?;
-    batch::sync_files(&to)?;
+    copy_trees(db, &to, cache_bytes)?;
     let mut names = Vec::new();
     for entry in std::fs::read_dir(&to).map_err(|e| io_err("listing", &to, e))? {
         let entry = entry.map_err(|e| io_err("listing", &to, e))?;

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
+pub mod backup;
 mod bearer;
 mod bench;
 pub mod certs;
@@ -59,6 +60,40 @@ enum Command {
     /// Make a certificate authority and server certificates (for venues without a PKI).
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// Copy a running site node's database, consistent (taken between two write batches),
+    /// into a new directory: a data directory and BACKUP.toml (position, digest).
+    Backup(BackupArgs),
+    /// Make a new data directory from a backup, checked to open with the backup's digest.
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// The site node's URL, e.g. https://cluny.example:50051.
+    #[arg(long, env = "AGORA_SITE")]
+    site: String,
+    #[command(flatten)]
+    dial: DialArgs,
+    /// Organiser token (prefer --token-file or AGORA_TOKEN).
+    #[arg(long, env = "AGORA_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// File holding the organiser token.
+    #[arg(long, env = "AGORA_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<PathBuf>,
+    /// New (or empty) directory to write the backup into (0700: it holds personal data and
+    /// the site's national key).
+    #[arg(long)]
+    to: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The backup's directory (`agora backup --to`).
+    #[arg(long)]
+    from: PathBuf,
+    /// New (or empty) data directory for the node.
+    #[arg(long)]
+    data: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -631,7 +666,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             | Command::Export(_)
             | Command::Import(_)
             | Command::Bench(_)
-            | Command::Certs(_) => "warn",
+            | Command::Certs(_)
+            | Command::Backup(_)
+            | Command::Restore(_) => "warn",
             _ => "info,h2=warn,tower=warn,hyper=warn,sled=warn",
         },
     );
@@ -698,6 +735,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => administer(a).await,
         Command::Export(e) => export::run(e).await,
         Command::Certs(c) => run_certs(c),
+        Command::Backup(a) => {
+            let channel = export::channel(&a.site, &a.dial).await?;
+            let token = secret("token", a.token, a.token_file.as_deref())?;
+            let mut client = pb_site_client(channel, &token, None)?;
+            let h = backup::backup(&mut client, &a.to).await?;
+            eprintln!(
+                "backup of site {} written to {}: log epoch {}, position {}, digest {}",
+                h.site_id,
+                a.to.display(),
+                h.log_epoch,
+                h.seq,
+                h.digest
+            );
+            Ok(())
+        }
+        Command::Restore(a) => {
+            let (from, data) = (a.from.clone(), a.data.clone());
+            let h = tokio::task::spawn_blocking(move || backup::restore(&from, &data)).await??;
+            eprintln!(
+                "restored site {} into {}: position {}, digest {} (as backed up). Started, it \
+                 starts a new log epoch if the national node is ahead of it, and the national \
+                 node rebuilds its replica (docs/OPERATIONS.md, Backups)",
+                h.site_id,
+                a.data.display(),
+                h.seq,
+                h.digest
+            );
+            Ok(())
+        }
         Command::Import(a) => {
             let file = import::read(&a.file)?;
             let channel = export::channel(&a.site, &a.dial).await?;
