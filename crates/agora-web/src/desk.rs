@@ -236,10 +236,11 @@ pub async fn login(
     Ok(r)
 }
 
+/// A form that carries only its anti-forgery token (logout, on every page that has one).
 #[derive(Debug, Deserialize)]
 pub struct CsrfForm {
     #[serde(default)]
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 pub async fn logout(

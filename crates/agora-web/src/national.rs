@@ -478,13 +478,11 @@ async fn login(
     Ok(r)
 }
 
-#[derive(Debug, Deserialize)]
-struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-async fn logout(State(app): AppState, headers: HeaderMap, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(
+    State(app): AppState,
+    headers: HeaderMap,
+    Form(form): Form<crate::desk::CsrfForm>,
+) -> Response {
     if let Some(cur) = app.sessions.current(&headers)
         && cur.csrf_ok(&form.csrf)
     {

@@ -203,16 +203,10 @@ pub async fn login(
     Ok(r)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn logout(
     State(app): AppState,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<crate::desk::CsrfForm>,
 ) -> Response {
     if let Some(cur) = app.organisers.current(&headers)
         && cur.csrf_ok(&form.csrf)
@@ -433,10 +427,12 @@ pub async fn save_defi(
     if number.is_some() && existing.is_none() {
         return not_found(&app, lang, &cur);
     }
-    let answer = match defi_command(&p, existing.as_ref()) {
-        Ok(cmd) => app.store.submit(p.get("request_id"), cmd).await,
-        Err(e) => Err(StoreError::Domain(e)),
-    };
+    let answer = submit(
+        &app,
+        p.get("request_id"),
+        defi_command(&p, existing.as_ref()),
+    )
+    .await;
     match answer {
         Ok(Outcome::Challenge { challenge, .. }) => {
             tell(&app, &cur, Tone::Ok, words::saved(lang, challenge.number));
@@ -752,10 +748,7 @@ pub async fn add_action(
             },
         })
     })();
-    let answer = match cmd {
-        Ok(cmd) => app.store.submit(&form.request_id, cmd).await,
-        Err(e) => Err(StoreError::Domain(e)),
-    };
+    let answer = submit(&app, &form.request_id, cmd).await;
     match answer {
         Ok(Outcome::NextAction(a)) => {
             tell(&app, &cur, Tone::Ok, words::action_added(lang, a.challenge));
@@ -801,10 +794,7 @@ pub async fn set_action_status(
             status,
         })
     });
-    let answer = match cmd {
-        Ok(cmd) => app.store.submit(&form.request_id, cmd).await,
-        Err(e) => Err(StoreError::Domain(e)),
-    };
+    let answer = submit(&app, &form.request_id, cmd).await;
     match answer {
         Ok(Outcome::NextAction(a)) => {
             tell(&app, &cur, Tone::Ok, words::action_set(lang, a.status));
@@ -813,6 +803,19 @@ pub async fn set_action_status(
         Err(e) => tell(&app, &cur, Tone::Refused, refusal(lang, &e)),
     }
     Ok(see(back))
+}
+
+/// Submits the command a form built under the form's request id; a form the rules refused
+/// while building it answers as the store would.
+async fn submit(
+    app: &App,
+    request_id: &str,
+    cmd: Result<Command, DomainError>,
+) -> Result<Outcome, StoreError> {
+    match cmd {
+        Ok(cmd) => app.store.submit(request_id, cmd).await,
+        Err(e) => Err(StoreError::Domain(e)),
+    }
 }
 
 // ---- downloads ----

@@ -36,8 +36,24 @@ impl Report {
         }
     }
 
+    /// A node's listeners: gRPC, and the web page and metrics when set.
+    pub fn listeners(
+        &mut self,
+        listen: &str,
+        http: Option<std::net::SocketAddr>,
+        metrics: Option<&str>,
+    ) {
+        self.listen("listen", listen);
+        if let Some(http) = http {
+            self.listen("http", &http.to_string());
+        }
+        if let Some(metrics) = metrics {
+            self.listen("metrics", metrics);
+        }
+    }
+
     /// The address can be bound now (nothing else holds it).
-    pub fn listen(&mut self, what: &str, addr: &str) {
+    fn listen(&mut self, what: &str, addr: &str) {
         match std::net::TcpListener::bind(addr) {
             Ok(l) => {
                 let at = l.local_addr().map(|a| a.to_string()).unwrap_or_default();

@@ -1301,13 +1301,7 @@ async fn check_site(config: agora_site::SiteConfig) -> anyhow::Result<()> {
     let site_id = config.validate().context("configuration")?;
     println!("ok       configuration: site {site_id} ({})", config.name);
     let mut report = check::Report::default();
-    report.listen("listen", &config.listen);
-    if let Some(http) = config.http {
-        report.listen("http", &http.to_string());
-    }
-    if let Some(metrics) = &config.metrics {
-        report.listen("metrics", metrics);
-    }
+    report.listeners(&config.listen, config.http, config.metrics.as_deref());
     let store_cfg = config.store_config(site_id);
     report.data_dir(&config.data, config.disk_reserve_mb, move || {
         let store = agora_store::Store::open(&store_cfg).map_err(|e| e.to_string())?;
@@ -1339,13 +1333,7 @@ async fn check_national(config: agora_national::NationalConfig) -> anyhow::Resul
     config.validate().context("configuration")?;
     println!("ok       configuration");
     let mut report = check::Report::default();
-    report.listen("listen", &config.listen);
-    if let Some(http) = &config.http {
-        report.listen("http", &http.to_string());
-    }
-    if let Some(metrics) = &config.metrics {
-        report.listen("metrics", metrics);
-    }
+    report.listeners(&config.listen, config.http, config.metrics.as_deref());
     let store_cfg = config.store_config();
     report.data_dir(
         &config.data,
