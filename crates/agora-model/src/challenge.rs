@@ -158,33 +158,68 @@ pub struct Challenge {
     pub updated_at_ms: i64,
 }
 
-/// What to offer someone who lands on the waiting list of `full`: the other open challenges
-/// with a seat left that share one of its themes, the most themes in common first, then the
-/// most seats left, then by number; at most `max`.
+/// A challenge offered instead of a full one: at this site (`site` is `None`) or at
+/// another site of the national directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alternative {
+    pub site: Option<String>,
+    pub number: u32,
+    pub seats_left: u32,
+}
+
+/// What to offer someone who lands on the waiting list of `full`: the other open
+/// challenges with a seat left that share one of its themes, this site's first, then those
+/// of other sites (`remote`, from the national directory); within each, the most themes
+/// in common first, then the most seats left, then by site and number; at most `max`.
 pub fn alternatives<'a>(
     full: &Challenge,
-    others: impl IntoIterator<Item = (&'a Challenge, &'a crate::SeatPool)>,
+    local: impl IntoIterator<Item = (&'a Challenge, &'a crate::SeatPool)>,
+    remote: impl IntoIterator<Item = (&'a str, &'a crate::shared::ReplicaChallenge)>,
     max: usize,
-) -> Vec<u32> {
-    let mut found: Vec<(usize, u32, u32)> = others
+) -> Vec<Alternative> {
+    let shared = |c: &Challenge| {
+        c.fields
+            .themes
+            .iter()
+            .filter(|t| full.fields.themes.contains(t))
+            .count()
+    };
+    let here = local
         .into_iter()
-        .filter(|(c, p)| {
-            c.number != full.number
-                && c.fields.status == ChallengeStatus::Open
-                && p.seats_left() > 0
-        })
-        .filter_map(|(c, p)| {
-            let shared = c
-                .fields
-                .themes
-                .iter()
-                .filter(|t| full.fields.themes.contains(t))
-                .count();
-            (shared > 0).then_some((shared, p.seats_left(), c.number))
+        .filter(|(c, _)| c.number != full.number)
+        .map(|(c, p)| (None, c, p.seats_left()));
+    let elsewhere = remote.into_iter().map(|(site, r)| {
+        let left = r
+            .challenge
+            .fields
+            .capacity
+            .saturating_sub(r.counts.confirmed);
+        (Some(site), &r.challenge, left)
+    });
+    let mut found: Vec<(bool, usize, u32, Option<&str>, u32)> = here
+        .chain(elsewhere)
+        .filter(|(_, c, left)| c.fields.status == ChallengeStatus::Open && *left > 0)
+        .filter_map(|(site, c, left)| {
+            let n = shared(c);
+            (n > 0).then_some((site.is_some(), n, left, site, c.number))
         })
         .collect();
-    found.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)));
-    found.into_iter().take(max).map(|(_, _, n)| n).collect()
+    found.sort_by(|a, b| {
+        (a.0.cmp(&b.0))
+            .then(b.1.cmp(&a.1))
+            .then(b.2.cmp(&a.2))
+            .then(a.3.cmp(&b.3))
+            .then(a.4.cmp(&b.4))
+    });
+    found
+        .into_iter()
+        .take(max)
+        .map(|(_, _, seats_left, site, number)| Alternative {
+            site: site.map(str::to_owned),
+            number,
+            seats_left,
+        })
+        .collect()
 }
 
 /// Limits, in characters unless said otherwise. They are part of the API contract.
@@ -525,7 +560,8 @@ mod alternatives_tests {
     }
 
     fn check(full: &Challenge, others: &[(Challenge, SeatPool)], expected: &[u32]) {
-        let got = alternatives(full, others.iter().map(|(c, p)| (c, p)), 3);
+        let got = alternatives(full, others.iter().map(|(c, p)| (c, p)), [], 3);
+        let got: Vec<u32> = got.iter().map(|a| a.number).collect();
         assert_eq!(got, expected);
     }
 
@@ -546,5 +582,60 @@ mod alternatives_tests {
         // unrelated one, nor the full challenge itself
         check(&full, &others, &[3, 7, 2]);
         check(&challenge(9, &["mobilite"], Open), &others, &[]);
+    }
+
+    fn remote(number: u32, themes: &[&str], confirmed: u32) -> crate::shared::ReplicaChallenge {
+        crate::shared::ReplicaChallenge {
+            challenge: challenge(number, themes, ChallengeStatus::Open),
+            counts: crate::shared::Counts {
+                confirmed,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn this_sites_alternatives_come_before_other_sites_and_a_full_remote_is_left_out() {
+        use ChallengeStatus::*;
+        let full = challenge(1, &["sante", "numerique"], Open);
+        let local = [
+            (challenge(2, &["sante"], Open), pool(10, 9)),
+            (challenge(4, &["culture"], Open), pool(10, 0)),
+        ];
+        let kehl = [
+            remote(1, &["sante", "numerique"], 0),
+            remote(5, &["sante"], 10),
+            remote(6, &["culture"], 0),
+        ];
+        let lyon = [remote(3, &["numerique"], 1)];
+        let got = alternatives(
+            &full,
+            local.iter().map(|(c, p)| (c, p)),
+            kehl.iter()
+                .map(|r| ("kehl", r))
+                .chain(lyon.iter().map(|r| ("lyon", r))),
+            10,
+        );
+        let want = |site: Option<&str>, number, seats_left| Alternative {
+            site: site.map(str::to_owned),
+            number,
+            seats_left,
+        };
+        // the one local match with one seat beats remote ones with ten; Kehl's number 1
+        // is another site's challenge, not the full one; Kehl's full 5 and the
+        // unrelated ones are left out
+        assert_eq!(
+            got,
+            [
+                want(None, 2, 1),
+                want(Some("kehl"), 1, 10),
+                want(Some("lyon"), 3, 9),
+            ]
+        );
+        assert_eq!(
+            alternatives(&full, local.iter().map(|(c, p)| (c, p)), [], 1),
+            [want(None, 2, 1)],
+            "at most max"
+        );
     }
 }

@@ -24,8 +24,8 @@ pub mod text;
 mod theme;
 
 pub use challenge::{
-    Challenge, ChallengeFields, ChallengeStatus, Holder, Person, Translation, alternatives,
-    check_number,
+    Alternative, Challenge, ChallengeFields, ChallengeStatus, Holder, Person, Translation,
+    alternatives, check_number,
 };
 pub use change::{Change, Event, RegistrationEventKind};
 pub use command::{

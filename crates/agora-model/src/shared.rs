@@ -3,15 +3,17 @@
 //! Personal data stays on the site: a participant goes up as a pseudonym (a UUID derived
 //! from their id with the site's secret key), their organisation type and language, and
 //! their name only if they consented; registrations go up under a pseudonym too, without
-//! ticket codes. The store applies these functions and hands the uplink nothing else.
+//! ticket codes. The program and the mini-conferences are public and go up whole, a
+//! conference's speaker as their pseudonym (named upstream only with their consent, through
+//! the participant). The store applies these functions and hands the uplink nothing else.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    Challenge, DomainError, Event, OrganisationType, Participant, ParticipantId, Registration,
-    RegistrationEventKind, RegistrationId, RegistrationState, SeatPool, Target, Theme,
-    check_number, text,
+    Challenge, Conference, DomainError, Event, OrganisationType, Participant, ParticipantId,
+    ProgramItem, Registration, RegistrationEventKind, RegistrationId, RegistrationState, SeatPool,
+    Target, Theme, check_number, text,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +52,10 @@ pub enum SharedEvent {
     /// drops it. The replica keeps an anonymous row so that totals stay right. Appended
     /// last: postcard stores variant indexes.
     ParticipantErased(ParticipantId),
+    /// A program item of the site, public (appended: postcard variant indexes).
+    ProgramItem(ProgramItem),
+    /// A mini-conference of the site, public; `fields.speaker` is the speaker's pseudonym.
+    Conference(Conference),
 }
 
 /// One site change as it travels to the national node.
@@ -98,16 +104,25 @@ pub fn share_registration(key: &Uuid, r: &Registration) -> SharedRegistration {
     }
 }
 
+/// A conference as it leaves the site: its speaker as their pseudonym.
+pub fn share_conference(key: &Uuid, c: &Conference) -> Conference {
+    let mut c = c.clone();
+    c.fields.speaker = pseudonym(key, c.fields.speaker);
+    c
+}
+
 /// What of an event may leave the site, if anything. Challenges, themes, pseudonymous
-/// participants and challenge registrations go up; the rest of the event (proposals,
-/// conferences and their registrations, teams, notebooks, program, feedback, next actions)
-/// stays on the site: notebooks and feedback carry personal words and names.
+/// participants, challenge registrations, the program and the conferences go up; the rest
+/// of the event (proposals, conference registrations, teams, notebooks, feedback, next
+/// actions) stays on the site: notebooks and feedback carry personal words and names.
 pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
     Some(match e {
         Event::ThemeAdded(t) => SharedEvent::ThemeAdded(t.clone()),
         Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(c.clone()),
         Event::ParticipantUpserted(p) => SharedEvent::Participant(share_participant(key, p)),
         Event::ParticipantErased(id) => SharedEvent::ParticipantErased(pseudonym(key, *id)),
+        Event::ProgramItemAdded(i) => SharedEvent::ProgramItem(i.clone()),
+        Event::ConferenceUpserted(c) => SharedEvent::Conference(share_conference(key, c)),
         Event::Registration { kind, registration } if is_shared(registration) => {
             SharedEvent::Registration {
                 kind: *kind,
@@ -209,6 +224,10 @@ pub trait ReplicaRows {
     fn put_registration(&mut self, r: &SharedRegistration) -> Result<(), Self::Error>;
     fn totals(&self) -> Result<ReplicaTotals, Self::Error>;
     fn put_totals(&mut self, t: &ReplicaTotals) -> Result<(), Self::Error>;
+    /// Puts a program item by id (a later one with the same id replaces it).
+    fn put_program_item(&mut self, i: &ProgramItem) -> Result<(), Self::Error>;
+    /// Puts a conference by id (a later one with the same id replaces it).
+    fn put_conference(&mut self, c: &Conference) -> Result<(), Self::Error>;
 }
 
 /// Applies one shared event to a site's replica, keeping counts and totals consistent.
@@ -273,6 +292,8 @@ pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(),
                 (totals.checked_in + Counts::of(r).checked_in).saturating_sub(was_in);
             rows.put_registration(r)?;
         }
+        SharedEvent::ProgramItem(i) => rows.put_program_item(i)?,
+        SharedEvent::Conference(c) => rows.put_conference(c)?,
     }
     rows.put_totals(&totals)
 }
@@ -333,6 +354,22 @@ pub fn check_event(path: &str, e: &SharedEvent) -> Result<(), DomainError> {
         },
         // A pseudonym: nothing to check beyond its shape, which the decoding ensured.
         SharedEvent::ParticipantErased(_) => {}
+        SharedEvent::ProgramItem(i) => {
+            check_id(&format!("{path}.program_item.id"), i.id)?;
+            i.fields.validated(&format!("{path}.program_item."))?;
+        }
+        SharedEvent::Conference(c) => {
+            check_id(&format!("{path}.conference.id"), c.id)?;
+            c.fields.validated().map_err(within("conference"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Program items and conferences are numbered from 1 at their site.
+fn check_id(field: &str, id: u32) -> Result<(), DomainError> {
+    if id == 0 {
+        return Err(DomainError::invalid(field, "must be 1 or more"));
     }
     Ok(())
 }

@@ -22,6 +22,8 @@ struct Mem {
     participants: BTreeMap<(String, String, ParticipantId), SharedParticipant>,
     registrations: BTreeMap<(String, String, RegistrationId), SharedRegistration>,
     totals: BTreeMap<(String, String), ReplicaTotals>,
+    program: BTreeMap<(String, String, u32), crate::ProgramItem>,
+    conferences: BTreeMap<(String, String, u32), crate::Conference>,
     erased: std::collections::BTreeSet<(String, ParticipantId)>,
 }
 
@@ -83,6 +85,16 @@ impl ReplicaRows for Rep<'_> {
     fn put_totals(&mut self, t: &ReplicaTotals) -> Result<(), Infallible> {
         let k = (self.site.clone(), self.replica.clone());
         self.m.totals.insert(k, *t);
+        Ok(())
+    }
+    fn put_program_item(&mut self, i: &crate::ProgramItem) -> Result<(), Infallible> {
+        let k = (self.site.clone(), self.replica.clone(), i.id);
+        self.m.program.insert(k, i.clone());
+        Ok(())
+    }
+    fn put_conference(&mut self, c: &crate::Conference) -> Result<(), Infallible> {
+        let k = (self.site.clone(), self.replica.clone(), c.id);
+        self.m.conferences.insert(k, c.clone());
         Ok(())
     }
 }
@@ -538,6 +550,98 @@ fn an_invalid_record_is_refused_by_field_and_nothing_of_it_applies() {
             .contains("events[0].participant.display_name"),
         "{err}"
     );
+}
+
+fn program_item(id: u32, title: &str, start_ms: i64) -> SharedEvent {
+    SharedEvent::ProgramItem(crate::ProgramItem {
+        id,
+        fields: crate::ProgramItemFields {
+            kind: crate::ProgramKind::Plenary,
+            title: title.into(),
+            room: "Amphi".into(),
+            start_ms,
+            end_ms: start_ms + 3_600_000,
+        },
+        created_at_ms: 5,
+    })
+}
+
+fn conference(id: u32, title: &str, room: &str) -> SharedEvent {
+    SharedEvent::Conference(crate::Conference {
+        id,
+        fields: crate::ConferenceFields {
+            title: title.into(),
+            speaker: ParticipantId(uuid::Uuid::from_u128(77)),
+            abstract_: String::new(),
+            room: room.into(),
+            start_ms: T0,
+            end_ms: T0 + 3_600_000,
+            capacity: 30,
+            language: "fr".into(),
+        },
+        created_at_ms: 5,
+    })
+}
+
+/// 2026-07-10 09:00 UTC.
+const T0: i64 = 1_783_674_000_000;
+
+#[test]
+fn the_program_and_conferences_are_kept_by_id_and_rechecked_with_the_sites_rules() {
+    let mut m = Mem::default();
+    joined(&mut m, "lyon");
+    ingest(
+        &mut m,
+        "lyon",
+        vec![
+            change(1, vec![program_item(1, "Plénière", T0)]),
+            change(2, vec![conference(1, "Tiers-lieux", "Salle 2")]),
+            change(3, vec![conference(1, "Tiers-lieux ruraux", "Salle 3")]),
+        ],
+    )
+    .unwrap();
+    let titles: Vec<&str> = m
+        .conferences
+        .values()
+        .map(|c| c.fields.title.as_str())
+        .collect();
+    assert_eq!(titles, ["Tiers-lieux ruraux"], "an edit replaces, by id");
+    assert_eq!(m.program.len(), 1);
+    let refused = |m: &mut Mem, e: SharedEvent, field: &str| {
+        let err = ingest(m, "lyon", vec![change(4, vec![e])]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert!(err.to_string().contains(field), "{err} names {field}");
+    };
+    refused(
+        &mut m,
+        program_item(2, "", T0),
+        "events[0].program_item.title",
+    );
+    refused(
+        &mut m,
+        program_item(2, "x", 5),
+        "events[0].program_item.start_ms",
+    );
+    refused(
+        &mut m,
+        program_item(0, "x", T0),
+        "events[0].program_item.id",
+    );
+    refused(
+        &mut m,
+        conference(2, "x", "!!"),
+        "events[0].conference.room",
+    );
+    refused(
+        &mut m,
+        conference(0, "x", "Salle 2"),
+        "events[0].conference.id",
+    );
+    assert_eq!(
+        m.sites["lyon"].applied_seq, 3,
+        "nothing of a refused record applies"
+    );
+    assert_eq!(m.program.len(), 1);
 }
 
 #[test]
