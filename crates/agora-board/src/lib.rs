@@ -295,7 +295,8 @@ impl Board {
                             self.count(&c.site_id, r.kind(), reg);
                         }
                     }
-                    // Other kinds stay on their site; the national feed does not carry them.
+                    // The program and conferences are served apart (ListNationalProgram);
+                    // the other kinds stay on their site.
                     Some(_) | None => {}
                 }
             }

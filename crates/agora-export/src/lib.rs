@@ -6,6 +6,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use icalendar::{Calendar, Component, EventLike};
 
+use agora_model::national::program::ProgramLine;
 use agora_model::{Lang, Participant, ProgramItem, ProgramKind, Registration, RegistrationState};
 
 #[derive(Debug, thiserror::Error)]
@@ -195,26 +196,71 @@ pub fn program_ical(
     let mut cal = Calendar::new();
     cal.name(&format!("Agora — {site_name}"));
     for item in items {
-        let f = &item.fields;
-        let start = DateTime::<Utc>::from_timestamp_millis(f.start_ms)
-            .ok_or(ExportError::Time(f.start_ms))?;
-        let end =
-            DateTime::<Utc>::from_timestamp_millis(f.end_ms).ok_or(ExportError::Time(f.end_ms))?;
-        let stamp = DateTime::<Utc>::from_timestamp_millis(item.created_at_ms)
-            .ok_or(ExportError::Time(item.created_at_ms))?;
-        let mut ev = icalendar::Event::new();
-        ev.uid(&format!("{}.program.{site_id}.agora", item.id))
-            .timestamp(stamp)
-            .summary(&f.title)
-            .description(&kind_label(f.kind))
-            .starts(start)
-            .ends(end);
-        if !f.room.is_empty() {
-            ev.location(&f.room);
-        }
-        cal.push(ev.done());
+        cal.push(program_event(site_id, item, kind_label(item.fields.kind))?);
     }
     Ok(cal.done().to_string())
+}
+
+/// The national program (every site's, or one's) as a calendar: program items as in
+/// [`program_ical`] with their site in the description, and mini-conferences
+/// (`<id>.conference.<site>.agora`).
+pub fn national_program_ical(name: &str, lines: &[ProgramLine<'_>]) -> Result<String, ExportError> {
+    let mut cal = Calendar::new();
+    cal.name(&format!("Agora — {name}"));
+    for line in lines {
+        cal.push(match line {
+            ProgramLine::Item(site, item) => program_event(
+                site,
+                item,
+                format!("{} · {site}", kind_label(item.fields.kind)),
+            )?,
+            ProgramLine::Conference(site, c) => {
+                let f = &c.fields;
+                let mut ev = event(
+                    format!("{}.conference.{site}.agora", c.id),
+                    c.created_at_ms,
+                    (f.start_ms, f.end_ms),
+                )?;
+                ev.summary(&f.title)
+                    .description(&format!("Mini-conférence · {site}"))
+                    .location(&f.room);
+                ev.done()
+            }
+        });
+    }
+    Ok(cal.done().to_string())
+}
+
+fn event(
+    uid: String,
+    stamp_ms: i64,
+    (start_ms, end_ms): (i64, i64),
+) -> Result<icalendar::Event, ExportError> {
+    let at = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms).ok_or(ExportError::Time(ms));
+    let mut ev = icalendar::Event::new();
+    ev.uid(&uid)
+        .timestamp(at(stamp_ms)?)
+        .starts(at(start_ms)?)
+        .ends(at(end_ms)?);
+    Ok(ev)
+}
+
+fn program_event(
+    site_id: &str,
+    item: &ProgramItem,
+    description: String,
+) -> Result<icalendar::Event, ExportError> {
+    let f = &item.fields;
+    let mut ev = event(
+        format!("{}.program.{site_id}.agora", item.id),
+        item.created_at_ms,
+        (f.start_ms, f.end_ms),
+    )?;
+    ev.summary(&f.title).description(&description);
+    if !f.room.is_empty() {
+        ev.location(&f.room);
+    }
+    Ok(ev.done())
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 
 use std::collections::BTreeSet;
 
+pub mod program;
+
 use serde::{Deserialize, Serialize};
 
 use crate::shared::{self, Announcement, ReplicaRows, SharedChange, SharedEvent};

@@ -455,6 +455,18 @@ pub enum DirectoryEntry {
     DropSiteChallenges(String),
 }
 
+/// Other sites' challenges in a directory as a site holds it, for
+/// [`crate::alternatives`].
+pub fn remote_challenges(directory: &[DirectoryEntry]) -> Vec<(&str, &ReplicaChallenge)> {
+    directory
+        .iter()
+        .filter_map(|e| match e {
+            DirectoryEntry::Challenge { site, challenge } => Some((site.as_str(), challenge)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

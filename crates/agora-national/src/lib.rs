@@ -5,6 +5,7 @@
 mod config;
 mod links;
 mod metrics;
+mod program;
 mod service;
 
 use std::future::Future;

@@ -25,6 +25,7 @@ use agora_sync::uplink::stopped;
 use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
 
 use crate::links::{LAGGING_AFTER, Links};
+use crate::program::Program;
 
 /// Records read from the national log per step of a `Watch` stream: each watcher holds up
 /// to one step decoded, so this times the watchers is memory (with 512 and 100 lagging
@@ -435,6 +436,28 @@ impl NationalService for National {
         Ok(Response::new(pb::ListNationalChallengesResponse {
             challenges,
         }))
+    }
+
+    async fn list_national_program(
+        &self,
+        req: Request<pb::ListNationalProgramRequest>,
+    ) -> Result<Response<pb::ListNationalProgramResponse>, Status> {
+        self.require_viewer(&req)?;
+        let site = req.into_inner().site_id;
+        let store = Arc::clone(&self.store);
+        let read = tokio::task::spawn_blocking(move || {
+            Program::read(&store, (!site.is_empty()).then_some(site.as_str()))
+                .map(|p| p.map(|p| p.to_proto()).ok_or(site))
+        })
+        .await
+        .map_err(|e| {
+            error!(error = %e, "program read failed");
+            Status::internal("internal error")
+        })?;
+        match read.map_err(status)? {
+            Ok(program) => Ok(Response::new(program)),
+            Err(site) => Err(Status::not_found(format!("site_id: no site {site:?}"))),
+        }
     }
 
     async fn get_site_digest(
@@ -889,6 +912,25 @@ impl agora_web::NationalSource for National {
 
     fn position(&self) -> watch::Receiver<u64> {
         self.store.durable_position()
+    }
+
+    fn program(
+        &self,
+        site: Option<&str>,
+    ) -> Result<Option<pb::ListNationalProgramResponse>, agora_web::SourceError> {
+        let program = Program::read(&self.store, site).map_err(source_error)?;
+        Ok(program.map(|p| p.to_proto()))
+    }
+
+    fn program_ical(&self, site: Option<&str>) -> Result<Option<String>, agora_web::SourceError> {
+        let Some(program) = Program::read(&self.store, site).map_err(source_error)? else {
+            return Ok(None);
+        };
+        let name = site.map_or_else(|| "programme national".to_owned(), str::to_owned);
+        program
+            .to_ical(&name)
+            .map(Some)
+            .map_err(|e| agora_web::SourceError::Failed(e.to_string()))
     }
 }
 

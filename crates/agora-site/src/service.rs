@@ -19,6 +19,8 @@ use crate::convert;
 
 /// Records read from the log per step of a `WatchChanges` stream.
 const WATCH_READ_CHUNK: usize = 256;
+/// Most alternatives a Register that waits returns (site.proto says so).
+const ALTERNATIVES: usize = 5;
 /// A quiet `WatchChanges` stream gets a `CaughtUp` frame this often.
 const WATCH_HEARTBEAT: Duration = Duration::from_secs(10);
 
@@ -96,6 +98,50 @@ impl Site {
 
     fn position(&self, r: &m::Registration) -> Result<Option<u32>, Status> {
         self.store.position_of(r).map_err(status)
+    }
+
+    /// What a registration that waits for a challenge is offered instead
+    /// (`agora_model::alternatives`: this site's challenges, then the directory's); none
+    /// for a confirmed one or a conference.
+    async fn alternatives(&self, r: &m::Registration) -> Result<Vec<pb::Alternative>, Status> {
+        let (m::Target::Challenge(number), m::RegistrationState::Waitlisted) = (r.target, r.state)
+        else {
+            return Ok(Vec::new());
+        };
+        let store = Arc::clone(&self.store);
+        blocking(move || {
+            let local = store.challenges()?;
+            let (_, directory) = store.directory()?;
+            let Some((full, _)) = local.iter().find(|(c, _)| c.number == number) else {
+                return Ok(Vec::new());
+            };
+            let remote = m::shared::remote_challenges(&directory);
+            let title = |a: &m::Alternative| match &a.site {
+                None => local
+                    .iter()
+                    .find(|(c, _)| c.number == a.number)
+                    .map(|(c, _)| c),
+                Some(s) => remote
+                    .iter()
+                    .find(|(site, c)| site == s && c.challenge.number == a.number)
+                    .map(|(_, c)| &c.challenge),
+            };
+            Ok(m::alternatives(
+                full,
+                local.iter().map(|(c, p)| (c, p)),
+                remote.iter().map(|(s, c)| (*s, *c)),
+                ALTERNATIVES,
+            )
+            .iter()
+            .map(|a| pb::Alternative {
+                site_id: a.site.clone().unwrap_or_default(),
+                challenge_number: a.number,
+                title: title(a).map(|c| c.fields.title.clone()).unwrap_or_default(),
+                seats_left: a.seats_left,
+            })
+            .collect())
+        })
+        .await
     }
 }
 
@@ -316,6 +362,7 @@ impl SiteService for Site {
                 released,
                 promoted,
             } => Ok(Response::new(pb::RegisterResponse {
+                alternatives: self.alternatives(&registration).await?,
                 registration: Some(convert::registration(&registration, position)),
                 released: released.map(|r| convert::registration(&r, None)),
                 promoted: convert::registrations(&promoted),

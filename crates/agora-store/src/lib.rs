@@ -332,6 +332,10 @@ pub struct SharedState {
     pub challenges: Vec<(Challenge, SeatPool)>,
     pub registrations: Vec<SharedRegistration>,
     pub participants: Vec<SharedParticipant>,
+    /// The program, by start time.
+    pub program: Vec<agora_model::ProgramItem>,
+    /// The conferences as they leave the site (`shared::share_conference`), by id.
+    pub conferences: Vec<agora_model::Conference>,
 }
 
 impl SharedState {
@@ -768,7 +772,14 @@ impl Inner {
                 scan(inner.tree(T::Registrations), T::Registrations, &[])?;
             let participants: Vec<Participant> =
                 scan(inner.tree(T::Participants), T::Participants, &[])?;
+            let conferences: Vec<agora_model::Conference> =
+                scan(inner.tree(T::Conferences), T::Conferences, &[])?;
             Ok(SharedState {
+                program: scan(inner.tree(T::Program), T::Program, &[])?,
+                conferences: conferences
+                    .iter()
+                    .map(|c| shared::share_conference(&key, c))
+                    .collect(),
                 seq: *inner.durable.borrow(),
                 epoch: inner.epoch(),
                 challenges,

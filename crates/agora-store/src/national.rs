@@ -21,7 +21,7 @@ use agora_model::shared::{
     self, Announcement, DirectoryEntry, ReplicaChallenge, ReplicaRows, ReplicaTotals, SharedChange,
     SharedEvent, SharedParticipant, SharedRegistration, SiteEntry,
 };
-use agora_model::{ParticipantId, RegistrationId, Theme};
+use agora_model::{Conference, ParticipantId, ProgramItem, RegistrationId, Theme};
 
 use crate::StoreError;
 use crate::batch::{self, Msg};
@@ -59,10 +59,14 @@ enum N {
     /// site ++ 0 ++ pseudonym → erased at (ms): erasures, kept whatever becomes of the
     /// replica, so that an erased name never comes back.
     Erased,
+    /// replica prefix ++ id (u32 BE) → `ProgramItem`.
+    Program,
+    /// replica prefix ++ id (u32 BE) → `Conference` (speaker as pseudonym).
+    Conferences,
 }
 
 impl N {
-    const ALL: [N; 11] = [
+    const ALL: [N; 13] = [
         N::Meta,
         N::Log,
         N::Sites,
@@ -74,6 +78,8 @@ impl N {
         N::Themes,
         N::Announcements,
         N::Erased,
+        N::Program,
+        N::Conferences,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -88,6 +94,8 @@ impl N {
             N::Themes => "themes",
             N::Announcements => "announcements",
             N::Erased => "erased",
+            N::Program => "program",
+            N::Conferences => "conferences",
         }
     }
 }
@@ -577,7 +585,11 @@ impl NationalStore {
                             touched.push(Touch::Challenge(r.site_id.clone(), n));
                         }
                     }
-                    SharedEvent::Participant(_) | SharedEvent::ParticipantErased(_) => {}
+                    // The program is not part of the directory (the national node serves it).
+                    SharedEvent::Participant(_)
+                    | SharedEvent::ParticipantErased(_)
+                    | SharedEvent::ProgramItem(_)
+                    | SharedEvent::Conference(_) => {}
                 }
             }
         }
@@ -670,6 +682,39 @@ impl NationalStore {
             self.inner.tree(N::Challenges),
             N::Challenges,
             &replica_prefix_of(site),
+        )
+    }
+
+    /// The replica's program of one site (in its current epoch), by id.
+    pub fn program(&self, site: &SiteRecord) -> Result<Vec<ProgramItem>, StoreError> {
+        scan(
+            self.inner.tree(N::Program),
+            N::Program,
+            &replica_prefix_of(site),
+        )
+    }
+
+    /// The replica's conferences of one site (in its current epoch), by id; speakers are
+    /// pseudonyms.
+    pub fn conferences(&self, site: &SiteRecord) -> Result<Vec<Conference>, StoreError> {
+        scan(
+            self.inner.tree(N::Conferences),
+            N::Conferences,
+            &replica_prefix_of(site),
+        )
+    }
+
+    /// A participant of the replica of one site, by pseudonym (a speaker's name, when they
+    /// consented).
+    pub fn participant(
+        &self,
+        site: &SiteRecord,
+        id: ParticipantId,
+    ) -> Result<Option<SharedParticipant>, StoreError> {
+        get(
+            self.inner.tree(N::Participants),
+            N::Participants,
+            &key(&replica_prefix_of(site), id.as_bytes()),
         )
     }
 
@@ -946,6 +991,14 @@ impl ReplicaRows for Replica<'_, '_> {
     }
     fn put_totals(&mut self, t: &ReplicaTotals) -> Result<(), TxError> {
         self.tx.put(N::Totals, &self.prefix, t)
+    }
+    fn put_program_item(&mut self, i: &ProgramItem) -> Result<(), TxError> {
+        self.tx
+            .put(N::Program, &key(&self.prefix, &i.id.to_be_bytes()), i)
+    }
+    fn put_conference(&mut self, c: &Conference) -> Result<(), TxError> {
+        self.tx
+            .put(N::Conferences, &key(&self.prefix, &c.id.to_be_bytes()), c)
     }
 }
 
@@ -1229,7 +1282,14 @@ fn collect_garbage(
 ) -> Result<(), StoreError> {
     let mut budget = GARBAGE_PER_BATCH;
     while let Some(prefix) = garbage.first() {
-        for n in [N::Challenges, N::Registrations, N::Participants, N::Totals] {
+        for n in [
+            N::Challenges,
+            N::Registrations,
+            N::Participants,
+            N::Totals,
+            N::Program,
+            N::Conferences,
+        ] {
             for k in trees[n as usize].scan_prefix(prefix).keys() {
                 if budget == 0 {
                     return Ok(());

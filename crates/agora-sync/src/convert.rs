@@ -208,6 +208,8 @@ pub fn shared_event(e: &SharedEvent) -> pb::Event {
             SharedEvent::ParticipantErased(id) => E::ParticipantErased(pb::ParticipantErased {
                 participant_id: id.to_string(),
             }),
+            SharedEvent::ProgramItem(i) => E::ProgramItemAdded(program_item(i)),
+            SharedEvent::Conference(c) => E::ConferenceUpserted(conference(c)),
         }),
     }
 }
@@ -423,6 +425,26 @@ pub fn shared_event_from(e: pb::Event) -> Result<SharedEvent, DomainError> {
             "participant_erased.participant_id",
             &e.participant_id,
         )?),
+        Some(E::ProgramItemAdded(i)) => SharedEvent::ProgramItem(m::ProgramItem {
+            id: i.id,
+            fields: program_item_fields(
+                "program_item.fields.",
+                i.fields
+                    .ok_or_else(|| bad("program_item.fields", "is required"))?,
+            )?,
+            created_at_ms: i.created_at_ms,
+        }),
+        Some(E::ConferenceUpserted(c)) => SharedEvent::Conference(m::Conference {
+            id: c.id,
+            fields: conference_fields(c.fields).map_err(|e| match e {
+                DomainError::Invalid { field, rule } => DomainError::Invalid {
+                    field: format!("conference.{field}"),
+                    rule,
+                },
+                other => other,
+            })?,
+            created_at_ms: c.created_at_ms,
+        }),
         Some(_) => {
             return Err(bad(
                 "event",
@@ -443,6 +465,116 @@ pub fn shared_change_from(c: pb::Change) -> Result<SharedChange, DomainError> {
             .map(shared_event_from)
             .collect::<Result<_, _>>()?,
         hash: (c.log_hash != 0).then_some(c.log_hash),
+    })
+}
+
+// ---- the program and the conferences (a site's API and the national replica) ----
+
+pub fn conference(c: &m::Conference) -> pb::Conference {
+    let f = &c.fields;
+    pb::Conference {
+        id: c.id,
+        fields: Some(pb::ConferenceFields {
+            title: f.title.clone(),
+            speaker_participant_id: f.speaker.to_string(),
+            r#abstract: f.abstract_.clone(),
+            room: f.room.clone(),
+            start_ms: f.start_ms,
+            end_ms: f.end_ms,
+            capacity: f.capacity,
+            language: f.language.clone(),
+        }),
+        created_at_ms: c.created_at_ms,
+    }
+}
+
+pub fn program_item(i: &m::ProgramItem) -> pb::ProgramItem {
+    use pb::ProgramKind as P;
+    let f = &i.fields;
+    let (kind, step) = match f.kind {
+        m::ProgramKind::Welcome => (P::Welcome, 0),
+        m::ProgramKind::Plenary => (P::Plenary, 0),
+        m::ProgramKind::ChallengeStep(n) => (P::ChallengeStep, u32::from(n)),
+        m::ProgramKind::MiniConferences => (P::MiniConferences, 0),
+        m::ProgramKind::TeamMoment(mo) => (P::LearningTeamMoment, u32::from(mo.number())),
+        m::ProgramKind::Exhibition => (P::Exhibition, 0),
+        m::ProgramKind::Closing => (P::Closing, 0),
+    };
+    pb::ProgramItem {
+        id: i.id,
+        fields: Some(pb::ProgramItemFields {
+            kind: kind.into(),
+            step,
+            title: f.title.clone(),
+            room: f.room.clone(),
+            start_ms: f.start_ms,
+            end_ms: f.end_ms,
+        }),
+        created_at_ms: i.created_at_ms,
+    }
+}
+
+pub fn conference_fields(
+    f: Option<pb::ConferenceFields>,
+) -> Result<m::ConferenceFields, DomainError> {
+    let f = f.ok_or_else(|| DomainError::invalid("fields", "is required"))?;
+    Ok(m::ConferenceFields {
+        speaker: m::ParticipantId::parse(
+            "fields.speaker_participant_id",
+            &f.speaker_participant_id,
+        )?,
+        title: f.title,
+        abstract_: f.r#abstract,
+        room: f.room,
+        start_ms: f.start_ms,
+        end_ms: f.end_ms,
+        capacity: f.capacity,
+        language: f.language,
+    })
+}
+
+pub fn program_item_fields(
+    field: &str,
+    f: pb::ProgramItemFields,
+) -> Result<m::ProgramItemFields, DomainError> {
+    use pb::ProgramKind as P;
+    let step_field = format!("{field}step");
+    let kind = match P::try_from(f.kind) {
+        Ok(P::Welcome) => m::ProgramKind::Welcome,
+        Ok(P::Plenary) => m::ProgramKind::Plenary,
+        Ok(P::ChallengeStep) => m::ProgramKind::ChallengeStep(
+            u8::try_from(f.step)
+                .ok()
+                .filter(|s| (1..=6).contains(s))
+                .ok_or_else(|| {
+                    DomainError::invalid(
+                        &step_field,
+                        format!("a challenge step is 1..=6 (got {})", f.step),
+                    )
+                })?,
+        ),
+        Ok(P::MiniConferences) => m::ProgramKind::MiniConferences,
+        Ok(P::LearningTeamMoment) => {
+            m::ProgramKind::TeamMoment(m::Moment::from_number(&step_field, f.step)?)
+        }
+        Ok(P::Exhibition) => m::ProgramKind::Exhibition,
+        Ok(P::Closing) => m::ProgramKind::Closing,
+        Ok(P::Unspecified) => {
+            return Err(DomainError::invalid(format!("{field}kind"), "is required"));
+        }
+        Err(_) => {
+            return Err(DomainError::invalid(
+                format!("{field}kind"),
+                format!("unknown value {}", f.kind),
+            ));
+        }
+    };
+    Ok(m::ProgramItemFields {
+        kind,
+        title: f.title,
+        room: f.room,
+        start_ms: f.start_ms,
+        end_ms: f.end_ms,
     })
 }
 

@@ -543,6 +543,8 @@ async fn send_snapshot(
         },
         registration: r.clone(),
     }));
+    events.extend(state.program.iter().cloned().map(E::ProgramItem));
+    events.extend(state.conferences.iter().cloned().map(E::Conference));
     warn!(
         seq = state.seq,
         events = events.len(),

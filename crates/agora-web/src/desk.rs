@@ -29,8 +29,8 @@ use agora_sync::auth::same;
 
 use crate::i18n::{Lang, ORG_TYPES};
 use crate::page::{
-    Frame, HomePage, LoginPage, MessagePage, ParticipantPage, PersonView, RegView, TargetRow,
-    TicketPage, seat_key,
+    Frame, HomePage, LoginPage, MessagePage, ParticipantPage, PersonView, RegView, RemoteRow,
+    TargetRow, TicketPage, seat_key,
 };
 use crate::session::{self, Current, Notice, Tone};
 use crate::{App, Peer};
@@ -423,6 +423,7 @@ pub async fn participant(
     let mut challenges = board.challenge_rows();
     choose(&mut challenges, q.defi());
     let mut alternatives = Vec::new();
+    let mut elsewhere = Vec::new();
     if let Some((r, _)) = &active {
         for row in &mut challenges {
             row.mine = Target::Challenge(row.id) == r.target;
@@ -430,16 +431,40 @@ pub async fn participant(
         if let (Target::Challenge(n), m::RegistrationState::Waitlisted) = (r.target, r.state)
             && let Some((full, _)) = board.challenges.iter().find(|(c, _)| c.number == n)
         {
-            let numbers = m::alternatives(
+            let store = Arc::clone(&app.store);
+            let (_, directory) = blocking(move || store.directory()).await?;
+            let remote = m::shared::remote_challenges(&directory);
+            for a in m::alternatives(
                 full,
                 board.challenges.iter().map(|(c, p)| (c, p)),
+                remote.iter().map(|(s, c)| (*s, *c)),
                 ALTERNATIVES,
-            );
-            alternatives = numbers
-                .iter()
-                .filter_map(|n| board.challenges.iter().find(|(c, _)| c.number == *n))
-                .map(|(c, p)| TargetRow::challenge(c, p, |t| board.theme(t)))
-                .collect();
+            ) {
+                match &a.site {
+                    None => alternatives.extend(
+                        board
+                            .challenges
+                            .iter()
+                            .find(|(c, _)| c.number == a.number)
+                            .map(|(c, p)| TargetRow::challenge(c, p, |t| board.theme(t))),
+                    ),
+                    Some(site) => elsewhere.extend(
+                        remote
+                            .iter()
+                            .find(|(s, c)| s == site && c.challenge.number == a.number)
+                            .map(|(_, c)| RemoteRow {
+                                site: site.clone(),
+                                id: a.number,
+                                title: c.challenge.fields.title.clone(),
+                                themes: (c.challenge.fields.themes.iter())
+                                    .map(|t| board.theme(t))
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                                left: a.seats_left,
+                            }),
+                    ),
+                }
+            }
         }
     }
     let mut conferences = board.conference_rows();
@@ -460,6 +485,7 @@ pub async fn participant(
             current,
             conference_regs,
             alternatives,
+            elsewhere,
             challenges,
             conferences,
         },

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{ConnectInfo, Form, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -86,6 +86,14 @@ pub trait NationalSource: Send + Sync + 'static {
     fn first_retained(&self) -> u64;
     /// The durable national position, as it moves.
     fn position(&self) -> watch::Receiver<u64>;
+    /// The program of every site, or of one (`None`: no such site), as
+    /// `ListNationalProgram` serves it; blocking.
+    fn program(
+        &self,
+        site: Option<&str>,
+    ) -> Result<Option<pb::ListNationalProgramResponse>, SourceError>;
+    /// The same as an iCalendar file; blocking.
+    fn program_ical(&self, site: Option<&str>) -> Result<Option<String>, SourceError>;
 }
 
 /// What the national page needs from the node's configuration.
@@ -151,6 +159,8 @@ fn router(app: Arc<NationalApp>) -> Router {
         .route("/national/logout", post(logout))
         .route("/national", get(page))
         .route("/national/feed", get(feed))
+        .route("/national/program.ics", get(program_ics_all))
+        .route("/national/program/{file}", get(program_ics_site))
         .route(
             "/assets/desk.css",
             get(|| async { asset("text/css; charset=utf-8", crate::CSS) }),
@@ -536,6 +546,76 @@ async fn page(
         },
         set_lang,
     )
+}
+
+// ---- the program as iCalendar ----
+
+/// Whether the request may read: a session of the page, or `authorization: Bearer` with
+/// the viewer's (or the administrator's) token, for a calendar client that sends it.
+fn may_read(app: &NationalApp, headers: &HeaderMap) -> bool {
+    if app.sessions.current(headers).is_some() {
+        return true;
+    }
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| app.source.may_read(t.trim()))
+}
+
+async fn program_ics_all(State(app): AppState, headers: HeaderMap) -> Response {
+    program_ics(app, headers, None).await
+}
+
+/// `/national/program/<site>.ics`.
+async fn program_ics_site(
+    State(app): AppState,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+) -> Response {
+    match file.strip_suffix(".ics") {
+        Some(site) if !site.is_empty() => program_ics(app, headers, Some(site.to_owned())).await,
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn program_ics(app: Arc<NationalApp>, headers: HeaderMap, site: Option<String>) -> Response {
+    if !may_read(&app, &headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "log in to the national page, or send the viewer token as a bearer token",
+        )
+            .into_response();
+    }
+    let source = Arc::clone(&app.source);
+    let name = site.clone();
+    let read = tokio::task::spawn_blocking(move || source.program_ical(site.as_deref())).await;
+    match read {
+        Ok(Ok(Some(ical))) => {
+            let file = name.map_or_else(
+                || "agora-national.ics".to_owned(),
+                |s| format!("agora-{s}.ics"),
+            );
+            (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "text/calendar; charset=utf-8".to_owned(),
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("inline; filename=\"{file}\""),
+                    ),
+                ],
+                ical,
+            )
+                .into_response()
+        }
+        Ok(Ok(None)) => (StatusCode::NOT_FOUND, "no such site").into_response(),
+        Ok(Err(e)) => Failure(e.to_string()).into_response(),
+        Err(e) => Failure(format!("read task failed: {e}")).into_response(),
+    }
 }
 
 #[derive(Debug, Deserialize)]

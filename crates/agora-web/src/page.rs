@@ -218,8 +218,20 @@ pub struct ParticipantPage {
     pub current: Option<RegView>,
     pub conference_regs: Vec<RegView>,
     pub alternatives: Vec<TargetRow>,
+    /// Other sites' challenges with seats on the same theme (from the national directory),
+    /// after this site's: to tell about, not to register for here.
+    pub elsewhere: Vec<RemoteRow>,
     pub challenges: Vec<TargetRow>,
     pub conferences: Vec<TargetRow>,
+}
+
+/// Another site's challenge offered as an alternative.
+pub struct RemoteRow {
+    pub site: String,
+    pub id: u32,
+    pub title: String,
+    pub themes: String,
+    pub left: u32,
 }
 
 #[derive(Template)]

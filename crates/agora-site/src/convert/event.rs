@@ -6,6 +6,9 @@ use agora_proto::v1 as pb;
 
 use m::DomainError;
 
+/// One conversion each, shared with the national node (which keeps them in its replica).
+pub use agora_sync::convert::{conference, conference_fields, program_item, program_item_fields};
+
 // ---- from the wire ----
 
 pub fn proposal_status(field: &str, v: i32) -> Result<Option<m::ProposalStatus>, DomainError> {
@@ -57,25 +60,6 @@ pub fn review(r: &pb::ReviewProposalRequest) -> Result<m::Review, DomainError> {
     }
 }
 
-pub fn conference_fields(
-    f: Option<pb::ConferenceFields>,
-) -> Result<m::ConferenceFields, DomainError> {
-    let f = f.ok_or_else(|| DomainError::invalid("fields", "is required"))?;
-    Ok(m::ConferenceFields {
-        speaker: m::ParticipantId::parse(
-            "fields.speaker_participant_id",
-            &f.speaker_participant_id,
-        )?,
-        title: f.title,
-        abstract_: f.r#abstract,
-        room: f.room,
-        start_ms: f.start_ms,
-        end_ms: f.end_ms,
-        capacity: f.capacity,
-        language: f.language,
-    })
-}
-
 /// What a registration request or listing is for: exactly one of the two numbers.
 pub fn target(challenge_number: u32, conference_id: u32) -> Result<m::Target, DomainError> {
     match (challenge_number, conference_id) {
@@ -90,51 +74,6 @@ pub fn target(challenge_number: u32, conference_id: u32) -> Result<m::Target, Do
             "give challenge_number or conference_id, not both",
         )),
     }
-}
-
-pub fn program_item_fields(
-    field: &str,
-    f: pb::ProgramItemFields,
-) -> Result<m::ProgramItemFields, DomainError> {
-    use pb::ProgramKind as P;
-    let step_field = format!("{field}step");
-    let kind = match P::try_from(f.kind) {
-        Ok(P::Welcome) => m::ProgramKind::Welcome,
-        Ok(P::Plenary) => m::ProgramKind::Plenary,
-        Ok(P::ChallengeStep) => m::ProgramKind::ChallengeStep(
-            u8::try_from(f.step)
-                .ok()
-                .filter(|s| (1..=6).contains(s))
-                .ok_or_else(|| {
-                    DomainError::invalid(
-                        &step_field,
-                        format!("a challenge step is 1..=6 (got {})", f.step),
-                    )
-                })?,
-        ),
-        Ok(P::MiniConferences) => m::ProgramKind::MiniConferences,
-        Ok(P::LearningTeamMoment) => {
-            m::ProgramKind::TeamMoment(m::Moment::from_number(&step_field, f.step)?)
-        }
-        Ok(P::Exhibition) => m::ProgramKind::Exhibition,
-        Ok(P::Closing) => m::ProgramKind::Closing,
-        Ok(P::Unspecified) => {
-            return Err(DomainError::invalid(format!("{field}kind"), "is required"));
-        }
-        Err(_) => {
-            return Err(DomainError::invalid(
-                format!("{field}kind"),
-                format!("unknown value {}", f.kind),
-            ));
-        }
-    };
-    Ok(m::ProgramItemFields {
-        kind,
-        title: f.title,
-        room: f.room,
-        start_ms: f.start_ms,
-        end_ms: f.end_ms,
-    })
 }
 
 pub fn action_status(field: &str, v: i32) -> Result<Option<m::ActionStatus>, DomainError> {
@@ -189,24 +128,6 @@ pub fn proposal(p: &m::ChallengeProposal) -> pb::ChallengeProposal {
     }
 }
 
-pub fn conference(c: &m::Conference) -> pb::Conference {
-    let f = &c.fields;
-    pb::Conference {
-        id: c.id,
-        fields: Some(pb::ConferenceFields {
-            title: f.title.clone(),
-            speaker_participant_id: f.speaker.to_string(),
-            r#abstract: f.abstract_.clone(),
-            room: f.room.clone(),
-            start_ms: f.start_ms,
-            end_ms: f.end_ms,
-            capacity: f.capacity,
-            language: f.language.clone(),
-        }),
-        created_at_ms: c.created_at_ms,
-    }
-}
-
 pub fn team(t: &m::LearningTeam) -> pb::LearningTeam {
     pb::LearningTeam {
         id: t.id,
@@ -226,32 +147,6 @@ pub fn notebook_entry(e: &m::NotebookEntry) -> pb::NotebookEntry {
         author_participant_id: e.author.to_string(),
         text: e.text.clone(),
         at_ms: e.at_ms,
-    }
-}
-
-pub fn program_item(i: &m::ProgramItem) -> pb::ProgramItem {
-    use pb::ProgramKind as P;
-    let f = &i.fields;
-    let (kind, step) = match f.kind {
-        m::ProgramKind::Welcome => (P::Welcome, 0),
-        m::ProgramKind::Plenary => (P::Plenary, 0),
-        m::ProgramKind::ChallengeStep(n) => (P::ChallengeStep, u32::from(n)),
-        m::ProgramKind::MiniConferences => (P::MiniConferences, 0),
-        m::ProgramKind::TeamMoment(mo) => (P::LearningTeamMoment, u32::from(mo.number())),
-        m::ProgramKind::Exhibition => (P::Exhibition, 0),
-        m::ProgramKind::Closing => (P::Closing, 0),
-    };
-    pb::ProgramItem {
-        id: i.id,
-        fields: Some(pb::ProgramItemFields {
-            kind: kind.into(),
-            step,
-            title: f.title.clone(),
-            room: f.room.clone(),
-            start_ms: f.start_ms,
-            end_ms: f.end_ms,
-        }),
-        created_at_ms: i.created_at_ms,
     }
 }
 
