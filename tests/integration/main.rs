@@ -8,6 +8,7 @@ mod federation;
 mod federation_integrity;
 mod lazyfs;
 mod national_privacy;
+mod national_program;
 mod operations;
 mod powercut;
 mod security;

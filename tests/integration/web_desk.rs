@@ -308,6 +308,15 @@ async fn a_forged_form_is_refused() {
 
 /// An HTTP/1.1 GET over TLS (trusting the test CA), read to the end of the answer.
 pub(crate) async fn https_get(addr: std::net::SocketAddr, path: &str) -> String {
+    https_get_with(addr, path, "").await
+}
+
+/// The same with more header lines (each ending in CRLF).
+pub(crate) async fn https_get_with(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &str,
+) -> String {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, ServerName};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -328,7 +337,8 @@ pub(crate) async fn https_get(addr: std::net::SocketAddr, path: &str) -> String 
         .connect(ServerName::IpAddress(addr.ip().into()), tcp)
         .await
         .expect("a TLS handshake with the desk");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
     tls.write_all(request.as_bytes()).await.expect("send");
     let mut out = Vec::new();
     // The answer is whole once the server closes; an unclean close is fine here.

@@ -1,0 +1,309 @@
+//! The connected event (issue 21): the national program (program items and conferences of
+//! every site, `ListNationalProgram`, the iCalendar feeds) and the alternatives a Register
+//! that waits returns, through a national node and two sites over TLS.
+
+use agora_proto::v1 as pb;
+use pb::national_program_entry::Entry;
+use tonic::Code;
+
+use crate::common::*;
+use crate::site_event::{DAY, HOUR, conference_req, create_conference};
+use crate::web_desk::https_get_with;
+
+const THEME: &str = "la-qualite-de-l-action-publique";
+const OTHER_THEME: &str = "la-cohesion-urbaine";
+
+async fn add_items(org: &mut Client, items: &[(&str, i64)]) {
+    org.add_program_items(pb::AddProgramItemsRequest {
+        request_id: rid(),
+        items: items
+            .iter()
+            .map(|(title, start_h)| pb::ProgramItemFields {
+                kind: pb::ProgramKind::Plenary.into(),
+                step: 0,
+                title: (*title).to_owned(),
+                room: "Amphithéâtre".to_owned(),
+                start_ms: DAY + start_h * HOUR,
+                end_ms: DAY + (start_h + 1) * HOUR,
+            })
+            .collect(),
+    })
+    .await
+    .expect("add program items");
+}
+
+async fn program(n: &mut NationalClient, site: &str) -> pb::ListNationalProgramResponse {
+    n.list_national_program(pb::ListNationalProgramRequest {
+        site_id: site.to_owned(),
+    })
+    .await
+    .expect("national program")
+    .into_inner()
+}
+
+/// (site, title, is a conference) of each line, in order.
+fn lines(p: &pb::ListNationalProgramResponse) -> Vec<(String, String, bool)> {
+    p.entries
+        .iter()
+        .map(|e| match e.entry.as_ref().expect("entry") {
+            Entry::Item(i) => (
+                e.site_id.clone(),
+                i.fields.clone().expect("fields").title,
+                false,
+            ),
+            Entry::Conference(c) => (
+                e.site_id.clone(),
+                c.conference
+                    .clone()
+                    .expect("conference")
+                    .fields
+                    .expect("fields")
+                    .title,
+                true,
+            ),
+        })
+        .collect()
+}
+
+/// The body of an HTTP answer, and its status line.
+fn body(answer: &str) -> (&str, &str) {
+    let status = answer.lines().next().unwrap_or_default();
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, body)
+}
+
+/// The UIDs and summaries of a calendar's events, parsed back with the icalendar crate.
+fn events(ics: &str) -> Vec<(String, String)> {
+    use icalendar::{CalendarComponent, Component};
+    let cal: icalendar::Calendar = ics.parse().expect("iCalendar parses");
+    cal.components
+        .iter()
+        .filter_map(|c| match c {
+            CalendarComponent::Event(e) => Some((
+                e.get_uid().expect("uid").to_owned(),
+                e.get_summary().expect("summary").to_owned(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_sites_program_and_conferences_reach_the_national_program_and_its_calendars() {
+    let dir = temp_dir();
+    let national = TestNational::start_with_http(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let kehl = join_site(&mut admin, &dir, "kehl", true, &national.url()).await;
+    let mut cluny_org = cluny.organiser();
+    let mut kehl_org = kehl.organiser();
+    add_items(
+        &mut cluny_org,
+        &[("Accueil à Cluny", 9), ("Plénière à Cluny", 11)],
+    )
+    .await;
+    add_items(&mut kehl_org, &[("Plenum in Kehl", 10)]).await;
+    let mut named = new_participant("Agnès Varda");
+    named.consent_share_name = true;
+    let speaker = cluny_org
+        .create_participant(named)
+        .await
+        .expect("speaker")
+        .into_inner()
+        .participant
+        .expect("participant")
+        .id;
+    create_conference(
+        &mut cluny_org,
+        conference_req(&speaker, "Salle 1", 14, 15, 20),
+    )
+    .await;
+    let shy = create_participant(&mut kehl_org, "Hans Schüchtern").await;
+    create_conference(&mut kehl_org, conference_req(&shy, "Raum 2", 9, 10, 20)).await;
+    create_challenge(&mut cluny_org, 4, 10).await;
+
+    let mut viewer = national_client(&national.channel, Some(VIEWER));
+    converged(&mut cluny.organiser(), &mut admin, "cluny").await;
+    converged(&mut kehl.organiser(), &mut admin, "kehl").await;
+    let all = program(&mut viewer, "").await;
+    let title = "Les communs numériques en mairie".to_owned();
+    assert_eq!(
+        lines(&all),
+        [
+            ("cluny".into(), "Accueil à Cluny".into(), false),
+            ("kehl".into(), title.clone(), true),
+            ("kehl".into(), "Plenum in Kehl".into(), false),
+            ("cluny".into(), "Plénière à Cluny".into(), false),
+            ("cluny".into(), title.clone(), true),
+        ],
+        "every site's program and conferences, by time"
+    );
+    let conference = |site: &str| {
+        all.entries
+            .iter()
+            .find_map(|e| match &e.entry {
+                Some(Entry::Conference(c)) if e.site_id == site => Some(c.clone()),
+                _ => None,
+            })
+            .expect("a conference")
+    };
+    let varda = conference("cluny");
+    assert_eq!(varda.speaker_name, "Agnès Varda", "named with consent");
+    let speaker_upstream = varda
+        .conference
+        .expect("conf")
+        .fields
+        .expect("f")
+        .speaker_participant_id;
+    assert_ne!(
+        speaker_upstream, speaker,
+        "the speaker goes up as a pseudonym"
+    );
+    assert_eq!(conference("kehl").speaker_name, "", "no consent, no name");
+    assert!(
+        all.challenges
+            .iter()
+            .any(|c| c.site_id == "cluny" && c.number == 4 && c.question == "Défi numéro 4 ?"),
+        "the défis for the plenary: {:?}",
+        all.challenges
+    );
+    let kehl_only = program(&mut viewer, "kehl").await;
+    assert!(lines(&kehl_only).iter().all(|(s, _, _)| s == "kehl"));
+    assert_eq!(kehl_only.entries.len(), 2);
+    let unknown = viewer
+        .list_national_program(pb::ListNationalProgramRequest {
+            site_id: "nowhere".into(),
+        })
+        .await
+        .expect_err("no such site");
+    assert_eq!(unknown.code(), Code::NotFound);
+    assert!(
+        unknown.message().starts_with("site_id"),
+        "{}",
+        unknown.message()
+    );
+    let anonymous = national_client(&national.channel, None)
+        .list_national_program(pb::ListNationalProgramRequest::default())
+        .await
+        .expect_err("a viewer's call");
+    assert_eq!(anonymous.code(), Code::Unauthenticated);
+
+    // The calendars: every site's, and one site's, with the viewer's token.
+    let http = national.http.expect("national page");
+    let bearer = format!("Authorization: Bearer {VIEWER}\r\n");
+    let answer = https_get_with(http, "/national/program.ics", &bearer).await;
+    let (status, ics) = body(&answer);
+    assert!(status.contains("200"), "{answer}");
+    let got = events(ics);
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert!(got.contains(&("1.conference.cluny.agora".into(), title.clone())));
+    assert!(got.contains(&("1.program.kehl.agora".into(), "Plenum in Kehl".into())));
+    let answer = https_get_with(http, "/national/program/kehl.ics", &bearer).await;
+    let got = events(body(&answer).1);
+    assert_eq!(got.len(), 2, "kehl's only: {got:?}");
+    let answer = https_get_with(http, "/national/program/nowhere.ics", &bearer).await;
+    assert!(body(&answer).0.contains("404"), "{answer}");
+    let answer = https_get_with(http, "/national/program.ics", "").await;
+    assert!(
+        body(&answer).0.contains("401"),
+        "no session, no token: {answer}"
+    );
+
+    // A restart of the national node keeps the replica's program, and what a site adds
+    // afterwards follows.
+    let addr = national.addr;
+    national.stop().await;
+    let national = TestNational::start_on(&data_dir(&dir, "national"), addr).await;
+    let mut viewer = national_client(&national.channel, Some(VIEWER));
+    assert_eq!(lines(&program(&mut viewer, "").await), lines(&all), "kept");
+    add_items(&mut cluny_org, &[("Clôture à Cluny", 16)]).await;
+    let mut admin = national.client();
+    converged(&mut cluny.organiser(), &mut admin, "cluny").await;
+    let after = lines(&program(&mut viewer, "").await);
+    assert_eq!(after.len(), 6);
+    assert_eq!(after[5], ("cluny".into(), "Clôture à Cluny".into(), false));
+    cluny.stop().await;
+    kehl.stop().await;
+    national.stop().await;
+}
+
+async fn challenge(org: &mut Client, number: u32, theme: &str, capacity: u32) {
+    let mut f = fields(&format!("Défi {number} ?"), capacity);
+    f.themes = vec![theme.to_owned()];
+    org.create_challenge(pb::CreateChallengeRequest {
+        request_id: rid(),
+        number,
+        fields: Some(f),
+    })
+    .await
+    .expect("create challenge");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_register_that_waits_offers_this_sites_défis_on_the_theme_then_other_sites() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let kehl = join_site(&mut admin, &dir, "kehl", true, &national.url()).await;
+    let mut org = cluny.organiser();
+    challenge(&mut org, 1, THEME, 1).await;
+    challenge(&mut org, 2, THEME, 3).await;
+    challenge(&mut org, 3, OTHER_THEME, 9).await;
+    let mut kehl_org = kehl.organiser();
+    challenge(&mut kehl_org, 7, THEME, 9).await;
+    challenge(&mut kehl_org, 8, OTHER_THEME, 9).await;
+    challenge(&mut kehl_org, 9, THEME, 1).await;
+    let mut kehl_desk = kehl.desk();
+    let taken = create_participant(&mut kehl_desk, "Lena").await;
+    register(&mut kehl_desk, &taken, 9).await;
+    let directory = || {
+        let mut c = cluny.public();
+        async move {
+            c.get_national_directory(pb::GetNationalDirectoryRequest::default())
+                .await
+                .map(|d| {
+                    let d = d.into_inner();
+                    d.challenges.len() == 3
+                        && d.challenges.iter().any(|c| {
+                            c.challenge.as_ref().is_some_and(|c| c.number == 9)
+                                && c.seats.is_some_and(|s| s.seats_left == 0)
+                        })
+                })
+                .unwrap_or(false)
+        }
+    };
+    eventually("kehl's défis to reach cluny's directory", directory).await;
+
+    let mut desk = cluny.desk();
+    let first = create_participant(&mut desk, "Zoé").await;
+    let answer = desk
+        .register(register_req(&first, 1))
+        .await
+        .expect("register")
+        .into_inner();
+    assert!(
+        answer.alternatives.is_empty(),
+        "a seat: nothing else to offer"
+    );
+    let second = create_participant(&mut desk, "Jonas").await;
+    let answer = desk
+        .register(register_req(&second, 1))
+        .await
+        .expect("register")
+        .into_inner();
+    let reg = answer.registration.expect("registration");
+    assert_eq!(reg.state(), pb::RegistrationState::Waitlisted);
+    let got: Vec<(&str, u32, u32)> = answer
+        .alternatives
+        .iter()
+        .map(|a| (a.site_id.as_str(), a.challenge_number, a.seats_left))
+        .collect();
+    // This site's défi on the theme first (though Kehl's has more seats), then Kehl's;
+    // not défi 3 or Kehl's 8 (another theme), nor Kehl's 9 (full).
+    assert_eq!(got, [("", 2, 3), ("kehl", 7, 9)]);
+    assert_eq!(answer.alternatives[1].title, "Défi 7 ?");
+    cluny.stop().await;
+    kehl.stop().await;
+    national.stop().await;
+}
