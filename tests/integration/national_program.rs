@@ -8,7 +8,7 @@ use tonic::Code;
 
 use crate::common::*;
 use crate::site_event::{DAY, HOUR, conference_req, create_conference};
-use crate::web_desk::https_get_with;
+use crate::web_desk::{https_get_with, https_send};
 
 const THEME: &str = "la-qualite-de-l-action-publique";
 const OTHER_THEME: &str = "la-cohesion-urbaine";
@@ -208,6 +208,49 @@ async fn each_sites_program_and_conferences_reach_the_national_program_and_its_c
         body(&answer).0.contains("401"),
         "no session, no token: {answer}"
     );
+    // The national page shows it to a logged-in viewer, who also gets the calendar.
+    let form = format!("token={VIEWER}");
+    let login = https_send(
+        http,
+        &format!(
+            "POST /national/login HTTP/1.1\r\nHost: {http}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        ),
+    )
+    .await;
+    let cookie = login
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie").then(|| {
+                value
+                    .trim()
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .unwrap_or_else(|| panic!("a session cookie: {login}"));
+    let with_session = format!("Cookie: {cookie}\r\n");
+    let page = https_get_with(http, "/national?lang=fr", &with_session).await;
+    let (status, html) = body(&page);
+    assert!(status.contains("200"), "{page}");
+    for shown in [
+        "Programme national",
+        "Plénière à Cluny",
+        "Plenum in Kehl",
+        "Agnès Varda",
+        "Défi numéro 4 ?",
+    ] {
+        assert!(html.contains(shown), "the page shows {shown:?}");
+    }
+    assert!(
+        !html.contains("Hans Schüchtern"),
+        "a name without consent never shows"
+    );
+    let answer = https_get_with(http, "/national/program/cluny.ics", &with_session).await;
+    assert_eq!(events(body(&answer).1).len(), 3, "{answer}");
 
     // A restart of the national node keeps the replica's program, and what a site adds
     // afterwards follows.

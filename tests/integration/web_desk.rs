@@ -317,6 +317,16 @@ pub(crate) async fn https_get_with(
     path: &str,
     headers: &str,
 ) -> String {
+    https_send(
+        addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n"),
+    )
+    .await
+}
+
+/// Sends one whole HTTP/1.1 request over TLS (trusting the test CA) and reads the answer
+/// to its end.
+pub(crate) async fn https_send(addr: std::net::SocketAddr, request: &str) -> String {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, ServerName};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -337,8 +347,6 @@ pub(crate) async fn https_get_with(
         .connect(ServerName::IpAddress(addr.ip().into()), tcp)
         .await
         .expect("a TLS handshake with the desk");
-    let request =
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
     tls.write_all(request.as_bytes()).await.expect("send");
     let mut out = Vec::new();
     // The answer is whole once the server closes; an unclean close is fine here.

@@ -222,6 +222,67 @@ struct NationalPage {
     state: String,
     lines: String,
     empty: bool,
+    program: Vec<ProgramRow>,
+    plenary: Vec<PlenaryRow>,
+}
+
+/// One line of the national program on the page.
+struct ProgramRow {
+    when: TimeView,
+    site: String,
+    title: String,
+    /// A mini-conference, with its speaker's name when shared.
+    conference: Option<String>,
+    room: String,
+}
+
+/// A défi the plenary shows.
+struct PlenaryRow {
+    site: String,
+    number: u32,
+    question: String,
+    edition: u32,
+}
+
+fn program_rows(p: &pb::ListNationalProgramResponse) -> (Vec<ProgramRow>, Vec<PlenaryRow>) {
+    use pb::national_program_entry::Entry;
+    let rows = p
+        .entries
+        .iter()
+        .filter_map(|e| match e.entry.as_ref()? {
+            Entry::Item(i) => {
+                let f = i.fields.as_ref()?;
+                Some(ProgramRow {
+                    when: TimeView::new(f.start_ms),
+                    site: e.site_id.clone(),
+                    title: f.title.clone(),
+                    conference: None,
+                    room: f.room.clone(),
+                })
+            }
+            Entry::Conference(c) => {
+                let f = c.conference.as_ref()?.fields.as_ref()?;
+                Some(ProgramRow {
+                    when: TimeView::new(f.start_ms),
+                    site: e.site_id.clone(),
+                    title: f.title.clone(),
+                    conference: Some(c.speaker_name.clone()),
+                    room: f.room.clone(),
+                })
+            }
+        })
+        .collect();
+    let plenary = p
+        .challenges
+        .iter()
+        .map(|c| PlenaryRow {
+            site: c.site_id.clone(),
+            number: c.number,
+            question: c.question.clone(),
+            edition: c.edition,
+        })
+        .collect();
+    (rows, plenary)
 }
 
 /// The sites, themes, totals and chart: the part of the page the feed re-sends whole.
@@ -536,8 +597,17 @@ async fn page(
         .filter(|c| c.position <= position)
         .flat_map(feed_lines)
         .collect();
+    let source = Arc::clone(&app.source);
+    let (program, plenary) = match tokio::task::spawn_blocking(move || source.program(None)).await {
+        Ok(Ok(Some(p))) => program_rows(&p),
+        Ok(Ok(None)) => Default::default(),
+        Ok(Err(e)) => return Err(Failure(e.to_string())),
+        Err(e) => return Err(Failure(format!("read task failed: {e}"))),
+    };
     html(
         NationalPage {
+            program,
+            plenary,
             f: NFrame::new(lang, "/national", cur.csrf),
             position,
             state: state_html(&board, &app.history, lang)?,

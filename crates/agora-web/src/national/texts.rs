@@ -37,6 +37,14 @@ pub struct NationalTexts {
     pub challenge: &'static str,
     /// Sites, participants, registrations, checked in, seats left.
     pub totals: [&'static str; 5],
+    pub program: &'static str,
+    /// When, site, what, room.
+    pub program_columns: [&'static str; 4],
+    pub no_program: &'static str,
+    pub conference: &'static str,
+    pub calendar: &'static str,
+    pub plenary: &'static str,
+    pub edition: &'static str,
 }
 
 const FR: NationalTexts = NationalTexts {
@@ -81,6 +89,13 @@ const FR: NationalTexts = NationalTexts {
         "arrivés",
         "places libres",
     ],
+    program: "Programme national",
+    program_columns: ["Quand", "Site", "Quoi", "Salle"],
+    no_program: "Aucun site n'a encore publié de programme.",
+    conference: "mini-conférence",
+    calendar: "Agenda (iCalendar)",
+    plenary: "Défis pour la plénière",
+    edition: "édition",
 };
 
 const EN: NationalTexts = NationalTexts {
@@ -125,6 +140,13 @@ const EN: NationalTexts = NationalTexts {
         "checked in",
         "seats left",
     ],
+    program: "National program",
+    program_columns: ["When", "Site", "What", "Room"],
+    no_program: "No site has published a program yet.",
+    conference: "mini-conference",
+    calendar: "Calendar (iCalendar)",
+    plenary: "Challenges for the plenary",
+    edition: "edition",
 };
 
 const DE: NationalTexts = NationalTexts {
@@ -169,6 +191,13 @@ const DE: NationalTexts = NationalTexts {
         "anwesend",
         "freie Plätze",
     ],
+    program: "Nationales Programm",
+    program_columns: ["Wann", "Standort", "Was", "Raum"],
+    no_program: "Noch kein Standort hat ein Programm veröffentlicht.",
+    conference: "Mini-Konferenz",
+    calendar: "Kalender (iCalendar)",
+    plenary: "Challenges für das Plenum",
+    edition: "Ausgabe",
 };
 
 pub fn texts(l: Lang) -> &'static NationalTexts {
