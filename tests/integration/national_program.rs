@@ -10,6 +10,11 @@ use crate::common::*;
 use crate::site_event::{DAY, HOUR, conference_req, create_conference};
 use crate::web_desk::{https_get_with, https_send};
 
+/// A défi on one theme, titled "Défi N ?".
+async fn challenge(org: &mut Client, number: u32, theme: &str, capacity: u32) {
+    crate::web_desk::challenge(org, number, &format!("Défi {number} ?"), theme, capacity).await;
+}
+
 const THEME: &str = "la-qualite-de-l-action-publique";
 const OTHER_THEME: &str = "la-cohesion-urbaine";
 
@@ -268,18 +273,6 @@ async fn each_sites_program_and_conferences_reach_the_national_program_and_its_c
     cluny.stop().await;
     kehl.stop().await;
     national.stop().await;
-}
-
-async fn challenge(org: &mut Client, number: u32, theme: &str, capacity: u32) {
-    let mut f = fields(&format!("Défi {number} ?"), capacity);
-    f.themes = vec![theme.to_owned()];
-    org.create_challenge(pb::CreateChallengeRequest {
-        request_id: rid(),
-        number,
-        fields: Some(f),
-    })
-    .await
-    .expect("create challenge");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,13 @@ use crate::common::*;
 const THEME: &str = "la-qualite-de-l-action-publique";
 const OTHER_THEME: &str = "la-cohesion-urbaine";
 
-async fn challenge(org: &mut Client, number: u32, title: &str, theme: &str, capacity: u32) {
+pub(crate) async fn challenge(
+    org: &mut Client,
+    number: u32,
+    title: &str,
+    theme: &str,
+    capacity: u32,
+) {
     let mut f = fields(title, capacity);
     f.themes = vec![theme.to_owned()];
     org.create_challenge(pb::CreateChallengeRequest {
