@@ -516,6 +516,11 @@ const RULES: &[(&str, &str, &str)] = &[
         "ce type d'évènement reste sur son site et n'est pas accepté ici",
         "diese Art von Ereignis bleibt an ihrem Standort und wird hier nicht angenommen",
     ),
+    (
+        "must be 1 or more",
+        "doit valoir 1 ou plus",
+        "muss 1 oder mehr sein",
+    ),
 ];
 
 /// A validation rule in `lang`: the first pattern of [`RULES`] that matches the English
