@@ -1353,6 +1353,39 @@ async fn the_uplink_gets_only_shareable_records_with_pseudonymous_ids() {
         .unwrap();
     assert_eq!(state.registrations[0].id, from_log);
     assert!(!format!("{:?}", state).contains(NAME));
+
+    // A conference goes up, on both paths, with its speaker as their pseudonym.
+    let day = 1_789_344_000_000;
+    store
+        .submit(
+            "k",
+            Command::CreateConference(agora_model::ConferenceFields {
+                title: "Les communs".into(),
+                speaker: x,
+                abstract_: String::new(),
+                room: "Salle 1".into(),
+                start_ms: day,
+                end_ms: day + 3_600_000,
+                capacity: 5,
+                language: String::new(),
+            }),
+        )
+        .await
+        .unwrap();
+    let last = store.read_shared_log(0, 100).unwrap().pop().unwrap();
+    let [shared::SharedEvent::Conference(up)] = &last.events[..] else {
+        panic!("{last:?}");
+    };
+    assert_eq!(
+        up.fields.speaker,
+        shared::pseudonym(&store.inner.pseudonym_key, x)
+    );
+    let state = store.shared_state().await.unwrap();
+    assert_eq!(
+        state.conferences,
+        [up.clone()],
+        "the snapshot path says the same"
+    );
 }
 
 #[tokio::test]
