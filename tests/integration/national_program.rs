@@ -70,6 +70,35 @@ fn lines(p: &pb::ListNationalProgramResponse) -> Vec<(String, String, bool)> {
         .collect()
 }
 
+/// Logs in to a page with `token` (`/national/login`, `/desk/login`) and returns the
+/// header line that carries the session cookie.
+async fn session(http: std::net::SocketAddr, login_path: &str, token: &str) -> String {
+    let form = format!("token={token}");
+    let login = https_send(
+        http,
+        &format!(
+            "POST {login_path} HTTP/1.1\r\nHost: {http}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        ),
+    )
+    .await;
+    let cookie = login
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("set-cookie").then(|| {
+                value
+                    .trim()
+                    .split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+        })
+        .unwrap_or_else(|| panic!("a session cookie: {login}"));
+    format!("Cookie: {cookie}\r\n")
+}
+
 /// The body of an HTTP answer, and its status line.
 fn body(answer: &str) -> (&str, &str) {
     let status = answer.lines().next().unwrap_or_default();
@@ -214,30 +243,7 @@ async fn each_sites_program_and_conferences_reach_the_national_program_and_its_c
         "no session, no token: {answer}"
     );
     // The national page shows it to a logged-in viewer, who also gets the calendar.
-    let form = format!("token={VIEWER}");
-    let login = https_send(
-        http,
-        &format!(
-            "POST /national/login HTTP/1.1\r\nHost: {http}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
-            form.len()
-        ),
-    )
-    .await;
-    let cookie = login
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("set-cookie").then(|| {
-                value
-                    .trim()
-                    .split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-        })
-        .unwrap_or_else(|| panic!("a session cookie: {login}"));
-    let with_session = format!("Cookie: {cookie}\r\n");
+    let with_session = session(http, "/national/login", VIEWER).await;
     let page = https_get_with(http, "/national?lang=fr", &with_session).await;
     let (status, html) = body(&page);
     assert!(status.contains("200"), "{page}");
@@ -280,7 +286,14 @@ async fn a_register_that_waits_offers_this_sites_défis_on_the_theme_then_other_
     let dir = temp_dir();
     let national = TestNational::start(&data_dir(&dir, "national")).await;
     let mut admin = national.client();
-    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let token = invite(&mut admin, "cluny", false).await;
+    let cluny = TestSite::start_with_http(federated(
+        "cluny",
+        &data_dir(&dir, "cluny"),
+        &national.url(),
+        &token,
+    ))
+    .await;
     let kehl = join_site(&mut admin, &dir, "kehl", true, &national.url()).await;
     let mut org = cluny.organiser();
     challenge(&mut org, 1, THEME, 1).await;
@@ -339,6 +352,27 @@ async fn a_register_that_waits_offers_this_sites_défis_on_the_theme_then_other_
     // not défi 3 or Kehl's 8 (another theme), nor Kehl's 9 (full).
     assert_eq!(got, [("", 2, 3), ("kehl", 7, 9)]);
     assert_eq!(answer.alternatives[1].title, "Défi 7 ?");
+    // The desk offers the same, by the same rule: défi 2 to register for here, Kehl's 7
+    // to tell about.
+    let http = cluny.http.expect("desk");
+    let desk_session = session(http, "/desk/login", DESK).await;
+    let page = https_get_with(http, &format!("/desk/participants/{second}"), &desk_session).await;
+    let (status, html) = body(&page);
+    assert!(status.contains("200"), "{page}");
+    assert!(
+        html.contains("data-alternative=\"2\""),
+        "défi 2 offered here"
+    );
+    assert!(
+        !html.contains("data-alternative=\"3\""),
+        "défi 3 is on another theme"
+    );
+    let elsewhere = html
+        .split_once("id=\"elsewhere\"")
+        .expect("other sites' défis")
+        .1;
+    assert!(elsewhere.contains("data-site=\"kehl\"") && elsewhere.contains("Défi 7 ?"));
+    assert!(!elsewhere.contains("Défi 9 ?") && !elsewhere.contains("Défi 8 ?"));
     cluny.stop().await;
     kehl.stop().await;
     national.stop().await;
