@@ -305,6 +305,9 @@ impl SiteService for Site {
     ) -> Result<Response<pb::RegisterResponse>, Status> {
         self.tokens.require(req.metadata(), Role::Desk)?;
         let r = req.into_inner();
+        if !r.site_id.is_empty() && r.site_id != self.store.site_id().to_string() {
+            return self.register_remote(r).await;
+        }
         let participant =
             ParticipantId::parse("participant_id", &r.participant_id).map_err(invalid)?;
         let target = convert::target(r.challenge_number, r.conference_id).map_err(invalid)?;
@@ -319,6 +322,7 @@ impl SiteService for Site {
                 registration: Some(convert::registration(&registration, position)),
                 released: released.map(|r| convert::registration(&r, None)),
                 promoted: convert::registrations(&promoted),
+                remote: None,
             })),
             o => Err(unexpected(&o)),
         }
@@ -390,6 +394,33 @@ impl SiteService for Site {
         }
     }
 
+    async fn get_remote_request(
+        &self,
+        req: Request<pb::GetRemoteRequestRequest>,
+    ) -> Result<Response<pb::GetRemoteRequestResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Desk)?;
+        let remote = self
+            .get_remote_request(&req.into_inner().request_id)
+            .await?;
+        Ok(Response::new(pb::GetRemoteRequestResponse {
+            remote: Some(remote),
+        }))
+    }
+
+    async fn set_challenge_remote(
+        &self,
+        req: Request<pb::SetChallengeRemoteRequest>,
+    ) -> Result<Response<pb::SetChallengeRemoteResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let r = req.into_inner();
+        let cmd = Command::SetChallengeRemote {
+            challenge: r.challenge_number,
+            remote: r.remote,
+        };
+        let o = self.submit(&r.request_id, cmd).await?;
+        crate::remote::set_remote_response(o).map(Response::new)
+    }
+
     async fn get_national_directory(
         &self,
         req: Request<pb::GetNationalDirectoryRequest>,
@@ -413,7 +444,7 @@ impl SiteService for Site {
                             .push(agora_sync::convert::national_challenge(site, challenge));
                     }
                 }
-                D::DropSiteChallenges(_) => {}
+                D::DropSiteChallenges(_) | D::RemoteAsk { .. } | D::RemoteAnswer { .. } => {}
             }
         }
         out.challenges

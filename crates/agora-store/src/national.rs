@@ -553,8 +553,11 @@ impl NationalStore {
             Theme(String),
             Challenge(String, u32),
             Announcement(u64),
+            /// `routed[i]`: a remote ask or answer, for its destination only.
+            Routed(usize),
         }
         let mut touched: Vec<Touch> = Vec::new();
+        let mut routed: Vec<DirectoryEntry> = Vec::new();
         for r in records {
             if let Some(a) = &r.announcement {
                 touched.push(Touch::Announcement(a.id));
@@ -578,6 +581,20 @@ impl NationalStore {
                         }
                     }
                     SharedEvent::Participant(_) | SharedEvent::ParticipantErased(_) => {}
+                    SharedEvent::RemoteAsk(ask) => {
+                        touched.push(Touch::Routed(routed.len()));
+                        routed.push(DirectoryEntry::RemoteAsk {
+                            from: r.site_id.clone(),
+                            ask: ask.clone(),
+                        });
+                    }
+                    SharedEvent::RemoteAnswer(answer) => {
+                        touched.push(Touch::Routed(routed.len()));
+                        routed.push(DirectoryEntry::RemoteAnswer {
+                            from: r.site_id.clone(),
+                            answer: answer.clone(),
+                        });
+                    }
                 }
             }
         }
@@ -623,6 +640,7 @@ impl NationalStore {
                         out.push(DirectoryEntry::Announcement(a));
                     }
                 }
+                Touch::Routed(i) => out.push(routed[i].clone()),
             }
         }
         Ok(out)
