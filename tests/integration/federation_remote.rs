@@ -167,6 +167,24 @@ async fn a_registration_for_another_sites_defi_is_decided_by_its_owner_and_answe
     let e = event(3).await;
     let mut desk = e.cluny.desk();
     let zoe = create_participant(&mut desk, "Zoé").await;
+    // The directory says which of kehl's défis are open to other sites.
+    let directory = e
+        .cluny
+        .public()
+        .get_national_directory(pb::GetNationalDirectoryRequest::default())
+        .await
+        .expect("directory")
+        .into_inner();
+    let open: Vec<(u32, bool)> = directory
+        .challenges
+        .iter()
+        .filter(|c| c.site_id == "kehl")
+        .map(|c| (c.challenge.as_ref().map_or(0, |c| c.number), c.remote))
+        .collect();
+    assert!(
+        open.contains(&(1, true)) && open.contains(&(2, false)),
+        "{open:?}"
+    );
 
     let id = rid();
     let r = within(

@@ -56,6 +56,11 @@ pub enum SharedEvent {
     RemoteAsk(RemoteAsk),
     /// The owner's answer, routed back to the requesting site.
     RemoteAnswer(RemoteAnswer),
+    /// A défi opened to (or closed for) registrations from other sites.
+    ChallengeRemote {
+        challenge: u32,
+        remote: bool,
+    },
 }
 
 /// One site change as it travels to the national node.
@@ -124,6 +129,10 @@ pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
             expires_at_ms: request.expires_at_ms,
         }),
         Event::RemoteAnswered(a) => SharedEvent::RemoteAnswer(a.clone()),
+        Event::ChallengeRemoteSet { challenge, remote } => SharedEvent::ChallengeRemote {
+            challenge: *challenge,
+            remote: *remote,
+        },
         Event::Registration { kind, registration } if is_shared(registration) => {
             SharedEvent::Registration {
                 kind: *kind,
@@ -264,7 +273,9 @@ pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(),
             }
         }
         // Routed, not replicated: the national log carries them to their destination.
-        SharedEvent::RemoteAsk(_) | SharedEvent::RemoteAnswer(_) => {}
+        SharedEvent::RemoteAsk(_)
+        | SharedEvent::RemoteAnswer(_)
+        | SharedEvent::ChallengeRemote { .. } => {}
         SharedEvent::Registration {
             registration: r, ..
         } => {
@@ -353,6 +364,12 @@ pub fn check_event(path: &str, e: &SharedEvent) -> Result<(), DomainError> {
         SharedEvent::ParticipantErased(_) => {}
         SharedEvent::RemoteAsk(a) => crate::remote::check_ask(path, a)?,
         SharedEvent::RemoteAnswer(a) => crate::remote::check_answer(path, a)?,
+        SharedEvent::ChallengeRemote { challenge, .. } => {
+            check_number(
+                &format!("{path}.challenge_remote.challenge_number"),
+                *challenge,
+            )?;
+        }
     }
     Ok(())
 }
@@ -446,6 +463,13 @@ pub enum DirectoryEntry {
     RemoteAnswer {
         from: String,
         answer: RemoteAnswer,
+    },
+    /// Whether a site's défi takes registrations from other sites (kept beside its
+    /// `Challenge` entry; forgotten with it by `DropSiteChallenges`).
+    RemoteChallenge {
+        site: String,
+        challenge: u32,
+        remote: bool,
     },
 }
 

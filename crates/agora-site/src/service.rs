@@ -444,8 +444,27 @@ impl SiteService for Site {
                             .push(agora_sync::convert::national_challenge(site, challenge));
                     }
                 }
-                D::DropSiteChallenges(_) | D::RemoteAsk { .. } | D::RemoteAnswer { .. } => {}
+                D::DropSiteChallenges(_)
+                | D::RemoteAsk { .. }
+                | D::RemoteAnswer { .. }
+                | D::RemoteChallenge { .. } => {}
             }
+        }
+        // The défis their sites opened to registrations from other sites.
+        let open: std::collections::HashSet<(&str, u32)> = entries
+            .iter()
+            .filter_map(|e| match e {
+                D::RemoteChallenge {
+                    site,
+                    challenge,
+                    remote: true,
+                } => Some((site.as_str(), *challenge)),
+                _ => None,
+            })
+            .collect();
+        for c in &mut out.challenges {
+            let number = c.challenge.as_ref().map_or(0, |c| c.number);
+            c.remote = open.contains(&(c.site_id.as_str(), number));
         }
         out.challenges
             .sort_by_key(|c| std::cmp::Reverse(c.seats.map_or(0, |s| s.seats_left)));

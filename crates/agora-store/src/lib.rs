@@ -686,10 +686,16 @@ impl Store {
                 for e in entries.iter().filter(|e| e.addressed_to().is_none()) {
                     match e {
                         DirectoryEntry::DropSiteChallenges(site) => {
-                            let prefix = codec::join(&[3], &codec::join(site.as_bytes(), &[0]));
-                            for k in tree.scan_prefix(&prefix).keys() {
-                                tx.remove(dir, &k?);
+                            for kind in [3, 8] {
+                                let prefix =
+                                    codec::join(&[kind], &codec::join(site.as_bytes(), &[0]));
+                                for k in tree.scan_prefix(&prefix).keys() {
+                                    tx.remove(dir, &k?);
+                                }
                             }
+                        }
+                        DirectoryEntry::RemoteChallenge { remote: false, .. } => {
+                            tx.remove(dir, &directory_key(e));
                         }
                         other => tx.insert(dir, &directory_key(other), &encode(other)?),
                     }
@@ -1092,6 +1098,15 @@ fn directory_key(e: &DirectoryEntry) -> Vec<u8> {
         DirectoryEntry::RemoteAnswer { answer, .. } => {
             codec::join(&[7], answer.request_id.as_bytes())
         }
+        DirectoryEntry::RemoteChallenge {
+            site, challenge, ..
+        } => codec::join(
+            &[8],
+            &codec::join(
+                &codec::join(site.as_bytes(), &[0]),
+                &challenge.to_be_bytes(),
+            ),
+        ),
     }
 }
 

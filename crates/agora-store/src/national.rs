@@ -553,7 +553,8 @@ impl NationalStore {
             Theme(String),
             Challenge(String, u32),
             Announcement(u64),
-            /// `routed[i]`: a remote ask or answer, for its destination only.
+            /// `routed[i]`: a remote ask or answer (for its destination only) or a défi's
+            /// remote flag, taken from the record as it is.
             Routed(usize),
         }
         let mut touched: Vec<Touch> = Vec::new();
@@ -586,6 +587,14 @@ impl NationalStore {
                         routed.push(DirectoryEntry::RemoteAsk {
                             from: r.site_id.clone(),
                             ask: ask.clone(),
+                        });
+                    }
+                    SharedEvent::ChallengeRemote { challenge, remote } => {
+                        touched.push(Touch::Routed(routed.len()));
+                        routed.push(DirectoryEntry::RemoteChallenge {
+                            site: r.site_id.clone(),
+                            challenge: *challenge,
+                            remote: *remote,
                         });
                     }
                     SharedEvent::RemoteAnswer(answer) => {

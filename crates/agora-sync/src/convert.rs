@@ -210,6 +210,13 @@ pub fn shared_event(e: &SharedEvent) -> pb::Event {
             }),
             SharedEvent::RemoteAsk(a) => E::RemoteAsk(remote_ask("", a)),
             SharedEvent::RemoteAnswer(a) => E::RemoteAnswer(remote_answer("", a)),
+            SharedEvent::ChallengeRemote { challenge, remote } => {
+                E::ChallengeRemote(pb::ChallengeRemote {
+                    challenge_number: *challenge,
+                    remote: *remote,
+                    site_id: String::new(),
+                })
+            }
         }),
     }
 }
@@ -532,6 +539,10 @@ pub fn shared_event_from(e: pb::Event) -> Result<SharedEvent, DomainError> {
         )?),
         Some(E::RemoteAsk(a)) => SharedEvent::RemoteAsk(remote_ask_from(a)?.1),
         Some(E::RemoteAnswer(a)) => SharedEvent::RemoteAnswer(remote_answer_from(a)?.1),
+        Some(E::ChallengeRemote(c)) => SharedEvent::ChallengeRemote {
+            challenge: c.challenge_number,
+            remote: c.remote,
+        },
         Some(_) => {
             return Err(bad(
                 "event",
@@ -570,6 +581,7 @@ pub fn national_challenge(
             c.counts.waitlisted,
             c.counts.checked_in,
         )),
+        remote: false,
     }
 }
 
@@ -604,6 +616,15 @@ pub fn directory_entry(e: &agora_model::shared::DirectoryEntry) -> pb::Directory
             D::DropSiteChallenges(site) => Entry::DropSiteChallenges(site.clone()),
             D::RemoteAsk { from, ask } => Entry::RemoteAsk(remote_ask(from, ask)),
             D::RemoteAnswer { from, answer } => Entry::RemoteAnswer(remote_answer(from, answer)),
+            D::RemoteChallenge {
+                site,
+                challenge,
+                remote,
+            } => Entry::ChallengeRemote(pb::ChallengeRemote {
+                challenge_number: *challenge,
+                remote: *remote,
+                site_id: site.clone(),
+            }),
         }),
     }
 }
@@ -651,6 +672,11 @@ pub fn directory_entry_from(
             let (from, ask) = remote_ask_from(a)?;
             D::RemoteAsk { from, ask }
         }
+        Some(Entry::ChallengeRemote(c)) => D::RemoteChallenge {
+            site: c.site_id,
+            challenge: c.challenge_number,
+            remote: c.remote,
+        },
         Some(Entry::RemoteAnswer(a)) => {
             let (from, answer) = remote_answer_from(a)?;
             D::RemoteAnswer { from, answer }

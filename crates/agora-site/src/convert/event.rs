@@ -312,6 +312,7 @@ pub fn event(e: &m::Event) -> pb::event::Event {
             E::ChallengeRemote(pb::ChallengeRemote {
                 challenge_number: *challenge,
                 remote: *remote,
+                site_id: String::new(),
             })
         }
     }
