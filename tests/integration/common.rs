@@ -372,6 +372,7 @@ pub fn register_req(participant: &str, challenge: u32) -> pb::RegisterRequest {
         challenge_number: challenge,
         r#move: false,
         conference_id: 0,
+        site_id: String::new(),
     }
 }
 

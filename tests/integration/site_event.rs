@@ -113,6 +113,7 @@ pub async fn register_conference(
         challenge_number: 0,
         r#move: false,
         conference_id: conference,
+        site_id: String::new(),
     })
     .await
     .map(|r| r.into_inner().registration.expect("registration"))
@@ -497,6 +498,7 @@ async fn rooms_speakers_and_attendees_cannot_be_double_booked() {
             challenge_number: 1,
             r#move: false,
             conference_id: c1,
+            site_id: String::new(),
         })
         .await,
         Code::InvalidArgument,

@@ -393,6 +393,10 @@ async fn a_site_runs_the_whole_three_day_event_from_the_seed() {
                         E::FeedbackAdded(_) => "feedback",
                         E::NextActionUpserted(_) => "next action",
                         E::ParticipantErased(_) => "erasure",
+                        E::RemoteAsk(_)
+                        | E::RemoteAnswer(_)
+                        | E::RemoteRequest(_)
+                        | E::ChallengeRemote(_) => "remote",
                     });
                 }
             }

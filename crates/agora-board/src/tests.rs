@@ -28,6 +28,7 @@ fn overview() -> pb::GetOverviewResponse {
                 confirmed: 1,
                 ..Default::default()
             }),
+            ..Default::default()
         }],
         ..Default::default()
     }

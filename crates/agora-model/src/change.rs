@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Challenge, ChallengeProposal, Conference, Feedback, LearningTeam, NextAction, NotebookEntry,
     Participant, ParticipantId, ProgramItem, Registration, Theme,
+    remote::{Guest, RemoteAnswer, RemoteRequest},
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +40,21 @@ pub enum Event {
     /// [`Participant::erased`], and earlier records no longer carry their data. Appended
     /// last: postcard stores variant indexes.
     ParticipantErased(ParticipantId),
+    /// A desk asked another site for a seat (`RequestRemote`): goes up as a
+    /// [`crate::shared::SharedEvent::RemoteAsk`] under the participant's pseudonym.
+    RemoteRequested {
+        request: RemoteRequest,
+        guest: Guest,
+    },
+    /// The owner's answer reached the requesting site (stays on the site).
+    RemoteRequestUpdated(RemoteRequest),
+    /// The owner decided a remote request: goes back to the requesting site.
+    RemoteAnswered(RemoteAnswer),
+    /// A défi opened to (or closed for) registrations from other sites.
+    ChallengeRemoteSet {
+        challenge: u32,
+        remote: bool,
+    },
 }
 
 /// One record of the change log: every event of one mutation, under one sequence number.

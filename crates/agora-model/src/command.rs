@@ -14,9 +14,11 @@ use crate::{
     ProgramItem, ProgramItemFields, ProposalFields, QuestionRef, Registration,
     RegistrationEventKind as Kind, RegistrationId, RegistrationState, Review, SeatPool, Slot,
     SlotKey, Target, TeamFields, Theme, TicketCode, challenge,
+    remote::{RemoteAnswer, RemoteAsk, RemoteRequest},
 };
 
 mod event;
+mod remote;
 
 /// Site-wide counters, kept in the same transaction as the rows they count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -124,6 +126,30 @@ pub enum Command {
     },
     /// Erases a participant's personal data (GDPR art. 17): see [`Participant::erased`].
     ForgetParticipant(ParticipantId),
+    /// Asks another site for a seat at its défi ([`crate::remote`]); the desk's request id
+    /// names the request end to end. Appended last, like every later variant.
+    RequestRemote {
+        request_id: String,
+        participant: ParticipantId,
+        site: String,
+        challenge: u32,
+    },
+    /// At the owner: the ask of site `from` (named by the national node, which routed it),
+    /// decided under this site's rules; a refusal is an answer too.
+    ApplyRemoteAsk {
+        from: String,
+        ask: RemoteAsk,
+    },
+    /// At the requesting site: the answer of the owner `from`.
+    ApplyRemoteAnswer {
+        from: String,
+        answer: RemoteAnswer,
+    },
+    /// Opens a défi to registrations from other sites (or closes it again).
+    SetChallengeRemote {
+        challenge: u32,
+        remote: bool,
+    },
 }
 
 impl Command {
@@ -207,6 +233,14 @@ pub enum Outcome {
         participant: ParticipantId,
         already: bool,
     },
+    /// `RequestRemote`, `ApplyRemoteAnswer`: the request as the requesting site holds it.
+    Remote(RemoteRequest),
+    /// `ApplyRemoteAsk`: what the owner decided.
+    RemoteAnswered(RemoteAnswer),
+    ChallengeRemote {
+        challenge: u32,
+        remote: bool,
+    },
 }
 
 /// Fresh values a command may need, drawn by the caller (the model has no randomness).
@@ -289,6 +323,15 @@ pub trait Rows {
     fn put_feedback(&mut self, f: &Feedback) -> Result<(), Self::Error>;
     fn next_action(&self, id: u32) -> Result<Option<NextAction>, Self::Error>;
     fn put_next_action(&mut self, a: &NextAction) -> Result<(), Self::Error>;
+    /// A remote request this site made, by its request id.
+    fn remote_request(&self, request_id: &str) -> Result<Option<RemoteRequest>, Self::Error>;
+    fn put_remote_request(&mut self, r: &RemoteRequest) -> Result<(), Self::Error>;
+    /// The participant's latest remote request (its request id).
+    fn remote_of(&self, p: ParticipantId) -> Result<Option<String>, Self::Error>;
+    fn set_remote_of(&mut self, p: ParticipantId, request_id: &str) -> Result<(), Self::Error>;
+    /// Whether the challenge takes registrations from other sites.
+    fn is_remote(&self, challenge: u32) -> Result<bool, Self::Error>;
+    fn set_remote(&mut self, challenge: u32, remote: bool) -> Result<(), Self::Error>;
 }
 
 type Applied<E> = Result<(Outcome, Vec<Event>), ApplyError<E>>;
@@ -346,6 +389,17 @@ pub fn apply<R: Rows>(rows: &mut R, cmd: &Command, fresh: &Fresh) -> Applied<R::
         Command::SetNextActionStatus { id, status } => tx.set_next_action_status(*id, *status),
         Command::UpdateParticipant { id, fields } => tx.update_participant(*id, fields),
         Command::ForgetParticipant(id) => tx.forget_participant(*id),
+        Command::RequestRemote {
+            request_id,
+            participant,
+            site,
+            challenge,
+        } => tx.request_remote(request_id, *participant, site, *challenge),
+        Command::ApplyRemoteAsk { from, ask } => tx.apply_remote_ask(from, ask),
+        Command::ApplyRemoteAnswer { from, answer } => tx.apply_remote_answer(from, answer),
+        Command::SetChallengeRemote { challenge, remote } => {
+            tx.set_challenge_remote(*challenge, *remote)
+        }
     }
 }
 
@@ -698,6 +752,7 @@ impl<R: Rows> Tx<'_, R> {
             .into());
         }
         let target = Target::Challenge(number);
+        self.not_held_remotely(participant)?;
         let Some(rid) = st(self.rows.active(participant))? else {
             return Ok(None);
         };

@@ -137,6 +137,20 @@ pub enum DomainError {
     TicketSpaceExhausted { attempts: usize },
     #[error("participant {0} was erased: their data is gone and they can take no part")]
     ParticipantErased(ParticipantId),
+    #[error(
+        "participant {participant} is registered (or waiting) for challenge {challenge} at {site}"
+    )]
+    RegisteredRemotely {
+        participant: ParticipantId,
+        site: String,
+        challenge: u32,
+    },
+    #[error("challenge {0} does not take registrations from other sites")]
+    NotRemote(u32),
+    #[error("remote request {0} not found")]
+    RemoteRequestNotFound(String),
+    #[error("the request from {site} expired before it arrived")]
+    RemoteExpired { site: String },
 }
 
 impl DomainError {
@@ -159,7 +173,8 @@ impl DomainError {
             | ProposalNotFound(_)
             | ConferenceNotFound(_)
             | TeamNotFound(_)
-            | NextActionNotFound(_) => ErrorKind::NotFound,
+            | NextActionNotFound(_)
+            | RemoteRequestNotFound(_) => ErrorKind::NotFound,
             ChallengeExists(_)
             | ThemeExists(_)
             | AlreadyRegistered { .. }
@@ -179,7 +194,10 @@ impl DomainError {
             | AttendeeBusy { .. }
             | TeamFull { .. }
             | NotTeamMember { .. }
-            | ParticipantErased(_) => ErrorKind::FailedPrecondition,
+            | ParticipantErased(_)
+            | RegisteredRemotely { .. }
+            | NotRemote(_)
+            | RemoteExpired { .. } => ErrorKind::FailedPrecondition,
         }
     }
 }

@@ -18,6 +18,7 @@ mod participant;
 mod program;
 mod proposal;
 mod registration;
+pub mod remote;
 pub mod schedule;
 mod team;
 pub mod text;

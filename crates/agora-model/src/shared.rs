@@ -13,7 +13,9 @@ use uuid::Uuid;
 use crate::{
     Challenge, Conference, DomainError, Event, OrganisationType, Participant, ParticipantId,
     ProgramItem, Registration, RegistrationEventKind, RegistrationId, RegistrationState, SeatPool,
-    Target, Theme, check_number, text,
+    Target, Theme, check_number,
+    remote::{RemoteAnswer, RemoteAsk},
+    text,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +58,15 @@ pub enum SharedEvent {
     ProgramItem(ProgramItem),
     /// A mini-conference of the site, public; `fields.speaker` is the speaker's pseudonym.
     Conference(Conference),
+    /// A request for another site's défi, routed by the national node to its owner.
+    RemoteAsk(RemoteAsk),
+    /// The owner's answer, routed back to the requesting site.
+    RemoteAnswer(RemoteAnswer),
+    /// A défi opened to (or closed for) registrations from other sites.
+    ChallengeRemote {
+        challenge: u32,
+        remote: bool,
+    },
 }
 
 /// One site change as it travels to the national node.
@@ -112,9 +123,10 @@ pub fn share_conference(key: &Uuid, c: &Conference) -> Conference {
 }
 
 /// What of an event may leave the site, if anything. Challenges, themes, pseudonymous
-/// participants, challenge registrations, the program and the conferences go up; the rest
-/// of the event (proposals, conference registrations, teams, notebooks, feedback, next
-/// actions) stays on the site: notebooks and feedback carry personal words and names.
+/// participants, challenge registrations, the program and the conferences, remote requests
+/// (under the pseudonym) and their answers go up; the rest of the event (proposals,
+/// conference registrations, teams, notebooks, feedback, next actions) stays on the site:
+/// notebooks and feedback carry personal words and names.
 pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
     Some(match e {
         Event::ThemeAdded(t) => SharedEvent::ThemeAdded(t.clone()),
@@ -123,6 +135,19 @@ pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
         Event::ParticipantErased(id) => SharedEvent::ParticipantErased(pseudonym(key, *id)),
         Event::ProgramItemAdded(i) => SharedEvent::ProgramItem(i.clone()),
         Event::ConferenceUpserted(c) => SharedEvent::Conference(share_conference(key, c)),
+        Event::RemoteRequested { request, guest } => SharedEvent::RemoteAsk(RemoteAsk {
+            to: request.site.clone(),
+            challenge: request.challenge,
+            request_id: request.request_id.clone(),
+            participant: pseudonym(key, request.participant),
+            guest: guest.clone(),
+            expires_at_ms: request.expires_at_ms,
+        }),
+        Event::RemoteAnswered(a) => SharedEvent::RemoteAnswer(a.clone()),
+        Event::ChallengeRemoteSet { challenge, remote } => SharedEvent::ChallengeRemote {
+            challenge: *challenge,
+            remote: *remote,
+        },
         Event::Registration { kind, registration } if is_shared(registration) => {
             SharedEvent::Registration {
                 kind: *kind,
@@ -266,6 +291,10 @@ pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(),
                 rows.put_participant(&p)?;
             }
         }
+        // Routed, not replicated: the national log carries them to their destination.
+        SharedEvent::RemoteAsk(_)
+        | SharedEvent::RemoteAnswer(_)
+        | SharedEvent::ChallengeRemote { .. } => {}
         SharedEvent::Registration {
             registration: r, ..
         } => {
@@ -354,6 +383,14 @@ pub fn check_event(path: &str, e: &SharedEvent) -> Result<(), DomainError> {
         },
         // A pseudonym: nothing to check beyond its shape, which the decoding ensured.
         SharedEvent::ParticipantErased(_) => {}
+        SharedEvent::RemoteAsk(a) => crate::remote::check_ask(path, a)?,
+        SharedEvent::RemoteAnswer(a) => crate::remote::check_answer(path, a)?,
+        SharedEvent::ChallengeRemote { challenge, .. } => {
+            check_number(
+                &format!("{path}.challenge_remote.challenge_number"),
+                *challenge,
+            )?;
+        }
         SharedEvent::ProgramItem(i) => {
             check_id(&format!("{path}.program_item.id"), i.id)?;
             i.fields.validated(&format!("{path}.program_item."))?;
@@ -453,6 +490,35 @@ pub enum DirectoryEntry {
     Announcement(Announcement),
     /// Forget every challenge of this site (its replica was rebuilt); its current ones follow.
     DropSiteChallenges(String),
+    /// A request of site `from` for one of this site's défis: pushed to its owner only,
+    /// never stored in the directory.
+    RemoteAsk {
+        from: String,
+        ask: RemoteAsk,
+    },
+    /// The owner `from`'s answer to one of this site's requests: pushed to it only.
+    RemoteAnswer {
+        from: String,
+        answer: RemoteAnswer,
+    },
+    /// Whether a site's défi takes registrations from other sites (kept beside its
+    /// `Challenge` entry; forgotten with it by `DropSiteChallenges`).
+    RemoteChallenge {
+        site: String,
+        challenge: u32,
+        remote: bool,
+    },
+}
+
+impl DirectoryEntry {
+    /// The one site this entry is for (a remote ask or answer), or `None`: every site.
+    pub fn addressed_to(&self) -> Option<&str> {
+        match self {
+            DirectoryEntry::RemoteAsk { ask, .. } => Some(&ask.to),
+            DirectoryEntry::RemoteAnswer { answer, .. } => Some(&answer.to),
+            _ => None,
+        }
+    }
 }
 
 /// Other sites' challenges in a directory as a site holds it, for
@@ -516,6 +582,50 @@ mod tests {
         assert_eq!(
             share_event(&key, &Event::ParticipantErased(p.id)),
             Some(SharedEvent::ParticipantErased(pseudonym(&key, p.id)))
+        );
+    }
+
+    #[test]
+    fn a_remote_request_goes_up_under_the_pseudonym_and_its_answer_as_it_is() {
+        use crate::remote::{Guest, RemoteAnswer, RemoteRequest, RemoteResult, RemoteState};
+        let key = Uuid::from_u128(42);
+        let p = ParticipantId(Uuid::from_u128(7));
+        let request = RemoteRequest {
+            request_id: "r1".into(),
+            participant: p,
+            site: "kehl".into(),
+            challenge: 3,
+            created_at_ms: 1,
+            expires_at_ms: 2,
+            state: RemoteState::Pending,
+        };
+        let guest = Guest {
+            organisation_type: OrganisationType::Citizen,
+            language: "fr".into(),
+        };
+        let up = share_event(&key, &Event::RemoteRequested { request, guest });
+        let Some(SharedEvent::RemoteAsk(ask)) = up else {
+            panic!("{up:?}")
+        };
+        assert_eq!(ask.participant, pseudonym(&key, p));
+        assert_eq!(
+            (ask.to.as_str(), ask.challenge, ask.expires_at_ms),
+            ("kehl", 3, 2)
+        );
+        check_event("e", &SharedEvent::RemoteAsk(ask)).expect("valid");
+        let answer = RemoteAnswer {
+            to: "cluny".into(),
+            request_id: "r1".into(),
+            challenge: 3,
+            result: RemoteResult::Refused {
+                reason: String::new(),
+            },
+        };
+        let up = share_event(&key, &Event::RemoteAnswered(answer.clone()));
+        assert_eq!(up, Some(SharedEvent::RemoteAnswer(answer.clone())));
+        assert!(
+            check_event("e", &SharedEvent::RemoteAnswer(answer)).is_err(),
+            "a reason is said"
         );
     }
 

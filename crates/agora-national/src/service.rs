@@ -786,6 +786,9 @@ impl Session {
         let entries: Vec<pb::DirectoryEntry> = entries
             .iter()
             .filter(|e| !matches!(e, agora_model::shared::DirectoryEntry::Challenge { site, .. } if *site == own))
+            // A remote ask or answer goes to the one site it names: the national log keeps
+            // it, so it waits there (durably) while that site is away.
+            .filter(|e| e.addressed_to().is_none_or(|to| to == own))
             .map(convert::directory_entry)
             .collect();
         if entries.is_empty() && !reset {

@@ -13,6 +13,7 @@ mod event;
 mod lang;
 mod metrics;
 mod privacy;
+mod remote;
 mod retention;
 mod service;
 

@@ -351,6 +351,9 @@ impl SiteService for Site {
     ) -> Result<Response<pb::RegisterResponse>, Status> {
         self.tokens.require(req.metadata(), Role::Desk)?;
         let r = req.into_inner();
+        if !r.site_id.is_empty() && r.site_id != self.store.site_id().to_string() {
+            return self.register_remote(r).await;
+        }
         let participant =
             ParticipantId::parse("participant_id", &r.participant_id).map_err(invalid)?;
         let target = convert::target(r.challenge_number, r.conference_id).map_err(invalid)?;
@@ -366,6 +369,7 @@ impl SiteService for Site {
                 registration: Some(convert::registration(&registration, position)),
                 released: released.map(|r| convert::registration(&r, None)),
                 promoted: convert::registrations(&promoted),
+                remote: None,
             })),
             o => Err(unexpected(&o)),
         }
@@ -437,6 +441,33 @@ impl SiteService for Site {
         }
     }
 
+    async fn get_remote_request(
+        &self,
+        req: Request<pb::GetRemoteRequestRequest>,
+    ) -> Result<Response<pb::GetRemoteRequestResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Desk)?;
+        let remote = self
+            .get_remote_request(&req.into_inner().request_id)
+            .await?;
+        Ok(Response::new(pb::GetRemoteRequestResponse {
+            remote: Some(remote),
+        }))
+    }
+
+    async fn set_challenge_remote(
+        &self,
+        req: Request<pb::SetChallengeRemoteRequest>,
+    ) -> Result<Response<pb::SetChallengeRemoteResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let r = req.into_inner();
+        let cmd = Command::SetChallengeRemote {
+            challenge: r.challenge_number,
+            remote: r.remote,
+        };
+        let o = self.submit(&r.request_id, cmd).await?;
+        crate::remote::set_remote_response(o).map(Response::new)
+    }
+
     async fn get_national_directory(
         &self,
         req: Request<pb::GetNationalDirectoryRequest>,
@@ -460,8 +491,27 @@ impl SiteService for Site {
                             .push(agora_sync::convert::national_challenge(site, challenge));
                     }
                 }
-                D::DropSiteChallenges(_) => {}
+                D::DropSiteChallenges(_)
+                | D::RemoteAsk { .. }
+                | D::RemoteAnswer { .. }
+                | D::RemoteChallenge { .. } => {}
             }
+        }
+        // The défis their sites opened to registrations from other sites.
+        let open: std::collections::HashSet<(&str, u32)> = entries
+            .iter()
+            .filter_map(|e| match e {
+                D::RemoteChallenge {
+                    site,
+                    challenge,
+                    remote: true,
+                } => Some((site.as_str(), *challenge)),
+                _ => None,
+            })
+            .collect();
+        for c in &mut out.challenges {
+            let number = c.challenge.as_ref().map_or(0, |c| c.number);
+            c.remote = open.contains(&(c.site_id.as_str(), number));
         }
         out.challenges
             .sort_by_key(|c| std::cmp::Reverse(c.seats.map_or(0, |s| s.seats_left)));

@@ -31,7 +31,7 @@ use agora_model::shared::{
 };
 use agora_model::{
     Challenge, Change, Command, Event, Outcome, Participant, ParticipantId, Registration,
-    RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes,
+    RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes, remote::RemoteRequest,
 };
 use uuid::Uuid;
 
@@ -110,10 +110,16 @@ pub(crate) enum T {
     /// answer number (u64 BE, in the order answered) → `Answer`: what each request was
     /// answered, found by its request id through `index::RequestIndex`.
     Answers,
+    /// request id (UTF-8) → `RemoteRequest`: this site's requests for other sites' défis.
+    RemoteRequests,
+    /// participant id → request id (UTF-8) of their latest remote request.
+    RemoteOf,
+    /// challenge number (u32 BE) → (): the défis open to registrations from other sites.
+    RemoteChallenges,
 }
 
 impl T {
-    const ALL: [T; 25] = [
+    const ALL: [T; 28] = [
         T::Meta,
         T::Log,
         T::Themes,
@@ -139,6 +145,9 @@ impl T {
         T::NextActions,
         T::Directory,
         T::Answers,
+        T::RemoteRequests,
+        T::RemoteOf,
+        T::RemoteChallenges,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -168,6 +177,9 @@ impl T {
             T::NextActions => "next_actions",
             T::Directory => "directory",
             T::Answers => "answers",
+            T::RemoteRequests => "remote_requests",
+            T::RemoteOf => "remote_of",
+            T::RemoteChallenges => "remote_challenges",
         }
     }
 }
@@ -673,13 +685,21 @@ impl Store {
                         tx.remove(dir, &k?);
                     }
                 }
-                for e in &entries {
+                // Remote asks and answers are commands for this site (the uplink submits
+                // them before this), not directory data.
+                for e in entries.iter().filter(|e| e.addressed_to().is_none()) {
                     match e {
                         DirectoryEntry::DropSiteChallenges(site) => {
-                            let prefix = codec::join(&[3], &codec::join(site.as_bytes(), &[0]));
-                            for k in tree.scan_prefix(&prefix).keys() {
-                                tx.remove(dir, &k?);
+                            for kind in [3, 8] {
+                                let prefix =
+                                    codec::join(&[kind], &codec::join(site.as_bytes(), &[0]));
+                                for k in tree.scan_prefix(&prefix).keys() {
+                                    tx.remove(dir, &k?);
+                                }
                             }
+                        }
+                        DirectoryEntry::RemoteChallenge { remote: false, .. } => {
+                            tx.remove(dir, &directory_key(e));
                         }
                         other => tx.insert(dir, &directory_key(other), &encode(other)?),
                     }
@@ -833,6 +853,25 @@ impl Store {
             first_retained_seq: self.inner.first_retained.load(Ordering::Acquire),
             stats,
         })
+    }
+
+    /// A request this site made for another site's défi, by its request id.
+    pub fn remote_request(&self, request_id: &str) -> Result<Option<RemoteRequest>, StoreError> {
+        let _batch = self.inner.read_gate();
+        get(
+            self.inner.tree(T::RemoteRequests),
+            T::RemoteRequests,
+            request_id.as_bytes(),
+        )
+    }
+
+    /// Whether the challenge takes registrations from other sites.
+    pub fn is_remote(&self, challenge: u32) -> Result<bool, StoreError> {
+        let _batch = self.inner.read_gate();
+        Ok(self
+            .inner
+            .tree(T::RemoteChallenges)
+            .contains_key(challenge.to_be_bytes())?)
     }
 
     pub fn themes(&self) -> Result<Vec<Theme>, StoreError> {
@@ -1065,6 +1104,20 @@ fn directory_key(e: &DirectoryEntry) -> Vec<u8> {
         ),
         DirectoryEntry::Announcement(a) => codec::join(&[4], &a.id.to_be_bytes()),
         DirectoryEntry::DropSiteChallenges(site) => codec::join(&[5], site.as_bytes()),
+        // Never stored (`Store::apply_downlink` skips them): keyed for completeness.
+        DirectoryEntry::RemoteAsk { ask, .. } => codec::join(&[6], ask.request_id.as_bytes()),
+        DirectoryEntry::RemoteAnswer { answer, .. } => {
+            codec::join(&[7], answer.request_id.as_bytes())
+        }
+        DirectoryEntry::RemoteChallenge {
+            site, challenge, ..
+        } => codec::join(
+            &[8],
+            &codec::join(
+                &codec::join(site.as_bytes(), &[0]),
+                &challenge.to_be_bytes(),
+            ),
+        ),
     }
 }
 

@@ -561,8 +561,12 @@ impl NationalStore {
             Theme(String),
             Challenge(String, u32),
             Announcement(u64),
+            /// `routed[i]`: a remote ask or answer (for its destination only) or a défi's
+            /// remote flag, taken from the record as it is.
+            Routed(usize),
         }
         let mut touched: Vec<Touch> = Vec::new();
+        let mut routed: Vec<DirectoryEntry> = Vec::new();
         for r in records {
             if let Some(a) = &r.announcement {
                 touched.push(Touch::Announcement(a.id));
@@ -590,6 +594,28 @@ impl NationalStore {
                     | SharedEvent::ParticipantErased(_)
                     | SharedEvent::ProgramItem(_)
                     | SharedEvent::Conference(_) => {}
+                    SharedEvent::RemoteAsk(ask) => {
+                        touched.push(Touch::Routed(routed.len()));
+                        routed.push(DirectoryEntry::RemoteAsk {
+                            from: r.site_id.clone(),
+                            ask: ask.clone(),
+                        });
+                    }
+                    SharedEvent::ChallengeRemote { challenge, remote } => {
+                        touched.push(Touch::Routed(routed.len()));
+                        routed.push(DirectoryEntry::RemoteChallenge {
+                            site: r.site_id.clone(),
+                            challenge: *challenge,
+                            remote: *remote,
+                        });
+                    }
+                    SharedEvent::RemoteAnswer(answer) => {
+                        touched.push(Touch::Routed(routed.len()));
+                        routed.push(DirectoryEntry::RemoteAnswer {
+                            from: r.site_id.clone(),
+                            answer: answer.clone(),
+                        });
+                    }
                 }
             }
         }
@@ -635,6 +661,7 @@ impl NationalStore {
                         out.push(DirectoryEntry::Announcement(a));
                     }
                 }
+                Touch::Routed(i) => out.push(routed[i].clone()),
             }
         }
         Ok(out)

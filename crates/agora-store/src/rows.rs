@@ -6,6 +6,7 @@ use agora_model::{
     Challenge, ChallengeProposal, Conference, Counters, Feedback, LearningTeam, NextAction,
     NotebookEntry, Participant, ParticipantId, ProgramItem, QuestionRef, Registration,
     RegistrationId, Rows, SeatPool, Slot, SlotKey, Stats, Target, Theme, TicketCode,
+    remote::RemoteRequest,
 };
 use serde::{Serialize, de::DeserializeOwned};
 use uuid::Uuid;
@@ -231,5 +232,29 @@ impl Rows for TxRows<'_> {
     }
     fn put_next_action(&mut self, a: &NextAction) -> Result<(), TxError> {
         self.put(T::NextActions, &a.id.to_be_bytes(), a)
+    }
+    fn remote_request(&self, request_id: &str) -> Result<Option<RemoteRequest>, TxError> {
+        self.get(T::RemoteRequests, request_id.as_bytes())
+    }
+    fn put_remote_request(&mut self, r: &RemoteRequest) -> Result<(), TxError> {
+        self.put(T::RemoteRequests, r.request_id.as_bytes(), r)
+    }
+    fn remote_of(&self, p: ParticipantId) -> Result<Option<String>, TxError> {
+        self.get(T::RemoteOf, p.as_bytes())
+    }
+    fn set_remote_of(&mut self, p: ParticipantId, request_id: &str) -> Result<(), TxError> {
+        self.put(T::RemoteOf, p.as_bytes(), &request_id)
+    }
+    fn is_remote(&self, challenge: u32) -> Result<bool, TxError> {
+        Ok(self
+            .raw(T::RemoteChallenges, &challenge.to_be_bytes())?
+            .is_some())
+    }
+    fn set_remote(&mut self, challenge: u32, remote: bool) -> Result<(), TxError> {
+        if remote {
+            self.put(T::RemoteChallenges, &challenge.to_be_bytes(), &())
+        } else {
+            self.remove(T::RemoteChallenges, &challenge.to_be_bytes())
+        }
     }
 }

@@ -210,8 +210,122 @@ pub fn shared_event(e: &SharedEvent) -> pb::Event {
             }),
             SharedEvent::ProgramItem(i) => E::ProgramItemAdded(program_item(i)),
             SharedEvent::Conference(c) => E::ConferenceUpserted(conference(c)),
+            SharedEvent::RemoteAsk(a) => E::RemoteAsk(remote_ask("", a)),
+            SharedEvent::RemoteAnswer(a) => E::RemoteAnswer(remote_answer("", a)),
+            SharedEvent::ChallengeRemote { challenge, remote } => {
+                E::ChallengeRemote(pb::ChallengeRemote {
+                    challenge_number: *challenge,
+                    remote: *remote,
+                    site_id: String::new(),
+                })
+            }
         }),
     }
+}
+
+/// A remote ask on the wire; `from` is set in a Downlink (empty upstream).
+pub fn remote_ask(from: &str, a: &m::remote::RemoteAsk) -> pb::RemoteAsk {
+    pb::RemoteAsk {
+        to_site_id: a.to.clone(),
+        challenge_number: a.challenge,
+        request_id: a.request_id.clone(),
+        participant_id: a.participant.to_string(),
+        organisation_type: organisation(a.guest.organisation_type).into(),
+        language: a.guest.language.clone(),
+        expires_at_ms: a.expires_at_ms,
+        from_site_id: from.to_owned(),
+    }
+}
+
+/// State, waiting-list position and reason of a decided request.
+pub fn remote_result(r: &m::remote::RemoteResult) -> (pb::RemoteState, u32, String) {
+    use m::remote::RemoteResult as R;
+    match r {
+        R::Confirmed => (pb::RemoteState::Confirmed, 0, String::new()),
+        R::Waitlisted { position } => (pb::RemoteState::Waitlisted, *position, String::new()),
+        R::Refused { reason } => (pb::RemoteState::Refused, 0, reason.clone()),
+    }
+}
+
+pub fn remote_answer(from: &str, a: &m::remote::RemoteAnswer) -> pb::RemoteAnswer {
+    let (state, position, reason) = remote_result(&a.result);
+    pb::RemoteAnswer {
+        to_site_id: a.to.clone(),
+        request_id: a.request_id.clone(),
+        challenge_number: a.challenge,
+        state: state.into(),
+        position,
+        reason,
+        from_site_id: from.to_owned(),
+    }
+}
+
+/// A remote request as the requesting site holds it, seen at `now_ms` (a pending one past
+/// its expiry reads EXPIRED).
+pub fn remote_registration(r: &m::remote::RemoteRequest, now_ms: i64) -> pb::RemoteRegistration {
+    use m::remote::RemoteState as S;
+    let (state, position, reason) = match &r.state {
+        S::Pending if r.expired(now_ms) => (pb::RemoteState::Expired, 0, String::new()),
+        S::Pending => (pb::RemoteState::Pending, 0, String::new()),
+        S::Answered(result) => remote_result(result),
+    };
+    pb::RemoteRegistration {
+        request_id: r.request_id.clone(),
+        participant_id: r.participant.to_string(),
+        site_id: r.site.clone(),
+        challenge_number: r.challenge,
+        state: state.into(),
+        position,
+        reason,
+        created_at_ms: r.created_at_ms,
+        expires_at_ms: r.expires_at_ms,
+    }
+}
+
+/// A remote ask from the wire, with the site it came from (empty upstream).
+pub fn remote_ask_from(a: pb::RemoteAsk) -> Result<(String, m::remote::RemoteAsk), DomainError> {
+    Ok((
+        a.from_site_id,
+        m::remote::RemoteAsk {
+            to: a.to_site_id,
+            challenge: a.challenge_number,
+            request_id: a.request_id,
+            participant: m::ParticipantId::parse("remote_ask.participant_id", &a.participant_id)?,
+            guest: m::remote::Guest {
+                organisation_type: organisation_from(a.organisation_type)?,
+                language: a.language,
+            },
+            expires_at_ms: a.expires_at_ms,
+        },
+    ))
+}
+
+pub fn remote_answer_from(
+    a: pb::RemoteAnswer,
+) -> Result<(String, m::remote::RemoteAnswer), DomainError> {
+    use m::remote::RemoteResult as R;
+    let result = match pb::RemoteState::try_from(a.state) {
+        Ok(pb::RemoteState::Confirmed) => R::Confirmed,
+        Ok(pb::RemoteState::Waitlisted) => R::Waitlisted {
+            position: a.position,
+        },
+        Ok(pb::RemoteState::Refused) => R::Refused { reason: a.reason },
+        _ => {
+            return Err(bad(
+                "remote_answer.state",
+                "must be CONFIRMED, WAITLISTED or REFUSED",
+            ));
+        }
+    };
+    Ok((
+        a.from_site_id,
+        m::remote::RemoteAnswer {
+            to: a.to_site_id,
+            request_id: a.request_id,
+            challenge: a.challenge_number,
+            result,
+        },
+    ))
 }
 
 pub fn shared_change(c: &SharedChange) -> pb::Change {
@@ -445,6 +559,12 @@ pub fn shared_event_from(e: pb::Event) -> Result<SharedEvent, DomainError> {
             })?,
             created_at_ms: c.created_at_ms,
         }),
+        Some(E::RemoteAsk(a)) => SharedEvent::RemoteAsk(remote_ask_from(a)?.1),
+        Some(E::RemoteAnswer(a)) => SharedEvent::RemoteAnswer(remote_answer_from(a)?.1),
+        Some(E::ChallengeRemote(c)) => SharedEvent::ChallengeRemote {
+            challenge: c.challenge_number,
+            remote: c.remote,
+        },
         Some(_) => {
             return Err(bad(
                 "event",
@@ -593,6 +713,7 @@ pub fn national_challenge(
             c.counts.waitlisted,
             c.counts.checked_in,
         )),
+        remote: false,
     }
 }
 
@@ -625,6 +746,17 @@ pub fn directory_entry(e: &agora_model::shared::DirectoryEntry) -> pb::Directory
             }
             D::Announcement(a) => Entry::Announcement(announcement(a)),
             D::DropSiteChallenges(site) => Entry::DropSiteChallenges(site.clone()),
+            D::RemoteAsk { from, ask } => Entry::RemoteAsk(remote_ask(from, ask)),
+            D::RemoteAnswer { from, answer } => Entry::RemoteAnswer(remote_answer(from, answer)),
+            D::RemoteChallenge {
+                site,
+                challenge,
+                remote,
+            } => Entry::ChallengeRemote(pb::ChallengeRemote {
+                challenge_number: *challenge,
+                remote: *remote,
+                site_id: site.clone(),
+            }),
         }),
     }
 }
@@ -668,6 +800,19 @@ pub fn directory_entry_from(
             at_ms: a.at_ms,
         }),
         Some(Entry::DropSiteChallenges(site)) => D::DropSiteChallenges(site),
+        Some(Entry::RemoteAsk(a)) => {
+            let (from, ask) = remote_ask_from(a)?;
+            D::RemoteAsk { from, ask }
+        }
+        Some(Entry::ChallengeRemote(c)) => D::RemoteChallenge {
+            site: c.site_id,
+            challenge: c.challenge_number,
+            remote: c.remote,
+        },
+        Some(Entry::RemoteAnswer(a)) => {
+            let (from, answer) = remote_answer_from(a)?;
+            D::RemoteAnswer { from, answer }
+        }
         None => return Err(bad("entry", "is empty")),
     })
 }

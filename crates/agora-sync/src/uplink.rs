@@ -13,7 +13,8 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, error, info, warn};
 
-use agora_model::shared;
+use agora_model::Command;
+use agora_model::shared::{self, DirectoryEntry};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
 use agora_store::{Store, StoreError, now_ms};
@@ -504,6 +505,9 @@ async fn apply_downlink(
         .map(convert::directory_entry_from)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| LinkError::Protocol("malformed directory entry"))?;
+    for e in &entries {
+        apply_routed(store, e).await?;
+    }
     store.apply_downlink(d.position, d.reset, entries).await?;
     let ack = pb::federate_request::Msg::DownlinkAck(pb::DownlinkAck {
         position: d.position,
@@ -511,6 +515,40 @@ async fn apply_downlink(
     out.send(pb::FederateRequest { msg: Some(ack) })
         .await
         .map_err(|_| LinkError::Protocol("outbound stream closed"))
+}
+
+/// Applies a remote ask (this site owns the défi) or answer (this site asked) that the
+/// national node routed here, as a command under a request id made of the other site and
+/// the desk's request id: a Downlink delivered again (a cut before its ack) gets the
+/// stored answer and changes nothing. The rules decide; a refusal of the command itself
+/// (an answer to an unknown request, from the wrong site) is logged and skipped, since
+/// no retry could change it.
+async fn apply_routed(store: &Arc<Store>, e: &DirectoryEntry) -> Result<(), LinkError> {
+    let (request_id, cmd) = match e {
+        DirectoryEntry::RemoteAsk { from, ask } => (
+            format!("remote-ask:{from}:{}", ask.request_id),
+            Command::ApplyRemoteAsk {
+                from: from.clone(),
+                ask: ask.clone(),
+            },
+        ),
+        DirectoryEntry::RemoteAnswer { from, answer } => (
+            format!("remote-answer:{from}:{}", answer.request_id),
+            Command::ApplyRemoteAnswer {
+                from: from.clone(),
+                answer: answer.clone(),
+            },
+        ),
+        _ => return Ok(()),
+    };
+    match store.submit(&request_id, cmd).await {
+        Ok(_) => Ok(()),
+        Err(e @ (StoreError::Domain(_) | StoreError::RequestIdReused(_))) => {
+            warn!(request_id, error = %e, "a routed remote request was refused; skipped");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Events per `Snapshot` message (well under gRPC's 4 MiB message limit).

@@ -29,6 +29,9 @@ struct Mem {
     program: BTreeMap<u32, ProgramItem>,
     feedback: Vec<Feedback>,
     actions: BTreeMap<u32, NextAction>,
+    remote_requests: BTreeMap<String, crate::remote::RemoteRequest>,
+    remote_of: BTreeMap<ParticipantId, String>,
+    remote: std::collections::BTreeSet<u32>,
 }
 
 fn set<K: Ord, V>(m: &mut BTreeMap<K, V>, k: K, v: Option<V>) {
@@ -192,6 +195,31 @@ impl Rows for Mem {
         self.actions.insert(a.id, a.clone());
         Ok(())
     }
+    fn remote_request(&self, id: &str) -> Result<Option<crate::remote::RemoteRequest>, Infallible> {
+        Ok(self.remote_requests.get(id).cloned())
+    }
+    fn put_remote_request(&mut self, r: &crate::remote::RemoteRequest) -> Result<(), Infallible> {
+        self.remote_requests.insert(r.request_id.clone(), r.clone());
+        Ok(())
+    }
+    fn remote_of(&self, p: ParticipantId) -> Result<Option<String>, Infallible> {
+        Ok(self.remote_of.get(&p).cloned())
+    }
+    fn set_remote_of(&mut self, p: ParticipantId, id: &str) -> Result<(), Infallible> {
+        self.remote_of.insert(p, id.to_owned());
+        Ok(())
+    }
+    fn is_remote(&self, challenge: u32) -> Result<bool, Infallible> {
+        Ok(self.remote.contains(&challenge))
+    }
+    fn set_remote(&mut self, challenge: u32, remote: bool) -> Result<(), Infallible> {
+        if remote {
+            self.remote.insert(challenge);
+        } else {
+            self.remote.remove(&challenge);
+        }
+        Ok(())
+    }
 }
 
 /// A site with the default themes, driven command by command with fresh values that are
@@ -330,6 +358,7 @@ fn registered(o: &Outcome) -> (&Registration, Option<u32>) {
 }
 
 mod event;
+mod remote;
 
 #[test]
 fn seats_fill_then_waiting_list_in_order() {

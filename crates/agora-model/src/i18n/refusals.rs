@@ -191,6 +191,28 @@ pub fn error_message(e: &DomainError, lang: Lang) -> String {
                 "{p} wurde gelöscht: die Daten gibt es nicht mehr, diese Person kann hier nichts mehr tun"
             ),
         ),
+        E::RegisteredRemotely {
+            participant,
+            site,
+            challenge,
+        } => t(
+            format!("{participant} est inscrit·e (ou en attente) au défi {challenge} de {site}"),
+            format!(
+                "{participant} ist für Défi {challenge} in {site} angemeldet (oder wartet darauf)"
+            ),
+        ),
+        E::NotRemote(n) => t(
+            format!("le défi {n} ne prend pas d'inscriptions d'autres sites"),
+            format!("Défi {n} nimmt keine Anmeldungen anderer Standorte an"),
+        ),
+        E::RemoteRequestNotFound(r) => t(
+            format!("demande à distance {r} introuvable"),
+            format!("Fernanfrage {r} nicht gefunden"),
+        ),
+        E::RemoteExpired { site } => t(
+            format!("la demande de {site} a expiré avant d'arriver"),
+            format!("die Anfrage von {site} ist vor ihrer Ankunft abgelaufen"),
+        ),
     }
 }
 

@@ -198,5 +198,17 @@ pub fn event(e: &m::Event) -> pb::event::Event {
         m::Event::ParticipantErased(id) => E::ParticipantErased(pb::ParticipantErased {
             participant_id: id.to_string(),
         }),
+        // The site's own log, read by its own watchers: the request with the local id.
+        m::Event::RemoteRequested { request, .. } | m::Event::RemoteRequestUpdated(request) => {
+            E::RemoteRequest(agora_sync::convert::remote_registration(request, 0))
+        }
+        m::Event::RemoteAnswered(a) => E::RemoteAnswer(agora_sync::convert::remote_answer("", a)),
+        m::Event::ChallengeRemoteSet { challenge, remote } => {
+            E::ChallengeRemote(pb::ChallengeRemote {
+                challenge_number: *challenge,
+                remote: *remote,
+                site_id: String::new(),
+            })
+        }
     }
 }

@@ -390,6 +390,7 @@ async fn register(
                             challenge_number: (((base + i) as u32) % challenges) + 1,
                             r#move: false,
                             conference_id: 0,
+                            site_id: String::new(),
                         };
                         cl.register(req).await.is_ok()
                     }
@@ -871,6 +872,7 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
                     challenge_number: (i as u32 % 1000) + 1,
                     r#move: false,
                     conference_id: 0,
+                    site_id: String::new(),
                 })
                 .await
                 .is_ok()

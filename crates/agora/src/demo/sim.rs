@@ -170,6 +170,7 @@ impl Desk {
             challenge_number: defi,
             r#move: move_,
             conference_id: 0,
+            site_id: String::new(),
         };
         match self.client.register(req).await {
             Ok(r) => {
@@ -240,6 +241,7 @@ impl Desk {
             challenge_number: 0,
             r#move: false,
             conference_id: conference,
+            site_id: String::new(),
         };
         match self.client.register(req).await {
             Ok(_) => self.stats.conference_registrations += 1,

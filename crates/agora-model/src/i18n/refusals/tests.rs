@@ -198,6 +198,16 @@ fn every_refusal_is_said_in_french_and_german() {
         },
         DomainError::AlreadyCancelled("r".into()),
         DomainError::TicketSpaceExhausted { attempts: 64 },
+        DomainError::RegisteredRemotely {
+            participant: p,
+            site: "kehl".into(),
+            challenge: 2,
+        },
+        DomainError::NotRemote(2),
+        DomainError::RemoteRequestNotFound("r".into()),
+        DomainError::RemoteExpired {
+            site: "cluny".into(),
+        },
         DomainError::ParticipantErased(p),
     ];
     for e in &all {

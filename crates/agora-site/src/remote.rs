@@ -1,0 +1,153 @@
+//! Registering for another site's défi from this site's desk: the request is a command
+//! here (durable, in the log that carries it to the national node and on to the owner);
+//! the call waits a moment for the owner's answer, then says "pending at <site>".
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tonic::{Response, Status};
+
+use agora_model::remote::{RemoteRequest, RemoteResult, RemoteState};
+use agora_model::schedule::Utc;
+use agora_model::shared::DirectoryEntry;
+use agora_model::{Command, DomainError, Outcome, ParticipantId};
+use agora_proto::v1 as pb;
+use agora_store::now_ms;
+
+use crate::service::{Site, blocking, invalid, unexpected};
+
+/// How long `Register` waits for the owner's answer before it says "pending": a round
+/// trip through the national node with the owner online takes a few write batches.
+const ANSWER_WAIT: Duration = Duration::from_secs(2);
+/// Re-reads the request this often while waiting, besides each new batch.
+const ANSWER_POLL: Duration = Duration::from_millis(50);
+
+impl Site {
+    /// `Register` with the `site_id` of another site.
+    pub(crate) async fn register_remote(
+        &self,
+        r: pb::RegisterRequest,
+    ) -> Result<Response<pb::RegisterResponse>, Status> {
+        let participant =
+            ParticipantId::parse("participant_id", &r.participant_id).map_err(invalid)?;
+        if r.conference_id != 0 {
+            return Err(invalid(DomainError::invalid(
+                "conference_id",
+                "conferences of other sites take no remote registrations; give challenge_number",
+            )));
+        }
+        if r.r#move {
+            return Err(invalid(DomainError::invalid(
+                "move",
+                "applies to this site's défis only: cancel the other registration first",
+            )));
+        }
+        let (site, number) = (r.site_id.clone(), r.challenge_number);
+        // A retry of a recorded request skips the directory: the request stands.
+        if self.read_request(&r.request_id).await?.is_none() {
+            let store = Arc::clone(&self.store);
+            let (_, entries) = blocking(move || store.directory()).await?;
+            let listed = entries.iter().any(|e| {
+                matches!(e, DirectoryEntry::Challenge { site: s, challenge }
+                    if *s == site && challenge.challenge.number == number)
+            });
+            if !listed {
+                return Err(Status::not_found(format!(
+                    "challenge {number} of site {site:?} is not in the national directory"
+                )));
+            }
+        }
+        let cmd = Command::RequestRemote {
+            request_id: r.request_id.clone(),
+            participant,
+            site,
+            challenge: number,
+        };
+        let request = match self.submit(&r.request_id, cmd).await? {
+            Outcome::Remote(request) => request,
+            o => return Err(unexpected(&o)),
+        };
+        let request = self.await_answer(request, ANSWER_WAIT).await?;
+        let remote = answered(&request)?;
+        Ok(Response::new(pb::RegisterResponse {
+            remote: Some(remote),
+            ..Default::default()
+        }))
+    }
+
+    pub(crate) async fn get_remote_request(
+        &self,
+        request_id: &str,
+    ) -> Result<pb::RemoteRegistration, Status> {
+        let request = self
+            .read_request(request_id)
+            .await?
+            .ok_or_else(|| invalid(DomainError::RemoteRequestNotFound(request_id.to_owned())))?;
+        Ok(agora_sync::convert::remote_registration(&request, now_ms()))
+    }
+
+    async fn read_request(&self, request_id: &str) -> Result<Option<RemoteRequest>, Status> {
+        let store = Arc::clone(&self.store);
+        let id = request_id.to_owned();
+        blocking(move || store.remote_request(&id)).await
+    }
+
+    /// The request once answered, or as it stands after `wait`.
+    async fn await_answer(
+        &self,
+        mut request: RemoteRequest,
+        wait: Duration,
+    ) -> Result<RemoteRequest, Status> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut durable = self.store.durable_seq();
+        while request.state == RemoteState::Pending {
+            tokio::select! {
+                changed = durable.changed() => if changed.is_err() { break },
+                () = tokio::time::sleep(ANSWER_POLL) => {}
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+            match self.read_request(&request.request_id).await? {
+                Some(r) => request = r,
+                None => break,
+            }
+        }
+        Ok(request)
+    }
+}
+
+/// The owner's answer, or the refusal or the pending state as a status the desk shows.
+fn answered(r: &RemoteRequest) -> Result<pb::RemoteRegistration, Status> {
+    let now = now_ms();
+    match &r.state {
+        RemoteState::Answered(RemoteResult::Refused { reason }) => Err(
+            Status::failed_precondition(format!("refused by {}: {reason}", r.site)),
+        ),
+        RemoteState::Answered(_) => Ok(agora_sync::convert::remote_registration(r, now)),
+        RemoteState::Pending if r.expired(now) => Err(Status::failed_precondition(format!(
+            "expired at {}: request {} for challenge {} got no answer before {}",
+            r.site,
+            r.request_id,
+            r.challenge,
+            Utc(r.expires_at_ms)
+        ))),
+        RemoteState::Pending => Err(Status::failed_precondition(format!(
+            "pending at {}: request {} for challenge {} waits for {} until {}; call again with the same request_id (or GetRemoteRequest) for the answer",
+            r.site,
+            r.request_id,
+            r.challenge,
+            r.site,
+            Utc(r.expires_at_ms)
+        ))),
+    }
+}
+
+/// `SetChallengeRemote`'s answer.
+pub(crate) fn set_remote_response(o: Outcome) -> Result<pb::SetChallengeRemoteResponse, Status> {
+    match o {
+        Outcome::ChallengeRemote { challenge, remote } => Ok(pb::SetChallengeRemoteResponse {
+            challenge_number: challenge,
+            remote,
+        }),
+        o => Err(unexpected(&o)),
+    }
+}
