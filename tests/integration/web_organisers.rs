@@ -103,6 +103,7 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
                     name: "Anne".into(),
                     role: String::new(),
                     collectivity: holder.into(),
+                    private: false,
                 }),
                 themes: vec!["la-qualite-de-l-action-publique".into()],
                 wished_site: "Cluny".into(),

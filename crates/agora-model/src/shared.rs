@@ -77,6 +77,35 @@ pub fn share_participant(key: &Uuid, p: &Participant) -> SharedParticipant {
     }
 }
 
+/// A challenge as it leaves the site: its holders, facilitators and speakers are public by
+/// role, but a name marked private stays on the site (the role and organisation go up).
+pub fn share_challenge(c: &Challenge) -> Challenge {
+    let mut c = c.clone();
+    let f = &mut c.fields;
+    for p in f
+        .holders
+        .iter_mut()
+        .chain(&mut f.facilitators)
+        .chain(&mut f.speakers)
+    {
+        *p = p.public();
+    }
+    c
+}
+
+/// The public names of a challenge's people: those a replica must no longer hold once a
+/// newer version of the challenge lacks them.
+pub fn public_names(c: &Challenge) -> std::collections::BTreeSet<String> {
+    let f = &c.fields;
+    f.holders
+        .iter()
+        .chain(&f.facilitators)
+        .chain(&f.speakers)
+        .filter(|p| !p.private && !p.name.is_empty())
+        .map(|p| p.name.clone())
+        .collect()
+}
+
 /// The registration's pseudonym under the site's key: upstream, a registration id does not
 /// link back to the site's own (tickets, exports).
 pub fn registration_pseudonym(key: &Uuid, r: RegistrationId) -> RegistrationId {
@@ -105,7 +134,7 @@ pub fn share_registration(key: &Uuid, r: &Registration) -> SharedRegistration {
 pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
     Some(match e {
         Event::ThemeAdded(t) => SharedEvent::ThemeAdded(t.clone()),
-        Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(c.clone()),
+        Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(share_challenge(c)),
         Event::ParticipantUpserted(p) => SharedEvent::Participant(share_participant(key, p)),
         Event::ParticipantErased(id) => SharedEvent::ParticipantErased(pseudonym(key, *id)),
         Event::Registration { kind, registration } if is_shared(registration) => {

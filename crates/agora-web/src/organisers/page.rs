@@ -104,23 +104,35 @@ pub fn local_day(lang: Lang, zone: Tz, ms: i64) -> String {
     local(zone, ms).map_or_else(String::new, |t| day_name(lang, t.date_naive()))
 }
 
-/// "Anne Martin (DGS, Ville de Cluny)".
+/// "Anne Martin (DGS, Ville de Cluny)"; a private person by role only: "DGS, Ville de
+/// Cluny" (posters and lists show no private name).
 pub fn person_line(p: &Person) -> String {
     let more: Vec<&str> = [p.role.as_str(), p.organisation.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect();
-    if more.is_empty() {
+    if p.private {
+        more.join(", ")
+    } else if more.is_empty() {
         p.name.clone()
     } else {
         format!("{} ({})", p.name, more.join(", "))
     }
 }
 
-fn people_text(people: &[Person]) -> String {
+/// The people as a défi form's textarea holds them (a private one's line ends with the
+/// language's mark).
+fn people_text(lang: Lang, people: &[Person]) -> String {
     people
         .iter()
-        .map(|p| format!("{} ; {} ; {}", p.name, p.role, p.organisation))
+        .map(|p| {
+            let line = format!("{} ; {} ; {}", p.name, p.role, p.organisation);
+            if p.private {
+                format!("{line} ; {}", words::private_mark(lang))
+            } else {
+                line
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -133,6 +145,15 @@ fn theme_list(ids: &[String], labels: &BTreeMap<String, String>) -> String {
 }
 
 /// A défi as its poster and the organisers' list show it.
+/// People's lines, without those that would be empty (a private person with no role).
+fn lines_of(people: &[Person]) -> Vec<String> {
+    people
+        .iter()
+        .map(person_line)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
 pub struct DefiView {
     pub number: u32,
     pub title: String,
@@ -155,9 +176,9 @@ impl DefiView {
             more_questions: f.more_questions.clone(),
             description: f.description.clone(),
             themes: theme_list(&f.themes, themes),
-            holders: f.holders.iter().map(person_line).collect(),
-            facilitators: f.facilitators.iter().map(person_line).collect(),
-            speakers: f.speakers.iter().map(person_line).collect(),
+            holders: lines_of(&f.holders),
+            facilitators: lines_of(&f.facilitators),
+            speakers: lines_of(&f.speakers),
             room: f.room.clone(),
             capacity: f.capacity,
         }
@@ -232,7 +253,7 @@ impl DefiForm {
         }
     }
 
-    pub fn of(c: &Challenge, labels: &BTreeMap<String, String>) -> Self {
+    pub fn of(lang: Lang, c: &Challenge, labels: &BTreeMap<String, String>) -> Self {
         let f = &c.fields;
         DefiForm {
             number: c.number,
@@ -241,8 +262,8 @@ impl DefiForm {
             title: f.title.clone(),
             description: f.description.clone(),
             more_questions: f.more_questions.join("\n"),
-            holders: people_text(&f.holders),
-            facilitators: people_text(&f.facilitators),
+            holders: people_text(lang, &f.holders),
+            facilitators: people_text(lang, &f.facilitators),
             room: f.room.clone(),
             capacity: f.capacity.to_string(),
             status: CHALLENGE_STATUSES
@@ -349,6 +370,8 @@ impl QuestionCard {
 pub struct ProposalRow {
     pub id: u32,
     pub cards: Vec<QuestionCard>,
+    /// Submitted or sent back: it may be reviewed (accepted, declined, sent back).
+    pub reviewable: bool,
 }
 
 /// One item in a cell of the program's grid.
@@ -562,6 +585,8 @@ pub struct ProgramPage {
     pub o: &'static OrgTexts,
     pub section: &'static str,
     pub days: Vec<ProgramDay>,
+    /// The new item form's kinds: (value, label).
+    pub kinds: Vec<(String, String)>,
 }
 
 #[derive(Template)]
