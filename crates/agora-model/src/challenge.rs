@@ -340,6 +340,21 @@ fn questions(field: &str, given: &[String]) -> Result<Vec<String>, DomainError> 
 }
 
 impl ChallengeFields {
+    /// Holders, facilitators and speakers, in that order.
+    pub fn people(&self) -> impl Iterator<Item = &Person> {
+        self.holders
+            .iter()
+            .chain(&self.facilitators)
+            .chain(&self.speakers)
+    }
+
+    pub fn people_mut(&mut self) -> impl Iterator<Item = &mut Person> {
+        self.holders
+            .iter_mut()
+            .chain(&mut self.facilitators)
+            .chain(&mut self.speakers)
+    }
+
     /// Trims and checks every field; `theme_exists` says whether a theme id is on the list.
     pub fn validated(
         &self,

@@ -161,13 +161,7 @@ impl Unnaming {
                 (SharedEvent::ChallengeUpserted(c), Unnamed::ChallengeNames { number, names })
                     if c.number == *number =>
                 {
-                    let f = &mut c.fields;
-                    for p in f
-                        .holders
-                        .iter_mut()
-                        .chain(&mut f.facilitators)
-                        .chain(&mut f.speakers)
-                    {
+                    for p in c.fields.people_mut() {
                         if !p.name.is_empty() && names.contains(&p.name) {
                             p.name.clear();
                             p.private = true;
@@ -207,6 +201,26 @@ impl Unnaming {
                 .any(|n| !n.is_empty() && bytes.windows(n.len()).any(|w| w == n.as_bytes())),
         }
     }
+}
+
+/// Unnames, in the records of `site_id` up to the last one, the participants `unnamed`
+/// and the challenges' names `names_gone`.
+fn unname_up_to_now<R: NationalRows>(
+    rows: &mut R,
+    site_id: &str,
+    unnamed: BTreeSet<ParticipantId>,
+    names_gone: Vec<Unnamed>,
+) -> Result<(), R::Error> {
+    let participants = (!unnamed.is_empty()).then_some(Unnamed::Participants(unnamed));
+    for who in participants.into_iter().chain(names_gone) {
+        let up_to = rows.last_position();
+        rows.unname(Unnaming {
+            site_id: site_id.to_owned(),
+            who,
+            up_to,
+        })?;
+    }
+    Ok(())
 }
 
 /// The unnaming a newer version `c` of a challenge calls for, against the replica's
@@ -845,22 +859,7 @@ fn ingest<R: NationalRows>(
                 announcement: None,
             }))?;
         }
-        if !unnamed.is_empty() {
-            let up_to = rows.last_position();
-            st(rows.unname(Unnaming {
-                site_id: site.id.clone(),
-                who: Unnamed::Participants(unnamed),
-                up_to,
-            }))?;
-        }
-        for who in names_gone {
-            let up_to = rows.last_position();
-            st(rows.unname(Unnaming {
-                site_id: site.id.clone(),
-                who,
-                up_to,
-            }))?;
-        }
+        st(unname_up_to_now(rows, &site.id, unnamed, names_gone))?;
     }
     st(rows.put_site(&site))?;
     Ok(NationalOutcome::Applied(site.applied_seq))
@@ -951,22 +950,7 @@ fn snapshot<R: NationalRows>(
         }
         admitted.push(e);
     }
-    if !unnamed.is_empty() {
-        let up_to = rows.last_position();
-        st(rows.unname(Unnaming {
-            site_id: site.id.clone(),
-            who: Unnamed::Participants(unnamed),
-            up_to,
-        }))?;
-    }
-    for who in names_gone {
-        let up_to = rows.last_position();
-        st(rows.unname(Unnaming {
-            site_id: site.id.clone(),
-            who,
-            up_to,
-        }))?;
-    }
+    st(unname_up_to_now(rows, &site.id, unnamed, names_gone))?;
     let events = admitted.as_slice();
     // The snapshot replaces the replica: a new key space, the old one dropped; watchers
     // see a reset, then the state.

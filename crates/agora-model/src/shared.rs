@@ -81,13 +81,7 @@ pub fn share_participant(key: &Uuid, p: &Participant) -> SharedParticipant {
 /// role, but a name marked private stays on the site (the role and organisation go up).
 pub fn share_challenge(c: &Challenge) -> Challenge {
     let mut c = c.clone();
-    let f = &mut c.fields;
-    for p in f
-        .holders
-        .iter_mut()
-        .chain(&mut f.facilitators)
-        .chain(&mut f.speakers)
-    {
+    for p in c.fields.people_mut() {
         *p = p.public();
     }
     c
@@ -96,11 +90,8 @@ pub fn share_challenge(c: &Challenge) -> Challenge {
 /// The public names of a challenge's people: those a replica must no longer hold once a
 /// newer version of the challenge lacks them.
 pub fn public_names(c: &Challenge) -> std::collections::BTreeSet<String> {
-    let f = &c.fields;
-    f.holders
-        .iter()
-        .chain(&f.facilitators)
-        .chain(&f.speakers)
+    c.fields
+        .people()
         .filter(|p| !p.private && !p.name.is_empty())
         .map(|p| p.name.clone())
         .collect()
@@ -496,6 +487,56 @@ mod tests {
         assert_eq!(
             share_event(&key, &Event::ParticipantErased(p.id)),
             Some(SharedEvent::ParticipantErased(pseudonym(&key, p.id)))
+        );
+    }
+
+    /// Issue 15: a private person goes up by role, and the national node's check takes a
+    /// private person without a name, not a public one.
+    #[test]
+    fn a_private_name_stays_on_the_site_and_the_copy_passes_the_national_check() {
+        let person = |name: &str, private: bool| crate::Person {
+            name: name.into(),
+            role: "DGS".into(),
+            organisation: "Ville de Cluny".into(),
+            private,
+        };
+        let c = Challenge {
+            number: 3,
+            fields: crate::ChallengeFields {
+                title: "Comment faire ?".into(),
+                themes: vec!["la-cohesion-urbaine".into()],
+                holders: vec![person("Anne", true), person("Bruno", false)],
+                facilitators: vec![person("Chloé", false)],
+                speakers: vec![person("Dina", true)],
+                capacity: 10,
+                ..crate::ChallengeFields::default()
+            },
+            version: 1,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        let key = Uuid::from_u128(42);
+        let Some(SharedEvent::ChallengeUpserted(up)) =
+            share_event(&key, &Event::ChallengeUpserted(c.clone()))
+        else {
+            panic!("a challenge goes up");
+        };
+        assert_eq!(up.fields.holders[0], person("", true));
+        assert_eq!(up.fields.holders[1], person("Bruno", false));
+        assert_eq!(up.fields.speakers[0], person("", true));
+        assert!(!format!("{up:?}").contains("Anne") && !format!("{up:?}").contains("Dina"));
+        check_event("e", &SharedEvent::ChallengeUpserted(up.clone())).unwrap();
+        let mut nameless = up;
+        nameless.fields.holders[1].name.clear();
+        let Err(DomainError::Invalid { field, .. }) =
+            check_event("e", &SharedEvent::ChallengeUpserted(nameless))
+        else {
+            panic!("a public person needs a name");
+        };
+        assert_eq!(field, "e.challenge.holders[1].name");
+        assert_eq!(
+            public_names(&c),
+            ["Bruno".to_owned(), "Chloé".to_owned()].into()
         );
     }
 

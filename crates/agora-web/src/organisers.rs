@@ -555,8 +555,15 @@ pub async fn program(
     }: Organiser,
 ) -> Result<Response, Failure> {
     let store = Arc::clone(&app.store);
-    let items = blocking(move || store.program(i64::MIN, i64::MAX)).await?;
-    let days = ProgramDay::grid(lang, app.config.zone, &items);
+    let (items, conferences) = blocking(move || {
+        let conferences = store.conferences()?.into_iter().map(|(c, _)| c);
+        Ok((
+            store.program(i64::MIN, i64::MAX)?,
+            conferences.collect::<Vec<_>>(),
+        ))
+    })
+    .await?;
+    let days = ProgramDay::grid(lang, app.config.zone, &items, &conferences);
     html(
         ProgramPage {
             f: frame(&app, lang, "/org/program", Some(&cur)),

@@ -379,6 +379,8 @@ pub struct Cell {
     pub id: u32,
     pub title: String,
     pub kind: &'static str,
+    /// A mini-conference (its id is the conference's), not a program item.
+    pub conference: bool,
 }
 
 /// One slot (a row of the grid): its times and one cell per room.
@@ -411,21 +413,49 @@ impl ProgramDay {
     /// The organisers' document's grid: one table a local day, a row a time slot (its
     /// start and end), a column a room (the items without a room in a first column,
     /// "whole site"), each item in its cell.
-    pub fn grid(lang: Lang, zone: Tz, items: &[ProgramItem]) -> Vec<ProgramDay> {
+    pub fn grid(
+        lang: Lang,
+        zone: Tz,
+        program: &[ProgramItem],
+        conferences: &[Conference],
+    ) -> Vec<ProgramDay> {
         let whole = words::texts(lang).whole_site;
-        let mut by_day: BTreeMap<NaiveDate, Vec<&ProgramItem>> = BTreeMap::new();
-        for item in items {
+        // The conferences in their rooms and slots beside the program's items.
+        let as_items: Vec<ProgramItem> = conferences
+            .iter()
+            .map(|c| ProgramItem {
+                id: c.id,
+                fields: agora_model::ProgramItemFields {
+                    kind: ProgramKind::MiniConferences,
+                    title: c.fields.title.clone(),
+                    room: c.fields.room.clone(),
+                    start_ms: c.fields.start_ms,
+                    end_ms: c.fields.end_ms,
+                },
+                created_at_ms: c.created_at_ms,
+            })
+            .collect();
+        // (item, whether it is a conference)
+        let all = program
+            .iter()
+            .map(|i| (i, false))
+            .chain(as_items.iter().map(|i| (i, true)));
+        let mut by_day: BTreeMap<NaiveDate, Vec<(&ProgramItem, bool)>> = BTreeMap::new();
+        for (item, conference) in all {
             if let Some(t) = local(zone, item.fields.start_ms) {
-                by_day.entry(t.date_naive()).or_default().push(item);
+                by_day
+                    .entry(t.date_naive())
+                    .or_default()
+                    .push((item, conference));
             }
         }
         by_day
             .into_iter()
             .map(|(day, items)| {
-                let has_whole = items.iter().any(|i| i.fields.room.trim().is_empty());
+                let has_whole = items.iter().any(|(i, _)| i.fields.room.trim().is_empty());
                 let named: BTreeSet<&str> = items
                     .iter()
-                    .map(|i| i.fields.room.trim())
+                    .map(|(i, _)| i.fields.room.trim())
                     .filter(|r| !r.is_empty())
                     .collect();
                 let mut rooms: Vec<&str> = Vec::new();
@@ -435,7 +465,7 @@ impl ProgramDay {
                 rooms.extend(named);
                 let slots: BTreeSet<(i64, i64)> = items
                     .iter()
-                    .map(|i| (i.fields.start_ms, i.fields.end_ms))
+                    .map(|(i, _)| (i.fields.start_ms, i.fields.end_ms))
                     .collect();
                 let slots = slots
                     .into_iter()
@@ -447,15 +477,16 @@ impl ProgramDay {
                             .map(|room| {
                                 items
                                     .iter()
-                                    .filter(|i| {
+                                    .filter(|(i, _)| {
                                         i.fields.start_ms == start
                                             && i.fields.end_ms == end
                                             && i.fields.room.trim() == *room
                                     })
-                                    .map(|i| Cell {
+                                    .map(|(i, conference)| Cell {
                                         id: i.id,
                                         title: i.fields.title.clone(),
                                         kind: kind_class(i.fields.kind),
+                                        conference: *conference,
                                     })
                                     .collect()
                             })
@@ -648,7 +679,7 @@ mod tests {
             item(3, "Cellier", d0 + 12 * h, d0 + 14 * h),
             item(4, "Farinier", d0 + 31 * h, d0 + 32 * h),
         ];
-        let days = ProgramDay::grid(Lang::Fr, chrono_tz::Europe::Paris, &items);
+        let days = ProgramDay::grid(Lang::Fr, chrono_tz::Europe::Paris, &items, &[]);
         assert_eq!(days.len(), 2);
         assert_eq!(days[0].label, "mardi 10 juillet 2018");
         assert_eq!(days[0].rooms, ["Tout le site", "Cellier", "Farinier"]);
