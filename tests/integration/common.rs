@@ -321,6 +321,7 @@ pub fn fields(title: &str, capacity: u32) -> pb::ChallengeFields {
             name: "Myriam Lavigne".to_owned(),
             role: "DGS".to_owned(),
             collectivity: "Cluny".to_owned(),
+            private: false,
         }],
         facilitators: vec!["Laurence Meslier".to_owned()],
         room: "Salle 1".to_owned(),

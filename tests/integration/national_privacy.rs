@@ -328,3 +328,115 @@ async fn revoke_with_purge_drops_the_sites_names_and_keeps_the_others() {
     kehl.stop().await;
     national.stop().await;
 }
+
+const PRIVATE_HOLDER: &str = "Gwendoline Porte-Discrète";
+const LATER_PRIVATE: &str = "Barthélémy Devenu-Discret";
+
+fn holder(name: &str, private: bool) -> pb::Holder {
+    pb::Holder {
+        name: name.to_owned(),
+        role: "DGS".to_owned(),
+        collectivity: "Ville de Cluny".to_owned(),
+        private,
+    }
+}
+
+/// The holders of every challenge the national node shows, as it shows them.
+async fn national_holders(n: &mut NationalClient) -> Vec<pb::Holder> {
+    n.get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner()
+        .challenges
+        .into_iter()
+        .filter_map(|c| c.challenge)
+        .flat_map(|c| c.holders)
+        .collect()
+}
+
+/// Issue 15, item 7: holders are public by role, and a name marked private never leaves
+/// the site: the national node gets the role and collectivity only; a name made private
+/// after it went up leaves the replica, the feed and, after a restart, every file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_holders_name_stays_on_the_site() {
+    let dir = temp_dir();
+    let ndata = data_dir(&dir, "national");
+    let national = TestNational::start(&ndata).await;
+    let mut admin = national.client();
+    let site = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let mut org = site.organiser();
+    let mut f = fields("Comment rester discret ?", 10);
+    f.holders = vec![holder(PRIVATE_HOLDER, true)];
+    let made = org
+        .create_challenge(pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: 1,
+            fields: Some(f),
+        })
+        .await
+        .expect("create a défi with a private holder")
+        .into_inner()
+        .challenge
+        .expect("challenge");
+    let on_site = made.holders.clone();
+    assert_eq!(
+        on_site,
+        vec![holder(PRIVATE_HOLDER, true)],
+        "the site keeps it"
+    );
+    let mut f = fields("Comment le devenir ?", 10);
+    f.holders = vec![holder(LATER_PRIVATE, false)];
+    let later = org
+        .create_challenge(pb::CreateChallengeRequest {
+            request_id: rid(),
+            number: 2,
+            fields: Some(f.clone()),
+        })
+        .await
+        .expect("create")
+        .into_inner()
+        .challenge
+        .expect("challenge");
+    converged(&mut org, &mut admin, "cluny").await;
+    let up = national_holders(&mut admin).await;
+    assert!(
+        up.contains(&pb::Holder {
+            name: String::new(),
+            ..holder(PRIVATE_HOLDER, true)
+        }),
+        "the role and collectivity go up, not the name: {up:?}"
+    );
+    assert!(up.contains(&holder(LATER_PRIVATE, false)), "public by role");
+    assert_eq!(files_holding(&ndata, &[PRIVATE_HOLDER]), none());
+
+    // Made private after it went up: a record goes up, and the name leaves.
+    f.holders = vec![holder(LATER_PRIVATE, true)];
+    org.update_challenge(pb::UpdateChallengeRequest {
+        request_id: rid(),
+        number: 2,
+        expected_version: later.version,
+        fields: Some(f),
+    })
+    .await
+    .expect("make the holder private");
+    eventually("the national node to drop the name", || {
+        let mut admin = admin.clone();
+        async move {
+            let up = national_holders(&mut admin).await;
+            !up.iter().any(|h| h.name == LATER_PRIVATE)
+        }
+    })
+    .await;
+    converged(&mut org, &mut admin, "cluny").await;
+    let national = restart(national, &ndata, None).await;
+    let mut admin = national.client();
+    converged(&mut org, &mut admin, "cluny").await;
+    assert_eq!(
+        files_holding(&ndata, &[PRIVATE_HOLDER, LATER_PRIVATE]),
+        none()
+    );
+    let up = national_holders(&mut admin).await;
+    assert!(!up.iter().any(|h| h.name == LATER_PRIVATE), "{up:?}");
+    site.stop().await;
+    national.stop().await;
+}

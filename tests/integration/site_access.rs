@@ -187,6 +187,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
                     name: "Carine Hertel".into(),
                     role: String::new(),
                     organisation: "I".repeat(201),
+                    private: false,
                 }]
             }),
             Code::InvalidArgument,

@@ -23,6 +23,7 @@ pub fn proposal_fields(question: &str) -> pb::ProposalFields {
             name: "Sandrine Barret".to_owned(),
             role: "cheffe de projet".to_owned(),
             collectivity: "CNFPT".to_owned(),
+            private: false,
         }),
         themes: vec!["la-qualite-de-l-action-publique".to_owned()],
         wished_site: "Cluny".to_owned(),
@@ -876,6 +877,7 @@ async fn a_challenge_carries_people_questions_edition_duplicate_and_translations
         name: name.into(),
         role: role.into(),
         organisation: organisation.into(),
+        private: false,
     };
     let mut f12 = fields(SEED_QUESTION, 12);
     f12.facilitators.clear();

@@ -3,7 +3,9 @@
 //! and its capacity edited through the pages and read back over gRPC, the program grid, a
 //! next action and its status, the CSV download, the proposals' duplicates side by side,
 //! and a poster whose QR code, decoded from the browser's own rendering, holds the desk's
-//! address for that défi.
+//! address for that défi and opens it through the desk's login; a proposal accepted, a
+//! conference, a program item and a team made from the pages; a private holder shown by
+//! role.
 
 use agora_proto::v1 as pb;
 
@@ -33,6 +35,35 @@ fn decode_qr(png_bytes: &[u8]) -> String {
     assert_eq!(grids.len(), 1, "one QR code in the picture");
     let (_, content) = grids[0].decode().expect("a readable QR code");
     content
+}
+
+/// Sets an input's value as a picker would (date and time inputs take their typed form
+/// in the browser's locale, which a test does not choose).
+async fn set_value(b: &Browser, css: &str, value: &str) {
+    b.wait(css).await;
+    b.client
+        .execute(
+            "document.querySelector(arguments[0]).value = arguments[1];",
+            vec![serde_json::json!(css), serde_json::json!(value)],
+        )
+        .await
+        .expect("set a value");
+}
+
+/// Where the program grid shows an item (`css`, holding `text`): its slot and its room.
+async fn grid_place(b: &Browser, css: &str, text: &str) -> serde_json::Value {
+    b.client
+        .execute(
+            r#"const item = [...document.querySelectorAll(".grid-program " + arguments[0])]
+                 .find(i => i.textContent.includes(arguments[1]));
+               if (!item) return null;
+               const td = item.closest("td"), tr = td.closest("tr");
+               const room = td.closest("table").querySelectorAll("thead th")[td.cellIndex].textContent;
+               return [tr.querySelector("th").textContent, room];"#,
+            vec![serde_json::json!(css), serde_json::json!(text)],
+        )
+        .await
+        .expect("a place in the grid")
 }
 
 /// `fetch` from the page (its cookies, its origin): the status and the body's text.
@@ -103,6 +134,7 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
                     name: "Anne".into(),
                     role: String::new(),
                     collectivity: holder.into(),
+                    private: false,
                 }),
                 themes: vec!["la-qualite-de-l-action-publique".into()],
                 wished_site: "Cluny".into(),
@@ -134,7 +166,7 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
         .await;
     b.fill(
         "#holders",
-        "Myriam Lavigne ; DGS ; Ville de Cluny\nPaul Roy ; élu ; Ville de Cluny",
+        "Myriam Lavigne ; DGS ; Ville de Cluny\nPaul Roy ; élu ; Ville de Cluny ; privé",
     )
     .await;
     b.fill("#facilitators", "Laurence Meslier ; facilitatrice ; CNFPT")
@@ -152,6 +184,12 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
     assert_eq!(f.capacity, 20);
     assert_eq!(f.holders.len(), 2);
     assert_eq!(f.holders[0].role, "DGS");
+    assert!(!f.holders[0].private);
+    // A name marked private (issue 15): kept on the site, shown by role elsewhere.
+    assert_eq!(
+        (f.holders[1].name.as_str(), f.holders[1].private),
+        ("Paul Roy", true)
+    );
 
     // A wrong capacity is refused by a sentence, the form keeps what was typed.
     b.click("a[data-edit='12']").await;
@@ -251,6 +289,36 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
     )
     .await;
 
+    // Proposal 1 accepted from the page: first refused, the field named, then accepted
+    // into défi 13, read back over gRPC.
+    b.click("#accept-1").await;
+    b.wait_text("#notice", "Champ « Facilitateurs·rices » à corriger")
+        .await;
+    b.fill("#facilitators-1", "Laurence Meslier").await;
+    b.fill("#room-1", "Cellier").await;
+    b.fill("#capacity-1", "15").await;
+    b.fill("#number-1", "13").await;
+    b.click("#accept-1").await;
+    b.wait_text("#notice", "Proposition 1 acceptée : c'est le défi 13.")
+        .await;
+    let made = org
+        .get_challenge(pb::GetChallengeRequest { number: 13 })
+        .await
+        .expect("the défi made from proposal 1")
+        .into_inner()
+        .challenge
+        .expect("challenge");
+    assert_eq!(made.title, "Comment réduire le papier ?");
+    assert_eq!(made.holders[0].collectivity, "Ville de Mâcon");
+    assert_eq!(made.capacity, 15);
+    assert!(
+        b.client
+            .find(fantoccini::Locator::Css("#review-1"))
+            .await
+            .is_err(),
+        "an accepted proposal is reviewed no more"
+    );
+
     // The poster: number, question, porteurs with roles and organisations, the room and
     // the défi step's time, and a QR code that holds the desk's address for this défi.
     b.client
@@ -260,6 +328,8 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
     b.wait_text(".poster .kind", "Défi 12").await;
     b.wait_text(".poster .people", "Myriam Lavigne (DGS, Ville de Cluny)")
         .await;
+    let people = b.wait_text(".poster .people", "élu, Ville de Cluny").await;
+    assert!(!people.contains("Paul Roy"), "a private name: {people}");
     b.wait_text(".poster .people", "Laurence Meslier (facilitatrice, CNFPT)")
         .await;
     b.wait_text(".poster .time", "mardi 10 juillet 2018, 14:00–17:00")
@@ -299,16 +369,17 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
 
     // The address the code holds opens the desk with défi 12 chosen; the person created
     // there comes with it, its register button focused.
+    // Opened before the desk's login, the défi goes through it (issue 16).
     let url = decode_qr(&png);
-    b.client
-        .goto(&format!("{base}/desk/login"))
-        .await
-        .expect("goto");
+    b.client.goto(&url).await.expect("goto");
+    b.wait("#token").await;
+    let at = b.client.current_url().await.expect("url");
+    assert!(at.as_str().ends_with("/desk/login?defi=12"), "{at}");
     b.fill("#token", DESK).await;
     b.click("#login").await;
-    b.wait("#checkin").await;
-    b.client.goto(&url).await.expect("goto");
     b.wait("tr.chosen[data-seat='c12']").await;
+    let at = b.client.current_url().await.expect("url");
+    assert!(at.as_str().ends_with("/desk?defi=12"), "{at}");
     b.fill("#display_name", "Jonas Weber").await;
     b.click("#create").await;
     b.wait("tr.chosen[data-seat='c12'] button[data-register='12']:focus")
@@ -321,6 +392,82 @@ async fn the_organisers_pages_and_the_posters_in_a_browser() {
         .expect("goto");
     b.wait("body.a3 .poster").await;
     b.wait_text("#print", "Imprimer").await;
+
+    // A mini-conference and a program item made from the pages, then seen in the grid.
+    b.client
+        .goto(&format!("{base}/org/conferences"))
+        .await
+        .expect("goto");
+    b.fill("#title", "Données ouvertes : par où commencer ?")
+        .await;
+    b.fill("#speaker", "zoé martin").await;
+    b.fill("#room", "Cellier").await;
+    b.fill("#capacity", "15").await;
+    set_value(&b, "#day", "2018-07-10").await;
+    set_value(&b, "#start", "10:00").await;
+    set_value(&b, "#end", "11:00").await;
+    b.click("#create-conference").await;
+    b.wait_text("#notice", "créé").await;
+    b.wait_text("#conferences", "Données ouvertes").await;
+    b.client
+        .goto(&format!("{base}/org/program"))
+        .await
+        .expect("goto");
+    b.wait("#kind")
+        .await
+        .select_by_value("step-2")
+        .await
+        .expect("choose the kind");
+    b.fill("#title", "Défis, étape 2").await;
+    b.fill("#room", "Farinier").await;
+    set_value(&b, "#day", "2018-07-10").await;
+    set_value(&b, "#start", "17:30").await;
+    set_value(&b, "#end", "18:30").await;
+    b.click("#add-item").await;
+    b.wait_text("#notice", "« Défis, étape 2 » ajouté au programme.")
+        .await;
+    assert_eq!(
+        grid_place(&b, "[data-item]", "Défis, étape 2").await,
+        serde_json::json!(["17:30–18:30", "Farinier"])
+    );
+    assert_eq!(
+        grid_place(&b, "[data-conference]", "Données ouvertes").await,
+        serde_json::json!(["10:00–11:00", "Cellier"])
+    );
+
+    // A learning team; the same form sent twice (a double tap) makes one.
+    b.client
+        .goto(&format!("{base}/org/teams"))
+        .await
+        .expect("goto");
+    b.fill("#name", "Les Curieux").await;
+    let statuses: serde_json::Value = b
+        .client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               const body = new URLSearchParams(new FormData(document.getElementById("team-form")));
+               const send = () => fetch("/org/teams", { method: "POST", body: new URLSearchParams(body) }).then(r => r.status);
+               Promise.all([send(), send()]).then(done, e => done(String(e)));"#,
+            vec![],
+        )
+        .await
+        .expect("post twice");
+    assert_eq!(
+        statuses,
+        serde_json::json!([200, 200]),
+        "after the redirect"
+    );
+    let teams = org
+        .list_learning_teams(pb::ListLearningTeamsRequest {})
+        .await
+        .expect("teams")
+        .into_inner()
+        .teams;
+    assert_eq!(
+        teams.iter().filter(|t| t.name == "Les Curieux").count(),
+        1,
+        "{teams:?}"
+    );
 
     // English.
     b.client.goto(&format!("{base}/org")).await.expect("goto");

@@ -28,11 +28,84 @@ impl fmt::Display for ChallengeStatus {
 /// A person named on a challenge (porteur, facilitateur·rice, conférencier·e): their name,
 /// their role as written ("DGS", "cheffe de projet") and their organisation ("Ville de
 /// Cluny", "CNFPT"). A holder's organisation is the collectivity that brings the défi.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// They are public by role: their names are on the posters and go up to the national node,
+/// unless `private`: then the name stays on the site's own pages (the organisers') and what
+/// leaves it (posters, exports, the national node) shows the role and organisation only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Person {
+    /// Empty only in a private person's copy that left the site ([`Person::public`]).
     pub name: String,
     pub role: String,
     pub organisation: String,
+    /// The name is not to be shown or shared beyond the site's organisers.
+    pub private: bool,
+}
+
+/// Written with `private` last; in format 2's layout (without it) inside
+/// [`crate::compat::with_format_2`].
+impl Serialize for Person {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let format_2 = crate::compat::reading_format_2();
+        let mut st = s.serialize_struct("Person", if format_2 { 3 } else { 4 })?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("role", &self.role)?;
+        st.serialize_field("organisation", &self.organisation)?;
+        if !format_2 {
+            st.serialize_field("private", &self.private)?;
+        }
+        st.end()
+    }
+}
+
+/// `Person` as stored before it had `private` (format 2): postcard writes a struct's fields
+/// one after the other with no names, so a stored format-2 value lacks the last one.
+impl<'de> Deserialize<'de> for Person {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Person, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename = "Person")]
+        struct V2 {
+            name: String,
+            role: String,
+            organisation: String,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename = "Person")]
+        struct V3 {
+            name: String,
+            role: String,
+            organisation: String,
+            #[serde(default)]
+            private: bool,
+        }
+        if crate::compat::reading_format_2() {
+            let V2 {
+                name,
+                role,
+                organisation,
+            } = V2::deserialize(d)?;
+            Ok(Person {
+                name,
+                role,
+                organisation,
+                private: false,
+            })
+        } else {
+            let V3 {
+                name,
+                role,
+                organisation,
+                private,
+            } = V3::deserialize(d)?;
+            Ok(Person {
+                name,
+                role,
+                organisation,
+                private,
+            })
+        }
+    }
 }
 
 /// The person who brings a challenge or a proposal (porteur de défi).
@@ -57,8 +130,10 @@ impl Person {
         organisation_required: bool,
     ) -> Result<Person, DomainError> {
         use limits::*;
+        // A private person's copy from a site comes without the name.
+        let min_name = usize::from(!self.private);
         Ok(Person {
-            name: text::checked(&format!("{field}.name"), &self.name, 1, MAX_NAME)?,
+            name: text::checked(&format!("{field}.name"), &self.name, min_name, MAX_NAME)?,
             role: text::checked(&format!("{field}.role"), &self.role, 0, MAX_ROLE)?,
             organisation: text::checked(
                 &format!("{field}.{organisation_key}"),
@@ -66,7 +141,33 @@ impl Person {
                 usize::from(organisation_required),
                 MAX_ORGANISATION,
             )?,
+            private: self.private,
         })
+    }
+
+    /// The person as shown or shared beyond the site's organisers: a private person without
+    /// their name.
+    pub fn public(&self) -> Person {
+        Person {
+            name: if self.private {
+                String::new()
+            } else {
+                self.name.clone()
+            },
+            ..self.clone()
+        }
+    }
+
+    /// What a poster or an export prints for them: the name, or for a private person their
+    /// role (else their organisation).
+    pub fn shown(&self) -> &str {
+        if !self.private {
+            &self.name
+        } else if !self.role.is_empty() {
+            &self.role
+        } else {
+            &self.organisation
+        }
     }
 }
 
@@ -274,6 +375,21 @@ fn questions(field: &str, given: &[String]) -> Result<Vec<String>, DomainError> 
 }
 
 impl ChallengeFields {
+    /// Holders, facilitators and speakers, in that order.
+    pub fn people(&self) -> impl Iterator<Item = &Person> {
+        self.holders
+            .iter()
+            .chain(&self.facilitators)
+            .chain(&self.speakers)
+    }
+
+    pub fn people_mut(&mut self) -> impl Iterator<Item = &mut Person> {
+        self.holders
+            .iter_mut()
+            .chain(&mut self.facilitators)
+            .chain(&mut self.speakers)
+    }
+
     /// Trims and checks every field; `theme_exists` says whether a theme id is on the list.
     pub fn validated(
         &self,
@@ -447,6 +563,7 @@ mod tests {
                 name: "Sandrine Barret".into(),
                 role: "cheffe de projet".into(),
                 organisation: "CNFPT".into(),
+                private: false,
             }],
             facilitators: vec![Person::named("Olivier Ryckewaert")],
             capacity: 12,
@@ -483,6 +600,7 @@ mod tests {
             name: "X".into(),
             role: String::new(),
             organisation: "o".repeat(limits::MAX_ORGANISATION + 1),
+            private: false,
         });
         refused_on(f, "facilitators[1].organisation");
         let mut f = valid();

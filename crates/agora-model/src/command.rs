@@ -965,7 +965,12 @@ fn keep_known_people(given: &mut [crate::Person], before: &[crate::Person]) {
             && p.organisation.is_empty()
             && let Some(known) = before.iter().find(|b| b.name == p.name)
         {
-            *p = known.clone();
+            // Such a client does not know the flag either: a private name stays private.
+            let private = p.private || known.private;
+            *p = crate::Person {
+                private,
+                ..known.clone()
+            };
         }
     }
 }

@@ -7,6 +7,7 @@
 mod challenge;
 mod change;
 mod command;
+pub mod compat;
 mod conference;
 pub mod erasure;
 mod error;

@@ -134,6 +134,12 @@ pub enum Unnamed {
     Participants(BTreeSet<ParticipantId>),
     /// Every participant of the site (a revocation with purge).
     Everyone,
+    /// Names no longer public on one of the site's challenges (a person made private, or
+    /// no longer named on it): its older versions lose them.
+    ChallengeNames {
+        number: u32,
+        names: BTreeSet<String>,
+    },
 }
 
 /// Names leaving the national log: those of `who` in the records of `site_id` at or before
@@ -153,15 +159,30 @@ impl Unnaming {
         }
         let mut changed = false;
         for e in &mut r.events {
-            if let SharedEvent::Participant(p) = e {
-                let covered = match &self.who {
-                    Unnamed::Everyone => true,
-                    Unnamed::Participants(ids) => ids.contains(&p.id),
-                };
-                if covered && p.display_name.is_some() {
-                    p.display_name = None;
-                    changed = true;
+            match (e, &self.who) {
+                (SharedEvent::ChallengeUpserted(c), Unnamed::ChallengeNames { number, names })
+                    if c.number == *number =>
+                {
+                    for p in c.fields.people_mut() {
+                        if !p.name.is_empty() && names.contains(&p.name) {
+                            p.name.clear();
+                            p.private = true;
+                            changed = true;
+                        }
+                    }
                 }
+                (SharedEvent::Participant(p), who) => {
+                    let covered = match who {
+                        Unnamed::Everyone => true,
+                        Unnamed::Participants(ids) => ids.contains(&p.id),
+                        Unnamed::ChallengeNames { .. } => false,
+                    };
+                    if covered && p.display_name.is_some() {
+                        p.display_name = None;
+                        changed = true;
+                    }
+                }
+                _ => {}
             }
         }
         changed
@@ -176,8 +197,53 @@ impl Unnaming {
             Unnamed::Participants(ids) => bytes
                 .windows(16)
                 .any(|w| uuid::Uuid::from_slice(w).is_ok_and(|u| ids.contains(&ParticipantId(u)))),
+            // postcard writes a string's bytes as they are.
+            Unnamed::ChallengeNames { names, .. } => names
+                .iter()
+                .any(|n| !n.is_empty() && bytes.windows(n.len()).any(|w| w == n.as_bytes())),
         }
     }
+}
+
+/// Unnames, in the records of `site_id` up to the last one, the participants `unnamed`
+/// and the challenges' names `names_gone`.
+fn unname_up_to_now<R: NationalRows>(
+    rows: &mut R,
+    site_id: &str,
+    unnamed: BTreeSet<ParticipantId>,
+    names_gone: Vec<Unnamed>,
+) -> Result<(), R::Error> {
+    let participants = (!unnamed.is_empty()).then_some(Unnamed::Participants(unnamed));
+    for who in participants.into_iter().chain(names_gone) {
+        let up_to = rows.last_position();
+        rows.unname(Unnaming {
+            site_id: site_id.to_owned(),
+            who,
+            up_to,
+        })?;
+    }
+    Ok(())
+}
+
+/// The unnaming a newer version `c` of a challenge calls for, against the replica's
+/// version: the names public there and not in `c`.
+fn challenge_unnaming<R: NationalRows>(
+    rows: &mut R,
+    site: &SiteRecord,
+    c: &crate::Challenge,
+) -> Result<Option<Unnamed>, R::Error> {
+    let Some(before) = rows.replica(site).challenge(c.number)? else {
+        return Ok(None);
+    };
+    let now = shared::public_names(c);
+    let names: BTreeSet<String> = shared::public_names(&before.challenge)
+        .into_iter()
+        .filter(|n| !now.contains(n))
+        .collect();
+    Ok((!names.is_empty()).then_some(Unnamed::ChallengeNames {
+        number: c.number,
+        names,
+    }))
 }
 
 /// The answer to a site's Hello.
@@ -756,9 +822,15 @@ fn ingest<R: NationalRows>(
     for c in fresh {
         let mut events = Vec::with_capacity(c.events.len());
         let mut unnamed = BTreeSet::new();
+        let mut names_gone = Vec::new();
         for e in &c.events {
             let (e, erased_now) = st(admit(rows, &site.id, e))?;
             match &e {
+                SharedEvent::ChallengeUpserted(ch) => {
+                    // A name made private (or no longer on the challenge): the older
+                    // versions lose it.
+                    names_gone.extend(st(challenge_unnaming(rows, &site, ch))?);
+                }
                 SharedEvent::Participant(p) if p.display_name.is_none() => {
                     // A consent withdrawn (or a name stripped): the older records lose it.
                     let before = st(rows.replica(&site).participant(p.id))?;
@@ -789,14 +861,7 @@ fn ingest<R: NationalRows>(
                 announcement: None,
             }))?;
         }
-        if !unnamed.is_empty() {
-            let up_to = rows.last_position();
-            st(rows.unname(Unnaming {
-                site_id: site.id.clone(),
-                who: Unnamed::Participants(unnamed),
-                up_to,
-            }))?;
-        }
+        st(unname_up_to_now(rows, &site.id, unnamed, names_gone))?;
     }
     st(rows.put_site(&site))?;
     Ok(NationalOutcome::Applied(site.applied_seq))
@@ -870,9 +935,13 @@ fn snapshot<R: NationalRows>(
     // site no longer has): the snapshot is the site's whole word.
     let mut admitted = Vec::with_capacity(events.len());
     let mut unnamed = BTreeSet::new();
+    let mut names_gone = Vec::new();
     for e in events {
         let (e, _) = st(admit(rows, &site.id, e))?;
         match &e {
+            SharedEvent::ChallengeUpserted(ch) => {
+                names_gone.extend(st(challenge_unnaming(rows, &site, ch))?);
+            }
             SharedEvent::Participant(p) if p.display_name.is_none() => {
                 unnamed.insert(p.id);
             }
@@ -883,14 +952,7 @@ fn snapshot<R: NationalRows>(
         }
         admitted.push(e);
     }
-    if !unnamed.is_empty() {
-        let up_to = rows.last_position();
-        st(rows.unname(Unnaming {
-            site_id: site.id.clone(),
-            who: Unnamed::Participants(unnamed),
-            up_to,
-        }))?;
-    }
+    st(unname_up_to_now(rows, &site.id, unnamed, names_gone))?;
     let events = admitted.as_slice();
     // The snapshot replaces the replica: a new key space, the old one dropped; watchers
     // see a reset, then the state.

@@ -94,6 +94,26 @@ pub fn share_participant(key: &Uuid, p: &Participant) -> SharedParticipant {
     }
 }
 
+/// A challenge as it leaves the site: its holders, facilitators and speakers are public by
+/// role, but a name marked private stays on the site (the role and organisation go up).
+pub fn share_challenge(c: &Challenge) -> Challenge {
+    let mut c = c.clone();
+    for p in c.fields.people_mut() {
+        *p = p.public();
+    }
+    c
+}
+
+/// The public names of a challenge's people: those a replica must no longer hold once a
+/// newer version of the challenge lacks them.
+pub fn public_names(c: &Challenge) -> std::collections::BTreeSet<String> {
+    c.fields
+        .people()
+        .filter(|p| !p.private && !p.name.is_empty())
+        .map(|p| p.name.clone())
+        .collect()
+}
+
 /// The registration's pseudonym under the site's key: upstream, a registration id does not
 /// link back to the site's own (tickets, exports).
 pub fn registration_pseudonym(key: &Uuid, r: RegistrationId) -> RegistrationId {
@@ -130,7 +150,7 @@ pub fn share_conference(key: &Uuid, c: &Conference) -> Conference {
 pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
     Some(match e {
         Event::ThemeAdded(t) => SharedEvent::ThemeAdded(t.clone()),
-        Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(c.clone()),
+        Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(share_challenge(c)),
         Event::ParticipantUpserted(p) => SharedEvent::Participant(share_participant(key, p)),
         Event::ParticipantErased(id) => SharedEvent::ParticipantErased(pseudonym(key, *id)),
         Event::ProgramItemAdded(i) => SharedEvent::ProgramItem(i.clone()),
@@ -626,6 +646,56 @@ mod tests {
         assert!(
             check_event("e", &SharedEvent::RemoteAnswer(answer)).is_err(),
             "a reason is said"
+        );
+    }
+
+    /// Issue 15: a private person goes up by role, and the national node's check takes a
+    /// private person without a name, not a public one.
+    #[test]
+    fn a_private_name_stays_on_the_site_and_the_copy_passes_the_national_check() {
+        let person = |name: &str, private: bool| crate::Person {
+            name: name.into(),
+            role: "DGS".into(),
+            organisation: "Ville de Cluny".into(),
+            private,
+        };
+        let c = Challenge {
+            number: 3,
+            fields: crate::ChallengeFields {
+                title: "Comment faire ?".into(),
+                themes: vec!["la-cohesion-urbaine".into()],
+                holders: vec![person("Anne", true), person("Bruno", false)],
+                facilitators: vec![person("Chloé", false)],
+                speakers: vec![person("Dina", true)],
+                capacity: 10,
+                ..crate::ChallengeFields::default()
+            },
+            version: 1,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+        };
+        let key = Uuid::from_u128(42);
+        let Some(SharedEvent::ChallengeUpserted(up)) =
+            share_event(&key, &Event::ChallengeUpserted(c.clone()))
+        else {
+            panic!("a challenge goes up");
+        };
+        assert_eq!(up.fields.holders[0], person("", true));
+        assert_eq!(up.fields.holders[1], person("Bruno", false));
+        assert_eq!(up.fields.speakers[0], person("", true));
+        assert!(!format!("{up:?}").contains("Anne") && !format!("{up:?}").contains("Dina"));
+        check_event("e", &SharedEvent::ChallengeUpserted(up.clone())).unwrap();
+        let mut nameless = up;
+        nameless.fields.holders[1].name.clear();
+        let Err(DomainError::Invalid { field, .. }) =
+            check_event("e", &SharedEvent::ChallengeUpserted(nameless))
+        else {
+            panic!("a public person needs a name");
+        };
+        assert_eq!(field, "e.challenge.holders[1].name");
+        assert_eq!(
+            public_names(&c),
+            ["Bruno".to_owned(), "Chloé".to_owned()].into()
         );
     }
 

@@ -14,7 +14,20 @@ use crate::StoreError;
 /// and carry further questions, an edition, the challenge they duplicate and translations
 /// (issue 19). A database of format 1 is refused at open with `UnsupportedFormat` (no
 /// site has run the event on one yet; `decode` does not read the old layout).
-pub const FORMAT: u8 = 2;
+///
+/// 3: a person named on a challenge or a proposal may be private (`Person::private`, issue
+/// 15). `decode` reads format-2 values as they are (a person without the flag is public),
+/// so a database of format 2 opens as it is: its meta says 3 from then on, and its old
+/// values are rewritten only when they next change.
+pub const FORMAT: u8 = 3;
+
+/// The previous format, still read.
+pub const FORMAT_2: u8 = 2;
+
+/// Whether a database whose meta says `format` opens (then it says [`FORMAT`] from now on).
+pub fn readable(format: &[u8]) -> bool {
+    format == [FORMAT] || format == [FORMAT_2]
+}
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     postcard::to_extend(value, vec![FORMAT]).map_err(|e| StoreError::Encode(e.to_string()))
@@ -32,6 +45,9 @@ pub fn decode<T: DeserializeOwned>(
     };
     match bytes.split_first() {
         Some((&FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string())),
+        Some((&FORMAT_2, rest)) => agora_model::compat::with_format_2(|| {
+            postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string()))
+        }),
         Some((v, _)) => Err(corrupt(format!("unknown format version {v}"))),
         None => Err(corrupt("empty value".to_owned())),
     }
@@ -67,15 +83,17 @@ pub fn decode_change(key: &[u8], bytes: &[u8]) -> Result<Change, StoreError> {
         key: hex(key),
         reason,
     };
-    match bytes.split_first() {
-        Some((&FORMAT, rest)) => {
-            let (mut c, tail) =
-                postcard::take_from_bytes::<Change>(rest).map_err(|e| corrupt(e.to_string()))?;
-            if !tail.is_empty() {
-                c.hash = Some(postcard::from_bytes(tail).map_err(|e| corrupt(e.to_string()))?);
-            }
-            Ok(c)
+    let read = |rest: &[u8]| {
+        let (mut c, tail) =
+            postcard::take_from_bytes::<Change>(rest).map_err(|e| corrupt(e.to_string()))?;
+        if !tail.is_empty() {
+            c.hash = Some(postcard::from_bytes(tail).map_err(|e| corrupt(e.to_string()))?);
         }
+        Ok(c)
+    };
+    match bytes.split_first() {
+        Some((&FORMAT, rest)) => read(rest),
+        Some((&FORMAT_2, rest)) => agora_model::compat::with_format_2(|| read(rest)),
         Some((v, _)) => Err(corrupt(format!("unknown format version {v}"))),
         None => Err(corrupt("empty value".to_owned())),
     }
@@ -201,5 +219,54 @@ mod tests {
         // A record written before the hash.
         let legacy = encode(&change(3, "d")).unwrap();
         assert_eq!(decode_change(b"k", &legacy).unwrap().hash, None);
+    }
+
+    /// A challenge naming people, as a database of format 2 holds it (people without
+    /// `private`), in a row and in a log record after its hash.
+    fn format_2<T: Serialize>(value: &T) -> Vec<u8> {
+        agora_model::compat::with_format_2(|| postcard::to_extend(value, vec![FORMAT_2])).unwrap()
+    }
+
+    #[test]
+    fn values_of_format_2_read_with_every_person_public() {
+        use agora_model::{Challenge, ChallengeFields, Event, Person};
+        let person = |name: &str| Person {
+            name: name.into(),
+            role: "DGS".into(),
+            organisation: "Ville de Cluny".into(),
+            private: false,
+        };
+        let c = Challenge {
+            number: 4,
+            fields: ChallengeFields {
+                title: "Comment faire ?".into(),
+                holders: vec![person("Anne"), person("Bruno")],
+                facilitators: vec![person("Chloé")],
+                speakers: vec![person("Dina")],
+                room: "Farinier".into(),
+                capacity: 12,
+                ..ChallengeFields::default()
+            },
+            version: 3,
+            created_at_ms: 1,
+            updated_at_ms: 2,
+        };
+        let old = format_2(&c);
+        assert_ne!(old[1..], encode(&c).unwrap()[1..], "the layouts differ");
+        assert_eq!(decode::<Challenge>("challenges", b"k", &old).unwrap(), c);
+        let mut record = change(5, "e");
+        record.events = vec![Event::ChallengeUpserted(c.clone())];
+        record.hash = None;
+        let old = postcard::to_extend(&77u64, format_2(&record)).unwrap();
+        record.hash = Some(77);
+        assert_eq!(decode_change(b"k", &old).unwrap(), record);
+        // And today's format keeps the flag.
+        let mut private = c.clone();
+        private.fields.holders[1].private = true;
+        let now = encode(&private).unwrap();
+        assert_eq!(
+            decode::<Challenge>("challenges", b"k", &now).unwrap(),
+            private
+        );
     }
 }

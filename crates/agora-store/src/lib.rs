@@ -405,7 +405,15 @@ impl Store {
                 batch::sync_dir(&cfg.path)?;
                 true
             }
-            Some(v) if v.as_ref() == [FORMAT] => false,
+            Some(v) if codec::readable(&v) => {
+                if v.as_ref() != [FORMAT] {
+                    // A format-2 database: its values stay readable; from now on it also
+                    // holds format-3 ones, which the previous release must not open.
+                    meta_tree.insert(meta::FORMAT, &[FORMAT])?;
+                    disk.sync()?;
+                }
+                false
+            }
             Some(v) => {
                 return Err(StoreError::UnsupportedFormat {
                     path: cfg.path.clone(),
@@ -785,7 +793,7 @@ impl Inner {
                         &target_key(Target::Challenge(c.number)),
                     )?
                     .unwrap_or_default();
-                    Ok((c, pool))
+                    Ok((shared::share_challenge(&c), pool))
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
             let registrations: Vec<Registration> =

@@ -333,13 +333,18 @@ impl NationalStore {
                 disk.sync()?;
                 batch::sync_dir(&cfg.path)?;
             }
-            Some(v) if v.as_ref() == [FORMAT] => {
+            Some(v) if crate::codec::readable(&v) => {
                 if m.get(meta::KIND)?.as_deref() != Some(&b"national"[..]) {
                     return Err(StoreError::WrongSite {
                         path: cfg.path.clone(),
                         found: "a site node".into(),
                         expected: "the national node".into(),
                     });
+                }
+                if v.as_ref() != [FORMAT] {
+                    // Format 2: read as it is, marked 3 for what is written from now on.
+                    m.insert(meta::FORMAT, &[FORMAT])?;
+                    disk.sync()?;
                 }
             }
             Some(v) => {

@@ -26,6 +26,7 @@ fn fields(capacity: u32) -> ChallengeFields {
             name: "Jean-Luc Delpeuch".into(),
             role: "président".into(),
             organisation: "Communauté de communes du Clunisois".into(),
+            private: false,
         }],
         facilitators: vec![Holder::named("Noémie Bernard")],
         room: "Farinier".into(),
@@ -76,6 +77,72 @@ async fn a_new_store_has_an_epoch_and_logs_its_default_themes() {
     assert!(matches!(err, StoreError::WrongSite { .. }), "{err}");
 }
 
+/// Issue 15: people may be private since format 3; a database of format 2 opens as it is,
+/// its challenges read with every person public, and says format 3 from then on.
+#[tokio::test]
+async fn a_database_of_format_2_opens_and_reads_its_people_as_public() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    store
+        .submit(
+            "c1",
+            Command::CreateChallenge {
+                number: Some(1),
+                fields: fields(5),
+            },
+        )
+        .await
+        .unwrap();
+    let (written, _) = store.challenge(1).unwrap().unwrap();
+    store.close();
+    drop(store);
+    {
+        // What the previous release wrote: the row in format 2's layout, meta format 2.
+        let db = batch::open_db(dir.path(), 4 << 20).unwrap();
+        let meta = db.open_tree(T::Meta.name()).unwrap();
+        meta.insert(meta::FORMAT, &[2u8]).unwrap();
+        let rows = db.open_tree(T::Challenges.name()).unwrap();
+        let (k, _) = rows.iter().next().unwrap().unwrap();
+        let old = agora_model::compat::with_format_2(|| {
+            postcard::to_extend(&written, vec![codec::FORMAT_2])
+        })
+        .unwrap();
+        rows.insert(k, old).unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(&config(dir.path())).unwrap();
+    let (read, _) = store.challenge(1).unwrap().unwrap();
+    assert_eq!(read, written);
+    assert!(read.fields.holders.iter().all(|p| !p.private));
+    store.close();
+    drop(store);
+    {
+        // What was read was the format-2 row (no replay rewrote it), and the database now
+        // says format 3, which the previous release refuses at open.
+        let db = batch::open_db(dir.path(), 4 << 20).unwrap();
+        let rows = db.open_tree(T::Challenges.name()).unwrap();
+        let (_, v) = rows.iter().next().unwrap().unwrap();
+        assert_eq!(v[0], codec::FORMAT_2);
+        let meta = db.open_tree(T::Meta.name()).unwrap();
+        assert_eq!(meta.get(meta::FORMAT).unwrap().as_deref(), Some(&[3u8][..]));
+    }
+    let store = Store::open(&config(dir.path())).unwrap();
+    let mut edited = read.fields.clone();
+    edited.holders[0].private = true;
+    store
+        .submit(
+            "c2",
+            Command::UpdateChallenge {
+                number: 1,
+                expected_version: read.version,
+                fields: edited,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(store.challenge(1).unwrap().unwrap().0.fields.holders[0].private);
+}
+
 #[tokio::test]
 async fn a_database_of_the_previous_format_is_refused_with_the_way_to_upgrade() {
     let dir = tempfile::tempdir().unwrap();
@@ -95,7 +162,7 @@ async fn a_database_of_the_previous_format_is_refused_with_the_way_to_upgrade() 
             err,
             StoreError::UnsupportedFormat {
                 found: 1,
-                supported: 2,
+                supported: 3,
                 ..
             }
         ),
@@ -991,6 +1058,7 @@ async fn the_largest_commands_the_model_allows_fit_in_a_row() {
         name: format!("{i}{}", wide(c::MAX_NAME - 1)),
         role: wide(c::MAX_ROLE),
         organisation: wide(c::MAX_ORGANISATION),
+        private: false,
     };
     // Holders, facilitators and speakers: MAX_PEOPLE together, each text at its limit; every
     // further question, and every language's translation with all its questions.

@@ -49,7 +49,12 @@ pub struct Job {
 impl Job {
     pub fn new(request_id: &str, cmd: Command, reply: Reply) -> Result<Job, StoreError> {
         check_request_id(request_id)?;
-        let fingerprint = agora_model::fnv1a(&encode(&cmd)?);
+        // Under the format byte the fingerprints were made with, so that a retry across the
+        // upgrade to format 3 still matches its stored answer (a command naming people, whose
+        // layout changed, does not).
+        let mut bytes = encode(&cmd)?;
+        bytes[0] = codec::FORMAT_2;
+        let fingerprint = agora_model::fnv1a(&bytes);
         Ok(Job {
             request_id: request_id.to_owned(),
             fingerprint,

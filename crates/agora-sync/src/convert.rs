@@ -51,6 +51,7 @@ pub fn holder(p: &m::Person) -> pb::Holder {
         name: p.name.clone(),
         role: p.role.clone(),
         collectivity: p.organisation.clone(),
+        private: p.private,
     }
 }
 
@@ -59,6 +60,7 @@ pub fn person(p: &m::Person) -> pb::Person {
         name: p.name.clone(),
         role: p.role.clone(),
         organisation: p.organisation.clone(),
+        private: p.private,
     }
 }
 
@@ -353,6 +355,7 @@ pub fn holder_from(h: pb::Holder) -> m::Person {
         name: h.name,
         role: h.role,
         organisation: h.collectivity,
+        private: h.private,
     }
 }
 
@@ -361,6 +364,7 @@ pub fn person_from(p: pb::Person) -> m::Person {
         name: p.name,
         role: p.role,
         organisation: p.organisation,
+        private: p.private,
     }
 }
 

@@ -155,6 +155,22 @@ fn to_login() -> Response {
     Redirect::to("/desk/login").into_response()
 }
 
+/// The login, then the desk with the défi a poster's QR code chose (`?defi=N`), if any.
+fn to_login_for(defi: Option<u32>) -> Response {
+    match defi {
+        Some(n) => see(&format!("/desk/login?defi={n}")),
+        None => to_login(),
+    }
+}
+
+/// The desk, with the défi chosen beforehand.
+fn desk_for(defi: Option<u32>) -> Response {
+    match defi {
+        Some(n) => see(&format!("/desk?defi={n}")),
+        None => see("/desk"),
+    }
+}
+
 pub(crate) fn see(path: &str) -> Response {
     Redirect::to(path).into_response()
 }
@@ -168,13 +184,14 @@ pub async fn login_page(
 ) -> Result<Response, Failure> {
     let (lang, set_lang) = language(&headers, &q);
     if app.sessions.current(&headers).is_some() {
-        return Ok(see("/desk"));
+        return Ok(desk_for(q.defi()));
     }
     html(
         LoginPage {
             f: frame(&app, lang, "/desk/login", None),
             refused: false,
             throttled: false,
+            defi: q.defi(),
         },
         set_lang,
     )
@@ -190,6 +207,9 @@ enum Refusal {
 pub struct LoginForm {
     #[serde(default)]
     token: String,
+    /// The défi chosen before the login (see [`PageQuery::defi`]).
+    #[serde(default)]
+    defi: String,
 }
 
 pub async fn login(
@@ -200,12 +220,14 @@ pub async fn login(
 ) -> Result<Response, Failure> {
     let now = Instant::now();
     let (lang, _) = language(&headers, &PageQuery::default());
+    let defi = form.defi.trim().parse::<u32>().ok();
     let refused = |app: &App, why: Refusal, status: StatusCode| -> Result<Response, Failure> {
         let mut r = html(
             LoginPage {
                 f: frame(app, lang, "/desk/login", None),
                 refused: why == Refusal::WrongToken,
                 throttled: why == Refusal::TooMany,
+                defi,
             },
             None,
         )?;
@@ -229,7 +251,7 @@ pub async fn login(
         return refused(&app, Refusal::WrongToken, StatusCode::UNAUTHORIZED);
     }
     let id = app.sessions.open();
-    let mut r = see("/desk");
+    let mut r = desk_for(defi);
     if let Ok(v) = HeaderValue::from_str(&session::set_cookie(&id, app.config.tls.is_some())) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -337,7 +359,8 @@ pub async fn home(
 ) -> Result<Response, Failure> {
     let (lang, set_lang) = language(&headers, &q);
     let Some(cur) = app.sessions.current(&headers) else {
-        return Ok(to_login());
+        // A poster's QR code opened the desk before the login: the défi goes through it.
+        return Ok(to_login_for(q.defi()));
     };
     let query = q.q.clone().unwrap_or_default();
     let found = if query.trim().is_empty() {

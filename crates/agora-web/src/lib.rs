@@ -186,9 +186,22 @@ fn router(app: Arc<App>) -> Router {
             get(organisers::defi).post(organisers::save_defi),
         )
         .route("/org/proposals", get(organisers::proposals))
-        .route("/org/program", get(organisers::program))
-        .route("/org/conferences", get(organisers::conferences))
-        .route("/org/teams", get(organisers::teams))
+        .route(
+            "/org/proposals/{id}/review",
+            post(organisers::review_proposal),
+        )
+        .route(
+            "/org/program",
+            get(organisers::program).post(organisers::add_program_item),
+        )
+        .route(
+            "/org/conferences",
+            get(organisers::conferences).post(organisers::create_conference),
+        )
+        .route(
+            "/org/teams",
+            get(organisers::teams).post(organisers::create_team),
+        )
         .route(
             "/org/actions",
             get(organisers::actions).post(organisers::add_action),

@@ -6,8 +6,11 @@
 //! [`COOKIE`], a store apart from the desk's), so a desk session never opens these pages.
 //! Every write is a model [`Command`] submitted under the form's request id, as at the desk.
 
+mod forms;
 mod page;
 pub mod words;
+
+pub use forms::{add_program_item, create_conference, create_team, review_proposal};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,7 +38,7 @@ use crate::{App, Peer};
 
 use page::*;
 pub use page::{DefiView, local_day, local_time};
-use words::{ACTION_STATUSES, CHALLENGE_STATUSES, texts};
+use words::{ACTION_STATUSES, CHALLENGE_STATUSES, is_private_mark, texts};
 
 type AppState = State<Arc<App>>;
 
@@ -286,7 +289,7 @@ pub async fn defi(
             f: frame(&app, lang, &format!("/org/defis/{number}"), Some(&cur)),
             o: texts(lang),
             section: "defis",
-            form: DefiForm::of(&c, &themes),
+            form: DefiForm::of(lang, &c, &themes),
             statuses: status_choices(lang),
         },
         set_lang,
@@ -329,16 +332,23 @@ impl Posted {
     }
 }
 
-/// "name ; role ; organisation", one person a line.
+/// "name ; role ; organisation", one person a line, then "; privé" (or "private",
+/// "privat") for a name that stays on the site.
 fn people(text: &str) -> Vec<Person> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let mut parts = l.split(';').map(str::trim);
+            let mut parts: Vec<&str> = l.split(';').map(str::trim).collect();
+            let private = parts.len() > 3 && parts.last().is_some_and(|w| is_private_mark(w));
+            if private {
+                parts.pop();
+            }
+            let mut parts = parts.into_iter();
             Person {
                 name: parts.next().unwrap_or_default().to_owned(),
                 role: parts.next().unwrap_or_default().to_owned(),
                 organisation: parts.collect::<Vec<_>>().join("; "),
+                private,
             }
         })
         .collect()
@@ -514,6 +524,10 @@ pub async fn proposals(
         .iter()
         .map(|p| ProposalRow {
             id: p.id,
+            reviewable: matches!(
+                p.status,
+                m::ProposalStatus::Submitted | m::ProposalStatus::NeedsChanges
+            ),
             cards: std::iter::once(QuestionCard::proposal(lang, p, &themes))
                 .chain(p.duplicates.iter().filter_map(card_of))
                 .collect(),
@@ -541,14 +555,22 @@ pub async fn program(
     }: Organiser,
 ) -> Result<Response, Failure> {
     let store = Arc::clone(&app.store);
-    let items = blocking(move || store.program(i64::MIN, i64::MAX)).await?;
-    let days = ProgramDay::grid(lang, app.config.zone, &items);
+    let (items, conferences) = blocking(move || {
+        let conferences = store.conferences()?.into_iter().map(|(c, _)| c);
+        Ok((
+            store.program(i64::MIN, i64::MAX)?,
+            conferences.collect::<Vec<_>>(),
+        ))
+    })
+    .await?;
+    let days = ProgramDay::grid(lang, app.config.zone, &items, &conferences);
     html(
         ProgramPage {
             f: frame(&app, lang, "/org/program", Some(&cur)),
             o: texts(lang),
             section: "program",
             days,
+            kinds: words::program_kinds(lang),
         },
         set_lang,
     )

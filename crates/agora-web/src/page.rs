@@ -184,6 +184,8 @@ pub struct LoginPage {
     pub f: Frame,
     pub refused: bool,
     pub throttled: bool,
+    /// The défi a poster's QR code chose, carried through the login.
+    pub defi: Option<u32>,
 }
 
 #[derive(Template)]

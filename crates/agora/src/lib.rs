@@ -339,7 +339,7 @@ enum ExportCommand {
     /// Everything the site holds about one participant, as JSON (subject access).
     Person(ExportPersonArgs),
     /// The site's défis as a sheet that `agora import` reads back (people one per line in
-    /// a cell, `name | role | organisation`).
+    /// a cell, `name | role | organisation`, `| private` for a name that stays on the site).
     Defis(ExportDefisArgs),
 }
 

@@ -337,6 +337,7 @@ fn fields(capacity: u32) -> ChallengeFields {
             name: "Isabelle Menesplier".into(),
             role: "DGS".into(),
             organisation: "Volvic".into(),
+            private: false,
         }],
         facilitators: vec![Holder::named("Equipe Bourgogne")],
         room: "Salle des moines".into(),
@@ -789,6 +790,7 @@ fn an_update_naming_facilitators_only_keeps_their_roles_and_organisations() {
         name: "Carine Hertel".into(),
         role: "cheffe de service".into(),
         organisation: "INET".into(),
+        private: false,
     }];
     s.run(Command::CreateChallenge {
         number: Some(7),

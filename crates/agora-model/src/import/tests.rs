@@ -30,6 +30,7 @@ fn row(line: usize, number: u32, title: &str) -> DefiRow {
                 name: "Sandrine Barret".into(),
                 role: "cheffe de projet".into(),
                 organisation: "CNFPT".into(),
+                private: false,
             }],
             facilitators: vec![Person::named("Olivier Ryckewaert")],
             capacity: 12,

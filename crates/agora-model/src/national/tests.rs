@@ -6,8 +6,8 @@ use std::convert::Infallible;
 use super::*;
 use crate::shared::{ReplicaChallenge, ReplicaTotals, SharedParticipant, SharedRegistration};
 use crate::{
-    Challenge, ChallengeFields, ChallengeStatus, OrganisationType, ParticipantId, RegistrationId,
-    Theme,
+    Challenge, ChallengeFields, ChallengeStatus, OrganisationType, ParticipantId, Person,
+    RegistrationId, Theme,
 };
 
 #[derive(Default)]
@@ -1054,4 +1054,60 @@ fn a_leftover_invite_never_replaces_a_joined_sites_certificate() {
         Err(NationalError::AlreadyJoined("lyon".into()))
     );
     hello_cert(&mut m, "lyon", "lyon", "fp1").unwrap();
+}
+
+/// Issue 15: a holder made private after their name went up: the replica and every older
+/// record of the challenge lose the name (the role stays); the same name on another
+/// challenge, public there, is kept.
+#[test]
+fn a_name_made_private_leaves_the_replica_and_the_older_records_of_its_challenge() {
+    let mut m = Mem::default();
+    joined(&mut m, "lyon");
+    let mut c = challenge(1, "Accueil");
+    c.fields.holders = vec![Person {
+        name: "Anne Martin".into(),
+        role: "DGS".into(),
+        organisation: "Ville de Lyon".into(),
+        private: false,
+    }];
+    let mut other = challenge(2, "Mobilités");
+    other.fields.holders = c.fields.holders.clone();
+    let up = |c: &Challenge| SharedEvent::ChallengeUpserted(shared::share_challenge(c));
+    ingest(&mut m, "lyon", vec![change(1, vec![up(&c), up(&other)])]).unwrap();
+    let at = m.log.iter().position(|r| r.site_seq == 1).unwrap();
+    assert!(
+        format!("{:?}", m.log[at]).contains("Anne Martin"),
+        "public by role"
+    );
+    c.fields.holders[0].private = true;
+    c.version = 2;
+    let sent = shared::share_challenge(&c);
+    assert_eq!(
+        sent.fields.holders[0].name, "",
+        "the name stays on the site"
+    );
+    assert_eq!(sent.fields.holders[0].role, "DGS");
+    ingest(&mut m, "lyon", vec![change(2, vec![up(&c)])]).unwrap();
+    let replica = m.challenges.values().find(|r| r.challenge.number == 1);
+    assert_eq!(replica.unwrap().challenge.fields.holders[0].name, "");
+    let SharedEvent::ChallengeUpserted(first) = &m.log[at].events[0] else {
+        panic!("{:?}", m.log[at]);
+    };
+    assert_eq!(first.fields.holders[0].name, "", "the older record lost it");
+    assert!(first.fields.holders[0].private);
+    assert_eq!(first.fields.holders[0].role, "DGS");
+    let SharedEvent::ChallengeUpserted(second) = &m.log[at].events[1] else {
+        panic!("{:?}", m.log[at]);
+    };
+    assert_eq!(second.fields.holders[0].name, "Anne Martin", "public there");
+    let u = Unnaming {
+        site_id: "lyon".into(),
+        who: Unnamed::ChallengeNames {
+            number: 1,
+            names: ["Anne Martin".to_owned()].into(),
+        },
+        up_to: 10,
+    };
+    assert!(u.may_hold(b"\x02..Anne Martin.."));
+    assert!(!u.may_hold(b"\x02..Anne Marti"));
 }

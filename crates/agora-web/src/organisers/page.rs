@@ -104,23 +104,35 @@ pub fn local_day(lang: Lang, zone: Tz, ms: i64) -> String {
     local(zone, ms).map_or_else(String::new, |t| day_name(lang, t.date_naive()))
 }
 
-/// "Anne Martin (DGS, Ville de Cluny)".
+/// "Anne Martin (DGS, Ville de Cluny)"; a private person by role only: "DGS, Ville de
+/// Cluny" (posters and lists show no private name).
 pub fn person_line(p: &Person) -> String {
     let more: Vec<&str> = [p.role.as_str(), p.organisation.as_str()]
         .into_iter()
         .filter(|s| !s.is_empty())
         .collect();
-    if more.is_empty() {
+    if p.private {
+        more.join(", ")
+    } else if more.is_empty() {
         p.name.clone()
     } else {
         format!("{} ({})", p.name, more.join(", "))
     }
 }
 
-fn people_text(people: &[Person]) -> String {
+/// The people as a défi form's textarea holds them (a private one's line ends with the
+/// language's mark).
+fn people_text(lang: Lang, people: &[Person]) -> String {
     people
         .iter()
-        .map(|p| format!("{} ; {} ; {}", p.name, p.role, p.organisation))
+        .map(|p| {
+            let line = format!("{} ; {} ; {}", p.name, p.role, p.organisation);
+            if p.private {
+                format!("{line} ; {}", words::private_mark(lang))
+            } else {
+                line
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -133,6 +145,15 @@ fn theme_list(ids: &[String], labels: &BTreeMap<String, String>) -> String {
 }
 
 /// A défi as its poster and the organisers' list show it.
+/// People's lines, without those that would be empty (a private person with no role).
+fn lines_of(people: &[Person]) -> Vec<String> {
+    people
+        .iter()
+        .map(person_line)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
 pub struct DefiView {
     pub number: u32,
     pub title: String,
@@ -155,9 +176,9 @@ impl DefiView {
             more_questions: f.more_questions.clone(),
             description: f.description.clone(),
             themes: theme_list(&f.themes, themes),
-            holders: f.holders.iter().map(person_line).collect(),
-            facilitators: f.facilitators.iter().map(person_line).collect(),
-            speakers: f.speakers.iter().map(person_line).collect(),
+            holders: lines_of(&f.holders),
+            facilitators: lines_of(&f.facilitators),
+            speakers: lines_of(&f.speakers),
             room: f.room.clone(),
             capacity: f.capacity,
         }
@@ -232,7 +253,7 @@ impl DefiForm {
         }
     }
 
-    pub fn of(c: &Challenge, labels: &BTreeMap<String, String>) -> Self {
+    pub fn of(lang: Lang, c: &Challenge, labels: &BTreeMap<String, String>) -> Self {
         let f = &c.fields;
         DefiForm {
             number: c.number,
@@ -241,8 +262,8 @@ impl DefiForm {
             title: f.title.clone(),
             description: f.description.clone(),
             more_questions: f.more_questions.join("\n"),
-            holders: people_text(&f.holders),
-            facilitators: people_text(&f.facilitators),
+            holders: people_text(lang, &f.holders),
+            facilitators: people_text(lang, &f.facilitators),
             room: f.room.clone(),
             capacity: f.capacity.to_string(),
             status: CHALLENGE_STATUSES
@@ -349,6 +370,8 @@ impl QuestionCard {
 pub struct ProposalRow {
     pub id: u32,
     pub cards: Vec<QuestionCard>,
+    /// Submitted or sent back: it may be reviewed (accepted, declined, sent back).
+    pub reviewable: bool,
 }
 
 /// One item in a cell of the program's grid.
@@ -356,6 +379,8 @@ pub struct Cell {
     pub id: u32,
     pub title: String,
     pub kind: &'static str,
+    /// A mini-conference (its id is the conference's), not a program item.
+    pub conference: bool,
 }
 
 /// One slot (a row of the grid): its times and one cell per room.
@@ -388,21 +413,49 @@ impl ProgramDay {
     /// The organisers' document's grid: one table a local day, a row a time slot (its
     /// start and end), a column a room (the items without a room in a first column,
     /// "whole site"), each item in its cell.
-    pub fn grid(lang: Lang, zone: Tz, items: &[ProgramItem]) -> Vec<ProgramDay> {
+    pub fn grid(
+        lang: Lang,
+        zone: Tz,
+        program: &[ProgramItem],
+        conferences: &[Conference],
+    ) -> Vec<ProgramDay> {
         let whole = words::texts(lang).whole_site;
-        let mut by_day: BTreeMap<NaiveDate, Vec<&ProgramItem>> = BTreeMap::new();
-        for item in items {
+        // The conferences in their rooms and slots beside the program's items.
+        let as_items: Vec<ProgramItem> = conferences
+            .iter()
+            .map(|c| ProgramItem {
+                id: c.id,
+                fields: agora_model::ProgramItemFields {
+                    kind: ProgramKind::MiniConferences,
+                    title: c.fields.title.clone(),
+                    room: c.fields.room.clone(),
+                    start_ms: c.fields.start_ms,
+                    end_ms: c.fields.end_ms,
+                },
+                created_at_ms: c.created_at_ms,
+            })
+            .collect();
+        // (item, whether it is a conference)
+        let all = program
+            .iter()
+            .map(|i| (i, false))
+            .chain(as_items.iter().map(|i| (i, true)));
+        let mut by_day: BTreeMap<NaiveDate, Vec<(&ProgramItem, bool)>> = BTreeMap::new();
+        for (item, conference) in all {
             if let Some(t) = local(zone, item.fields.start_ms) {
-                by_day.entry(t.date_naive()).or_default().push(item);
+                by_day
+                    .entry(t.date_naive())
+                    .or_default()
+                    .push((item, conference));
             }
         }
         by_day
             .into_iter()
             .map(|(day, items)| {
-                let has_whole = items.iter().any(|i| i.fields.room.trim().is_empty());
+                let has_whole = items.iter().any(|(i, _)| i.fields.room.trim().is_empty());
                 let named: BTreeSet<&str> = items
                     .iter()
-                    .map(|i| i.fields.room.trim())
+                    .map(|(i, _)| i.fields.room.trim())
                     .filter(|r| !r.is_empty())
                     .collect();
                 let mut rooms: Vec<&str> = Vec::new();
@@ -412,7 +465,7 @@ impl ProgramDay {
                 rooms.extend(named);
                 let slots: BTreeSet<(i64, i64)> = items
                     .iter()
-                    .map(|i| (i.fields.start_ms, i.fields.end_ms))
+                    .map(|(i, _)| (i.fields.start_ms, i.fields.end_ms))
                     .collect();
                 let slots = slots
                     .into_iter()
@@ -424,15 +477,16 @@ impl ProgramDay {
                             .map(|room| {
                                 items
                                     .iter()
-                                    .filter(|i| {
+                                    .filter(|(i, _)| {
                                         i.fields.start_ms == start
                                             && i.fields.end_ms == end
                                             && i.fields.room.trim() == *room
                                     })
-                                    .map(|i| Cell {
+                                    .map(|(i, conference)| Cell {
                                         id: i.id,
                                         title: i.fields.title.clone(),
                                         kind: kind_class(i.fields.kind),
+                                        conference: *conference,
                                     })
                                     .collect()
                             })
@@ -562,6 +616,8 @@ pub struct ProgramPage {
     pub o: &'static OrgTexts,
     pub section: &'static str,
     pub days: Vec<ProgramDay>,
+    /// The new item form's kinds: (value, label).
+    pub kinds: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -623,7 +679,7 @@ mod tests {
             item(3, "Cellier", d0 + 12 * h, d0 + 14 * h),
             item(4, "Farinier", d0 + 31 * h, d0 + 32 * h),
         ];
-        let days = ProgramDay::grid(Lang::Fr, chrono_tz::Europe::Paris, &items);
+        let days = ProgramDay::grid(Lang::Fr, chrono_tz::Europe::Paris, &items, &[]);
         assert_eq!(days.len(), 2);
         assert_eq!(days[0].label, "mardi 10 juillet 2018");
         assert_eq!(days[0].rooms, ["Tout le site", "Cellier", "Farinier"]);

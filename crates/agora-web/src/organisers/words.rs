@@ -66,6 +66,25 @@ pub struct OrgTexts {
     pub speakers: &'static str,
     pub no_defi: &'static str,
     pub defi: &'static str,
+    pub review: &'static str,
+    pub comment: &'static str,
+    pub accept: &'static str,
+    pub decline: &'static str,
+    pub ask_changes: &'static str,
+    pub accept_help: &'static str,
+    pub new_conference: &'static str,
+    pub speaker_help: &'static str,
+    pub abstract_: &'static str,
+    pub day: &'static str,
+    pub start: &'static str,
+    pub end: &'static str,
+    pub language: &'static str,
+    pub new_team: &'static str,
+    pub min_members: &'static str,
+    pub max_members: &'static str,
+    pub new_item: &'static str,
+    pub kind: &'static str,
+    pub add: &'static str,
 }
 
 static FR: OrgTexts = OrgTexts {
@@ -91,7 +110,7 @@ static FR: OrgTexts = OrgTexts {
     one_per_line: "une par ligne",
     holders: "Porteurs",
     facilitators: "Facilitateurs·rices",
-    people_help: "une personne par ligne : nom ; rôle ; organisation",
+    people_help: "une personne par ligne : nom ; rôle ; organisation, puis « ; privé » pour un nom qui ne quitte pas le site (affiches et national montrent le rôle)",
     capacity: "Places",
     status: "État",
     registered: "Inscrits",
@@ -128,6 +147,25 @@ static FR: OrgTexts = OrgTexts {
     speakers: "Grands témoins",
     no_defi: "Aucun défi sur ce site.",
     defi: "Défi",
+    review: "Examen",
+    comment: "Commentaire",
+    accept: "Accepter",
+    decline: "Refuser",
+    ask_changes: "Demander des modifications",
+    accept_help: "Pour accepter : les facilitateurs·rices (un·e par ligne), la salle et les places du défi qui en naît.",
+    new_conference: "Nouvelle mini-conférence",
+    speaker_help: "le nom d'un·e participant·e déjà inscrit·e",
+    abstract_: "Résumé",
+    day: "Jour",
+    start: "Début",
+    end: "Fin",
+    language: "Langue",
+    new_team: "Nouvelle équipe apprenante",
+    min_members: "Membres, au moins",
+    max_members: "Membres, au plus",
+    new_item: "Nouvel élément du programme",
+    kind: "Type",
+    add: "Ajouter",
 };
 
 static EN: OrgTexts = OrgTexts {
@@ -153,7 +191,7 @@ static EN: OrgTexts = OrgTexts {
     one_per_line: "one per line",
     holders: "Holders",
     facilitators: "Facilitators",
-    people_help: "one person per line: name; role; organisation",
+    people_help: "one person per line: name; role; organisation, then \"; private\" for a name that stays on the site (posters and the national node show the role)",
     capacity: "Seats",
     status: "Status",
     registered: "Registered",
@@ -190,6 +228,25 @@ static EN: OrgTexts = OrgTexts {
     speakers: "Speakers",
     no_defi: "No challenge on this site.",
     defi: "Challenge",
+    review: "Review",
+    comment: "Comment",
+    accept: "Accept",
+    decline: "Decline",
+    ask_changes: "Ask for changes",
+    accept_help: "To accept: the facilitators (one per line), the room and the seats of the challenge it becomes.",
+    new_conference: "New mini-conference",
+    speaker_help: "the name of a participant already registered",
+    abstract_: "Abstract",
+    day: "Day",
+    start: "Start",
+    end: "End",
+    language: "Language",
+    new_team: "New learning team",
+    min_members: "Members, at least",
+    max_members: "Members, at most",
+    new_item: "New program item",
+    kind: "Kind",
+    add: "Add",
 };
 
 static DE: OrgTexts = OrgTexts {
@@ -215,7 +272,7 @@ static DE: OrgTexts = OrgTexts {
     one_per_line: "eine pro Zeile",
     holders: "Träger",
     facilitators: "Moderation",
-    people_help: "eine Person pro Zeile: Name; Funktion; Organisation",
+    people_help: "eine Person pro Zeile: Name; Funktion; Organisation, dann „; privat“ für einen Namen, der den Standort nicht verlässt (Plakate und national zeigen die Funktion)",
     capacity: "Plätze",
     status: "Status",
     registered: "Angemeldet",
@@ -252,6 +309,25 @@ static DE: OrgTexts = OrgTexts {
     speakers: "Gäste",
     no_defi: "Keine Challenge an diesem Standort.",
     defi: "Challenge",
+    review: "Prüfung",
+    comment: "Kommentar",
+    accept: "Annehmen",
+    decline: "Ablehnen",
+    ask_changes: "Änderungen erbitten",
+    accept_help: "Zum Annehmen: die Moderation (eine Person pro Zeile), der Raum und die Plätze der neuen Challenge.",
+    new_conference: "Neue Mini-Konferenz",
+    speaker_help: "der Name einer bereits angemeldeten Person",
+    abstract_: "Zusammenfassung",
+    day: "Tag",
+    start: "Beginn",
+    end: "Ende",
+    language: "Sprache",
+    new_team: "Neues Lernteam",
+    min_members: "Mitglieder, mindestens",
+    max_members: "Mitglieder, höchstens",
+    new_item: "Neuer Programmpunkt",
+    kind: "Art",
+    add: "Hinzufügen",
 };
 
 pub fn texts(lang: Lang) -> &'static OrgTexts {
@@ -349,6 +425,106 @@ pub fn field_label(lang: Lang, field: &str) -> Option<&'static str> {
         "what" => t.what,
         "owner" => t.owner,
         "due" | "due_ms" => t.due,
+        "comment" => t.comment,
+        "day" => t.day,
+        "speaker" => t.speaker,
+        "abstract" => t.abstract_,
+        "start" | "start_ms" => t.start,
+        "end" | "end_ms" => t.end,
+        "language" => t.language,
+        "name" => lang.t().name,
+        "min_members" => t.min_members,
+        "max_members" => t.max_members,
+        "kind" => t.kind,
         _ => return None,
     })
+}
+
+/// The word that marks a person's line private in a défi form, in each language; any of
+/// them is read back.
+pub fn private_mark(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "privé",
+        Lang::En => "private",
+        Lang::De => "privat",
+    }
+}
+
+/// Whether a person's line ends with a private mark (in any language).
+pub fn is_private_mark(word: &str) -> bool {
+    let w = word.trim().to_lowercase();
+    ["privé", "privée", "private", "privat"].contains(&w.as_str())
+}
+
+/// A program item's kind as the form offers it: (value, label).
+pub fn program_kinds(lang: Lang) -> Vec<(String, String)> {
+    let (welcome, plenary, step, conferences, moment, exhibition, closing) = match lang {
+        Lang::Fr => (
+            "Accueil",
+            "Plénière",
+            "Défis, étape",
+            "Mini-conférences",
+            "Équipes apprenantes, moment",
+            "Exposition",
+            "Clôture",
+        ),
+        Lang::En => (
+            "Welcome",
+            "Plenary",
+            "Challenges, step",
+            "Mini-conferences",
+            "Learning teams, moment",
+            "Exhibition",
+            "Closing",
+        ),
+        Lang::De => (
+            "Empfang",
+            "Plenum",
+            "Challenges, Schritt",
+            "Mini-Konferenzen",
+            "Lernteams, Treffen",
+            "Ausstellung",
+            "Abschluss",
+        ),
+    };
+    let mut out = vec![
+        ("welcome".to_owned(), welcome.to_owned()),
+        ("plenary".to_owned(), plenary.to_owned()),
+    ];
+    out.extend((1..=6).map(|n| (format!("step-{n}"), format!("{step} {n}"))));
+    out.push(("conferences".to_owned(), conferences.to_owned()));
+    out.extend((1..=3).map(|n| (format!("moment-{n}"), format!("{moment} {n}"))));
+    out.push(("exhibition".to_owned(), exhibition.to_owned()));
+    out.push(("closing".to_owned(), closing.to_owned()));
+    out
+}
+
+/// What a review did, in a sentence.
+pub fn reviewed(lang: Lang, id: u32, status: ProposalStatus, challenge: Option<u32>) -> String {
+    match (lang, challenge) {
+        (Lang::Fr, Some(n)) => format!("Proposition {id} acceptée : c'est le défi {n}."),
+        (Lang::En, Some(n)) => format!("Proposal {id} accepted: it is challenge {n}."),
+        (Lang::De, Some(n)) => format!("Vorschlag {id} angenommen: er ist Challenge {n}."),
+        (Lang::Fr, None) => format!("Proposition {id} : {}.", proposal_status(lang, status)),
+        (Lang::En, None) => format!("Proposal {id}: {}.", proposal_status(lang, status)),
+        (Lang::De, None) => format!("Vorschlag {id}: {}.", proposal_status(lang, status)),
+    }
+}
+
+/// What a creation form made, in a sentence.
+pub fn created(lang: Lang, label: &str) -> String {
+    match lang {
+        Lang::Fr => format!("{label} : créé·e."),
+        Lang::En => format!("{label}: created."),
+        Lang::De => format!("{label}: angelegt."),
+    }
+}
+
+/// Program items added, in a sentence.
+pub fn items_added(lang: Lang, title: &str) -> String {
+    match lang {
+        Lang::Fr => format!("« {title} » ajouté au programme."),
+        Lang::En => format!("“{title}” added to the program."),
+        Lang::De => format!("„{title}“ zum Programm hinzugefügt."),
+    }
 }

@@ -190,6 +190,9 @@ struct TomlPerson {
     role: String,
     #[serde(default)]
     organisation: String,
+    /// The name stays on the site: posters and the national node show the role.
+    #[serde(default)]
+    private: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -233,6 +236,7 @@ fn people(p: Option<Sp<Vec<TomlPerson>>>) -> Vec<Person> {
                 name: p.name,
                 role: p.role,
                 organisation: p.organisation,
+                private: p.private,
             })
             .collect()
     })
@@ -267,6 +271,9 @@ fn parse_toml(src: &str) -> anyhow::Result<ImportFile> {
                 name: c.speaker.name,
                 role: c.speaker.role,
                 organisation: c.speaker.organisation,
+                // A conference's speaker becomes a participant, whose name goes up only
+                // with their consent.
+                private: false,
             },
             fields: ConferenceFields {
                 title: c.title,
@@ -423,7 +430,8 @@ const COLUMNS: [(&str, &[&str]); 16] = [
 ];
 
 /// Separator of values inside one cell: one per line (Alt+Entrée in a spreadsheet).
-/// A person is "name | role | organisation".
+/// A person is "name | role | organisation", then "| private" for a name that stays on the
+/// site.
 fn cell_list(cell: &str) -> Vec<String> {
     cell.lines()
         .map(str::trim)
@@ -442,14 +450,23 @@ fn cell_people(line: usize, column: &str, cell: &str) -> anyhow::Result<Vec<Pers
                 [name, role] => Ok(Person {
                     name: (*name).to_owned(),
                     role: (*role).to_owned(),
-                    organisation: String::new(),
+                    ..Person::default()
                 }),
                 [name, role, org] => Ok(Person {
                     name: (*name).to_owned(),
                     role: (*role).to_owned(),
                     organisation: (*org).to_owned(),
+                    private: false,
                 }),
-                _ => bail!("line {line}: {column}: {l:?} has more than name | role | organisation"),
+                [name, role, org, flag] if flag.eq_ignore_ascii_case("private") => Ok(Person {
+                    name: (*name).to_owned(),
+                    role: (*role).to_owned(),
+                    organisation: (*org).to_owned(),
+                    private: true,
+                }),
+                _ => bail!(
+                    "line {line}: {column}: {l:?} is not name | role | organisation | private"
+                ),
             }
         })
         .collect()
@@ -458,7 +475,9 @@ fn cell_people(line: usize, column: &str, cell: &str) -> anyhow::Result<Vec<Pers
 fn person_cell(ps: &[Person]) -> String {
     ps.iter()
         .map(|p| {
-            if p.role.is_empty() && p.organisation.is_empty() {
+            if p.private {
+                format!("{} | {} | {} | private", p.name, p.role, p.organisation)
+            } else if p.role.is_empty() && p.organisation.is_empty() {
                 p.name.clone()
             } else {
                 format!("{} | {} | {}", p.name, p.role, p.organisation)

@@ -16,6 +16,7 @@ fn proposal(question: &str) -> ProposalFields {
             name: "Sandrine Barret".into(),
             role: "cheffe de projet".into(),
             organisation: "CNFPT".into(),
+            private: false,
         },
         themes: vec!["la-qualite-de-l-action-publique".into()],
         wished_site: "Cluny".into(),

@@ -360,3 +360,36 @@ fn what_cannot_be_read_fails_with_its_line() {
     let err = parse("x.csv", "numero,question,couleur\n").unwrap_err();
     assert!(err.to_string().contains("couleur"), "{err}");
 }
+
+/// Issue 15: a name marked private survives a sheet's round trip (`| private`) and is read
+/// from TOML (`private = true`).
+#[test]
+fn a_private_name_round_trips_through_a_sheet_and_reads_from_toml() {
+    let mut file = data_file();
+    let d = file
+        .defis
+        .iter_mut()
+        .find(|d| !d.fields.holders.is_empty())
+        .expect("a défi with a holder");
+    d.fields.holders[0].private = true;
+    let bytes = defis_csv(&file.defis, Dialect::Rfc4180).expect("csv");
+    let text = String::from_utf8(bytes).expect("utf-8");
+    assert!(text.contains(" | private"), "{text}");
+    let back = parse("defis.csv", &text).expect("read back");
+    assert_eq!(comparable(&back.defis), comparable(&file.defis));
+    let toml = r#"
+[[defi]]
+number = 3
+themes = ["Identité territoriale"]
+question = "Comment rester discret ?"
+holders = [{ name = "Anne Martin", role = "DGS", organisation = "Cluny", private = true }]
+facilitators = [{ name = "Bruno" }]
+"#;
+    let read = parse("defis.toml", toml).expect("toml");
+    let holder = &read.defis[0].fields.holders[0];
+    assert_eq!(
+        (holder.name.as_str(), holder.private),
+        ("Anne Martin", true)
+    );
+    assert!(!read.defis[0].fields.facilitators[0].private);
+}
