@@ -19,8 +19,8 @@ use agora_store::national::{
     HelloCommand, Invite, NationalRecord, NationalStore, PeerCertificate, SiteRecord,
 };
 use agora_store::{StoreError, now_ms};
-use agora_sync::site_cert::{self, SiteCa};
 use agora_sync::feed::{self, Feed};
+use agora_sync::site_cert::{self, SiteCa};
 use agora_sync::uplink::stopped;
 use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
 

@@ -17,7 +17,6 @@ use agora_sync::uplink::UplinkStatus;
 use crate::auth::{Role, Tokens};
 use crate::convert;
 
-
 pub struct Site {
     pub store: Arc<Store>,
     pub name: String,

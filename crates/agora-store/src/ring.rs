@@ -106,7 +106,10 @@ mod tests {
     fn a_cursor_behind_the_ring_is_sent_to_the_disk() {
         let ring = Ring::new(4, 10);
         assert!(ring.after(10, 5).unwrap().is_empty());
-        assert!(ring.after(9, 5).is_none(), "11 is the first the ring may hold");
+        assert!(
+            ring.after(9, 5).is_none(),
+            "11 is the first the ring may hold"
+        );
         ring.extend(11, 11..=20);
         assert!(ring.after(15, 5).is_none(), "16 went past the capacity");
         assert_eq!(positions(&ring.after(16, 5).unwrap()), vec![17, 18, 19, 20]);
@@ -120,7 +123,10 @@ mod tests {
         assert!(ring.after(3, 5).is_none(), "4 and 5 were never held");
         assert_eq!(positions(&ring.after(5, 5).unwrap()), vec![6, 7]);
         ring.reset(7);
-        assert!(ring.after(6, 5).is_none(), "a rewritten log is read from the disk");
+        assert!(
+            ring.after(6, 5).is_none(),
+            "a rewritten log is read from the disk"
+        );
         assert!(ring.after(7, 5).unwrap().is_empty());
         ring.extend(8, [8]);
         assert_eq!(positions(&ring.after(7, 5).unwrap()), vec![8]);

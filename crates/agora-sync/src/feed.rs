@@ -172,7 +172,11 @@ fn cut<F: Feed>(max_lag: u64, pos: u64) -> Status {
     if let Ok(v) = pos.to_string().parse() {
         s.metadata_mut().insert(RESUME_AFTER, v);
     }
-    tracing::info!(node = F::NODE, resume_after = pos, "a watcher that did not read was cut");
+    tracing::info!(
+        node = F::NODE,
+        resume_after = pos,
+        "a watcher that did not read was cut"
+    );
     s
 }
 
