@@ -805,12 +805,28 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<SharedChange>, StoreError> {
-        let key = self.inner.pseudonym_key;
-        let share = |c: &Change| shared::share_change(&key, c);
-        if let Some(recent) = self.recent_log(after, limit) {
-            return Ok(recent.iter().map(|c| share(c)).collect());
+        if let Some(recent) = self.recent_shared_log(after, limit) {
+            return Ok(recent);
         }
-        Ok(self.read_log(after, limit)?.iter().map(share).collect())
+        let key = self.inner.pseudonym_key;
+        Ok(self
+            .read_log(after, limit)?
+            .iter()
+            .map(|c| shared::share_change(&key, c))
+            .collect())
+    }
+
+    /// [`Store::read_shared_log`] from memory only (never blocks on the disk); `None` when
+    /// `after` is older than what memory holds.
+    pub fn recent_shared_log(&self, after: u64, limit: usize) -> Option<Vec<SharedChange>> {
+        let key = self.inner.pseudonym_key;
+        let recent = self.recent_log(after, limit)?;
+        Some(
+            recent
+                .iter()
+                .map(|c| shared::share_change(&key, c))
+                .collect(),
+        )
     }
 
     /// Up to `limit` durable change records after `after` from memory, shared; `None`
