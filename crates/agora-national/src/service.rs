@@ -845,6 +845,9 @@ impl agora_web::NationalSource for National {
         after: u64,
         max: usize,
     ) -> Result<Vec<pb::NationalChange>, agora_web::SourceError> {
+        if let Some(recent) = self.store.recent_log(after, max) {
+            return Ok(recent.iter().map(|r| record(r)).collect());
+        }
         let records = self.store.read_log(after, max).map_err(source_error)?;
         Ok(records.iter().map(record).collect())
     }
