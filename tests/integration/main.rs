@@ -21,6 +21,7 @@ mod site_import;
 mod site_privacy;
 mod site_registration;
 mod site_watch;
+mod watch_fairness;
 mod web_desk;
 mod web_national;
 mod web_organisers;

@@ -43,6 +43,10 @@ pub struct NationalConfig {
     /// Records buffered per `Watch` stream before the watcher is made to wait.
     #[serde(default = "default_watch_buffer")]
     pub watch_buffer: usize,
+    /// Records the log may grow by while a `Watch` stream's buffer stays full: past them the
+    /// stream is cut (`RESOURCE_EXHAUSTED`, naming the position to resume from).
+    #[serde(default = "default_watch_max_lag")]
+    pub watch_max_lag: u64,
     /// Certificate chain (PEM) of this node; with `tls_key`, the node serves TLS only.
     #[serde(default)]
     pub tls_cert: Option<PathBuf>,
@@ -91,6 +95,11 @@ fn default_log_retention() -> u64 {
 /// Measured (docs/BENCHMARKS.md): with 1,024 a national node under 100 watchers that lag
 /// peaked near or above 256 MiB, most of it changes queued for the watchers; a watcher
 /// reads the durable log, so a shorter queue only makes a slow watcher read again later.
+/// As many records as the node keeps in memory for its watchers: a stream cut past them
+/// would have had to read the disk again.
+fn default_watch_max_lag() -> u64 {
+    agora_store::ring::RING_RECORDS as u64
+}
 fn default_watch_buffer() -> usize {
     128
 }
@@ -120,6 +129,7 @@ impl NationalConfig {
             cache_mb: default_cache_mb(),
             log_retention: default_log_retention(),
             watch_buffer: default_watch_buffer(),
+            watch_max_lag: default_watch_max_lag(),
             tls_cert: None,
             tls_key: None,
             max_connections: default_max_connections(),
@@ -203,6 +213,9 @@ impl NationalConfig {
         }
         if !(1..=65_536).contains(&self.watch_buffer) {
             return bad("watch_buffer", "must be between 1 and 65536");
+        }
+        if self.watch_max_lag == 0 {
+            return bad("watch_max_lag", "must be at least 1 record");
         }
         if let Err((field, rule)) = self.limits().validate() {
             return bad(field, rule);

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -20,6 +19,7 @@ use agora_store::national::{
     HelloCommand, Invite, NationalRecord, NationalStore, PeerCertificate, SiteRecord,
 };
 use agora_store::{StoreError, now_ms};
+use agora_sync::feed::{self, Feed};
 use agora_sync::site_cert::{self, SiteCa};
 use agora_sync::uplink::stopped;
 use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
@@ -27,14 +27,10 @@ use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
 use crate::links::{LAGGING_AFTER, Links};
 use crate::program::Program;
 
-/// Records read from the national log per step of a `Watch` stream: each watcher holds up
-/// to one step decoded, so this times the watchers is memory (with 512 and 100 lagging
-/// watchers, tens of MiB).
+/// Records read from the national log per step of a site's directory.
 const WATCH_READ_CHUNK: usize = 128;
 /// Most events a site snapshot may carry (a site of 100–200 people has a few thousand).
 const MAX_SNAPSHOT_EVENTS: usize = 2_000_000;
-/// A quiet `Watch` stream gets a progress frame this often.
-const WATCH_PROGRESS: Duration = Duration::from_secs(5);
 
 pub struct National {
     pub store: Arc<NationalStore>,
@@ -42,7 +38,8 @@ pub struct National {
     /// The dashboards' token (see `NationalConfig::viewer_token`).
     pub viewer_token: Option<String>,
     pub links: Arc<Links>,
-    pub watch_buffer: usize,
+    /// What one `Watch` stream may queue, and how far behind it may fall before it is cut.
+    pub watch_budget: feed::Budget,
     /// The `Watch` streams open and their positions, for the metrics.
     pub followers: Arc<agora_sync::metrics::Followers>,
     /// Turns true at shutdown; session and watcher tasks hold receivers.
@@ -383,17 +380,18 @@ impl NationalService for National {
                 first_retained: self.store.first_retained(),
             }));
         }
-        let sites: HashSet<String> = r.site_ids.into_iter().collect();
-        let (tx, rx) = mpsc::channel(self.watch_buffer);
-        let w = Watcher {
+        let feed = WatchFeed {
             store: Arc::clone(&self.store),
-            sites,
+            sites: r.site_ids.into_iter().collect(),
             follower: self.followers.join(after),
-            tx,
-            stopping: self.stopping.subscribe(),
         };
-        tokio::spawn(w.run(after));
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(feed::open(
+            feed,
+            after,
+            self.watch_budget,
+            self.store.durable_position(),
+            self.stopping.subscribe(),
+        )))
     }
 
     async fn get_overview(
@@ -806,83 +804,51 @@ impl Session {
     }
 }
 
-/// One `Watch` stream, reading the national log at its own pace.
-struct Watcher {
+/// One `Watch` stream's view of the national log: the records of its sites, as messages.
+struct WatchFeed {
     store: Arc<NationalStore>,
     sites: HashSet<String>,
     /// Counts the stream while it lives, with its position.
     follower: agora_sync::metrics::Follower,
-    tx: mpsc::Sender<Result<pb::WatchResponse, Status>>,
-    stopping: watch::Receiver<bool>,
 }
 
-impl Watcher {
-    async fn run(mut self, mut pos: u64) {
-        use pb::watch_response::Item;
-        let mut durable = self.store.durable_position();
-        let mut told = false;
-        loop {
-            let store = Arc::clone(&self.store);
-            let read =
-                tokio::task::spawn_blocking(move || store.read_log(pos, WATCH_READ_CHUNK)).await;
-            let records = match read {
-                Ok(Ok(r)) => r,
-                Ok(Err(e)) => {
-                    let _ = self.tx.send(Err(status(e))).await;
-                    return;
-                }
-                Err(_) => return,
-            };
-            if let Some(last) = records.last().map(|r| r.position) {
-                let wanted: Vec<pb::NationalChange> = records
-                    .iter()
-                    .filter(|r| self.sites.is_empty() || self.sites.contains(&r.site_id))
-                    .map(record)
-                    .collect();
-                for r in wanted {
-                    if !self.send(Item::Change(r)).await {
-                        return;
-                    }
-                }
-                pos = last;
-                self.follower.at(pos);
-                told = false;
-                continue;
-            }
-            if !told {
-                if !self
-                    .send(Item::Progress(pb::WatchProgress { position: pos }))
-                    .await
-                {
-                    return;
-                }
-                told = true;
-            }
-            durable.mark_unchanged();
-            if *durable.borrow() > pos {
-                continue;
-            }
-            tokio::select! {
-                changed = durable.changed() => if changed.is_err() { return },
-                () = tokio::time::sleep(WATCH_PROGRESS) => told = false,
-                () = self.tx.closed() => return,
-                () = stopped(&mut self.stopping) => {
-                    let _ = self.tx.try_send(Err(Status::unavailable("the national node is shutting down; resume from your last position")));
-                    return;
-                }
-            }
+impl Feed for WatchFeed {
+    type Record = NationalRecord;
+    type Msg = pb::WatchResponse;
+    const NODE: &'static str = "the national node";
+
+    fn recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<NationalRecord>>> {
+        self.store.recent_log(after, limit)
+    }
+
+    fn read(&self, after: u64, limit: usize) -> Result<Vec<NationalRecord>, StoreError> {
+        self.store.read_log(after, limit)
+    }
+
+    fn position(r: &NationalRecord) -> u64 {
+        r.position
+    }
+
+    fn message(&self, r: &NationalRecord) -> Option<pb::WatchResponse> {
+        (self.sites.is_empty() || self.sites.contains(&r.site_id)).then(|| pb::WatchResponse {
+            item: Some(pb::watch_response::Item::Change(record(r))),
+        })
+    }
+
+    fn caught_up(&self, position: u64) -> pb::WatchResponse {
+        pb::WatchResponse {
+            item: Some(pb::watch_response::Item::Progress(pb::WatchProgress {
+                position,
+            })),
         }
     }
 
-    async fn send(&mut self, item: pb::watch_response::Item) -> bool {
-        let msg = Ok(pb::WatchResponse { item: Some(item) });
-        tokio::select! {
-            sent = self.tx.send(msg) => sent.is_ok(),
-            () = stopped(&mut self.stopping) => {
-                let _ = self.tx.try_send(Err(Status::unavailable("the national node is shutting down; resume from your last position")));
-                false
-            }
-        }
+    fn error(&self, e: StoreError) -> Status {
+        status(e)
+    }
+
+    fn moved(&self, position: u64) {
+        self.follower.at(position);
     }
 }
 
@@ -905,6 +871,9 @@ impl agora_web::NationalSource for National {
         after: u64,
         max: usize,
     ) -> Result<Vec<pb::NationalChange>, agora_web::SourceError> {
+        if let Some(recent) = self.store.recent_log(after, max) {
+            return Ok(recent.iter().map(|r| record(r)).collect());
+        }
         let records = self.store.read_log(after, max).map_err(source_error)?;
         Ok(records.iter().map(record).collect())
     }

@@ -80,6 +80,10 @@ pub struct SiteConfig {
     /// Changes buffered per `WatchChanges` stream before the watcher is made to wait.
     #[serde(default = "default_watch_buffer")]
     pub watch_buffer: usize,
+    /// Records the log may grow by while a `WatchChanges` stream's buffer stays full: past them the
+    /// stream is cut (`RESOURCE_EXHAUSTED`, naming the position to resume from).
+    #[serde(default = "default_watch_max_lag")]
+    pub watch_max_lag: u64,
     /// Size of each of the two write-ahead log files, MiB: a checkpoint runs each time one
     /// fills up.
     #[serde(default = "default_wal_file_mb")]
@@ -117,6 +121,11 @@ fn default_cache_mb() -> u64 {
 }
 fn default_log_retention() -> u64 {
     1_000_000
+}
+/// As many records as the node keeps in memory for its watchers: a stream cut past them
+/// would have had to read the disk again.
+fn default_watch_max_lag() -> u64 {
+    agora_store::ring::RING_RECORDS as u64
 }
 fn default_watch_buffer() -> usize {
     256
@@ -172,6 +181,7 @@ impl SiteConfig {
             tls_key: None,
             join_token: None,
             watch_buffer: default_watch_buffer(),
+            watch_max_lag: default_watch_max_lag(),
             wal_file_mb: default_wal_file_mb(),
             disk_reserve_mb: default_disk_reserve_mb(),
             max_connections: default_max_connections(),
@@ -275,6 +285,9 @@ impl SiteConfig {
             .map_err(|(field, rule)| bad(field, rule.into()))?;
         if !(1..=65_536).contains(&self.watch_buffer) {
             return Err(bad("watch_buffer", "must be between 1 and 65536".into()));
+        }
+        if self.watch_max_lag == 0 {
+            return Err(bad("watch_max_lag", "must be at least 1 record".into()));
         }
         if !(1..=1024).contains(&self.wal_file_mb) {
             return Err(bad("wal_file_mb", "must be between 1 and 1024".into()));

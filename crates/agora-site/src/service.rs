@@ -1,34 +1,31 @@
 //! `agora.v1.SiteService` over the store: access checks, conversions, and the change feed.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
-use tracing::{debug, error, warn};
+use tracing::{error, warn};
 
 use agora_model::{self as m, Command, ErrorKind, Outcome, ParticipantId, TicketCode};
 use agora_proto::v1 as pb;
 use agora_proto::v1::site_service_server::SiteService;
 use agora_store::{Store, StoreError};
+use agora_sync::feed::{self, Feed};
 use agora_sync::uplink::UplinkStatus;
 
 use crate::auth::{Role, Tokens};
 use crate::convert;
 
-/// Records read from the log per step of a `WatchChanges` stream.
-const WATCH_READ_CHUNK: usize = 256;
 /// Most alternatives a Register that waits returns (site.proto says so).
 const ALTERNATIVES: usize = 5;
-/// A quiet `WatchChanges` stream gets a `CaughtUp` frame this often.
-const WATCH_HEARTBEAT: Duration = Duration::from_secs(10);
 
 pub struct Site {
     pub store: Arc<Store>,
     pub name: String,
     pub tokens: Tokens,
-    pub watch_buffer: usize,
+    /// What one `WatchChanges` stream may queue, and how far behind it may fall.
+    pub watch_budget: feed::Budget,
     /// The site's time zone (program days, local times in exports).
     pub zone: chrono_tz::Tz,
     /// Turns true when the node shuts down; every watcher task holds a receiver, so the
@@ -735,99 +732,59 @@ impl SiteService for Site {
         }
         // Fails early, with OUT_OF_RANGE, if the position is no longer retained.
         self.store.check_position(after).map_err(status)?;
-        // The buffer bounds what one watcher holds; past it, only this watcher waits.
-        let (tx, rx) = mpsc::channel(self.watch_buffer);
-        let watcher = Watcher {
+        // The budget bounds what one watcher holds; past it, only this watcher waits, and
+        // is cut once it falls too far behind.
+        let feed = ChangeFeed {
             store: Arc::clone(&self.store),
-            tx,
-            stopping: self.stopping.subscribe(),
         };
-        tokio::spawn(watcher.run(after));
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(feed::open(
+            feed,
+            after,
+            self.watch_budget,
+            self.store.durable_seq(),
+            self.stopping.subscribe(),
+        )))
     }
 }
 
-/// One `WatchChanges` stream: reads the log from its own position at its own pace, so a
-/// slow client holds only its buffer and never slows the writer.
-struct Watcher {
+/// The site's log as a `WatchChanges` stream reads it.
+struct ChangeFeed {
     store: Arc<Store>,
-    tx: mpsc::Sender<Result<pb::WatchChangesResponse, Status>>,
-    stopping: watch::Receiver<bool>,
 }
 
-impl Watcher {
-    async fn run(mut self, mut pos: u64) {
-        use pb::watch_changes_response::Item;
-        let mut durable = self.store.durable_seq();
-        let mut told_caught_up = false;
-        loop {
-            let store = Arc::clone(&self.store);
-            let read =
-                tokio::task::spawn_blocking(move || store.read_log(pos, WATCH_READ_CHUNK)).await;
-            let changes = match read {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => {
-                    warn!(error = %e, pos, "watcher stopped");
-                    let _ = self.tx.send(Err(status(e))).await;
-                    return;
-                }
-                Err(e) => {
-                    error!(error = %e, "watcher read task failed");
-                    return;
-                }
-            };
-            if !changes.is_empty() {
-                told_caught_up = false;
-                for c in &changes {
-                    let item = Item::Change(convert::change(c));
-                    if !self.send(item).await {
-                        return;
-                    }
-                    pos = c.seq;
-                }
-                continue;
-            }
-            if !told_caught_up {
-                if !self.send(Item::CaughtUp(pb::CaughtUp { seq: pos })).await {
-                    return;
-                }
-                told_caught_up = true;
-            }
-            durable.mark_unchanged();
-            if *durable.borrow() > pos {
-                continue;
-            }
-            let stopping = &mut self.stopping;
-            tokio::select! {
-                changed = durable.changed() => if changed.is_err() { return },
-                _ = tokio::time::sleep(WATCH_HEARTBEAT) => told_caught_up = false,
-                _ = self.tx.closed() => return,
-                _ = async { stopping.wait_for(|s| *s).await.is_ok() } => {
-                    self.say_shutting_down();
-                    return;
-                }
-            }
+impl Feed for ChangeFeed {
+    type Record = m::Change;
+    type Msg = pb::WatchChangesResponse;
+    const NODE: &'static str = "the site node";
+
+    fn recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<m::Change>>> {
+        self.store.recent_log(after, limit)
+    }
+
+    fn read(&self, after: u64, limit: usize) -> Result<Vec<m::Change>, StoreError> {
+        self.store.read_log(after, limit)
+    }
+
+    fn position(c: &m::Change) -> u64 {
+        c.seq
+    }
+
+    fn message(&self, c: &m::Change) -> Option<pb::WatchChangesResponse> {
+        Some(pb::WatchChangesResponse {
+            item: Some(pb::watch_changes_response::Item::Change(convert::change(c))),
+        })
+    }
+
+    fn caught_up(&self, seq: u64) -> pb::WatchChangesResponse {
+        pb::WatchChangesResponse {
+            item: Some(pb::watch_changes_response::Item::CaughtUp(pb::CaughtUp {
+                seq,
+            })),
         }
     }
 
-    /// Sends one item, waiting while the buffer is full; false when the stream is over.
-    async fn send(&mut self, item: pb::watch_changes_response::Item) -> bool {
-        let msg = Ok(pb::WatchChangesResponse { item: Some(item) });
-        let stopping = &mut self.stopping;
-        tokio::select! {
-            sent = self.tx.send(msg) => return sent.is_ok(),
-            _ = async { stopping.wait_for(|s| *s).await.is_ok() } => {}
-        }
-        self.say_shutting_down();
-        false
-    }
-
-    /// Ends the stream with UNAVAILABLE, so the client knows to reconnect and resume,
-    /// rather than with a plain end that reads as "no more changes".
-    fn say_shutting_down(&self) {
-        debug!("watcher stopped by shutdown");
-        let _ = self.tx.try_send(Err(Status::unavailable(
-            "the site node is shutting down; resume from your last position",
-        )));
+    fn error(&self, e: StoreError) -> Status {
+        warn!(error = %e, "watcher stopped");
+        status(e)
     }
 }

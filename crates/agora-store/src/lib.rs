@@ -13,6 +13,7 @@ mod event;
 mod index;
 pub mod national;
 mod privacy;
+pub mod ring;
 mod rows;
 mod wal;
 mod writer;
@@ -307,6 +308,9 @@ pub(crate) struct Inner {
     log_retention: u64,
     /// Sequence number of the last change on disk; watchers read the log up to it.
     durable: watch::Sender<u64>,
+    /// The recent change records, for the watchers and the uplink (filled by the applier
+    /// before `durable` moves).
+    ring: ring::Ring<Change>,
     first_retained: AtomicU64,
     /// Set when a flush failed: from then on no write is acknowledged.
     poisoned: AtomicBool,
@@ -501,6 +505,7 @@ impl Store {
             pseudonym_key,
             log_retention: cfg.log_retention.max(1),
             durable: watch::Sender::new(last_seq),
+            ring: ring::Ring::new(ring::RING_RECORDS, last_seq),
             first_retained: AtomicU64::new(first_seq),
             poisoned: AtomicBool::new(false),
         });
@@ -555,7 +560,12 @@ impl Store {
     pub async fn scrub_erased(&self, names: Vec<String>) -> Result<usize, StoreError> {
         self.exclusive(move |inner| {
             let ids = privacy::pending(inner.tree(T::Meta))?;
-            privacy::scrub(&inner.trees, &inner.disk, &ids, &names)
+            let rewrote = privacy::scrub(&inner.trees, &inner.disk, &ids, &names)?;
+            if rewrote > 0 {
+                // The records held in memory may hold what was just removed.
+                inner.ring.reset(*inner.durable.borrow());
+            }
+            Ok(rewrote)
         })
         .await
     }
@@ -834,12 +844,35 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<SharedChange>, StoreError> {
+        if let Some(recent) = self.recent_shared_log(after, limit) {
+            return Ok(recent);
+        }
         let key = self.inner.pseudonym_key;
         Ok(self
             .read_log(after, limit)?
             .iter()
             .map(|c| shared::share_change(&key, c))
             .collect())
+    }
+
+    /// [`Store::read_shared_log`] from memory only (never blocks on the disk); `None` when
+    /// `after` is older than what memory holds.
+    pub fn recent_shared_log(&self, after: u64, limit: usize) -> Option<Vec<SharedChange>> {
+        let key = self.inner.pseudonym_key;
+        let recent = self.recent_log(after, limit)?;
+        Some(
+            recent
+                .iter()
+                .map(|c| shared::share_change(&key, c))
+                .collect(),
+        )
+    }
+
+    /// Up to `limit` durable change records after `after` from memory, shared; `None`
+    /// when `after` is older than what memory holds: [`Store::read_log`] reads the disk.
+    /// Never blocks on the disk.
+    pub fn recent_log(&self, after: u64, limit: usize) -> Option<Vec<Arc<Change>>> {
+        self.inner.ring.after(after, limit)
     }
 
     /// Follows the sequence number of the last durable change.

@@ -264,6 +264,8 @@ struct Inner {
     trees: Vec<sled::Tree>,
     retention: u64,
     durable: watch::Sender<u64>,
+    /// The recent national records, for the watchers (filled before `durable` moves).
+    ring: crate::ring::Ring<NationalRecord>,
     first_retained: AtomicU64,
     poisoned: AtomicBool,
 }
@@ -378,6 +380,7 @@ impl NationalStore {
             trees,
             retention: cfg.log_retention.max(1),
             durable: watch::Sender::new(last),
+            ring: crate::ring::Ring::new(crate::ring::RING_RECORDS, last),
             first_retained: AtomicU64::new(first),
             poisoned: AtomicBool::new(false),
         });
@@ -823,6 +826,13 @@ impl NationalStore {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Up to `limit` durable national records after `after` from memory, shared; `None`
+    /// when `after` is older than what memory holds: [`NationalStore::read_log`] reads
+    /// the disk. Never blocks on the disk.
+    pub fn recent_log(&self, after: u64, limit: usize) -> Option<Vec<Arc<NationalRecord>>> {
+        self.inner.ring.after(after, limit)
+    }
+
     /// Up to `limit` durable national records after `after`; `LogTruncated` rather than a gap.
     pub fn read_log(&self, after: u64, limit: usize) -> Result<Vec<NationalRecord>, StoreError> {
         let durable = *self.inner.durable.borrow();
@@ -1040,6 +1050,10 @@ struct Committed {
     first: u64,
     /// The writes, for the write-ahead log and then sled.
     writes: Option<Writes>,
+    /// The national records appended, in order.
+    appended: Vec<NationalRecord>,
+    /// Whether earlier records were rewritten (names removed).
+    unnamed: bool,
 }
 
 fn unexpected() -> StoreError {
@@ -1057,6 +1071,8 @@ struct NRows<'a, 'b> {
     garbage: Vec<Vec<u8>>,
     /// Names to remove from the national log, at the end of the batch.
     unnamings: Vec<Unnaming>,
+    /// The records appended, in order, for the watchers' ring.
+    appended: Vec<NationalRecord>,
 }
 
 impl NationalRows for NRows<'_, '_> {
@@ -1103,6 +1119,7 @@ impl NationalRows for NRows<'_, '_> {
         }
         self.tx.put(N::Log, &u64_key(r.position), r)?;
         self.last = r.position;
+        self.appended.push(r.clone());
         Ok(())
     }
     fn drop_replica(&mut self, site: &SiteRecord) -> Result<(), TxError> {
@@ -1206,6 +1223,13 @@ impl Inner {
         match result {
             Ok(c) => {
                 self.first_retained.store(c.first, Ordering::Release);
+                // Before the position moves: a watcher woken by it finds them here. A
+                // rewritten log is read from the disk, where no removed name remains.
+                if c.unnamed {
+                    self.ring.reset(c.last);
+                } else if let Some(first) = c.appended.first().map(|r| r.position) {
+                    self.ring.extend(first, c.appended);
+                }
                 self.durable.send_if_modified(|d| {
                     let changed = *d != c.last;
                     *d = c.last;
@@ -1246,6 +1270,7 @@ impl Inner {
             last,
             garbage,
             unnamings: Vec::new(),
+            appended: Vec::new(),
         };
         let mut answers = Vec::with_capacity(jobs.len());
         for job in jobs {
@@ -1259,8 +1284,10 @@ impl Inner {
             last,
             garbage,
             unnamings,
+            appended,
             ..
         } = rows;
+        let unnamed = !unnamings.is_empty();
         if !unnamings.is_empty() {
             let rewrote = unname_log(self.tree(N::Log), &tx, &unnamings, start, last)?;
             // The old values stay in sled's files and the write-ahead log until the
@@ -1297,6 +1324,8 @@ impl Inner {
             last,
             first,
             writes,
+            appended,
+            unnamed,
         })
     }
 

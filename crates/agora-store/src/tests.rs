@@ -1276,6 +1276,13 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
         .await
         .unwrap();
     let seats = store.pool(Target::Challenge(1)).unwrap();
+    let held = store
+        .recent_log(1, 1000)
+        .expect("the records since the open are in memory");
+    assert!(
+        format!("{held:?}").contains(NAME),
+        "the watchers' ring holds the name first"
+    );
     let hashes: Vec<Option<u64>> = store
         .read_log(0, 1000)
         .unwrap()
@@ -1295,6 +1302,10 @@ async fn a_forgotten_participant_leaves_no_byte_in_any_file_after_a_reopen() {
     assert!(row.is_erased() && row.email.is_none());
     let log = store.read_log(0, 1000).unwrap();
     assert!(!format!("{log:?}").contains(NAME), "{log:?}");
+    // Nor the records in memory: a watcher behind the erasure reads the rewritten disk.
+    let last = log.last().map(|c| c.seq).unwrap();
+    assert!(store.recent_log(1, 1000).is_none());
+    assert!(store.recent_log(last, 10).is_some_and(|r| r.is_empty()));
     assert_eq!(
         log.iter().map(|c| c.seq).collect::<Vec<_>>(),
         (1..=log.len() as u64).collect::<Vec<_>>()

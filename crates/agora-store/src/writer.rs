@@ -102,6 +102,8 @@ struct Durable {
     replies: Vec<(Reply, Result<Outcome, StoreError>)>,
     last_seq: u64,
     first_seq: u64,
+    /// The batch's change records, for the watchers' ring.
+    changes: Vec<Change>,
 }
 
 /// Starts the writer and applier threads; the writer's handle returns once both stopped.
@@ -181,6 +183,8 @@ struct Committed {
     first_seq: u64,
     /// What the batch adds to the writer's index once it is durable.
     added: Added,
+    /// The change records appended, in order.
+    changes: Vec<Change>,
 }
 
 impl Inner {
@@ -230,6 +234,7 @@ impl Inner {
                     replies: jobs.drain(..).map(|j| j.reply).zip(c.answers).collect(),
                     last_seq: c.last_seq,
                     first_seq: c.first_seq,
+                    changes: c.changes,
                 };
                 if self.applying.load(Ordering::Acquire) == 0 {
                     // The applier has nothing to do: applying here spares a lone request
@@ -293,6 +298,10 @@ impl Inner {
             self.pending().pop_front();
         }
         self.first_retained.store(d.first_seq, Ordering::Release);
+        if let Some(first) = d.changes.first().map(|c| c.seq) {
+            // Before the position moves: a watcher woken by it finds them here.
+            self.ring.extend(first, d.changes);
+        }
         self.durable.send_if_modified(|seq| {
             let changed = *seq != d.last_seq;
             *seq = d.last_seq;
@@ -327,6 +336,7 @@ impl Inner {
             let mut last_seq = meta_u64(meta::LAST_SEQ)?;
             let mut first_seq = meta_u64(meta::FIRST_SEQ)?;
             let mut answers = Vec::with_capacity(jobs.len());
+            let mut changes = Vec::new();
             let mut new_answers: Vec<NewAnswer> = Vec::new();
             let mut wrote = false;
             // The log hash of the last change appended, once read or made in this batch.
@@ -374,6 +384,7 @@ impl Inner {
                             let value = codec::chain_change(previous, &mut change)?;
                             chain = Some(change.hash);
                             rows.put_raw(T::Log, &u64_key(last_seq), &value)?;
+                            changes.push(change);
                         }
                         let number = requests.next() + new_answers.len() as u64;
                         let answer = Answer {
@@ -425,6 +436,7 @@ impl Inner {
                 last_seq,
                 first_seq,
                 added,
+                changes,
             })
         }
     }

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod convert;
 pub mod dial;
+pub mod feed;
 pub mod link_error;
 pub mod metrics;
 pub mod private;

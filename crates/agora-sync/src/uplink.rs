@@ -327,11 +327,17 @@ async fn session(
         if sent < head && sent - acked < window {
             let room = usize::try_from(window - (sent - acked)).unwrap_or(usize::MAX);
             let limit = room.min(RECORDS_PER_MESSAGE);
-            let s = Arc::clone(store);
-            // Already privacy-filtered by the store (`agora_model::shared::share_change`).
-            let changes = tokio::task::spawn_blocking(move || s.read_shared_log(sent, limit))
-                .await
-                .map_err(|_| LinkError::Protocol("log read task failed"))??;
+            // Already privacy-filtered by the store (`agora_model::shared::share_change`);
+            // from memory when recent, without a hop to a blocking thread.
+            let changes = match store.recent_shared_log(sent, limit) {
+                Some(c) => c,
+                None => {
+                    let s = Arc::clone(store);
+                    tokio::task::spawn_blocking(move || s.read_shared_log(sent, limit))
+                        .await
+                        .map_err(|_| LinkError::Protocol("log read task failed"))??
+                }
+            };
             let Some(last) = changes.last().map(|c| c.seq) else {
                 continue;
             };

@@ -289,7 +289,7 @@ struct DashboardArgs {
 #[derive(Debug, Args)]
 struct BenchArgs {
     /// Scenarios to run (default: all): floor, register, sync-latency, catch-up, fan-in,
-    /// memory.
+    /// fairness, memory.
     scenarios: Vec<String>,
     /// Also print the figures as JSON.
     #[arg(long)]

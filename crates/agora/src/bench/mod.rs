@@ -3,6 +3,7 @@
 //! through the public gRPC API with loops bounded in count and time, and prints a table
 //! (and `--json`). Method and figures: docs/BENCHMARKS.md.
 
+mod fairness;
 mod proc;
 mod stats;
 
@@ -25,12 +26,13 @@ use agora_store::now_ms;
 use proc::{ADMIN, DESK, Node, ORGANISER, Pki};
 use stats::{Row, Samples};
 
-pub const SCENARIOS: [&str; 6] = [
+pub const SCENARIOS: [&str; 7] = [
     "floor",
     "register",
     "sync-latency",
     "catch-up",
     "fan-in",
+    "fairness",
     "memory",
 ];
 
@@ -254,6 +256,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
                 }
                 "catch-up" => catch_up(&mut rows, opts.quick).await?,
                 "fan-in" => fan_in(&mut rows, opts.quick).await?,
+                "fairness" => fairness::fairness(&mut rows, opts.quick).await?,
                 "memory" => memory(&mut rows, opts.quick).await?,
                 _ => {}
             }

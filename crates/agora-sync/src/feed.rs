@@ -1,0 +1,188 @@
+//! One change-feed stream (a national `Watch`, a site's `WatchChanges`): a cursor over the
+//! node's log that reads the recent records every stream shares in memory (the store's
+//! ring), the disk only when it is behind them, and sends into its own bounded buffer. A
+//! stream whose buffer stays full while the log grows by `max_lag` records is cut with
+//! `RESOURCE_EXHAUSTED` naming the position to resume from (everything up to it was
+//! queued before the status): a client that does not read holds its buffer and nothing
+//! else, and never slows the others.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use agora_store::StoreError;
+
+use crate::uplink::stopped;
+
+/// Records taken per step, from memory or the disk.
+const READ_CHUNK: usize = 128;
+/// A quiet stream is told its position this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+/// Metadata key of the cut status: the position to resume after.
+pub const RESUME_AFTER: &str = "agora-resume-after";
+
+/// A node's log as one stream reads it.
+pub trait Feed: Send + Sync + 'static {
+    type Record: Send + Sync + 'static;
+    type Msg: Send + 'static;
+    /// The node, as messages name it ("the national node").
+    const NODE: &'static str;
+    /// Up to `limit` records after `after` from memory; `None` when behind it.
+    fn recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<Self::Record>>>;
+    /// Up to `limit` records after `after` from the disk (blocking).
+    fn read(&self, after: u64, limit: usize) -> Result<Vec<Self::Record>, StoreError>;
+    fn position(r: &Self::Record) -> u64;
+    /// The message for a record, or `None` when this stream does not want it.
+    fn message(&self, r: &Self::Record) -> Option<Self::Msg>;
+    /// The message saying the stream has everything up to `position`.
+    fn caught_up(&self, position: u64) -> Self::Msg;
+    /// The status ending the stream on a read error.
+    fn error(&self, e: StoreError) -> Status;
+    /// The stream reached `position` (for the metrics).
+    fn moved(&self, _position: u64) {}
+}
+
+/// How a stream is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Messages queued for the client at most.
+    pub buffer: usize,
+    /// Records the log may grow by while the buffer stays full, before the stream is cut.
+    pub max_lag: u64,
+}
+
+type Tx<M> = mpsc::Sender<Result<M, Status>>;
+
+/// Starts a stream after `after`; the task ends with the stream (client gone, cut, read
+/// error or shutdown).
+pub fn open<F: Feed>(
+    feed: F,
+    after: u64,
+    budget: Budget,
+    durable: watch::Receiver<u64>,
+    stopping: watch::Receiver<bool>,
+) -> ReceiverStream<Result<F::Msg, Status>> {
+    // One slot more than the budget, held from the start for the status that ends the
+    // stream: it always finds room behind what was queued.
+    let (tx, rx) = mpsc::channel(budget.buffer.max(1) + 1);
+    if let Ok(closing) = tx.clone().try_reserve_owned() {
+        let cursor = Cursor {
+            feed: Arc::new(feed),
+            tx,
+            durable,
+            stopping,
+            max_lag: budget.max_lag.max(1),
+        };
+        tokio::spawn(async move {
+            if let Some(end) = cursor.run(after).await {
+                let _ = closing.send(Err(end));
+            }
+        });
+    }
+    ReceiverStream::new(rx)
+}
+
+struct Cursor<F: Feed> {
+    feed: Arc<F>,
+    tx: Tx<F::Msg>,
+    durable: watch::Receiver<u64>,
+    stopping: watch::Receiver<bool>,
+    max_lag: u64,
+}
+
+impl<F: Feed> Cursor<F> {
+    /// Streams until the end; the status to end with, `None` when the client went away.
+    async fn run(mut self, pos: u64) -> Option<Status> {
+        self.stream(pos).await.err().flatten()
+    }
+
+    async fn stream(&mut self, mut pos: u64) -> Result<(), Option<Status>> {
+        let mut told = false;
+        loop {
+            // Seen before reading: a batch made durable after this wakes the wait below.
+            self.durable.borrow_and_update();
+            let records = match self.feed.recent(pos, READ_CHUNK) {
+                Some(r) => r,
+                None => self.read_disk(pos).await.map_err(Some)?,
+            };
+            if !records.is_empty() {
+                for r in &records {
+                    if let Some(m) = self.feed.message(r) {
+                        self.send(m, pos).await?;
+                    }
+                    pos = F::position(r);
+                }
+                self.feed.moved(pos);
+                told = false;
+                continue;
+            }
+            if !told {
+                let m = self.feed.caught_up(pos);
+                self.send(m, pos).await?;
+                told = true;
+            }
+            tokio::select! {
+                changed = self.durable.changed() => if changed.is_err() {
+                    return Err(Some(shutting_down::<F>()));
+                },
+                () = tokio::time::sleep(PROGRESS_EVERY) => told = false,
+                () = self.tx.closed() => return Err(None),
+                () = stopped(&mut self.stopping) => return Err(Some(shutting_down::<F>())),
+            }
+        }
+    }
+
+    async fn read_disk(&self, pos: u64) -> Result<Vec<Arc<F::Record>>, Status> {
+        let feed = Arc::clone(&self.feed);
+        match tokio::task::spawn_blocking(move || feed.read(pos, READ_CHUNK)).await {
+            Ok(Ok(r)) => Ok(r.into_iter().map(Arc::new).collect()),
+            Ok(Err(e)) => Err(self.feed.error(e)),
+            Err(_) => Err(Status::internal("the log read failed")),
+        }
+    }
+
+    /// Queues one message; `Err` ends the stream: with a status (cut, shutdown) or `None`
+    /// (the client went away). `pos` is where the stream stands before this message.
+    async fn send(&mut self, msg: F::Msg, pos: u64) -> Result<(), Option<Status>> {
+        let start = *self.durable.borrow();
+        let max_lag = self.max_lag;
+        let mut durable = self.durable.clone();
+        let too_far = durable.wait_for(|d| d.saturating_sub(start) >= max_lag);
+        tokio::select! {
+            biased;
+            sent = self.tx.send(Ok(msg)) => sent.map_err(|_| None),
+            far = too_far => Err(Some(match far {
+                Ok(_) => cut::<F>(max_lag, pos),
+                Err(_) => shutting_down::<F>(),
+            })),
+            () = stopped(&mut self.stopping) => Err(Some(shutting_down::<F>())),
+        }
+    }
+}
+
+/// The status of a stream cut for not reading: resume after `pos`.
+fn cut<F: Feed>(max_lag: u64, pos: u64) -> Status {
+    let mut s = Status::resource_exhausted(format!(
+        "watch: the log grew by {max_lag} records while this stream's buffer stayed full; \
+         resume after position {pos}"
+    ));
+    if let Ok(v) = pos.to_string().parse() {
+        s.metadata_mut().insert(RESUME_AFTER, v);
+    }
+    tracing::info!(
+        node = F::NODE,
+        resume_after = pos,
+        "a watcher that did not read was cut"
+    );
+    s
+}
+
+fn shutting_down<F: Feed>() -> Status {
+    Status::unavailable(format!(
+        "{} is shutting down; resume from your last position",
+        F::NODE
+    ))
+}
