@@ -55,6 +55,10 @@ pub enum Event {
         challenge: u32,
         remote: bool,
     },
+    /// A program item as edited (`UpdateProgramItem`): replaces the one with its id.
+    ProgramItemUpdated(ProgramItem),
+    /// A program item cancelled (`CancelProgramItem`): it is no longer in the program.
+    ProgramItemCancelled(u32),
 }
 
 /// One record of the change log: every event of one mutation, under one sequence number.

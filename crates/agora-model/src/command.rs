@@ -150,6 +150,13 @@ pub enum Command {
         challenge: u32,
         remote: bool,
     },
+    /// Replaces a program item's fields (checked like a new item's, against its room).
+    UpdateProgramItem {
+        id: u32,
+        fields: ProgramItemFields,
+    },
+    /// Removes a program item from the program (and frees its room).
+    CancelProgramItem(u32),
 }
 
 impl Command {
@@ -241,6 +248,8 @@ pub enum Outcome {
         challenge: u32,
         remote: bool,
     },
+    /// `CancelProgramItem`: the item as it was.
+    ProgramItemCancelled(ProgramItem),
 }
 
 /// Fresh values a command may need, drawn by the caller (the model has no randomness).
@@ -320,6 +329,10 @@ pub trait Rows {
     fn set_team_of(&mut self, p: ParticipantId, team: Option<u32>) -> Result<(), Self::Error>;
     fn put_notebook_entry(&mut self, e: &NotebookEntry) -> Result<(), Self::Error>;
     fn put_program_item(&mut self, i: &ProgramItem) -> Result<(), Self::Error>;
+    /// The program item with this id.
+    fn program_item(&self, id: u32) -> Result<Option<ProgramItem>, Self::Error>;
+    /// Removes the item as stored (`i` as [`Rows::program_item`] returned it).
+    fn remove_program_item(&mut self, i: &ProgramItem) -> Result<(), Self::Error>;
     fn put_feedback(&mut self, f: &Feedback) -> Result<(), Self::Error>;
     fn next_action(&self, id: u32) -> Result<Option<NextAction>, Self::Error>;
     fn put_next_action(&mut self, a: &NextAction) -> Result<(), Self::Error>;
@@ -400,6 +413,8 @@ pub fn apply<R: Rows>(rows: &mut R, cmd: &Command, fresh: &Fresh) -> Applied<R::
         Command::SetChallengeRemote { challenge, remote } => {
             tx.set_challenge_remote(*challenge, *remote)
         }
+        Command::UpdateProgramItem { id, fields } => tx.update_program_item(*id, fields),
+        Command::CancelProgramItem(id) => tx.cancel_program_item(*id),
     }
 }
 

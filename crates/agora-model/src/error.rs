@@ -61,6 +61,8 @@ pub enum DomainError {
     ConferenceNotFound(u32),
     #[error("learning team {0} not found")]
     TeamNotFound(u32),
+    #[error("program item {0} not found")]
+    ProgramItemNotFound(u32),
     #[error("next action {0} not found")]
     NextActionNotFound(u32),
     #[error("room {room:?} is taken by {by} from {start} to {end}")]
@@ -173,6 +175,7 @@ impl DomainError {
             | ProposalNotFound(_)
             | ConferenceNotFound(_)
             | TeamNotFound(_)
+            | ProgramItemNotFound(_)
             | NextActionNotFound(_)
             | RemoteRequestNotFound(_) => ErrorKind::NotFound,
             ChallengeExists(_)

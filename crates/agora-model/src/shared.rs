@@ -67,6 +67,9 @@ pub enum SharedEvent {
         challenge: u32,
         remote: bool,
     },
+    /// A program item cancelled at the site: the replica drops it (an edit is a
+    /// [`SharedEvent::ProgramItem`], replacing by id). Appended last: postcard variant indexes.
+    ProgramItemCancelled(u32),
 }
 
 /// One site change as it travels to the national node.
@@ -153,7 +156,10 @@ pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
         Event::ChallengeUpserted(c) => SharedEvent::ChallengeUpserted(share_challenge(c)),
         Event::ParticipantUpserted(p) => SharedEvent::Participant(share_participant(key, p)),
         Event::ParticipantErased(id) => SharedEvent::ParticipantErased(pseudonym(key, *id)),
-        Event::ProgramItemAdded(i) => SharedEvent::ProgramItem(i.clone()),
+        Event::ProgramItemAdded(i) | Event::ProgramItemUpdated(i) => {
+            SharedEvent::ProgramItem(i.clone())
+        }
+        Event::ProgramItemCancelled(id) => SharedEvent::ProgramItemCancelled(*id),
         Event::ConferenceUpserted(c) => SharedEvent::Conference(share_conference(key, c)),
         Event::RemoteRequested { request, guest } => SharedEvent::RemoteAsk(RemoteAsk {
             to: request.site.clone(),
@@ -271,6 +277,8 @@ pub trait ReplicaRows {
     fn put_totals(&mut self, t: &ReplicaTotals) -> Result<(), Self::Error>;
     /// Puts a program item by id (a later one with the same id replaces it).
     fn put_program_item(&mut self, i: &ProgramItem) -> Result<(), Self::Error>;
+    /// Removes the program item with this id, if there is one.
+    fn remove_program_item(&mut self, id: u32) -> Result<(), Self::Error>;
     /// Puts a conference by id (a later one with the same id replaces it).
     fn put_conference(&mut self, c: &Conference) -> Result<(), Self::Error>;
 }
@@ -342,6 +350,7 @@ pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(),
             rows.put_registration(r)?;
         }
         SharedEvent::ProgramItem(i) => rows.put_program_item(i)?,
+        SharedEvent::ProgramItemCancelled(id) => rows.remove_program_item(*id)?,
         SharedEvent::Conference(c) => rows.put_conference(c)?,
     }
     rows.put_totals(&totals)
@@ -414,6 +423,9 @@ pub fn check_event(path: &str, e: &SharedEvent) -> Result<(), DomainError> {
         SharedEvent::ProgramItem(i) => {
             check_id(&format!("{path}.program_item.id"), i.id)?;
             i.fields.validated(&format!("{path}.program_item."))?;
+        }
+        SharedEvent::ProgramItemCancelled(id) => {
+            check_id(&format!("{path}.program_item_cancelled.id"), *id)?;
         }
         SharedEvent::Conference(c) => {
             check_id(&format!("{path}.conference.id"), c.id)?;

@@ -457,6 +457,93 @@ impl<R: Rows> Tx<'_, R> {
         Ok((Outcome::ProgramItems(made), events))
     }
 
+    /// Replaces a program item's fields: checked as a new item's are, its room against the
+    /// other items (its own old slot excepted).
+    pub(super) fn update_program_item(
+        &mut self,
+        id: u32,
+        fields: &ProgramItemFields,
+    ) -> Applied<R::Error> {
+        let old = self.existing_program_item(id)?;
+        let fields = fields.validated("")?;
+        let old_key = room_key(&old.fields.room);
+        let new_key = room_key(&fields.room);
+        let mut writes: Vec<(SlotKey, Vec<Slot>)> = Vec::new();
+        if !old_key.is_empty() {
+            let key = SlotKey::ProgramRoom(old_key.clone());
+            let mut slots = st(self.rows.slots(&key))?;
+            slots.retain(|s| s.id != id);
+            writes.push((key, slots));
+        }
+        if !new_key.is_empty() {
+            let key = SlotKey::ProgramRoom(new_key.clone());
+            let mut slots = match writes.pop() {
+                Some((k, slots)) if k == key => slots,
+                other => {
+                    writes.extend(other);
+                    st(self.rows.slots(&key))?
+                }
+            };
+            if let Some(s) = slots
+                .iter()
+                .find(|s| s.overlaps(fields.start_ms, fields.end_ms))
+            {
+                return Err(DomainError::RoomTaken {
+                    room: fields.room.clone(),
+                    by: format!("program item {}", s.id),
+                    start: Utc(s.start_ms),
+                    end: Utc(s.end_ms),
+                }
+                .into());
+            }
+            slots.push(Slot {
+                start_ms: fields.start_ms,
+                end_ms: fields.end_ms,
+                id,
+            });
+            writes.push((key, slots));
+        }
+        // From here on, only writes.
+        for (key, slots) in &writes {
+            st(self.rows.put_slots(key, slots))?;
+        }
+        let item = ProgramItem {
+            id,
+            fields,
+            created_at_ms: old.created_at_ms,
+        };
+        st(self.rows.remove_program_item(&old))?;
+        st(self.rows.put_program_item(&item))?;
+        Ok((
+            Outcome::ProgramItems(vec![item.clone()]),
+            vec![Event::ProgramItemUpdated(item)],
+        ))
+    }
+
+    /// Removes a program item from the program and frees its room.
+    pub(super) fn cancel_program_item(&mut self, id: u32) -> Applied<R::Error> {
+        let old = self.existing_program_item(id)?;
+        let key = room_key(&old.fields.room);
+        if !key.is_empty() {
+            let key = SlotKey::ProgramRoom(key);
+            let mut slots = st(self.rows.slots(&key))?;
+            slots.retain(|s| s.id != id);
+            st(self.rows.put_slots(&key, &slots))?;
+        }
+        st(self.rows.remove_program_item(&old))?;
+        Ok((
+            Outcome::ProgramItemCancelled(old),
+            vec![Event::ProgramItemCancelled(id)],
+        ))
+    }
+
+    fn existing_program_item(&mut self, id: u32) -> Result<ProgramItem, ApplyError<R::Error>> {
+        match st(self.rows.program_item(id))? {
+            Some(i) => Ok(i),
+            None => Err(DomainError::ProgramItemNotFound(id).into()),
+        }
+    }
+
     fn existing_challenge(&mut self, number: u32) -> Result<u32, ApplyError<R::Error>> {
         let number = challenge::check_number("challenge_number", number)?;
         if st(self.rows.challenge(number))?.is_none() {

@@ -184,6 +184,13 @@ impl Rows for Mem {
         self.program.insert(i.id, i.clone());
         Ok(())
     }
+    fn program_item(&self, id: u32) -> Result<Option<ProgramItem>, Infallible> {
+        Ok(self.program.get(&id).cloned())
+    }
+    fn remove_program_item(&mut self, i: &ProgramItem) -> Result<(), Infallible> {
+        self.program.remove(&i.id);
+        Ok(())
+    }
     fn put_feedback(&mut self, f: &Feedback) -> Result<(), Infallible> {
         self.feedback.push(f.clone());
         Ok(())

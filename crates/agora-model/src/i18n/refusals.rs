@@ -73,6 +73,10 @@ pub fn error_message(e: &DomainError, lang: Lang) -> String {
             format!("la proposition {proposal} est déjà {status} : elle ne peut plus changer"),
             format!("Vorschlag {proposal} ist bereits {status}: er kann sich nicht mehr ändern"),
         ),
+        E::ProgramItemNotFound(n) => t(
+            format!("élément {n} du programme introuvable"),
+            format!("Programmpunkt {n} nicht gefunden"),
+        ),
         E::ConferenceNotFound(n) => t(
             format!("mini-conférence {n} introuvable"),
             format!("Mini-Konferenz {n} nicht gefunden"),

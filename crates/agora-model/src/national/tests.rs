@@ -92,6 +92,11 @@ impl ReplicaRows for Rep<'_> {
         self.m.program.insert(k, i.clone());
         Ok(())
     }
+    fn remove_program_item(&mut self, id: u32) -> Result<(), Infallible> {
+        let k = (self.site.clone(), self.replica.clone(), id);
+        self.m.program.remove(&k);
+        Ok(())
+    }
     fn put_conference(&mut self, c: &crate::Conference) -> Result<(), Infallible> {
         let k = (self.site.clone(), self.replica.clone(), c.id);
         self.m.conferences.insert(k, c.clone());
@@ -637,11 +642,36 @@ fn the_program_and_conferences_are_kept_by_id_and_rechecked_with_the_sites_rules
         conference(0, "x", "Salle 2"),
         "events[0].conference.id",
     );
+    refused(
+        &mut m,
+        SharedEvent::ProgramItemCancelled(0),
+        "events[0].program_item_cancelled.id",
+    );
     assert_eq!(
         m.sites["lyon"].applied_seq, 3,
         "nothing of a refused record applies"
     );
     assert_eq!(m.program.len(), 1);
+    ingest(
+        &mut m,
+        "lyon",
+        vec![
+            change(4, vec![program_item(1, "Plénière d'ouverture", T0)]),
+            change(5, vec![program_item(2, "Clôture", T0)]),
+            change(6, vec![SharedEvent::ProgramItemCancelled(2)]),
+        ],
+    )
+    .unwrap();
+    let titles: Vec<&str> = m
+        .program
+        .values()
+        .map(|i| i.fields.title.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Plénière d'ouverture"],
+        "an edit replaces by id, a cancellation removes"
+    );
 }
 
 #[test]

@@ -429,6 +429,63 @@ fn program_items_in_one_room_cannot_overlap_within_or_across_calls() {
 }
 
 #[test]
+fn a_program_item_is_edited_in_place_and_cancelled_freeing_its_room() {
+    let mut s = Site::new();
+    s.run(Command::AddProgramItems(vec![
+        item(ProgramKind::Plenary, "Amphi", 9, 10),
+        item(ProgramKind::Welcome, "Hall", 9, 10),
+    ]))
+    .unwrap();
+    // Moving item 2 into the Amphi at the same time is refused: item 1 is there.
+    let err = s.refused(Command::UpdateProgramItem {
+        id: 2,
+        fields: item(ProgramKind::Welcome, "amphi", 9, 11),
+    });
+    assert!(
+        matches!(err, DomainError::RoomTaken { ref by, .. } if by == "program item 1"),
+        "{err}"
+    );
+    // An item may overlap its own old slot.
+    let (outcome, events) = s
+        .run(Command::UpdateProgramItem {
+            id: 1,
+            fields: item(ProgramKind::Plenary, "Amphi", 9, 11),
+        })
+        .unwrap();
+    let Outcome::ProgramItems(items) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(items[0].id, 1);
+    assert_eq!(items[0].fields.end_ms, DAY + 11 * HOUR);
+    assert_eq!(events, [Event::ProgramItemUpdated(items[0].clone())]);
+    assert_eq!(s.rows.program[&1], items[0]);
+    let err = s.refused(Command::UpdateProgramItem {
+        id: 1,
+        fields: item(ProgramKind::ChallengeStep(7), "Amphi", 9, 11),
+    });
+    assert!(err.to_string().starts_with("challenge_step:"), "{err}");
+    let err = s.refused(Command::UpdateProgramItem {
+        id: 9,
+        fields: item(ProgramKind::Plenary, "Amphi", 9, 11),
+    });
+    assert_eq!(err, DomainError::ProgramItemNotFound(9));
+    assert_eq!(err.kind(), crate::ErrorKind::NotFound);
+    // Cancelled: gone, its room free again, a second cancellation not found.
+    let (_, events) = s.run(Command::CancelProgramItem(1)).unwrap();
+    assert_eq!(events, [Event::ProgramItemCancelled(1)]);
+    assert!(!s.rows.program.contains_key(&1));
+    assert_eq!(
+        s.refused(Command::CancelProgramItem(1)),
+        DomainError::ProgramItemNotFound(1)
+    );
+    s.run(Command::UpdateProgramItem {
+        id: 2,
+        fields: item(ProgramKind::Welcome, "Amphi", 9, 11),
+    })
+    .unwrap();
+}
+
+#[test]
 fn the_default_program_follows_the_briques_over_three_days_once() {
     let mut s = Site::new();
     let Outcome::ProgramItems(items) = s
