@@ -377,3 +377,146 @@ async fn a_register_that_waits_offers_this_sites_défis_on_the_theme_then_other_
     kehl.stop().await;
     national.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_or_cancelled_program_item_is_edited_or_gone_in_the_national_program() {
+    let dir = temp_dir();
+    let national = TestNational::start_with_http(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let mut org = cluny.organiser();
+    add_items(
+        &mut org,
+        &[
+            ("Accueil à Cluny", 9),
+            ("Plénière à Cluny", 11),
+            ("Clôture à Cluny", 16),
+        ],
+    )
+    .await;
+    let mut viewer = national_client(&national.channel, Some(VIEWER));
+    converged(&mut cluny.organiser(), &mut admin, "cluny").await;
+    assert_eq!(program(&mut viewer, "cluny").await.entries.len(), 3);
+
+    // The plenary moves to 17:00 under a new title; the welcome is cancelled.
+    let moved = pb::ProgramItemFields {
+        kind: pb::ProgramKind::Plenary.into(),
+        step: 0,
+        title: "Plénière déplacée".to_owned(),
+        room: "Amphithéâtre".to_owned(),
+        start_ms: DAY + 17 * HOUR,
+        end_ms: DAY + 18 * HOUR,
+    };
+    let update = |id: u32, fields: pb::ProgramItemFields| pb::UpdateProgramItemRequest {
+        request_id: rid(),
+        id,
+        fields: Some(fields),
+    };
+    let overlapping = pb::ProgramItemFields {
+        start_ms: DAY + 16 * HOUR,
+        ..moved.clone()
+    };
+    let taken = org
+        .update_program_item(update(2, overlapping))
+        .await
+        .expect_err("the closing holds the room at 16:00");
+    assert_eq!(taken.code(), Code::FailedPrecondition, "{taken:?}");
+    let edited = org
+        .update_program_item(update(2, moved.clone()))
+        .await
+        .expect("update")
+        .into_inner()
+        .item
+        .expect("item");
+    assert_eq!(
+        (edited.id, edited.fields.expect("f").title.as_str()),
+        (2, "Plénière déplacée")
+    );
+    let unknown = org
+        .update_program_item(update(9, moved.clone()))
+        .await
+        .expect_err("no item 9");
+    assert_eq!(unknown.code(), Code::NotFound);
+    let bad = org
+        .update_program_item(update(
+            2,
+            pb::ProgramItemFields {
+                title: String::new(),
+                ..moved.clone()
+            },
+        ))
+        .await
+        .expect_err("a title is required");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().starts_with("title"), "{}", bad.message());
+    let not_organiser = cluny
+        .desk()
+        .cancel_program_item(pb::CancelProgramItemRequest {
+            request_id: rid(),
+            id: 1,
+        })
+        .await
+        .expect_err("an organiser's call");
+    assert_eq!(not_organiser.code(), Code::PermissionDenied);
+    let cancel = pb::CancelProgramItemRequest {
+        request_id: rid(),
+        id: 1,
+    };
+    let gone = org
+        .cancel_program_item(cancel.clone())
+        .await
+        .expect("cancel")
+        .into_inner();
+    let again = org
+        .cancel_program_item(cancel)
+        .await
+        .expect("a retry gets the same answer")
+        .into_inner();
+    assert_eq!(gone, again);
+    let twice = org
+        .cancel_program_item(pb::CancelProgramItemRequest {
+            request_id: rid(),
+            id: 1,
+        })
+        .await
+        .expect_err("already cancelled");
+    assert_eq!(twice.code(), Code::NotFound);
+    let local: Vec<String> = org
+        .list_program(pb::ListProgramRequest::default())
+        .await
+        .expect("program")
+        .into_inner()
+        .items
+        .into_iter()
+        .map(|i| i.fields.expect("f").title)
+        .collect();
+    assert_eq!(local, ["Clôture à Cluny", "Plénière déplacée"]);
+
+    converged(&mut cluny.organiser(), &mut admin, "cluny").await;
+    let expected = [
+        ("cluny".to_owned(), "Clôture à Cluny".to_owned(), false),
+        ("cluny".to_owned(), "Plénière déplacée".to_owned(), false),
+    ];
+    assert_eq!(lines(&program(&mut viewer, "").await), expected);
+    let http = national.http.expect("national page");
+    let bearer = format!("Authorization: Bearer {VIEWER}\r\n");
+    let answer = https_get_with(http, "/national/program/cluny.ics", &bearer).await;
+    let mut got = events(body(&answer).1);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("2.program.cluny.agora".into(), "Plénière déplacée".into()),
+            ("3.program.cluny.agora".into(), "Clôture à Cluny".into()),
+        ],
+        "{answer}"
+    );
+    // A restart of the national node keeps it so.
+    let addr = national.addr;
+    national.stop().await;
+    let national = TestNational::start_on(&data_dir(&dir, "national"), addr).await;
+    let mut viewer = national_client(&national.channel, Some(VIEWER));
+    assert_eq!(lines(&program(&mut viewer, "").await), expected);
+    cluny.stop().await;
+    national.stop().await;
+}

@@ -389,7 +389,9 @@ async fn a_site_runs_the_whole_three_day_event_from_the_seed() {
                         E::ConferenceUpserted(_) => "conference",
                         E::LearningTeamUpserted(_) => "team",
                         E::NotebookEntryAdded(_) => "notebook",
-                        E::ProgramItemAdded(_) => "program",
+                        E::ProgramItemAdded(_)
+                        | E::ProgramItemUpdated(_)
+                        | E::ProgramItemCancelled(_) => "program",
                         E::FeedbackAdded(_) => "feedback",
                         E::NextActionUpserted(_) => "next action",
                         E::ParticipantErased(_) => "erasure",

@@ -299,6 +299,38 @@ impl Site {
         Ok(Response::new(pb::AddProgramItemsResponse { items }))
     }
 
+    pub(crate) async fn update_program_item(
+        &self,
+        req: Request<pb::UpdateProgramItemRequest>,
+    ) -> Answer<pb::UpdateProgramItemResponse> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let r = req.into_inner();
+        let fields = r
+            .fields
+            .ok_or_else(|| invalid(m::DomainError::invalid("fields", "is required")))?;
+        let fields = convert::program_item_fields("", fields).map_err(invalid)?;
+        let cmd = Command::UpdateProgramItem { id: r.id, fields };
+        let item = self.program_command(&r.request_id, cmd).await?.pop();
+        Ok(Response::new(pb::UpdateProgramItemResponse { item }))
+    }
+
+    pub(crate) async fn cancel_program_item(
+        &self,
+        req: Request<pb::CancelProgramItemRequest>,
+    ) -> Answer<pb::CancelProgramItemResponse> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let r = req.into_inner();
+        match self
+            .submit(&r.request_id, Command::CancelProgramItem(r.id))
+            .await?
+        {
+            Outcome::ProgramItemCancelled(i) => Ok(Response::new(pb::CancelProgramItemResponse {
+                item: Some(convert::program_item(&i)),
+            })),
+            o => Err(unexpected(&o)),
+        }
+    }
+
     pub(crate) async fn create_default_program(
         &self,
         req: Request<pb::CreateDefaultProgramRequest>,

@@ -621,6 +621,20 @@ impl SiteService for Site {
         Site::add_program_items(self, req).await
     }
 
+    async fn update_program_item(
+        &self,
+        req: Request<pb::UpdateProgramItemRequest>,
+    ) -> Result<Response<pb::UpdateProgramItemResponse>, Status> {
+        Site::update_program_item(self, req).await
+    }
+
+    async fn cancel_program_item(
+        &self,
+        req: Request<pb::CancelProgramItemRequest>,
+    ) -> Result<Response<pb::CancelProgramItemResponse>, Status> {
+        Site::cancel_program_item(self, req).await
+    }
+
     async fn create_default_program(
         &self,
         req: Request<pb::CreateDefaultProgramRequest>,

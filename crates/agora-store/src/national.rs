@@ -601,6 +601,7 @@ impl NationalStore {
                     SharedEvent::Participant(_)
                     | SharedEvent::ParticipantErased(_)
                     | SharedEvent::ProgramItem(_)
+                    | SharedEvent::ProgramItemCancelled(_)
                     | SharedEvent::Conference(_) => {}
                     SharedEvent::RemoteAsk(ask) => {
                         touched.push(Touch::Routed(routed.len()));
@@ -1037,6 +1038,11 @@ impl ReplicaRows for Replica<'_, '_> {
     fn put_program_item(&mut self, i: &ProgramItem) -> Result<(), TxError> {
         self.tx
             .put(N::Program, &key(&self.prefix, &i.id.to_be_bytes()), i)
+    }
+    fn remove_program_item(&mut self, id: u32) -> Result<(), TxError> {
+        self.tx
+            .remove(N::Program, &key(&self.prefix, &id.to_be_bytes()));
+        Ok(())
     }
     fn put_conference(&mut self, c: &Conference) -> Result<(), TxError> {
         self.tx

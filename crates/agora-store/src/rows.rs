@@ -223,6 +223,20 @@ impl Rows for TxRows<'_> {
         let key = join(&i64_key(i.fields.start_ms), &i.id.to_be_bytes());
         self.put(T::Program, &key, i)
     }
+    /// A scan: the program is keyed by start time, and an organiser's edit is rare.
+    fn program_item(&self, id: u32) -> Result<Option<ProgramItem>, TxError> {
+        let suffix = id.to_be_bytes();
+        for (k, v) in self.tx.scan_prefix(T::Program as usize, &[])? {
+            if k.ends_with(&suffix) {
+                return decode(T::Program.name(), &k, &v).map(Some);
+            }
+        }
+        Ok(None)
+    }
+    fn remove_program_item(&mut self, i: &ProgramItem) -> Result<(), TxError> {
+        let key = join(&i64_key(i.fields.start_ms), &i.id.to_be_bytes());
+        self.remove(T::Program, &key)
+    }
     fn put_feedback(&mut self, f: &Feedback) -> Result<(), TxError> {
         let key = join(&f.challenge.to_be_bytes(), f.id.as_bytes());
         self.put(T::Feedback, &key, f)

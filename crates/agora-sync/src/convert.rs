@@ -212,6 +212,9 @@ pub fn shared_event(e: &SharedEvent) -> pb::Event {
             }),
             SharedEvent::ProgramItem(i) => E::ProgramItemAdded(program_item(i)),
             SharedEvent::Conference(c) => E::ConferenceUpserted(conference(c)),
+            SharedEvent::ProgramItemCancelled(id) => {
+                E::ProgramItemCancelled(pb::ProgramItemCancelled { id: *id })
+            }
             SharedEvent::RemoteAsk(a) => E::RemoteAsk(remote_ask("", a)),
             SharedEvent::RemoteAnswer(a) => E::RemoteAnswer(remote_answer("", a)),
             SharedEvent::ChallengeRemote { challenge, remote } => {
@@ -569,6 +572,7 @@ pub fn shared_event_from(e: pb::Event) -> Result<SharedEvent, DomainError> {
             challenge: c.challenge_number,
             remote: c.remote,
         },
+        Some(E::ProgramItemCancelled(c)) => SharedEvent::ProgramItemCancelled(c.id),
         Some(_) => {
             return Err(bad(
                 "event",

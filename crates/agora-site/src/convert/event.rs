@@ -193,6 +193,10 @@ pub fn event(e: &m::Event) -> pb::event::Event {
         m::Event::TeamUpserted(t) => E::LearningTeamUpserted(team(t)),
         m::Event::NotebookEntryAdded(n) => E::NotebookEntryAdded(notebook_entry(n)),
         m::Event::ProgramItemAdded(i) => E::ProgramItemAdded(program_item(i)),
+        m::Event::ProgramItemUpdated(i) => E::ProgramItemUpdated(program_item(i)),
+        m::Event::ProgramItemCancelled(id) => {
+            E::ProgramItemCancelled(pb::ProgramItemCancelled { id: *id })
+        }
         m::Event::FeedbackAdded(f) => E::FeedbackAdded(feedback(f)),
         m::Event::NextActionUpserted(a) => E::NextActionUpserted(next_action(a)),
         m::Event::ParticipantErased(id) => E::ParticipantErased(pb::ParticipantErased {
