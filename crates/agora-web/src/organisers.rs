@@ -134,6 +134,27 @@ fn refusal(lang: Lang, e: &StoreError) -> String {
     lang.refusal(e)
 }
 
+/// Says how a form's command went, as the session's notice, and sends the organiser back to
+/// `back`: `said` words the outcome the form expects (`None` for any other: a bug), a refusal
+/// names the field to correct.
+fn told(
+    app: &App,
+    cur: &Current,
+    lang: Lang,
+    back: &str,
+    answer: Result<Outcome, StoreError>,
+    said: impl FnOnce(&Outcome) -> Option<String>,
+) -> Result<Response, Failure> {
+    match answer {
+        Ok(o) => match said(&o) {
+            Some(text) => tell(app, cur, Tone::Ok, text),
+            None => return Err(unexpected(&o)),
+        },
+        Err(e) => tell(app, cur, Tone::Refused, refusal(lang, &e)),
+    }
+    Ok(see(back))
+}
+
 fn unexpected(o: &Outcome) -> Failure {
     Failure(format!("a command answered with another outcome: {o:?}"))
 }
@@ -771,14 +792,10 @@ pub async fn add_action(
         })
     })();
     let answer = submit(&app, &form.request_id, cmd).await;
-    match answer {
-        Ok(Outcome::NextAction(a)) => {
-            tell(&app, &cur, Tone::Ok, words::action_added(lang, a.challenge));
-        }
-        Ok(o) => return Err(unexpected(&o)),
-        Err(e) => tell(&app, &cur, Tone::Refused, refusal(lang, &e)),
-    }
-    Ok(see(back))
+    told(&app, &cur, lang, back, answer, |o| match o {
+        Outcome::NextAction(a) => Some(words::action_added(lang, a.challenge)),
+        _ => None,
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -817,14 +834,10 @@ pub async fn set_action_status(
         })
     });
     let answer = submit(&app, &form.request_id, cmd).await;
-    match answer {
-        Ok(Outcome::NextAction(a)) => {
-            tell(&app, &cur, Tone::Ok, words::action_set(lang, a.status));
-        }
-        Ok(o) => return Err(unexpected(&o)),
-        Err(e) => tell(&app, &cur, Tone::Refused, refusal(lang, &e)),
-    }
-    Ok(see(back))
+    told(&app, &cur, lang, back, answer, |o| match o {
+        Outcome::NextAction(a) => Some(words::action_set(lang, a.status)),
+        _ => None,
+    })
 }
 
 /// Submits the command a form built under the form's request id; a form the rules refused

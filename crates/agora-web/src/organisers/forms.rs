@@ -16,11 +16,8 @@ use agora_model::{
     ProgramItemFields, ProgramKind, Review, Target, TeamFields,
 };
 
-use super::{
-    AppState, Posted, lines, number_field, posted, refusal, submit, tell, unexpected, words,
-};
-use crate::desk::{Failure, PageQuery, blocking, language, see};
-use crate::session::Tone;
+use super::{AppState, Posted, lines, number_field, posted, submit, told, words};
+use crate::desk::{Failure, PageQuery, blocking, language};
 
 /// The review a proposal's form asks for (`decision`: accept, decline or changes).
 pub(super) fn review_command(id: u32, p: &Posted) -> Result<Command, DomainError> {
@@ -61,19 +58,17 @@ pub async fn review_proposal(
         Err(r) => return Ok(r),
     };
     let lang = language(&headers, &PageQuery::default()).0;
-    match submit(&app, p.get("request_id"), review_command(id, &p)).await {
-        Ok(Outcome::ProposalReviewed {
+    let answer = submit(&app, p.get("request_id"), review_command(id, &p)).await;
+    told(&app, &cur, lang, &back, answer, |o| match o {
+        Outcome::ProposalReviewed {
             proposal,
             challenge,
-        }) => {
-            let made = challenge.map(|(c, _)| c.number);
-            let said = words::reviewed(lang, proposal.id, proposal.status, made);
-            tell(&app, &cur, Tone::Ok, said);
+        } => {
+            let made = challenge.as_ref().map(|(c, _)| c.number);
+            Some(words::reviewed(lang, proposal.id, proposal.status, made))
         }
-        Ok(o) => return Err(unexpected(&o)),
-        Err(e) => tell(&app, &cur, Tone::Refused, refusal(lang, &e)),
-    }
-    Ok(see(&back))
+        _ => None,
+    })
 }
 
 /// A local day (`YYYY-MM-DD`, a date input) and time (`HH:MM`) in the site's zone.
@@ -160,15 +155,14 @@ pub async fn create_conference(
     // A bounded search: enough to tell one name from several.
     let found = blocking(move || store.find_participants(&typed, 20)).await?;
     let cmd = conference_command(&p, app.config.zone, &found);
-    match submit(&app, p.get("request_id"), cmd).await {
-        Ok(Outcome::Conference { conference, .. }) => {
+    let answer = submit(&app, p.get("request_id"), cmd).await;
+    told(&app, &cur, lang, back, answer, |o| match o {
+        Outcome::Conference { conference, .. } => {
             let label = lang.label(Target::Conference(conference.id));
-            tell(&app, &cur, Tone::Ok, words::created(lang, &label));
+            Some(words::created(lang, &label))
         }
-        Ok(o) => return Err(unexpected(&o)),
-        Err(e) => tell(&app, &cur, Tone::Refused, refusal(lang, &e)),
-    }
-    Ok(see(back))
+        _ => None,
+    })
 }
 
 /// Creates a learning team (`POST /org/teams`).
@@ -191,12 +185,11 @@ pub async fn create_team(
             max_members: number_field("max_members", p.get("max_members"))?.unwrap_or(0),
         }))
     })();
-    match submit(&app, p.get("request_id"), cmd).await {
-        Ok(Outcome::Team(t)) => tell(&app, &cur, Tone::Ok, words::created(lang, &t.name)),
-        Ok(o) => return Err(unexpected(&o)),
-        Err(e) => tell(&app, &cur, Tone::Refused, refusal(lang, &e)),
-    }
-    Ok(see(back))
+    let answer = submit(&app, p.get("request_id"), cmd).await;
+    told(&app, &cur, lang, back, answer, |o| match o {
+        Outcome::Team(t) => Some(words::created(lang, &t.name)),
+        _ => None,
+    })
 }
 
 /// The kind a program form's select names (see [`words::program_kinds`]).
@@ -242,27 +235,19 @@ pub async fn add_program_item(
         Err(r) => return Ok(r),
     };
     let lang = language(&headers, &PageQuery::default()).0;
-    match submit(
+    let answer = submit(
         &app,
         p.get("request_id"),
         program_command(&p, app.config.zone),
     )
-    .await
-    {
-        Ok(Outcome::ProgramItems(items)) => {
-            for i in &items {
-                tell(
-                    &app,
-                    &cur,
-                    Tone::Ok,
-                    words::items_added(lang, &i.fields.title),
-                );
-            }
-        }
-        Ok(o) => return Err(unexpected(&o)),
-        Err(e) => tell(&app, &cur, Tone::Refused, refusal(lang, &e)),
-    }
-    Ok(see(back))
+    .await;
+    // The form adds one item; the notice names it.
+    told(&app, &cur, lang, back, answer, |o| match o {
+        Outcome::ProgramItems(items) => items
+            .last()
+            .map(|i| words::items_added(lang, &i.fields.title)),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
