@@ -21,6 +21,9 @@ use crate::uplink::stopped;
 const READ_CHUNK: usize = 128;
 /// A quiet stream is told its position this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+/// A stream whose buffer is full looks this often whether the log grew past its
+/// `max_lag` (so it is cut at most this late).
+const LAG_CHECK_EVERY: Duration = Duration::from_millis(50);
 /// Metadata key of the cut status: the position to resume after.
 pub const RESUME_AFTER: &str = "agora-resume-after";
 
@@ -146,20 +149,38 @@ impl<F: Feed> Cursor<F> {
 
     /// Queues one message; `Err` ends the stream: with a status (cut, shutdown) or `None`
     /// (the client went away). `pos` is where the stream stands before this message.
+    ///
+    /// A full buffer is waited on with the log's growth looked at every
+    /// [`LAG_CHECK_EVERY`], not at each of its batches: a hundred streams that do not read
+    /// would otherwise each be woken by every batch the writer makes durable, for nothing
+    /// (the writer itself wakes every one of them), which took the two cores from the
+    /// streams that do read (docs/BENCHMARKS.md, issue 18).
     async fn send(&mut self, msg: F::Msg, pos: u64) -> Result<(), Option<Status>> {
+        let msg = match self.tx.try_send(Ok(msg)) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(None),
+            Err(mpsc::error::TrySendError::Full(m)) => m,
+        };
         let start = *self.durable.borrow();
-        let max_lag = self.max_lag;
-        let mut durable = self.durable.clone();
-        let too_far = durable.wait_for(|d| d.saturating_sub(start) >= max_lag);
-        tokio::select! {
-            biased;
-            sent = self.tx.send(Ok(msg)) => sent.map_err(|_| None),
-            far = too_far => Err(Some(match far {
-                Ok(_) => cut::<F>(max_lag, pos),
-                Err(_) => shutting_down::<F>(),
-            })),
-            () = stopped(&mut self.stopping) => Err(Some(shutting_down::<F>())),
-        }
+        let mut check = tokio::time::interval(LAG_CHECK_EVERY);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let permit = loop {
+            tokio::select! {
+                biased;
+                permit = self.tx.reserve() => break permit.map_err(|_| None)?,
+                _ = check.tick() => {
+                    if self.durable.has_changed().is_err() {
+                        return Err(Some(shutting_down::<F>()));
+                    }
+                    if self.durable.borrow().saturating_sub(start) >= self.max_lag {
+                        return Err(Some(cut::<F>(self.max_lag, pos)));
+                    }
+                }
+                () = stopped(&mut self.stopping) => return Err(Some(shutting_down::<F>())),
+            }
+        };
+        permit.send(msg);
+        Ok(())
     }
 }
 

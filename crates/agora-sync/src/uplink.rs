@@ -322,11 +322,10 @@ async fn session(
     });
     let mut heard = Instant::now();
     let mut beat = tokio::time::interval(HEARTBEAT);
+    let mut flight = InFlight::default();
     loop {
         let head = *durable.borrow_and_update();
-        if sent < head && sent - acked < window {
-            let room = usize::try_from(window - (sent - acked)).unwrap_or(usize::MAX);
-            let limit = room.min(RECORDS_PER_MESSAGE);
+        if let Some(limit) = flight.room(sent, acked, head, window) {
             // Already privacy-filtered by the store (`agora_model::shared::share_change`);
             // from memory when recent, without a hop to a blocking thread.
             let changes = match store.recent_shared_log(sent, limit) {
@@ -349,6 +348,7 @@ async fn session(
             .await
             .map_err(|_| LinkError::Protocol("outbound stream closed"))?;
             sent = last;
+            flight.sent(last);
             continue;
         }
         tokio::select! {
@@ -360,6 +360,7 @@ async fn session(
                             return Err(LinkError::Protocol("ack beyond what was sent"));
                         }
                         acked = acked.max(a.applied_seq);
+                        flight.acked(acked);
                         status.send_modify(|s| s.acked_seq = acked);
                     }
                     Some(Ok(pb::FederateResponse { msg: Some(pb::federate_response::Msg::Downlink(d)) })) => {
@@ -383,6 +384,43 @@ async fn session(
                 return Err(LinkError::Protocol("the national node went silent"));
             }
             () = stopped(stopping) => return Ok(Ended::Stopped),
+        }
+    }
+}
+
+/// `Records` messages a site has sent and the national node not yet acknowledged: one
+/// being applied and one waiting behind it keep the national node busy, and whatever the
+/// site writes meanwhile waits here and goes in the next message, whole. Sending each of the
+/// site's batches as it became durable (a dozen records at the maximum rate) queued up to a
+/// window of them at the national node, which applies one message at a time: hundreds of
+/// milliseconds of queue at the site's maximum rate (docs/BENCHMARKS.md, issue 18).
+const MESSAGES_IN_FLIGHT: usize = 2;
+
+/// The last position of each `Records` message in flight, oldest first.
+#[derive(Debug, Default)]
+struct InFlight(std::collections::VecDeque<u64>);
+
+impl InFlight {
+    /// How many records the next message may carry, or `None` when nothing is to be sent
+    /// yet: nothing new after `sent`, the window of `window` unacknowledged records full,
+    /// or [`MESSAGES_IN_FLIGHT`] messages unacknowledged.
+    fn room(&self, sent: u64, acked: u64, head: u64, window: u64) -> Option<usize> {
+        let unacked = sent.saturating_sub(acked);
+        if sent >= head || unacked >= window || self.0.len() >= MESSAGES_IN_FLIGHT {
+            return None;
+        }
+        let room = usize::try_from(window - unacked).unwrap_or(usize::MAX);
+        Some(room.min(RECORDS_PER_MESSAGE))
+    }
+
+    fn sent(&mut self, last: u64) {
+        self.0.push_back(last);
+    }
+
+    /// The national node applied everything up to `acked`.
+    fn acked(&mut self, acked: u64) {
+        while self.0.front().is_some_and(|&last| last <= acked) {
+            self.0.pop_front();
         }
     }
 }
@@ -633,5 +671,54 @@ async fn send_snapshot(
             Some(Err(s)) => return Err(s.into()),
             None => return Err(LinkError::Protocol("the national node closed the stream")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_third_message_waits_for_an_ack_and_then_takes_what_accumulated() {
+        let mut f = InFlight::default();
+        assert_eq!(f.room(0, 0, 0, 2048), None, "nothing written");
+        assert_eq!(f.room(0, 0, 12, 2048), Some(RECORDS_PER_MESSAGE));
+        f.sent(12);
+        assert_eq!(f.room(12, 0, 30, 2048), Some(RECORDS_PER_MESSAGE));
+        f.sent(30);
+        assert_eq!(f.room(30, 0, 200, 2048), None, "two messages in flight");
+        f.acked(12);
+        assert_eq!(f.room(30, 12, 200, 2048), Some(RECORDS_PER_MESSAGE));
+        f.sent(200);
+        f.acked(200);
+        assert_eq!(
+            f.room(200, 200, 200, 2048),
+            None,
+            "all acknowledged, nothing new"
+        );
+        assert_eq!(f.room(200, 200, 201, 2048), Some(RECORDS_PER_MESSAGE));
+    }
+
+    #[test]
+    fn the_window_still_bounds_the_records_in_flight() {
+        let mut f = InFlight::default();
+        f.sent(2000);
+        assert_eq!(f.room(2000, 0, 5000, 2048), Some(48));
+        f.sent(2048);
+        f.acked(2000);
+        assert_eq!(f.room(2048, 2000, 5000, 2048), Some(RECORDS_PER_MESSAGE));
+        assert_eq!(f.room(2048, 0, 5000, 2048), None, "window full");
+    }
+
+    #[test]
+    fn an_ack_covering_several_messages_frees_them_all() {
+        let mut f = InFlight::default();
+        f.sent(10);
+        f.sent(20);
+        f.acked(20);
+        assert_eq!(f.room(20, 20, 25, 2048), Some(RECORDS_PER_MESSAGE));
+        f.sent(25);
+        f.acked(24);
+        assert_eq!(f.0.len(), 1, "25 is not acknowledged yet");
     }
 }
