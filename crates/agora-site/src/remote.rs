@@ -45,17 +45,7 @@ impl Site {
         let (site, number) = (r.site_id.clone(), r.challenge_number);
         // A retry of a recorded request skips the directory: the request stands.
         if self.read_request(&r.request_id).await?.is_none() {
-            let store = Arc::clone(&self.store);
-            let (_, entries) = blocking(move || store.directory()).await?;
-            let listed = entries.iter().any(|e| {
-                matches!(e, DirectoryEntry::Challenge { site: s, challenge }
-                    if *s == site && challenge.challenge.number == number)
-            });
-            if !listed {
-                return Err(Status::not_found(format!(
-                    "challenge {number} of site {site:?} is not in the national directory"
-                )));
-            }
+            self.listed(&site, number).await?;
         }
         let cmd = Command::RequestRemote {
             request_id: r.request_id.clone(),
@@ -68,11 +58,42 @@ impl Site {
             o => return Err(unexpected(&o)),
         };
         let request = self.await_answer(request, ANSWER_WAIT).await?;
-        let remote = answered(&request)?;
+        answered(&request)?;
         Ok(Response::new(pb::RegisterResponse {
-            remote: Some(remote),
+            remote: Some(self.remote_view(&request).await?),
             ..Default::default()
         }))
+    }
+
+    /// `NOT_FOUND` unless this site's copy of the national directory lists `site`'s défi
+    /// `number` (read locally: it holds while the link is down).
+    pub(crate) async fn listed(&self, site: &str, number: u32) -> Result<(), Status> {
+        let store = Arc::clone(&self.store);
+        let (_, entries) = blocking(move || store.directory()).await?;
+        let listed = entries.iter().any(|e| {
+            matches!(e, DirectoryEntry::Challenge { site: s, challenge }
+                if s == site && challenge.challenge.number == number)
+        });
+        if !listed {
+            return Err(Status::not_found(format!(
+                "challenge {number} of site {site:?} is not in the national directory"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A remote request as the desk sees it, with the lease its seat came from.
+    pub(crate) async fn remote_view(
+        &self,
+        r: &RemoteRequest,
+    ) -> Result<pb::RemoteRegistration, Status> {
+        let store = Arc::clone(&self.store);
+        let id = r.request_id.clone();
+        let lease = blocking(move || store.leased_request(&id)).await?;
+        Ok(pb::RemoteRegistration {
+            lease_id: lease.unwrap_or_default(),
+            ..agora_sync::convert::remote_registration(r, now_ms())
+        })
     }
 
     pub(crate) async fn get_remote_request(
@@ -83,7 +104,7 @@ impl Site {
             .read_request(request_id)
             .await?
             .ok_or_else(|| invalid(DomainError::RemoteRequestNotFound(request_id.to_owned())))?;
-        Ok(agora_sync::convert::remote_registration(&request, now_ms()))
+        self.remote_view(&request).await
     }
 
     async fn read_request(&self, request_id: &str) -> Result<Option<RemoteRequest>, Status> {
@@ -123,6 +144,10 @@ fn answered(r: &RemoteRequest) -> Result<pb::RemoteRegistration, Status> {
             Status::failed_precondition(format!("refused by {}: {reason}", r.site)),
         ),
         RemoteState::Answered(_) => Ok(agora_sync::convert::remote_registration(r, now)),
+        RemoteState::Cancelled => Err(Status::failed_precondition(format!(
+            "cancelled: request {} for challenge {} at {} was cancelled here",
+            r.request_id, r.challenge, r.site
+        ))),
         RemoteState::Pending if r.expired(now) => Err(Status::failed_precondition(format!(
             "expired at {}: request {} for challenge {} got no answer before {}",
             r.site,
