@@ -178,11 +178,11 @@ pub fn check_request(
         ));
     }
     if until_ms <= now_ms {
-        return Err(DomainError::invalid("until", "must be in the future"));
+        return Err(DomainError::invalid("until_ms", "must be in the future"));
     }
     if until_ms - now_ms > MAX_LEASE_MS {
         return Err(DomainError::invalid(
-            "until",
+            "until_ms",
             format!(
                 "must be within {} days from now",
                 MAX_LEASE_MS / (24 * 3600 * 1000)

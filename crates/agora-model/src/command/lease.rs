@@ -167,7 +167,7 @@ impl<R: Rows> Tx<'_, R> {
         }
         if !l.due(self.fresh.now_ms) {
             return Err(DomainError::invalid(
-                "until",
+                "until_ms",
                 format!(
                     "lease {lease_id} runs until {}",
                     crate::schedule::Utc(l.until_ms)
@@ -224,7 +224,6 @@ impl<R: Rows> Tx<'_, R> {
             ..asked.clone()
         };
         match self.grantable(asked, now) {
-            Ok(0) => unreachable!("grantable refuses no seat"),
             Ok(seats) => {
                 l.seats = seats;
                 l.state = LeaseState::Granted;

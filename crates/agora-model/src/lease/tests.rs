@@ -117,11 +117,11 @@ fn a_request_names_the_bad_field() {
     );
     assert_eq!(
         field(check_request("l1", "kehl", 1, 3, 1000, 1000)),
-        "until"
+        "until_ms"
     );
     assert_eq!(
         field(check_request("l1", "kehl", 1, 3, 1001 + MAX_LEASE_MS, 1000)),
-        "until"
+        "until_ms"
     );
     assert_eq!(
         field(check_request("l1", "Kehl", 1, 3, 2000, 1000)),

@@ -252,7 +252,7 @@ fn the_holder_closes_past_until_and_the_owner_frees_the_rest_to_its_waiting_list
     };
     let err = cluny.refused(close.clone());
     assert!(
-        matches!(err, DomainError::Invalid { ref field, .. } if field == "until"),
+        matches!(err, DomainError::Invalid { ref field, .. } if field == "until_ms"),
         "{err}"
     );
     cluny.counter = (l.until_ms / 1000) as u32;
