@@ -11,35 +11,14 @@ use tonic::Code;
 
 use crate::common::*;
 use crate::federation_remote::{
-    answered, link_down, listed, open_remote, owner_list, remote_req, seats,
+    Event, answered, event_relaying, link_down, listed, owner_list, remote_req, seats,
 };
 
-/// A national node, "kehl" (the owner of défi 1, open to other sites) joined directly and
-/// "cluny" (the holder) through a relay.
-struct Leases {
-    dir: tempfile::TempDir,
-    national: TestNational,
-    relay: Relay,
-    cluny: TestSite,
-    kehl: TestSite,
-}
-
-async fn leases(capacity: u32) -> Leases {
-    let dir = temp_dir();
-    let national = TestNational::start(&data_dir(&dir, "national")).await;
-    let mut admin = national.client();
-    let relay = Relay::start(national.addr).await.expect("relay");
-    let kehl = join_site(&mut admin, &dir, "kehl", true, &national.url()).await;
-    let cluny = join_site(&mut admin, &dir, "cluny", false, &relay.url()).await;
-    open_remote(&kehl, 1, capacity).await;
-    listed(&cluny, "kehl", 1).await;
-    Leases {
-        dir,
-        national,
-        relay,
-        cluny,
-        kehl,
-    }
+/// The event of the remote tests with "cluny" (the holder) joined through the relay.
+async fn leases(capacity: u32) -> Event {
+    let e = event_relaying(capacity, "cluny").await;
+    listed(&e.cluny, "kehl", 1).await;
+    e
 }
 
 fn now_ms() -> i64 {
@@ -118,32 +97,24 @@ async fn a_lease_is_used_offline_and_reconciled_at_the_owner_when_the_link_retur
     );
     // The owner lists it too, and a lease on the holder's own défi is refused by name.
     assert_eq!(lease_at(&e.kehl, "lease-1").await.seats, 3);
-    let own = e
-        .cluny
-        .organiser()
-        .request_seat_lease(pb::RequestSeatLeaseRequest {
-            request_id: rid(),
-            site_id: "cluny".into(),
-            challenge_number: 1,
-            seats: 1,
-            until_ms: now_ms() + 60_000,
-        })
-        .await
-        .expect_err("own site");
+    let refused = |site_id: &'static str, seats: u32| {
+        let mut org = e.cluny.organiser();
+        async move {
+            org.request_seat_lease(pb::RequestSeatLeaseRequest {
+                request_id: rid(),
+                site_id: site_id.into(),
+                challenge_number: 1,
+                seats,
+                until_ms: now_ms() + 60_000,
+            })
+            .await
+            .expect_err("refused")
+        }
+    };
+    let own = refused("cluny", 1).await;
     assert_eq!(own.code(), Code::InvalidArgument);
     assert!(own.message().starts_with("site_id:"), "{}", own.message());
-    let zero = e
-        .cluny
-        .organiser()
-        .request_seat_lease(pb::RequestSeatLeaseRequest {
-            request_id: rid(),
-            site_id: "kehl".into(),
-            challenge_number: 1,
-            seats: 0,
-            until_ms: now_ms() + 60_000,
-        })
-        .await
-        .expect_err("no seats");
+    let zero = refused("kehl", 0).await;
     assert!(zero.message().starts_with("seats:"), "{}", zero.message());
 
     // The holder's link is cut: its desk still confirms into the lease, at once.

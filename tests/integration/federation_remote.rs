@@ -13,21 +13,33 @@ use crate::common::*;
 /// A national node with "cluny" joined directly and "kehl" (the owner) through a relay,
 /// kehl's défi 1 (`capacity` seats, open to other sites) and défi 2 (not open) listed in
 /// cluny's directory.
-struct Event {
-    dir: tempfile::TempDir,
-    national: TestNational,
-    relay: Relay,
-    cluny: TestSite,
-    kehl: TestSite,
+pub(crate) struct Event {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) national: TestNational,
+    pub(crate) relay: Relay,
+    pub(crate) cluny: TestSite,
+    pub(crate) kehl: TestSite,
 }
 
 async fn event(capacity: u32) -> Event {
+    event_relaying(capacity, "kehl").await
+}
+
+/// [`event`] with `relayed` ("cluny" or "kehl") the site joined through the relay.
+pub(crate) async fn event_relaying(capacity: u32, relayed: &str) -> Event {
     let dir = temp_dir();
     let national = TestNational::start(&data_dir(&dir, "national")).await;
     let mut admin = national.client();
     let relay = Relay::start(national.addr).await.expect("relay");
-    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
-    let kehl = join_site(&mut admin, &dir, "kehl", true, &relay.url()).await;
+    let url = |site: &str| {
+        if site == relayed {
+            relay.url()
+        } else {
+            national.url()
+        }
+    };
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &url("cluny")).await;
+    let kehl = join_site(&mut admin, &dir, "kehl", true, &url("kehl")).await;
     open_remote(&kehl, 1, capacity).await;
     create_challenge(&mut kehl.organiser(), 2, capacity).await;
     listed(&cluny, "kehl", 2).await;

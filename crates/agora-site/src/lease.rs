@@ -17,11 +17,6 @@ use agora_store::{Store, now_ms};
 
 use crate::service::{Site, blocking, invalid, unexpected};
 
-/// How long `RequestSeatLease` waits for the owner's answer before it returns the lease
-/// as pending (as `Register` does for a remote request).
-const ANSWER_WAIT: Duration = Duration::from_secs(2);
-/// Re-reads the lease this often while waiting.
-const ANSWER_POLL: Duration = Duration::from_millis(50);
 /// How often the leases this site holds are checked for a passed `until`: a close is
 /// at most this late, and a check reads one small tree.
 const CLOSE_CHECK: Duration = Duration::from_secs(1);
@@ -44,23 +39,17 @@ impl Site {
             seats: r.seats,
             until_ms: r.until_ms,
         };
-        let mut lease = match self.submit(&r.request_id, cmd).await? {
+        let lease = match self.submit(&r.request_id, cmd).await? {
             Outcome::Lease(l) => l,
             o => return Err(unexpected(&o)),
         };
-        let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
-        let mut durable = self.store.durable_seq();
-        while lease.state == LeaseState::Pending {
-            tokio::select! {
-                changed = durable.changed() => if changed.is_err() { break },
-                () = tokio::time::sleep(ANSWER_POLL) => {}
-                () = tokio::time::sleep_until(deadline) => break,
-            }
-            match self.find_lease(&r.site_id, &r.request_id).await? {
-                Some(l) => lease = l,
-                None => break,
-            }
-        }
+        let lease = self
+            .await_answer(
+                lease,
+                |l| l.state == LeaseState::Pending,
+                || self.find_lease(&r.site_id, &r.request_id),
+            )
+            .await?;
         Ok(pb::RequestSeatLeaseResponse {
             lease: Some(agora_sync::convert::seat_lease(&lease)),
         })

@@ -2,6 +2,7 @@
 //! here (durable, in the log that carries it to the national node and on to the owner);
 //! the call waits a moment for the owner's answer, then says "pending at <site>".
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +17,9 @@ use agora_store::now_ms;
 
 use crate::service::{Site, blocking, invalid, unexpected};
 
-/// How long `Register` waits for the owner's answer before it says "pending": a round
-/// trip through the national node with the owner online takes a few write batches.
+/// How long `Register` (and `RequestSeatLease`) waits for the owner's answer before it
+/// says "pending": a round trip through the national node with the owner online takes a
+/// few write batches.
 const ANSWER_WAIT: Duration = Duration::from_secs(2);
 /// Re-reads the request this often while waiting, besides each new batch.
 const ANSWER_POLL: Duration = Duration::from_millis(50);
@@ -57,7 +59,13 @@ impl Site {
             Outcome::Remote(request) => request,
             o => return Err(unexpected(&o)),
         };
-        let request = self.await_answer(request, ANSWER_WAIT).await?;
+        let request = self
+            .await_answer(
+                request,
+                |r| r.state == RemoteState::Pending,
+                || self.read_request(&r.request_id),
+            )
+            .await?;
         answered(&request)?;
         Ok(Response::new(pb::RegisterResponse {
             remote: Some(self.remote_view(&request).await?),
@@ -113,26 +121,32 @@ impl Site {
         blocking(move || store.remote_request(&id)).await
     }
 
-    /// The request once answered, or as it stands after `wait`.
-    async fn await_answer(
+    /// `value` once `pending` says it no longer waits (re-read with `read` after each
+    /// write batch, and every [`ANSWER_POLL`]), or as it stands after [`ANSWER_WAIT`]:
+    /// the owner's answer to a remote request or a seat lease.
+    pub(crate) async fn await_answer<T, Fut>(
         &self,
-        mut request: RemoteRequest,
-        wait: Duration,
-    ) -> Result<RemoteRequest, Status> {
-        let deadline = tokio::time::Instant::now() + wait;
+        mut value: T,
+        pending: impl Fn(&T) -> bool,
+        read: impl Fn() -> Fut,
+    ) -> Result<T, Status>
+    where
+        Fut: Future<Output = Result<Option<T>, Status>>,
+    {
+        let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
         let mut durable = self.store.durable_seq();
-        while request.state == RemoteState::Pending {
+        while pending(&value) {
             tokio::select! {
                 changed = durable.changed() => if changed.is_err() { break },
                 () = tokio::time::sleep(ANSWER_POLL) => {}
                 () = tokio::time::sleep_until(deadline) => break,
             }
-            match self.read_request(&request.request_id).await? {
-                Some(r) => request = r,
+            match read().await? {
+                Some(v) => value = v,
                 None => break,
             }
         }
-        Ok(request)
+        Ok(value)
     }
 }
 

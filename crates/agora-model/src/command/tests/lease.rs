@@ -30,6 +30,18 @@ fn deliver(to: &mut Site, from: &str, msgs: Vec<LeaseMsg>) -> Vec<Event> {
     out
 }
 
+/// `holder`'s request for `seats` of kehl's défi 1.
+fn ask(holder: &str, lease_id: &str, seats: u32, until_ms: i64) -> Command {
+    Command::RequestSeatLease {
+        lease_id: lease_id.into(),
+        holder: holder.into(),
+        site: "kehl".into(),
+        challenge: 1,
+        seats,
+        until_ms,
+    }
+}
+
 /// Kehl with défi 1 (`capacity`, open to other sites); cluny asked for `seats` until
 /// `until_ms`, and kehl's answer delivered. Returns (cluny, kehl, cluny's lease).
 fn leased(capacity: u32, seats: u32, until_ms: i64) -> (Site, Site, Lease) {
@@ -42,14 +54,7 @@ fn leased(capacity: u32, seats: u32, until_ms: i64) -> (Site, Site, Lease) {
     .expect("remote");
     let mut cluny = Site::new();
     let (_, events) = cluny
-        .run(Command::RequestSeatLease {
-            lease_id: "l1".into(),
-            holder: "cluny".into(),
-            site: "kehl".into(),
-            challenge: 1,
-            seats,
-            until_ms,
-        })
+        .run(ask("cluny", "l1", seats, until_ms))
         .expect("asked");
     let answer = sent(&deliver(&mut kehl, "cluny", sent(&events)));
     deliver(&mut cluny, "kehl", answer);
@@ -104,14 +109,7 @@ fn the_owner_grants_what_is_free_and_its_own_desk_takes_no_held_seat() {
     // A second lease gets nothing: refused in the owner's words.
     let mut volvic = Site::new();
     let (_, events) = volvic
-        .run(Command::RequestSeatLease {
-            lease_id: "v1".into(),
-            holder: "volvic".into(),
-            site: "kehl".into(),
-            challenge: 1,
-            seats: 2,
-            until_ms: 1_000_000,
-        })
+        .run(ask("volvic", "v1", 2, 1_000_000))
         .expect("asked");
     let answer = sent(&deliver(&mut kehl, "volvic", sent(&events)));
     match &answer[0].lease.state {
