@@ -315,9 +315,10 @@ impl<R: Rows> Tx<'_, R> {
         let number = from_lease.challenge;
         let granted = self.granted_lease(holder, number, &from_lease.lease_id)?;
         if st(self.rows.lease_guest(holder, request_id))?.is_some() {
-            let l =
-                granted.ok_or_else(|| DomainError::LeaseNotFound(from_lease.lease_id.clone()))?;
-            return Ok((Outcome::Lease(l), vec![]));
+            return Ok((
+                Outcome::Lease(granted.unwrap_or_else(|| from_lease.clone())),
+                vec![],
+            ));
         }
         let now = self.fresh.now_ms;
         let ask = remote::RemoteAsk {
@@ -338,11 +339,6 @@ impl<R: Rows> Tx<'_, R> {
                 l.used += 1;
                 l
             });
-        // The seat moves from the lease to the registration: the lease first, so that the
-        // registration's seat check sees one seat less held.
-        if let Some(l) = &from_seat {
-            st(self.rows.put_lease(l))?;
-        }
         if st(self.rows.participant(guest_p.id))?.is_none() {
             let mut stats = st(self.rows.stats())?;
             stats.participants += 1;
@@ -350,6 +346,8 @@ impl<R: Rows> Tx<'_, R> {
             st(self.rows.put_stats(&stats))?;
             events.push(Event::ParticipantUpserted(guest_p.clone()));
         }
+        // From the lease, the seat moves from held to confirmed: the registration takes it
+        // whatever the free seats (and promotes no one), then the lease counts it.
         let registered = self.register_as(guest_p.id, target, false, from_seat.is_some());
         let result = match registered {
             Ok((
@@ -370,19 +368,19 @@ impl<R: Rows> Tx<'_, R> {
                 }
             }
             Ok(_) => return Err(missing("registration outcome", number)),
-            Err(ApplyError::Domain(e)) if from_seat.is_none() => RemoteResult::Refused {
+            // Refused (after the guest was written): an answer, and the seat stays held.
+            Err(ApplyError::Domain(e)) => RemoteResult::Refused {
                 reason: remote::reason(&e),
             },
-            // A refused registration after the lease row was written: the command fails
-            // whole (and the seat stays the lease's).
             Err(e) => return Err(e),
         };
         let l = match from_seat {
-            Some(l) => {
+            Some(l) if result == RemoteResult::Confirmed => {
+                st(self.rows.put_lease(&l))?;
                 events.push(Event::LeaseChanged(l.clone()));
                 l
             }
-            None => {
+            _ => {
                 // Not from the lease: the holder hears what the owner decided instead.
                 events.push(Event::RemoteAnswered(RemoteAnswer {
                     to: holder.clone(),

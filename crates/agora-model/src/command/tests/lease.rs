@@ -364,3 +364,25 @@ fn only_the_other_side_of_the_lease_may_send_its_messages() {
         "{err}"
     );
 }
+
+/// Regression: a use the owner's rules refuse (its défi closed meanwhile) is an answer,
+/// with nothing of the lease written: the command never fails after its first write.
+#[test]
+fn a_use_the_owners_rules_refuse_is_answered_and_leaves_the_lease_as_it_was() {
+    let (mut cluny, mut kehl, _) = leased(3, 2, 1_000_000);
+    let zoe = cluny.participant("Zoé");
+    let (_, ev) = remote(&mut cluny, "r-zoe", zoe);
+    if let Some(c) = kehl.rows.challenges.get_mut(&1) {
+        c.fields.status = crate::ChallengeStatus::Closed;
+    }
+    let events = deliver(&mut kehl, "cluny", sent(&ev));
+    let refused = events.iter().any(|e| {
+        matches!(e, Event::RemoteAnswered(a)
+            if matches!(&a.result, RemoteResult::Refused { reason } if reason.contains("not open")))
+    });
+    assert!(refused, "{events:?}");
+    let l = owner_lease(&kehl);
+    assert_eq!((l.used, l.held(0)), (0, 2), "the seat stays held");
+    assert_eq!(kehl.pool(1).confirmed, 0);
+    within(&kehl);
+}
