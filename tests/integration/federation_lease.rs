@@ -175,7 +175,12 @@ async fn a_lease_is_used_offline_and_reconciled_at_the_owner_when_the_link_retur
         ],
         "two free seats, three held"
     );
-    assert_eq!(seats(&e.kehl, 1).await.confirmed, 2);
+    let at_kehl = seats(&e.kehl, 1).await;
+    assert_eq!(
+        (at_kehl.confirmed, at_kehl.held, at_kehl.seats_left),
+        (2, 3, 0),
+        "the owner's desk sees the held seats"
+    );
     assert_eq!(held_at_owner(&e.kehl).await, 3);
 
     // The link is back: the owner records the two guests against the lease, and Yann's

@@ -252,7 +252,17 @@ impl SiteService for Site {
                     &c,
                     self.store.proposal_of_challenge(number).map_err(status)?,
                 )),
-                seats: Some(convert::seats(&p)),
+                seats: Some({
+                    let held = self
+                        .store
+                        .held(number, agora_store::now_ms())
+                        .map_err(status)?;
+                    pb::SeatCounts {
+                        held,
+                        seats_left: p.free(held),
+                        ..convert::seats(&p)
+                    }
+                }),
             })),
             None => Err(invalid(m::DomainError::ChallengeNotFound(number))),
         }

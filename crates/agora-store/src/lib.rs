@@ -923,6 +923,15 @@ impl Store {
         )
     }
 
+    /// Seats the leases this site granted on its défi `challenge` hold at `now_ms`.
+    pub fn held(&self, challenge: u32, now_ms: i64) -> Result<u32, StoreError> {
+        let _batch = self.inner.read_gate();
+        let prefix = rows::lease_prefix("", challenge);
+        let leases: Vec<agora_model::lease::Lease> =
+            scan(self.inner.tree(T::Leases), T::Leases, &prefix)?;
+        Ok(agora_model::lease::held(&leases, now_ms))
+    }
+
     /// Every seat lease this site holds or granted.
     pub fn leases(&self) -> Result<Vec<agora_model::lease::Lease>, StoreError> {
         let _batch = self.inner.read_gate();

@@ -315,7 +315,7 @@ impl Rows for TxRows<'_> {
 }
 
 /// Key prefix of the leases on défi `challenge` of `owner` (empty: this site's).
-fn lease_prefix(owner: &str, challenge: u32) -> Vec<u8> {
+pub(crate) fn lease_prefix(owner: &str, challenge: u32) -> Vec<u8> {
     join(
         &join(b"l", &join(owner.as_bytes(), &[0])),
         &challenge.to_be_bytes(),

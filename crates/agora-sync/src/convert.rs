@@ -121,6 +121,7 @@ pub fn seat_counts(
         waitlisted,
         checked_in,
         seats_left: capacity.saturating_sub(confirmed),
+        held: 0,
     }
 }
 
