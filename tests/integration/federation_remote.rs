@@ -13,21 +13,33 @@ use crate::common::*;
 /// A national node with "cluny" joined directly and "kehl" (the owner) through a relay,
 /// kehl's défi 1 (`capacity` seats, open to other sites) and défi 2 (not open) listed in
 /// cluny's directory.
-struct Event {
-    dir: tempfile::TempDir,
-    national: TestNational,
-    relay: Relay,
-    cluny: TestSite,
-    kehl: TestSite,
+pub(crate) struct Event {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) national: TestNational,
+    pub(crate) relay: Relay,
+    pub(crate) cluny: TestSite,
+    pub(crate) kehl: TestSite,
 }
 
 async fn event(capacity: u32) -> Event {
+    event_relaying(capacity, "kehl").await
+}
+
+/// [`event`] with `relayed` ("cluny" or "kehl") the site joined through the relay.
+pub(crate) async fn event_relaying(capacity: u32, relayed: &str) -> Event {
     let dir = temp_dir();
     let national = TestNational::start(&data_dir(&dir, "national")).await;
     let mut admin = national.client();
     let relay = Relay::start(national.addr).await.expect("relay");
-    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
-    let kehl = join_site(&mut admin, &dir, "kehl", true, &relay.url()).await;
+    let url = |site: &str| {
+        if site == relayed {
+            relay.url()
+        } else {
+            national.url()
+        }
+    };
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &url("cluny")).await;
+    let kehl = join_site(&mut admin, &dir, "kehl", true, &url("kehl")).await;
     open_remote(&kehl, 1, capacity).await;
     create_challenge(&mut kehl.organiser(), 2, capacity).await;
     listed(&cluny, "kehl", 2).await;
@@ -41,7 +53,7 @@ async fn event(capacity: u32) -> Event {
 }
 
 /// Creates défi `number` at `site` and opens it to registrations from other sites.
-async fn open_remote(site: &TestSite, number: u32, capacity: u32) {
+pub(crate) async fn open_remote(site: &TestSite, number: u32, capacity: u32) {
     let mut org = site.organiser();
     create_challenge(&mut org, number, capacity).await;
     let set = org
@@ -57,7 +69,7 @@ async fn open_remote(site: &TestSite, number: u32, capacity: u32) {
 }
 
 /// Waits until `site`'s directory lists défi `number` of `owner`.
-async fn listed(site: &TestSite, owner: &str, number: u32) {
+pub(crate) async fn listed(site: &TestSite, owner: &str, number: u32) {
     let public = site.public();
     eventually("the défi to reach the directory", || {
         let mut public = public.clone();
@@ -78,7 +90,12 @@ async fn listed(site: &TestSite, owner: &str, number: u32) {
     .await;
 }
 
-fn remote_req(request_id: &str, participant: &str, site: &str, number: u32) -> pb::RegisterRequest {
+pub(crate) fn remote_req(
+    request_id: &str,
+    participant: &str,
+    site: &str,
+    number: u32,
+) -> pb::RegisterRequest {
     pb::RegisterRequest {
         request_id: request_id.to_owned(),
         participant_id: participant.to_owned(),
@@ -88,7 +105,7 @@ fn remote_req(request_id: &str, participant: &str, site: &str, number: u32) -> p
     }
 }
 
-async fn remote_state(desk: &mut Client, request_id: &str) -> pb::RemoteRegistration {
+pub(crate) async fn remote_state(desk: &mut Client, request_id: &str) -> pb::RemoteRegistration {
     desk.get_remote_request(pb::GetRemoteRequestRequest {
         request_id: request_id.to_owned(),
     })
@@ -100,7 +117,7 @@ async fn remote_state(desk: &mut Client, request_id: &str) -> pb::RemoteRegistra
 }
 
 /// Waits until the request is no longer pending; returns it.
-async fn answered(desk: &Client, request_id: &str) -> pb::RemoteRegistration {
+pub(crate) async fn answered(desk: &Client, request_id: &str) -> pb::RemoteRegistration {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let r = remote_state(&mut desk.clone(), request_id).await;
@@ -115,7 +132,7 @@ async fn answered(desk: &Client, request_id: &str) -> pb::RemoteRegistration {
     }
 }
 
-async fn seats(site: &TestSite, number: u32) -> pb::SeatCounts {
+pub(crate) async fn seats(site: &TestSite, number: u32) -> pb::SeatCounts {
     site.public()
         .get_challenge(pb::GetChallengeRequest { number })
         .await
@@ -137,7 +154,7 @@ async fn granted(desk: &mut Client, request_id: &str, participant: &str) -> pb::
 }
 
 /// The owner's registrations of défi `number`.
-async fn owner_list(site: &TestSite, number: u32) -> pb::ListRegistrationsResponse {
+pub(crate) async fn owner_list(site: &TestSite, number: u32) -> pb::ListRegistrationsResponse {
     site.desk()
         .list_registrations(pb::ListRegistrationsRequest {
             challenge_number: number,
@@ -148,7 +165,7 @@ async fn owner_list(site: &TestSite, number: u32) -> pb::ListRegistrationsRespon
         .into_inner()
 }
 
-async fn link_down(site: &TestSite) {
+pub(crate) async fn link_down(site: &TestSite) {
     let org = site.organiser();
     eventually("the site to see its link down", || {
         let mut org = org.clone();
@@ -385,7 +402,7 @@ async fn a_retry_across_a_national_kill_9_is_answered_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_race_of_desks_at_three_sites_on_one_remote_defi_never_oversells() {
     const CAPACITY: u32 = 5;
-    const PER_SITE: usize = 12;
+    const PER_SITE: usize = 32;
     let e = event(CAPACITY).await;
     let mut admin = e.national.client();
     let volvic = join_site(&mut admin, &e.dir, "volvic", false, &e.national.url()).await;

@@ -6,6 +6,7 @@ mod common;
 mod diskfull;
 mod federation;
 mod federation_integrity;
+mod federation_lease;
 mod federation_remote;
 mod lazyfs;
 mod national_privacy;

@@ -445,6 +445,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
         org.cancel_registration(pb::CancelRegistrationRequest {
             request_id: rid(),
             key: None,
+            ..Default::default()
         })
         .await,
         Code::InvalidArgument,
@@ -457,6 +458,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
             key: Some(pb::cancel_registration_request::Key::TicketCode(
                 "ABC-DE0".into(),
             )),
+            ..Default::default()
         })
         .await,
         Code::InvalidArgument,
@@ -469,6 +471,7 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
             key: Some(pb::cancel_registration_request::Key::TicketCode(
                 "AAA-AAA".into(),
             )),
+            ..Default::default()
         })
         .await,
         Code::NotFound,

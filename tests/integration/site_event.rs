@@ -368,6 +368,7 @@ async fn conference_seats_waitlist_check_in_and_cancel_go_through_the_registrati
             key: Some(pb::cancel_registration_request::Key::TicketCode(
                 ra.ticket_code.clone(),
             )),
+            ..Default::default()
         })
         .await
         .expect("cancel")

@@ -398,7 +398,9 @@ async fn a_site_runs_the_whole_three_day_event_from_the_seed() {
                         E::RemoteAsk(_)
                         | E::RemoteAnswer(_)
                         | E::RemoteRequest(_)
-                        | E::ChallengeRemote(_) => "remote",
+                        | E::ChallengeRemote(_)
+                        | E::Lease(_)
+                        | E::SeatLease(_) => "remote",
                     });
                 }
             }

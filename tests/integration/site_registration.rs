@@ -164,6 +164,7 @@ async fn cancelling_promotes_the_first_waiting_and_a_move_releases_the_old_seat(
             key: Some(pb::cancel_registration_request::Key::TicketCode(
                 rb.ticket_code.to_lowercase(),
             )),
+            ..Default::default()
         })
         .await
         .expect("cancel")
@@ -179,6 +180,7 @@ async fn cancelling_promotes_the_first_waiting_and_a_move_releases_the_old_seat(
             key: Some(pb::cancel_registration_request::Key::RegistrationId(
                 rb.id.clone(),
             )),
+            ..Default::default()
         })
         .await
         .expect_err("already cancelled");

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Challenge, ChallengeProposal, Conference, Feedback, LearningTeam, NextAction, NotebookEntry,
     Participant, ParticipantId, ProgramItem, Registration, Theme,
+    lease::{Lease, LeaseMsg},
     remote::{Guest, RemoteAnswer, RemoteRequest},
 };
 
@@ -59,6 +60,11 @@ pub enum Event {
     ProgramItemUpdated(ProgramItem),
     /// A program item cancelled (`CancelProgramItem`): it is no longer in the program.
     ProgramItemCancelled(u32),
+    /// A message of a seat lease to the other side ([`crate::lease`]): goes up as a
+    /// [`crate::shared::SharedEvent::Lease`], a use under the participant's pseudonym.
+    LeaseSent(LeaseMsg),
+    /// A lease as this site now holds it, when no message says so (stays on the site).
+    LeaseChanged(Lease),
 }
 
 /// One record of the change log: every event of one mutation, under one sequence number.

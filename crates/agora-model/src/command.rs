@@ -14,10 +14,12 @@ use crate::{
     ProgramItem, ProgramItemFields, ProposalFields, QuestionRef, Registration,
     RegistrationEventKind as Kind, RegistrationId, RegistrationState, Review, SeatPool, Slot,
     SlotKey, Target, TeamFields, Theme, TicketCode, challenge,
+    lease::{Lease, LeaseMsg},
     remote::{RemoteAnswer, RemoteAsk, RemoteRequest},
 };
 
 mod event;
+mod lease;
 mod remote;
 
 /// Site-wide counters, kept in the same transaction as the rows they count.
@@ -157,6 +159,33 @@ pub enum Command {
     },
     /// Removes a program item from the program (and frees its room).
     CancelProgramItem(u32),
+    /// Asks the owner `site` for `seats` seats of its défi until `until_ms`
+    /// ([`crate::lease`]); `lease_id` (the organiser's request id) names the lease end to
+    /// end, `holder` is this site.
+    RequestSeatLease {
+        lease_id: String,
+        holder: String,
+        site: String,
+        challenge: u32,
+        seats: u32,
+        until_ms: i64,
+    },
+    /// A lease message of site `from` (named by the national node, which routed it).
+    ApplyLease {
+        from: String,
+        msg: LeaseMsg,
+    },
+    /// At the holder, past `until`: closes the lease with its final count.
+    CloseSeatLease {
+        site: String,
+        challenge: u32,
+        lease_id: String,
+    },
+    /// At the holder: cancels a registration confirmed from a lease; the seat is the
+    /// lease's again and the owner is told.
+    CancelRemote {
+        request_id: String,
+    },
 }
 
 impl Command {
@@ -250,6 +279,8 @@ pub enum Outcome {
     },
     /// `CancelProgramItem`: the item as it was.
     ProgramItemCancelled(ProgramItem),
+    /// `RequestSeatLease`, `ApplyLease`, `CloseSeatLease`: the lease as this site holds it.
+    Lease(Lease),
 }
 
 /// Fresh values a command may need, drawn by the caller (the model has no randomness).
@@ -342,6 +373,26 @@ pub trait Rows {
     /// The participant's latest remote request (its request id).
     fn remote_of(&self, p: ParticipantId) -> Result<Option<String>, Self::Error>;
     fn set_remote_of(&mut self, p: ParticipantId, request_id: &str) -> Result<(), Self::Error>;
+    /// The leases this site granted on its défi `challenge` (`owner` None), or holds on
+    /// the défi `challenge` of `owner`.
+    fn leases(&self, owner: Option<&str>, challenge: u32) -> Result<Vec<Lease>, Self::Error>;
+    /// Writes a lease where [`Rows::leases`] finds it (by its side, owner and challenge).
+    fn put_lease(&mut self, l: &Lease) -> Result<(), Self::Error>;
+    /// At the holder: the lease a remote request was confirmed from.
+    fn leased_request(&self, request_id: &str) -> Result<Option<String>, Self::Error>;
+    fn set_leased_request(&mut self, request_id: &str, lease_id: &str) -> Result<(), Self::Error>;
+    /// At the owner: the registration made for `holder`'s request `request_id` on a lease.
+    fn lease_guest(
+        &self,
+        holder: &str,
+        request_id: &str,
+    ) -> Result<Option<RegistrationId>, Self::Error>;
+    fn set_lease_guest(
+        &mut self,
+        holder: &str,
+        request_id: &str,
+        registration: RegistrationId,
+    ) -> Result<(), Self::Error>;
     /// Whether the challenge takes registrations from other sites.
     fn is_remote(&self, challenge: u32) -> Result<bool, Self::Error>;
     fn set_remote(&mut self, challenge: u32, remote: bool) -> Result<(), Self::Error>;
@@ -415,6 +466,21 @@ pub fn apply<R: Rows>(rows: &mut R, cmd: &Command, fresh: &Fresh) -> Applied<R::
         }
         Command::UpdateProgramItem { id, fields } => tx.update_program_item(*id, fields),
         Command::CancelProgramItem(id) => tx.cancel_program_item(*id),
+        Command::RequestSeatLease {
+            lease_id,
+            holder,
+            site,
+            challenge,
+            seats,
+            until_ms,
+        } => tx.request_seat_lease(lease_id, holder, site, *challenge, *seats, *until_ms),
+        Command::ApplyLease { from, msg } => tx.apply_lease(from, msg),
+        Command::CloseSeatLease {
+            site,
+            challenge,
+            lease_id,
+        } => tx.close_seat_lease(site, *challenge, lease_id),
+        Command::CancelRemote { request_id } => tx.cancel_remote(request_id),
     }
 }
 
@@ -574,6 +640,22 @@ impl<R: Rows> Tx<'_, R> {
             }
             .into());
         }
+        let held = self.held(target)?;
+        if !crate::lease::within_capacity(
+            &SeatPool {
+                capacity: fields.capacity,
+                ..pool
+            },
+            held,
+        ) {
+            return Err(DomainError::CapacityBelowHeld {
+                challenge: number,
+                capacity: fields.capacity,
+                confirmed: pool.confirmed,
+                held,
+            }
+            .into());
+        }
         // From here on, only writes.
         if crate::question_key(&fields.title) != crate::question_key(&challenge.fields.title) {
             self.unindex_question(&challenge.fields.title, QuestionRef::Challenge(number))?;
@@ -664,6 +746,18 @@ impl<R: Rows> Tx<'_, R> {
         target: Target,
         move_: bool,
     ) -> Applied<R::Error> {
+        self.register_as(participant, target, move_, false)
+    }
+
+    /// [`Tx::register`]; `leased`: the seat is one a lease held (the caller moved it from
+    /// the lease to the registration), so it is confirmed whatever the free seats.
+    fn register_as(
+        &mut self,
+        participant: ParticipantId,
+        target: Target,
+        move_: bool,
+        leased: bool,
+    ) -> Applied<R::Error> {
         let target = match target {
             Target::Challenge(n) => {
                 Target::Challenge(challenge::check_number("challenge_number", n)?)
@@ -692,7 +786,13 @@ impl<R: Rows> Tx<'_, R> {
         };
         let now = self.fresh.now_ms;
         let id = RegistrationId(self.fresh.id);
-        let admission = pool.admit();
+        let admission = if leased {
+            pool.confirmed += 1;
+            Admission::Confirmed
+        } else {
+            let held = self.held(target)?;
+            pool.admit_holding(held)
+        };
         let (state, wait_slot, position, kind) = match admission {
             Admission::Confirmed => (RegistrationState::Confirmed, None, None, Kind::Confirmed),
             Admission::Waitlisted { slot, position } => (
@@ -918,7 +1018,8 @@ impl<R: Rows> Tx<'_, R> {
         events: &mut Vec<Event>,
     ) -> Result<Vec<Registration>, ApplyError<R::Error>> {
         let mut promoted = Vec::new();
-        for _ in 0..pool.promotable() {
+        let held = self.held(target)?;
+        for _ in 0..pool.promotable_holding(held) {
             // Slots of people who left the list are empty: skip them.
             let (slot, rid) = loop {
                 if pool.wait_head >= pool.wait_tail {

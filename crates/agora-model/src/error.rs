@@ -153,6 +153,28 @@ pub enum DomainError {
     RemoteRequestNotFound(String),
     #[error("the request from {site} expired before it arrived")]
     RemoteExpired { site: String },
+    #[error(
+        "capacity {capacity} is below the {confirmed} confirmed registrations and {held} seats held by leases of challenge {challenge}"
+    )]
+    CapacityBelowHeld {
+        challenge: u32,
+        capacity: u32,
+        confirmed: u32,
+        held: u32,
+    },
+    #[error(
+        "challenge {challenge} has no seat free to lease ({confirmed} confirmed, {held} held, capacity {capacity})"
+    )]
+    NoSeatToLease {
+        challenge: u32,
+        capacity: u32,
+        confirmed: u32,
+        held: u32,
+    },
+    #[error("remote request {0} took no seat of a lease: only a leased seat is cancelled here")]
+    NotLeased(String),
+    #[error("seat lease {0} not found")]
+    LeaseNotFound(String),
 }
 
 impl DomainError {
@@ -177,7 +199,8 @@ impl DomainError {
             | TeamNotFound(_)
             | ProgramItemNotFound(_)
             | NextActionNotFound(_)
-            | RemoteRequestNotFound(_) => ErrorKind::NotFound,
+            | RemoteRequestNotFound(_)
+            | LeaseNotFound(_) => ErrorKind::NotFound,
             ChallengeExists(_)
             | ThemeExists(_)
             | AlreadyRegistered { .. }
@@ -200,7 +223,10 @@ impl DomainError {
             | ParticipantErased(_)
             | RegisteredRemotely { .. }
             | NotRemote(_)
-            | RemoteExpired { .. } => ErrorKind::FailedPrecondition,
+            | RemoteExpired { .. }
+            | CapacityBelowHeld { .. }
+            | NoSeatToLease { .. }
+            | NotLeased(_) => ErrorKind::FailedPrecondition,
         }
     }
 }

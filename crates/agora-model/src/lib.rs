@@ -15,6 +15,7 @@ mod exhibition;
 pub mod i18n;
 mod ids;
 pub mod import;
+pub mod lease;
 mod participant;
 mod program;
 mod proposal;

@@ -99,9 +99,22 @@ impl SeatPool {
         self.capacity.saturating_sub(self.confirmed)
     }
 
+    /// Seats neither confirmed nor held by a lease ([`crate::lease`]).
+    pub fn free(&self, held: u32) -> u32 {
+        self.capacity
+            .saturating_sub(self.confirmed)
+            .saturating_sub(held)
+    }
+
     /// Takes a seat if one is left, else a place at the end of the waiting list.
     pub fn admit(&mut self) -> Admission {
-        if self.confirmed < self.capacity {
+        self.admit_holding(0)
+    }
+
+    /// [`SeatPool::admit`] with `held` seats kept by leases: a seat a lease holds is no
+    /// one else's.
+    pub fn admit_holding(&mut self, held: u32) -> Admission {
+        if self.free(held) > 0 {
             self.confirmed += 1;
             Admission::Confirmed
         } else {
@@ -117,6 +130,11 @@ impl SeatPool {
 
     /// How many waiting people can get a seat now.
     pub fn promotable(&self) -> u32 {
-        self.seats_left().min(self.waitlisted)
+        self.promotable_holding(0)
+    }
+
+    /// [`SeatPool::promotable`] with `held` seats kept by leases.
+    pub fn promotable_holding(&self, held: u32) -> u32 {
+        self.free(held).min(self.waitlisted)
     }
 }

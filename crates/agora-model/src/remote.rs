@@ -43,6 +43,8 @@ pub enum RemoteResult {
 pub enum RemoteState {
     Pending,
     Answered(RemoteResult),
+    /// Confirmed from a seat lease, then cancelled at this site (`CancelRemote`).
+    Cancelled,
 }
 
 /// A desk's request for another site's défi, as the requesting site keeps it.
@@ -65,7 +67,7 @@ impl RemoteRequest {
     pub fn holds(&self, now_ms: i64) -> bool {
         match &self.state {
             RemoteState::Pending => now_ms <= self.expires_at_ms,
-            RemoteState::Answered(RemoteResult::Refused { .. }) => false,
+            RemoteState::Answered(RemoteResult::Refused { .. }) | RemoteState::Cancelled => false,
             RemoteState::Answered(_) => true,
         }
     }
@@ -178,7 +180,7 @@ pub fn check_answer(path: &str, a: &RemoteAnswer) -> Result<(), DomainError> {
     Ok(())
 }
 
-fn check_request_id(field: &str, id: &str) -> Result<(), DomainError> {
+pub(crate) fn check_request_id(field: &str, id: &str) -> Result<(), DomainError> {
     if id.is_empty() || id.len() > MAX_REMOTE_REQUEST_ID {
         return Err(DomainError::invalid(
             field,

@@ -14,6 +14,7 @@ use crate::{
     Challenge, Conference, DomainError, Event, OrganisationType, Participant, ParticipantId,
     ProgramItem, Registration, RegistrationEventKind, RegistrationId, RegistrationState, SeatPool,
     Target, Theme, check_number,
+    lease::{LeaseMsg, LeaseStep},
     remote::{RemoteAnswer, RemoteAsk},
     text,
 };
@@ -70,6 +71,9 @@ pub enum SharedEvent {
     /// A program item cancelled at the site: the replica drops it (an edit is a
     /// [`SharedEvent::ProgramItem`], replacing by id). Appended last: postcard variant indexes.
     ProgramItemCancelled(u32),
+    /// A seat lease's message to the other side ([`crate::lease`]), routed like a
+    /// [`SharedEvent::RemoteAsk`]; a use carries the participant's pseudonym.
+    Lease(LeaseMsg),
 }
 
 /// One site change as it travels to the national node.
@@ -170,6 +174,13 @@ pub fn share_event(key: &Uuid, e: &Event) -> Option<SharedEvent> {
             expires_at_ms: request.expires_at_ms,
         }),
         Event::RemoteAnswered(a) => SharedEvent::RemoteAnswer(a.clone()),
+        Event::LeaseSent(m) => {
+            let mut m = m.clone();
+            if let LeaseStep::Use { participant, .. } = &mut m.step {
+                *participant = pseudonym(key, *participant);
+            }
+            SharedEvent::Lease(m)
+        }
         Event::ChallengeRemoteSet { challenge, remote } => SharedEvent::ChallengeRemote {
             challenge: *challenge,
             remote: *remote,
@@ -322,6 +333,7 @@ pub fn apply_shared<R: ReplicaRows>(rows: &mut R, e: &SharedEvent) -> Result<(),
         // Routed, not replicated: the national log carries them to their destination.
         SharedEvent::RemoteAsk(_)
         | SharedEvent::RemoteAnswer(_)
+        | SharedEvent::Lease(_)
         | SharedEvent::ChallengeRemote { .. } => {}
         SharedEvent::Registration {
             registration: r, ..
@@ -414,6 +426,7 @@ pub fn check_event(path: &str, e: &SharedEvent) -> Result<(), DomainError> {
         SharedEvent::ParticipantErased(_) => {}
         SharedEvent::RemoteAsk(a) => crate::remote::check_ask(path, a)?,
         SharedEvent::RemoteAnswer(a) => crate::remote::check_answer(path, a)?,
+        SharedEvent::Lease(m) => crate::lease::check_msg(path, m)?,
         SharedEvent::ChallengeRemote { challenge, .. } => {
             check_number(
                 &format!("{path}.challenge_remote.challenge_number"),
@@ -540,6 +553,12 @@ pub enum DirectoryEntry {
         challenge: u32,
         remote: bool,
     },
+    /// A seat lease's message from `from`: pushed to the one site it names only, never
+    /// stored in the directory.
+    Lease {
+        from: String,
+        msg: LeaseMsg,
+    },
 }
 
 impl DirectoryEntry {
@@ -548,6 +567,7 @@ impl DirectoryEntry {
         match self {
             DirectoryEntry::RemoteAsk { ask, .. } => Some(&ask.to),
             DirectoryEntry::RemoteAnswer { answer, .. } => Some(&answer.to),
+            DirectoryEntry::Lease { msg, .. } => Some(msg.to()),
             _ => None,
         }
     }

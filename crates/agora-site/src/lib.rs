@@ -11,6 +11,7 @@ mod config;
 pub mod convert;
 mod event;
 mod lang;
+mod lease;
 mod metrics;
 mod privacy;
 mod remote;
@@ -170,6 +171,12 @@ pub async fn run_with_http(
         stopping.subscribe(),
     ));
 
+    // Closes the seat leases this site holds once past their until (owned, joined below).
+    let lease_closer = tokio::spawn(lease::close_when_due(
+        Arc::clone(&store),
+        stopping.subscribe(),
+    ));
+
     let retention_check = tokio::spawn(retention::every_hour(
         Arc::clone(&store),
         days,
@@ -212,6 +219,7 @@ pub async fn run_with_http(
     stopping.send_replace(true);
     disk_watch.await?;
     retention_check.await?;
+    lease_closer.await?;
     let web_result = match web_task {
         Some(task) => task.await?,
         None => Ok(()),

@@ -2,6 +2,7 @@
 //! here (durable, in the log that carries it to the national node and on to the owner);
 //! the call waits a moment for the owner's answer, then says "pending at <site>".
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +17,9 @@ use agora_store::now_ms;
 
 use crate::service::{Site, blocking, invalid, unexpected};
 
-/// How long `Register` waits for the owner's answer before it says "pending": a round
-/// trip through the national node with the owner online takes a few write batches.
+/// How long `Register` (and `RequestSeatLease`) waits for the owner's answer before it
+/// says "pending": a round trip through the national node with the owner online takes a
+/// few write batches.
 const ANSWER_WAIT: Duration = Duration::from_secs(2);
 /// Re-reads the request this often while waiting, besides each new batch.
 const ANSWER_POLL: Duration = Duration::from_millis(50);
@@ -45,17 +47,7 @@ impl Site {
         let (site, number) = (r.site_id.clone(), r.challenge_number);
         // A retry of a recorded request skips the directory: the request stands.
         if self.read_request(&r.request_id).await?.is_none() {
-            let store = Arc::clone(&self.store);
-            let (_, entries) = blocking(move || store.directory()).await?;
-            let listed = entries.iter().any(|e| {
-                matches!(e, DirectoryEntry::Challenge { site: s, challenge }
-                    if *s == site && challenge.challenge.number == number)
-            });
-            if !listed {
-                return Err(Status::not_found(format!(
-                    "challenge {number} of site {site:?} is not in the national directory"
-                )));
-            }
+            self.listed(&site, number).await?;
         }
         let cmd = Command::RequestRemote {
             request_id: r.request_id.clone(),
@@ -67,12 +59,49 @@ impl Site {
             Outcome::Remote(request) => request,
             o => return Err(unexpected(&o)),
         };
-        let request = self.await_answer(request, ANSWER_WAIT).await?;
-        let remote = answered(&request)?;
+        let request = self
+            .await_answer(
+                request,
+                |r| r.state == RemoteState::Pending,
+                || self.read_request(&r.request_id),
+            )
+            .await?;
+        answered(&request)?;
         Ok(Response::new(pb::RegisterResponse {
-            remote: Some(remote),
+            remote: Some(self.remote_view(&request).await?),
             ..Default::default()
         }))
+    }
+
+    /// `NOT_FOUND` unless this site's copy of the national directory lists `site`'s défi
+    /// `number` (read locally: it holds while the link is down).
+    pub(crate) async fn listed(&self, site: &str, number: u32) -> Result<(), Status> {
+        let store = Arc::clone(&self.store);
+        let (_, entries) = blocking(move || store.directory()).await?;
+        let listed = entries.iter().any(|e| {
+            matches!(e, DirectoryEntry::Challenge { site: s, challenge }
+                if s == site && challenge.challenge.number == number)
+        });
+        if !listed {
+            return Err(Status::not_found(format!(
+                "challenge {number} of site {site:?} is not in the national directory"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A remote request as the desk sees it, with the lease its seat came from.
+    pub(crate) async fn remote_view(
+        &self,
+        r: &RemoteRequest,
+    ) -> Result<pb::RemoteRegistration, Status> {
+        let store = Arc::clone(&self.store);
+        let id = r.request_id.clone();
+        let lease = blocking(move || store.leased_request(&id)).await?;
+        Ok(pb::RemoteRegistration {
+            lease_id: lease.unwrap_or_default(),
+            ..agora_sync::convert::remote_registration(r, now_ms())
+        })
     }
 
     pub(crate) async fn get_remote_request(
@@ -83,7 +112,7 @@ impl Site {
             .read_request(request_id)
             .await?
             .ok_or_else(|| invalid(DomainError::RemoteRequestNotFound(request_id.to_owned())))?;
-        Ok(agora_sync::convert::remote_registration(&request, now_ms()))
+        self.remote_view(&request).await
     }
 
     async fn read_request(&self, request_id: &str) -> Result<Option<RemoteRequest>, Status> {
@@ -92,26 +121,32 @@ impl Site {
         blocking(move || store.remote_request(&id)).await
     }
 
-    /// The request once answered, or as it stands after `wait`.
-    async fn await_answer(
+    /// `value` once `pending` says it no longer waits (re-read with `read` after each
+    /// write batch, and every [`ANSWER_POLL`]), or as it stands after [`ANSWER_WAIT`]:
+    /// the owner's answer to a remote request or a seat lease.
+    pub(crate) async fn await_answer<T, Fut>(
         &self,
-        mut request: RemoteRequest,
-        wait: Duration,
-    ) -> Result<RemoteRequest, Status> {
-        let deadline = tokio::time::Instant::now() + wait;
+        mut value: T,
+        pending: impl Fn(&T) -> bool,
+        read: impl Fn() -> Fut,
+    ) -> Result<T, Status>
+    where
+        Fut: Future<Output = Result<Option<T>, Status>>,
+    {
+        let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
         let mut durable = self.store.durable_seq();
-        while request.state == RemoteState::Pending {
+        while pending(&value) {
             tokio::select! {
                 changed = durable.changed() => if changed.is_err() { break },
                 () = tokio::time::sleep(ANSWER_POLL) => {}
                 () = tokio::time::sleep_until(deadline) => break,
             }
-            match self.read_request(&request.request_id).await? {
-                Some(r) => request = r,
+            match read().await? {
+                Some(v) => value = v,
                 None => break,
             }
         }
-        Ok(request)
+        Ok(value)
     }
 }
 
@@ -123,6 +158,10 @@ fn answered(r: &RemoteRequest) -> Result<pb::RemoteRegistration, Status> {
             Status::failed_precondition(format!("refused by {}: {reason}", r.site)),
         ),
         RemoteState::Answered(_) => Ok(agora_sync::convert::remote_registration(r, now)),
+        RemoteState::Cancelled => Err(Status::failed_precondition(format!(
+            "cancelled: request {} for challenge {} at {} was cancelled here",
+            r.request_id, r.challenge, r.site
+        ))),
         RemoteState::Pending if r.expired(now) => Err(Status::failed_precondition(format!(
             "expired at {}: request {} for challenge {} got no answer before {}",
             r.site,

@@ -252,7 +252,17 @@ impl SiteService for Site {
                     &c,
                     self.store.proposal_of_challenge(number).map_err(status)?,
                 )),
-                seats: Some(convert::seats(&p)),
+                seats: Some({
+                    let held = self
+                        .store
+                        .held(number, agora_store::now_ms())
+                        .map_err(status)?;
+                    pb::SeatCounts {
+                        held,
+                        seats_left: p.free(held),
+                        ..convert::seats(&p)
+                    }
+                }),
             })),
             None => Err(invalid(m::DomainError::ChallengeNotFound(number))),
         }
@@ -378,6 +388,18 @@ impl SiteService for Site {
     ) -> Result<Response<pb::CancelRegistrationResponse>, Status> {
         self.tokens.require(req.metadata(), Role::Desk)?;
         let r = req.into_inner();
+        if !r.remote_request_id.is_empty() {
+            if r.key.is_some() {
+                return Err(invalid(m::DomainError::invalid(
+                    "remote_request_id",
+                    "give either it or registration_id / ticket_code, not both",
+                )));
+            }
+            return self
+                .cancel_remote(&r.request_id, &r.remote_request_id)
+                .await
+                .map(Response::new);
+        }
         let key = convert::registration_key(r.key).map_err(invalid)?;
         match self.submit(&r.request_id, Command::Cancel(key)).await? {
             Outcome::Cancelled {
@@ -386,6 +408,7 @@ impl SiteService for Site {
             } => Ok(Response::new(pb::CancelRegistrationResponse {
                 registration: Some(convert::registration(&registration, None)),
                 promoted: convert::registrations(&promoted),
+                remote: None,
             })),
             o => Err(unexpected(&o)),
         }
@@ -465,6 +488,24 @@ impl SiteService for Site {
         crate::remote::set_remote_response(o).map(Response::new)
     }
 
+    async fn request_seat_lease(
+        &self,
+        req: Request<pb::RequestSeatLeaseRequest>,
+    ) -> Result<Response<pb::RequestSeatLeaseResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Organiser)?;
+        let r = req.into_inner();
+        crate::lease::not_own(self, &r.site_id)?;
+        self.request_seat_lease(r).await.map(Response::new)
+    }
+
+    async fn list_seat_leases(
+        &self,
+        req: Request<pb::ListSeatLeasesRequest>,
+    ) -> Result<Response<pb::ListSeatLeasesResponse>, Status> {
+        self.tokens.require(req.metadata(), Role::Desk)?;
+        self.list_seat_leases().await.map(Response::new)
+    }
+
     async fn get_national_directory(
         &self,
         req: Request<pb::GetNationalDirectoryRequest>,
@@ -491,7 +532,8 @@ impl SiteService for Site {
                 D::DropSiteChallenges(_)
                 | D::RemoteAsk { .. }
                 | D::RemoteAnswer { .. }
-                | D::RemoteChallenge { .. } => {}
+                | D::RemoteChallenge { .. }
+                | D::Lease { .. } => {}
             }
         }
         // The défis their sites opened to registrations from other sites.

@@ -117,10 +117,15 @@ pub(crate) enum T {
     RemoteOf,
     /// challenge number (u32 BE) → (): the défis open to registrations from other sites.
     RemoteChallenges,
+    /// Seat leases (`agora_model::lease`), by kind byte: `l` ++ owner (empty for this
+    /// site's défis) ++ 0 ++ challenge (u32 BE) ++ holder ++ 0 ++ lease id → `Lease`;
+    /// `r` ++ request id → lease id (UTF-8) a request was confirmed from (holder);
+    /// `g` ++ holder ++ 0 ++ request id → `RegistrationId` of its guest (owner).
+    Leases,
 }
 
 impl T {
-    const ALL: [T; 28] = [
+    const ALL: [T; 29] = [
         T::Meta,
         T::Log,
         T::Themes,
@@ -149,6 +154,7 @@ impl T {
         T::RemoteRequests,
         T::RemoteOf,
         T::RemoteChallenges,
+        T::Leases,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -181,6 +187,7 @@ impl T {
             T::RemoteRequests => "remote_requests",
             T::RemoteOf => "remote_of",
             T::RemoteChallenges => "remote_challenges",
+            T::Leases => "leases",
         }
     }
 }
@@ -906,6 +913,31 @@ impl Store {
         )
     }
 
+    /// The lease a remote request of this site was confirmed from.
+    pub fn leased_request(&self, request_id: &str) -> Result<Option<String>, StoreError> {
+        let _batch = self.inner.read_gate();
+        get(
+            self.inner.tree(T::Leases),
+            T::Leases,
+            &codec::join(b"r", request_id.as_bytes()),
+        )
+    }
+
+    /// Seats the leases this site granted on its défi `challenge` hold at `now_ms`.
+    pub fn held(&self, challenge: u32, now_ms: i64) -> Result<u32, StoreError> {
+        let _batch = self.inner.read_gate();
+        let prefix = rows::lease_prefix("", challenge);
+        let leases: Vec<agora_model::lease::Lease> =
+            scan(self.inner.tree(T::Leases), T::Leases, &prefix)?;
+        Ok(agora_model::lease::held(&leases, now_ms))
+    }
+
+    /// Every seat lease this site holds or granted.
+    pub fn leases(&self) -> Result<Vec<agora_model::lease::Lease>, StoreError> {
+        let _batch = self.inner.read_gate();
+        scan(self.inner.tree(T::Leases), T::Leases, b"l")
+    }
+
     /// Whether the challenge takes registrations from other sites.
     pub fn is_remote(&self, challenge: u32) -> Result<bool, StoreError> {
         let _batch = self.inner.read_gate();
@@ -1150,6 +1182,7 @@ fn directory_key(e: &DirectoryEntry) -> Vec<u8> {
         DirectoryEntry::RemoteAnswer { answer, .. } => {
             codec::join(&[7], answer.request_id.as_bytes())
         }
+        DirectoryEntry::Lease { msg, .. } => codec::join(&[9], msg.lease.lease_id.as_bytes()),
         DirectoryEntry::RemoteChallenge {
             site, challenge, ..
         } => codec::join(

@@ -625,6 +625,13 @@ impl NationalStore {
                             answer: answer.clone(),
                         });
                     }
+                    SharedEvent::Lease(msg) => {
+                        touched.push(Touch::Routed(routed.len()));
+                        routed.push(DirectoryEntry::Lease {
+                            from: r.site_id.clone(),
+                            msg: msg.clone(),
+                        });
+                    }
                 }
             }
         }

@@ -6,6 +6,7 @@ use agora_model::{
     Challenge, ChallengeProposal, Conference, Counters, Feedback, LearningTeam, NextAction,
     NotebookEntry, Participant, ParticipantId, ProgramItem, QuestionRef, Registration,
     RegistrationId, Rows, SeatPool, Slot, SlotKey, Stats, Target, Theme, TicketCode,
+    lease::{Lease, LeaseSide},
     remote::RemoteRequest,
 };
 use serde::{Serialize, de::DeserializeOwned};
@@ -264,6 +265,46 @@ impl Rows for TxRows<'_> {
             .raw(T::RemoteChallenges, &challenge.to_be_bytes())?
             .is_some())
     }
+    fn leases(&self, owner: Option<&str>, challenge: u32) -> Result<Vec<Lease>, TxError> {
+        let prefix = lease_prefix(owner.unwrap_or(""), challenge);
+        self.tx
+            .scan_prefix(T::Leases as usize, &prefix)?
+            .iter()
+            .map(|(k, v)| decode(T::Leases.name(), k, v))
+            .collect()
+    }
+    fn put_lease(&mut self, l: &Lease) -> Result<(), TxError> {
+        let owner = match l.side {
+            LeaseSide::Owner => "",
+            LeaseSide::Holder => &l.owner,
+        };
+        let key = join(
+            &lease_prefix(owner, l.challenge),
+            &join(&join(l.holder.as_bytes(), &[0]), l.lease_id.as_bytes()),
+        );
+        self.put(T::Leases, &key, l)
+    }
+    fn leased_request(&self, request_id: &str) -> Result<Option<String>, TxError> {
+        self.get(T::Leases, &join(b"r", request_id.as_bytes()))
+    }
+    fn set_leased_request(&mut self, request_id: &str, lease_id: &str) -> Result<(), TxError> {
+        self.put(T::Leases, &join(b"r", request_id.as_bytes()), &lease_id)
+    }
+    fn lease_guest(
+        &self,
+        holder: &str,
+        request_id: &str,
+    ) -> Result<Option<RegistrationId>, TxError> {
+        self.get(T::Leases, &guest_key(holder, request_id))
+    }
+    fn set_lease_guest(
+        &mut self,
+        holder: &str,
+        request_id: &str,
+        registration: RegistrationId,
+    ) -> Result<(), TxError> {
+        self.put(T::Leases, &guest_key(holder, request_id), &registration)
+    }
     fn set_remote(&mut self, challenge: u32, remote: bool) -> Result<(), TxError> {
         if remote {
             self.put(T::RemoteChallenges, &challenge.to_be_bytes(), &())
@@ -271,4 +312,19 @@ impl Rows for TxRows<'_> {
             self.remove(T::RemoteChallenges, &challenge.to_be_bytes())
         }
     }
+}
+
+/// Key prefix of the leases on défi `challenge` of `owner` (empty: this site's).
+pub(crate) fn lease_prefix(owner: &str, challenge: u32) -> Vec<u8> {
+    join(
+        &join(b"l", &join(owner.as_bytes(), &[0])),
+        &challenge.to_be_bytes(),
+    )
+}
+
+fn guest_key(holder: &str, request_id: &str) -> Vec<u8> {
+    join(
+        b"g",
+        &join(&join(holder.as_bytes(), &[0]), request_id.as_bytes()),
+    )
 }

@@ -508,7 +508,8 @@ fn fresh_for(cmd: &Command, now_ms: i64, entropy: &mut Entropy) -> Fresh {
     let tickets = match cmd {
         Command::Register { .. }
         | Command::RegisterConference { .. }
-        | Command::ApplyRemoteAsk { .. } => (0..TICKET_CANDIDATES)
+        | Command::ApplyRemoteAsk { .. }
+        | Command::ApplyLease { .. } => (0..TICKET_CANDIDATES)
             .map(|_| {
                 let b: [u8; 12] = entropy.take();
                 let idx = |i: usize| u32::from(u16::from_be_bytes([b[2 * i], b[2 * i + 1]]));

@@ -1,9 +1,12 @@
 //! Protobuf conversions of what both nodes exchange: challenges, themes, and the shared
 //! (privacy-filtered) changes of the federation stream and the national log.
 
+mod lease;
+
 use agora_model::shared::{SharedChange, SharedEvent, SharedParticipant, SharedRegistration};
 use agora_model::{self as m, DomainError};
 use agora_proto::v1 as pb;
+pub use lease::{lease_message, lease_message_from, seat_lease};
 
 // ---- to the wire ----
 
@@ -118,6 +121,7 @@ pub fn seat_counts(
         waitlisted,
         checked_in,
         seats_left: capacity.saturating_sub(confirmed),
+        held: 0,
     }
 }
 
@@ -217,6 +221,7 @@ pub fn shared_event(e: &SharedEvent) -> pb::Event {
             }
             SharedEvent::RemoteAsk(a) => E::RemoteAsk(remote_ask("", a)),
             SharedEvent::RemoteAnswer(a) => E::RemoteAnswer(remote_answer("", a)),
+            SharedEvent::Lease(m) => E::Lease(lease_message("", m)),
             SharedEvent::ChallengeRemote { challenge, remote } => {
                 E::ChallengeRemote(pb::ChallengeRemote {
                     challenge_number: *challenge,
@@ -273,6 +278,7 @@ pub fn remote_registration(r: &m::remote::RemoteRequest, now_ms: i64) -> pb::Rem
         S::Pending if r.expired(now_ms) => (pb::RemoteState::Expired, 0, String::new()),
         S::Pending => (pb::RemoteState::Pending, 0, String::new()),
         S::Answered(result) => remote_result(result),
+        S::Cancelled => (pb::RemoteState::Cancelled, 0, String::new()),
     };
     pb::RemoteRegistration {
         request_id: r.request_id.clone(),
@@ -284,6 +290,7 @@ pub fn remote_registration(r: &m::remote::RemoteRequest, now_ms: i64) -> pb::Rem
         reason,
         created_at_ms: r.created_at_ms,
         expires_at_ms: r.expires_at_ms,
+        lease_id: String::new(),
     }
 }
 
@@ -568,6 +575,7 @@ pub fn shared_event_from(e: pb::Event) -> Result<SharedEvent, DomainError> {
         }),
         Some(E::RemoteAsk(a)) => SharedEvent::RemoteAsk(remote_ask_from(a)?.1),
         Some(E::RemoteAnswer(a)) => SharedEvent::RemoteAnswer(remote_answer_from(a)?.1),
+        Some(E::Lease(m)) => SharedEvent::Lease(lease_message_from(m)?.1),
         Some(E::ChallengeRemote(c)) => SharedEvent::ChallengeRemote {
             challenge: c.challenge_number,
             remote: c.remote,
@@ -756,6 +764,7 @@ pub fn directory_entry(e: &agora_model::shared::DirectoryEntry) -> pb::Directory
             D::DropSiteChallenges(site) => Entry::DropSiteChallenges(site.clone()),
             D::RemoteAsk { from, ask } => Entry::RemoteAsk(remote_ask(from, ask)),
             D::RemoteAnswer { from, answer } => Entry::RemoteAnswer(remote_answer(from, answer)),
+            D::Lease { from, msg } => Entry::Lease(lease_message(from, msg)),
             D::RemoteChallenge {
                 site,
                 challenge,
@@ -820,6 +829,10 @@ pub fn directory_entry_from(
         Some(Entry::RemoteAnswer(a)) => {
             let (from, answer) = remote_answer_from(a)?;
             D::RemoteAnswer { from, answer }
+        }
+        Some(Entry::Lease(m)) => {
+            let (from, msg) = lease_message_from(m)?;
+            D::Lease { from, msg }
         }
         None => return Err(bad("entry", "is empty")),
     })

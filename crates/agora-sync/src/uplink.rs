@@ -14,6 +14,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, error, info, warn};
 
 use agora_model::Command;
+use agora_model::lease::LeaseStep;
 use agora_model::shared::{self, DirectoryEntry};
 use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_client::NationalServiceClient;
@@ -561,8 +562,8 @@ async fn apply_downlink(
         .map_err(|_| LinkError::Protocol("outbound stream closed"))
 }
 
-/// Applies a remote ask (this site owns the défi) or answer (this site asked) that the
-/// national node routed here, as a command under a request id made of the other site and
+/// Applies a remote ask (this site owns the défi), answer (this site asked) or seat lease
+/// message that the national node routed here, as a command under a request id made of the other site and
 /// the desk's request id: a Downlink delivered again (a cut before its ack) gets the
 /// stored answer and changes nothing. The rules decide; a refusal of the command itself
 /// (an answer to an unknown request, from the wrong site) is logged and skipped, since
@@ -581,6 +582,20 @@ async fn apply_routed(store: &Arc<Store>, e: &DirectoryEntry) -> Result<(), Link
             Command::ApplyRemoteAnswer {
                 from: from.clone(),
                 answer: answer.clone(),
+            },
+        ),
+        // A use or a release by the desk's request id (unique among the holder's remote
+        // requests), the other steps by the lease id.
+        DirectoryEntry::Lease { from, msg } => (
+            match &msg.step {
+                LeaseStep::Use { request_id, .. } | LeaseStep::Release { request_id } => {
+                    format!("lease-{}:{from}:{request_id}", msg.step_name())
+                }
+                _ => format!("lease-{}:{from}:{}", msg.step_name(), msg.lease.lease_id),
+            },
+            Command::ApplyLease {
+                from: from.clone(),
+                msg: msg.clone(),
             },
         ),
         _ => return Ok(()),

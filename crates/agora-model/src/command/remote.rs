@@ -66,7 +66,7 @@ impl<R: Rows> Tx<'_, R> {
             .into());
         }
         let now = self.fresh.now_ms;
-        let request = RemoteRequest {
+        let mut request = RemoteRequest {
             request_id: request_id.to_owned(),
             participant,
             site: site.to_owned(),
@@ -75,15 +75,18 @@ impl<R: Rows> Tx<'_, R> {
             expires_at_ms: now + REMOTE_REQUEST_TTL_MS,
             state: RemoteState::Pending,
         };
+        let guest = Guest::of(&p);
+        // A seat of a lease held here on that défi: confirmed at once, the owner told later.
+        let events = match self.request_from_lease(&mut request, &guest)? {
+            Some(events) => events,
+            None => vec![Event::RemoteRequested {
+                request: request.clone(),
+                guest,
+            }],
+        };
         st(self.rows.put_remote_request(&request))?;
         st(self.rows.set_remote_of(participant, request_id))?;
-        Ok((
-            Outcome::Remote(request.clone()),
-            vec![Event::RemoteRequested {
-                request,
-                guest: Guest::of(&p),
-            }],
-        ))
+        Ok((Outcome::Remote(request), events))
     }
 
     /// At the owner: decides `from`'s ask with this site's rules (the défi open to other
@@ -175,7 +178,13 @@ impl<R: Rows> Tx<'_, R> {
             )
             .into());
         }
-        if r.state != RemoteState::Pending {
+        // A request confirmed from a lease hears from the owner only when the owner could
+        // not take it from the lease: its answer then replaces the confirmation.
+        let leased = st(self.rows.leased_request(&answer.request_id))?.is_some();
+        if !(r.state == RemoteState::Pending
+            || leased && r.state == RemoteState::Answered(RemoteResult::Confirmed))
+            || r.state == RemoteState::Answered(answer.result.clone())
+        {
             return Ok((Outcome::Remote(r), vec![]));
         }
         r.state = RemoteState::Answered(answer.result.clone());

@@ -32,6 +32,10 @@ struct Mem {
     remote_requests: BTreeMap<String, crate::remote::RemoteRequest>,
     remote_of: BTreeMap<ParticipantId, String>,
     remote: std::collections::BTreeSet<u32>,
+    /// (owner: "" for this site's défis, challenge, holder, lease id) → lease.
+    leases: BTreeMap<(String, u32, String, String), crate::lease::Lease>,
+    leased_requests: BTreeMap<String, String>,
+    lease_guests: BTreeMap<(String, String), RegistrationId>,
 }
 
 fn set<K: Ord, V>(m: &mut BTreeMap<K, V>, k: K, v: Option<V>) {
@@ -227,6 +231,56 @@ impl Rows for Mem {
         }
         Ok(())
     }
+    fn leases(
+        &self,
+        owner: Option<&str>,
+        challenge: u32,
+    ) -> Result<Vec<crate::lease::Lease>, Infallible> {
+        let owner = owner.unwrap_or("");
+        Ok(self
+            .leases
+            .iter()
+            .filter(|((o, c, _, _), _)| o == owner && *c == challenge)
+            .map(|(_, l)| l.clone())
+            .collect())
+    }
+    fn put_lease(&mut self, l: &crate::lease::Lease) -> Result<(), Infallible> {
+        let owner = match l.side {
+            crate::lease::LeaseSide::Owner => String::new(),
+            crate::lease::LeaseSide::Holder => l.owner.clone(),
+        };
+        let key = (owner, l.challenge, l.holder.clone(), l.lease_id.clone());
+        self.leases.insert(key, l.clone());
+        Ok(())
+    }
+    fn leased_request(&self, request_id: &str) -> Result<Option<String>, Infallible> {
+        Ok(self.leased_requests.get(request_id).cloned())
+    }
+    fn set_leased_request(&mut self, request_id: &str, lease_id: &str) -> Result<(), Infallible> {
+        self.leased_requests
+            .insert(request_id.to_owned(), lease_id.to_owned());
+        Ok(())
+    }
+    fn lease_guest(
+        &self,
+        holder: &str,
+        request_id: &str,
+    ) -> Result<Option<RegistrationId>, Infallible> {
+        Ok(self
+            .lease_guests
+            .get(&(holder.to_owned(), request_id.to_owned()))
+            .copied())
+    }
+    fn set_lease_guest(
+        &mut self,
+        holder: &str,
+        request_id: &str,
+        registration: RegistrationId,
+    ) -> Result<(), Infallible> {
+        self.lease_guests
+            .insert((holder.to_owned(), request_id.to_owned()), registration);
+        Ok(())
+    }
 }
 
 /// A site with the default themes, driven command by command with fresh values that are
@@ -366,6 +420,7 @@ fn registered(o: &Outcome) -> (&Registration, Option<u32>) {
 }
 
 mod event;
+mod lease;
 mod remote;
 
 #[test]

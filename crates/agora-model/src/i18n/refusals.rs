@@ -217,6 +217,44 @@ pub fn error_message(e: &DomainError, lang: Lang) -> String {
             format!("la demande de {site} a expiré avant d'arriver"),
             format!("die Anfrage von {site} ist vor ihrer Ankunft abgelaufen"),
         ),
+        E::CapacityBelowHeld {
+            challenge,
+            capacity,
+            confirmed,
+            held,
+        } => t(
+            format!(
+                "la capacité {capacity} est inférieure aux {confirmed} inscriptions confirmées et {held} places réservées du défi {challenge}"
+            ),
+            format!(
+                "Kapazität {capacity} liegt unter den {confirmed} bestätigten Anmeldungen und {held} reservierten Plätzen von Défi {challenge}"
+            ),
+        ),
+        E::NoSeatToLease {
+            challenge,
+            capacity,
+            confirmed,
+            held,
+        } => t(
+            format!(
+                "le défi {challenge} n'a plus de place à réserver ({confirmed} confirmées, {held} réservées, capacité {capacity})"
+            ),
+            format!(
+                "Défi {challenge} hat keinen Platz mehr zu reservieren ({confirmed} bestätigt, {held} reserviert, Kapazität {capacity})"
+            ),
+        ),
+        E::NotLeased(r) => t(
+            format!(
+                "la demande à distance {r} n'a pas pris de place réservée : seule une place réservée s'annule ici"
+            ),
+            format!(
+                "Fernanfrage {r} hat keinen reservierten Platz belegt: nur ein reservierter Platz wird hier storniert"
+            ),
+        ),
+        E::LeaseNotFound(l) => t(
+            format!("réservation de places {l} introuvable"),
+            format!("Platzreservierung {l} nicht gefunden"),
+        ),
     }
 }
 

@@ -214,5 +214,8 @@ pub fn event(e: &m::Event) -> pb::event::Event {
                 site_id: String::new(),
             })
         }
+        // The site's own log: a use with the participant's local id.
+        m::Event::LeaseSent(msg) => E::Lease(agora_sync::convert::lease_message("", msg)),
+        m::Event::LeaseChanged(l) => E::SeatLease(agora_sync::convert::seat_lease(l)),
     }
 }

@@ -197,6 +197,7 @@ impl Desk {
         let req = pb::CancelRegistrationRequest {
             request_id: rid(),
             key: Some(pb::cancel_registration_request::Key::RegistrationId(id)),
+            ..Default::default()
         };
         match self.client.cancel_registration(req).await {
             Ok(_) => self.stats.cancellations += 1,

@@ -208,6 +208,20 @@ fn every_refusal_is_said_in_french_and_german() {
         DomainError::RemoteExpired {
             site: "cluny".into(),
         },
+        DomainError::CapacityBelowHeld {
+            challenge: 1,
+            capacity: 2,
+            confirmed: 1,
+            held: 2,
+        },
+        DomainError::NoSeatToLease {
+            challenge: 1,
+            capacity: 2,
+            confirmed: 1,
+            held: 1,
+        },
+        DomainError::NotLeased("r".into()),
+        DomainError::LeaseNotFound("l".into()),
         DomainError::ParticipantErased(p),
     ];
     for e in &all {
