@@ -9,6 +9,7 @@ mod federation_integrity;
 mod federation_lease;
 mod federation_remote;
 mod lazyfs;
+mod national_fan_in;
 mod national_privacy;
 mod national_program;
 mod operations;
