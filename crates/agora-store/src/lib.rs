@@ -32,7 +32,8 @@ use agora_model::shared::{
 };
 use agora_model::{
     Challenge, Change, Command, Event, Outcome, Participant, ParticipantId, Registration,
-    RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes, remote::RemoteRequest,
+    RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes,
+    remote::{RemoteRequest, RemoteState},
 };
 use uuid::Uuid;
 
@@ -536,6 +537,37 @@ impl Store {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Applies the commands in the order given, as [`Store::submit`] does each, but sends
+    /// them all to the writer before waiting for the first answer, so that they share write
+    /// batches (one fdatasync for many rather than one each); one answer per command.
+    pub async fn submit_all(
+        &self,
+        cmds: Vec<(String, Command)>,
+    ) -> Vec<Result<Outcome, StoreError>> {
+        let mut sent = Vec::with_capacity(cmds.len());
+        for (request_id, cmd) in cmds {
+            let (reply, answer) = oneshot::channel();
+            let queued = match writer::Job::new(&request_id, cmd, reply) {
+                Ok(job) => self
+                    .queue
+                    .send(Msg::Job(job))
+                    .await
+                    .map(|()| answer)
+                    .map_err(|_| StoreError::Closed),
+                Err(e) => Err(e),
+            };
+            sent.push(queued);
+        }
+        let mut answers = Vec::with_capacity(sent.len());
+        for queued in sent {
+            answers.push(match queued {
+                Ok(answer) => answer.await.unwrap_or(Err(StoreError::Closed)),
+                Err(e) => Err(e),
+            });
+        }
+        answers
+    }
+
     /// `ForgetParticipant`, then [`Store::scrub_erased`]: answers once the person's data
     /// is gone from every row, log record and stored answer (the files follow at the next
     /// open).
@@ -904,6 +936,52 @@ impl Store {
             T::RemoteRequests,
             request_id.as_bytes(),
         )
+    }
+
+    /// The request once its owner's answer is here, or as it stands after `wait`. The
+    /// answer arrives in a write batch of this store, and every batch wakes the wait.
+    pub async fn remote_answer(
+        &self,
+        request_id: &str,
+        wait: std::time::Duration,
+    ) -> Result<Option<RemoteRequest>, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut durable = self.durable_seq();
+        loop {
+            durable.borrow_and_update();
+            let request = self.remote_request(request_id)?;
+            if request
+                .as_ref()
+                .is_none_or(|r| r.state != RemoteState::Pending)
+            {
+                return Ok(request);
+            }
+            tokio::select! {
+                changed = durable.changed() => if changed.is_err() { return Ok(request) },
+                () = tokio::time::sleep_until(deadline) => return Ok(request),
+            }
+        }
+    }
+
+    /// The participant's latest request for another site's défi, if any.
+    pub fn remote_request_of(
+        &self,
+        participant: ParticipantId,
+    ) -> Result<Option<RemoteRequest>, StoreError> {
+        let _batch = self.inner.read_gate();
+        let id: Option<String> = get(
+            self.inner.tree(T::RemoteOf),
+            T::RemoteOf,
+            participant.as_bytes(),
+        )?;
+        match id {
+            Some(id) => get(
+                self.inner.tree(T::RemoteRequests),
+                T::RemoteRequests,
+                id.as_bytes(),
+            ),
+            None => Ok(None),
+        }
     }
 
     /// Whether the challenge takes registrations from other sites.
