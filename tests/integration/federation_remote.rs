@@ -148,7 +148,7 @@ async fn owner_list(site: &TestSite, number: u32) -> pb::ListRegistrationsRespon
         .into_inner()
 }
 
-async fn link_down(site: &TestSite) {
+pub(crate) async fn link_down(site: &TestSite) {
     let org = site.organiser();
     eventually("the site to see its link down", || {
         let mut org = org.clone();

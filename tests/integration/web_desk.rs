@@ -346,16 +346,7 @@ async fn the_desk_registers_for_another_sites_defi() {
     // Kehl cut off: the next request waits at the national node; the desk says so, and
     // shows the owner's answer (its défi is full now: the waiting list) once it is back.
     relay.cut();
-    let kehl_org = kehl.organiser();
-    eventually("Kehl to see its link down", || {
-        let mut o = kehl_org.clone();
-        async move {
-            o.get_site_info(pb::GetSiteInfoRequest {})
-                .await
-                .is_ok_and(|i| !i.into_inner().national_connected)
-        }
-    })
-    .await;
+    crate::federation_remote::link_down(kehl).await;
     b.client.goto(&format!("{base}/desk")).await.expect("goto");
     b.fill("#display_name", "Jonas Weber").await;
     b.click("#create").await;

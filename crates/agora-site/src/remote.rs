@@ -19,8 +19,6 @@ use crate::service::{Site, blocking, invalid, unexpected};
 /// How long `Register` waits for the owner's answer before it says "pending": a round
 /// trip through the national node with the owner online takes a few write batches.
 const ANSWER_WAIT: Duration = Duration::from_secs(2);
-/// Re-reads the request this often while waiting, besides each new batch.
-const ANSWER_POLL: Duration = Duration::from_millis(50);
 
 impl Site {
     /// `Register` with the `site_id` of another site.
@@ -95,23 +93,16 @@ impl Site {
     /// The request once answered, or as it stands after `wait`.
     async fn await_answer(
         &self,
-        mut request: RemoteRequest,
+        request: RemoteRequest,
         wait: Duration,
     ) -> Result<RemoteRequest, Status> {
-        let deadline = tokio::time::Instant::now() + wait;
-        let mut durable = self.store.durable_seq();
-        while request.state == RemoteState::Pending {
-            tokio::select! {
-                changed = durable.changed() => if changed.is_err() { break },
-                () = tokio::time::sleep(ANSWER_POLL) => {}
-                () = tokio::time::sleep_until(deadline) => break,
-            }
-            match self.read_request(&request.request_id).await? {
-                Some(r) => request = r,
-                None => break,
-            }
-        }
-        Ok(request)
+        let id = request.request_id.clone();
+        Ok(self
+            .store
+            .remote_answer(&id, wait)
+            .await
+            .map_err(crate::service::status)?
+            .unwrap_or(request))
     }
 }
 
