@@ -481,3 +481,84 @@ async fn a_race_of_desks_at_three_sites_on_one_remote_defi_never_oversells() {
     e.kehl.stop().await;
     e.national.stop().await;
 }
+
+/// Regression (found by `agora bench remote-register`, issue 21): the owner applied the
+/// asks of one Downlink one write batch after another, an fdatasync each, so that 16
+/// requests arriving together waited for each other. Asks that queued at the national
+/// node while the owner was away reach it in one Downlink and share its write batches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_asks_of_one_downlink_share_the_owners_write_batches() {
+    const ASKS: usize = 16;
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let relay = Relay::start(national.addr).await.expect("relay");
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let token = invite(&mut admin, "kehl", true).await;
+    let metrics = loopback_port();
+    let mut cfg = federated("kehl", &data_dir(&dir, "kehl"), &relay.url(), &token);
+    cfg.metrics = Some(metrics.to_string());
+    let kehl = TestSite::start(cfg).await;
+    open_remote(&kehl, 1, 100).await;
+    listed(&cluny, "kehl", 1).await;
+    let mut desk = cluny.desk();
+    let mut people = Vec::new();
+    for i in 0..ASKS {
+        people.push(create_participant(&mut desk, &format!("P{i}")).await);
+    }
+    relay.cut();
+    link_down(&kehl).await;
+
+    // Sixteen requests at once, each pending while kehl is away.
+    let ids: Vec<String> = people.iter().map(|_| rid()).collect();
+    let mut calls = Vec::new();
+    for (p, id) in people.iter().zip(&ids) {
+        let mut desk = desk.clone();
+        let req = remote_req(id, p, "kehl", 1);
+        calls.push(tokio::spawn(async move { desk.register(req).await }));
+    }
+    for c in calls {
+        let e = c.await.expect("call").expect_err("pending");
+        assert!(
+            e.message().starts_with("pending at kehl"),
+            "{}",
+            e.message()
+        );
+    }
+    // All of them in the national log before kehl comes back.
+    let org = cluny.organiser();
+    eventually("cluny's requests to reach the national node", || {
+        let mut org = org.clone();
+        async move {
+            org.get_site_info(pb::GetSiteInfoRequest {})
+                .await
+                .is_ok_and(|i| {
+                    let i = i.into_inner();
+                    i.national_acked_seq == i.last_seq
+                })
+        }
+    })
+    .await;
+    let batches = "agora_write_batch_requests_count";
+    let before = crate::operations::value(&crate::operations::scrape(metrics).await, batches);
+
+    relay.restore();
+    for id in &ids {
+        assert_eq!(
+            answered(&desk, id).await.state(),
+            pb::RemoteState::Confirmed
+        );
+    }
+    assert_eq!(seats(&kehl, 1).await.confirmed, ASKS as u32);
+    let after = crate::operations::value(&crate::operations::scrape(metrics).await, batches);
+    // The Downlink's asks, then its directory position: a few batches, not one per ask.
+    assert!(
+        after - before < (ASKS / 2) as f64,
+        "{} write batches at kehl for {ASKS} asks",
+        after - before
+    );
+
+    cluny.stop().await;
+    kehl.stop().await;
+    national.stop().await;
+}

@@ -113,7 +113,7 @@ fn a_bad_listen_address_is_named_as_the_configurations() {
 }
 
 /// `GET /metrics` over plain HTTP/1.1; the body.
-async fn scrape(addr: SocketAddr) -> String {
+pub(crate) async fn scrape(addr: SocketAddr) -> String {
     try_scrape(addr).await.expect("connect to metrics")
 }
 
@@ -132,7 +132,7 @@ async fn try_scrape(addr: SocketAddr) -> Option<String> {
 }
 
 /// The value of one series (`name{labels}` exactly as exposed), or 0 when absent.
-fn value(text: &str, series: &str) -> f64 {
+pub(crate) fn value(text: &str, series: &str) -> f64 {
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
         .map(|v| v.trim().parse().expect("a number"))

@@ -249,6 +249,132 @@ async fn the_desk_in_a_browser() {
     site.stop().await;
 }
 
+/// Issue 21, item 2, at the web desk: Cluny's desk offers Kehl's défi opened to other
+/// sites (not the one that is not), a request goes the same road as gRPC's and shows the
+/// owner's answer; with Kehl cut off it says "pending at Kehl until …", and the page shows
+/// the answer once the link is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_registers_for_another_sites_defi() {
+    let Some(b) = Browser::start("the_desk_registers_for_another_sites_defi").await else {
+        return;
+    };
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let relay = Relay::start(national.addr).await.expect("relay");
+    let mut joined = Vec::new();
+    for (id, name, url) in [
+        ("kehl", "Kehl", relay.url()),
+        ("cluny", "Cluny", national.url()),
+    ] {
+        let token = admin
+            .create_invite(pb::CreateInviteRequest {
+                site_id: id.into(),
+                name: name.into(),
+                country: if id == "kehl" { "DE" } else { "FR" }.into(),
+                partner: id == "kehl",
+                ..Default::default()
+            })
+            .await
+            .expect("invite")
+            .into_inner()
+            .join_token;
+        let mut cfg = federated(id, &data_dir(&dir, id), &url, &token);
+        cfg.name = name.into();
+        joined.push(TestSite::start_with_http(cfg).await);
+    }
+    let (kehl, cluny) = (&joined[0], &joined[1]);
+    let mut org = kehl.organiser();
+    challenge(&mut org, 1, "Vivre la frontière au quotidien", THEME, 1).await;
+    challenge(&mut org, 2, "Un défi gardé pour Kehl", THEME, 5).await;
+    org.set_challenge_remote(pb::SetChallengeRemoteRequest {
+        request_id: rid(),
+        challenge_number: 1,
+        remote: true,
+    })
+    .await
+    .expect("open défi 1 to other sites");
+    let public = cluny.public();
+    eventually("Kehl's open défi to reach Cluny's directory", || {
+        let mut public = public.clone();
+        async move {
+            public
+                .get_national_directory(pb::GetNationalDirectoryRequest::default())
+                .await
+                .is_ok_and(|d| {
+                    let d = d.into_inner();
+                    d.challenges.iter().any(|c| c.site_id == "kehl" && c.remote)
+                        && d.challenges.iter().filter(|c| c.site_id == "kehl").count() == 2
+                })
+        }
+    })
+    .await;
+
+    let base = format!("https://{}", cluny.http.expect("http"));
+    b.client.goto(&format!("{base}/desk")).await.expect("goto");
+    b.fill("#token", DESK).await;
+    b.click("#login").await;
+    b.wait("#checkin").await;
+    b.fill("#display_name", "Zoé Martin").await;
+    b.click("#create").await;
+    b.wait_text("#open-remote", "Vivre la frontière au quotidien")
+        .await;
+    assert!(
+        b.client
+            .find(fantoccini::Locator::Css(
+                "button[data-register-remote='kehl-2']"
+            ))
+            .await
+            .is_err(),
+        "Kehl's défi 2 is not open to other sites"
+    );
+    b.click("button[data-register-remote='kehl-1']").await;
+    b.wait_text("#notice", "Confirmé à Kehl : défi 1.").await;
+    b.wait_text("#remote-current", "Confirmé à Kehl").await;
+    let owner = kehl
+        .desk()
+        .list_registrations(pb::ListRegistrationsRequest {
+            challenge_number: 1,
+            conference_id: 0,
+        })
+        .await
+        .expect("Kehl's list")
+        .into_inner();
+    assert_eq!(owner.confirmed.len(), 1, "Kehl took Zoé as a guest");
+    b.screenshot("desk-remote.png").await;
+
+    // Kehl cut off: the next request waits at the national node; the desk says so, and
+    // shows the owner's answer (its défi is full now: the waiting list) once it is back.
+    relay.cut();
+    crate::federation_remote::link_down(kehl).await;
+    b.client.goto(&format!("{base}/desk")).await.expect("goto");
+    b.fill("#display_name", "Jonas Weber").await;
+    b.click("#create").await;
+    b.click("button[data-register-remote='kehl-1']").await;
+    b.wait_text("#notice", "En attente à Kehl jusqu'au").await;
+    b.wait_text("#remote-current", "En attente à Kehl").await;
+    relay.restore();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        b.click("#check-remote").await;
+        let now = b.text("#remote-current").await;
+        if now.contains("Liste d'attente à Kehl (1)") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still no answer from Kehl: {now:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    b.stop().await;
+    for s in joined {
+        s.stop().await;
+    }
+    national.stop().await;
+}
+
 #[tokio::test]
 async fn a_forged_form_is_refused() {
     let Some(b) = Browser::start("a_forged_form_is_refused").await else {

@@ -13,7 +13,7 @@ use tracing::{error, info};
 use agora_model::lease::{Lease, LeaseState};
 use agora_model::{Command, DomainError, Outcome};
 use agora_proto::v1 as pb;
-use agora_store::{Store, now_ms};
+use agora_store::{Store, StoreError, now_ms};
 
 use crate::service::{Site, blocking, invalid, unexpected};
 
@@ -28,7 +28,12 @@ impl Site {
     ) -> Result<pb::RequestSeatLeaseResponse, Status> {
         let holder = self.store.site_id().to_string();
         // A retry of a recorded lease skips the directory: the lease stands.
-        if self.find_lease(&r.site_id, &r.request_id).await?.is_none() {
+        let store = Arc::clone(&self.store);
+        let (owner, id) = (r.site_id.clone(), r.request_id.clone());
+        if blocking(move || find_lease(&store, &owner, &id))
+            .await?
+            .is_none()
+        {
             self.listed(&r.site_id, r.challenge_number).await?;
         }
         let cmd = Command::RequestSeatLease {
@@ -47,7 +52,7 @@ impl Site {
             .await_answer(
                 lease,
                 |l| l.state == LeaseState::Pending,
-                || self.find_lease(&r.site_id, &r.request_id),
+                |s| find_lease(s, &r.site_id, &r.request_id),
             )
             .await?;
         Ok(pb::RequestSeatLeaseResponse {
@@ -80,16 +85,14 @@ impl Site {
             o => Err(unexpected(&o)),
         }
     }
+}
 
-    /// The lease `lease_id` this site holds on a défi of `owner`.
-    async fn find_lease(&self, owner: &str, lease_id: &str) -> Result<Option<Lease>, Status> {
-        let store = Arc::clone(&self.store);
-        let (owner, id) = (owner.to_owned(), lease_id.to_owned());
-        let leases = blocking(move || store.leases()).await?;
-        Ok(leases
-            .into_iter()
-            .find(|l| l.holder != owner && l.owner == owner && l.lease_id == id))
-    }
+/// The lease `lease_id` this site holds on a défi of `owner`.
+fn find_lease(store: &Store, owner: &str, lease_id: &str) -> Result<Option<Lease>, StoreError> {
+    Ok(store
+        .leases()?
+        .into_iter()
+        .find(|l| l.holder != owner && l.owner == owner && l.lease_id == lease_id))
 }
 
 /// Closes every lease this site holds once its `until` passed, until the node stops. A

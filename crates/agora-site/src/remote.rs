@@ -2,7 +2,6 @@
 //! here (durable, in the log that carries it to the national node and on to the owner);
 //! the call waits a moment for the owner's answer, then says "pending at <site>".
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use agora_model::schedule::Utc;
 use agora_model::shared::DirectoryEntry;
 use agora_model::{Command, DomainError, Outcome, ParticipantId};
 use agora_proto::v1 as pb;
-use agora_store::now_ms;
+use agora_store::{Store, StoreError, now_ms};
 
 use crate::service::{Site, blocking, invalid, unexpected};
 
@@ -21,8 +20,6 @@ use crate::service::{Site, blocking, invalid, unexpected};
 /// says "pending": a round trip through the national node with the owner online takes a
 /// few write batches.
 const ANSWER_WAIT: Duration = Duration::from_secs(2);
-/// Re-reads the request this often while waiting, besides each new batch.
-const ANSWER_POLL: Duration = Duration::from_millis(50);
 
 impl Site {
     /// `Register` with the `site_id` of another site.
@@ -63,7 +60,7 @@ impl Site {
             .await_answer(
                 request,
                 |r| r.state == RemoteState::Pending,
-                || self.read_request(&r.request_id),
+                |s| s.remote_request(&r.request_id),
             )
             .await?;
         answered(&request)?;
@@ -122,31 +119,20 @@ impl Site {
     }
 
     /// `value` once `pending` says it no longer waits (re-read with `read` after each
-    /// write batch, and every [`ANSWER_POLL`]), or as it stands after [`ANSWER_WAIT`]:
-    /// the owner's answer to a remote request or a seat lease.
-    pub(crate) async fn await_answer<T, Fut>(
+    /// write batch), or as it stands after [`ANSWER_WAIT`]: the owner's answer to a
+    /// remote request or a seat lease.
+    pub(crate) async fn await_answer<T>(
         &self,
-        mut value: T,
+        value: T,
         pending: impl Fn(&T) -> bool,
-        read: impl Fn() -> Fut,
-    ) -> Result<T, Status>
-    where
-        Fut: Future<Output = Result<Option<T>, Status>>,
-    {
-        let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
-        let mut durable = self.store.durable_seq();
-        while pending(&value) {
-            tokio::select! {
-                changed = durable.changed() => if changed.is_err() { break },
-                () = tokio::time::sleep(ANSWER_POLL) => {}
-                () = tokio::time::sleep_until(deadline) => break,
-            }
-            match read().await? {
-                Some(v) => value = v,
-                None => break,
-            }
-        }
-        Ok(value)
+        read: impl Fn(&Store) -> Result<Option<T>, StoreError>,
+    ) -> Result<T, Status> {
+        let found = self
+            .store
+            .settled(ANSWER_WAIT, read, pending)
+            .await
+            .map_err(crate::service::status)?;
+        Ok(found.unwrap_or(value))
     }
 }
 

@@ -32,7 +32,8 @@ use agora_model::shared::{
 };
 use agora_model::{
     Challenge, Change, Command, Event, Outcome, Participant, ParticipantId, Registration,
-    RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes, remote::RemoteRequest,
+    RegistrationId, SeatPool, SiteId, Stats, Target, Theme, default_themes,
+    remote::{RemoteRequest, RemoteState},
 };
 use uuid::Uuid;
 
@@ -543,6 +544,37 @@ impl Store {
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Applies the commands in the order given, as [`Store::submit`] does each, but sends
+    /// them all to the writer before waiting for the first answer, so that they share write
+    /// batches (one fdatasync for many rather than one each); one answer per command.
+    pub async fn submit_all(
+        &self,
+        cmds: Vec<(String, Command)>,
+    ) -> Vec<Result<Outcome, StoreError>> {
+        let mut sent = Vec::with_capacity(cmds.len());
+        for (request_id, cmd) in cmds {
+            let (reply, answer) = oneshot::channel();
+            let queued = match writer::Job::new(&request_id, cmd, reply) {
+                Ok(job) => self
+                    .queue
+                    .send(Msg::Job(job))
+                    .await
+                    .map(|()| answer)
+                    .map_err(|_| StoreError::Closed),
+                Err(e) => Err(e),
+            };
+            sent.push(queued);
+        }
+        let mut answers = Vec::with_capacity(sent.len());
+        for queued in sent {
+            answers.push(match queued {
+                Ok(answer) => answer.await.unwrap_or(Err(StoreError::Closed)),
+                Err(e) => Err(e),
+            });
+        }
+        answers
+    }
+
     /// `ForgetParticipant`, then [`Store::scrub_erased`]: answers once the person's data
     /// is gone from every row, log record and stored answer (the files follow at the next
     /// open).
@@ -936,6 +968,67 @@ impl Store {
     pub fn leases(&self) -> Result<Vec<agora_model::lease::Lease>, StoreError> {
         let _batch = self.inner.read_gate();
         scan(self.inner.tree(T::Leases), T::Leases, b"l")
+    }
+
+    /// The request once its owner's answer is here, or as it stands after `wait`.
+    pub async fn remote_answer(
+        &self,
+        request_id: &str,
+        wait: std::time::Duration,
+    ) -> Result<Option<RemoteRequest>, StoreError> {
+        self.settled(
+            wait,
+            |s| s.remote_request(request_id),
+            |r| r.state == RemoteState::Pending,
+        )
+        .await
+    }
+
+    /// What `read` finds once `pending` no longer holds for it, or as it stands after
+    /// `wait` (`None` if it is not there): an answer that arrives from another node (a
+    /// remote request's, a seat lease's) comes in a write batch of this store, and every
+    /// batch wakes the wait once it is applied, so no answer is missed and none polled for.
+    pub async fn settled<T>(
+        &self,
+        wait: std::time::Duration,
+        read: impl Fn(&Store) -> Result<Option<T>, StoreError>,
+        pending: impl Fn(&T) -> bool,
+    ) -> Result<Option<T>, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut durable = self.durable_seq();
+        loop {
+            // Marked seen before the read: a batch applied after it wakes `changed`.
+            durable.borrow_and_update();
+            let found = read(self)?;
+            if found.as_ref().is_none_or(|v| !pending(v)) {
+                return Ok(found);
+            }
+            tokio::select! {
+                changed = durable.changed() => if changed.is_err() { return Ok(found) },
+                () = tokio::time::sleep_until(deadline) => return Ok(found),
+            }
+        }
+    }
+
+    /// The participant's latest request for another site's défi, if any.
+    pub fn remote_request_of(
+        &self,
+        participant: ParticipantId,
+    ) -> Result<Option<RemoteRequest>, StoreError> {
+        let _batch = self.inner.read_gate();
+        let id: Option<String> = get(
+            self.inner.tree(T::RemoteOf),
+            T::RemoteOf,
+            participant.as_bytes(),
+        )?;
+        match id {
+            Some(id) => get(
+                self.inner.tree(T::RemoteRequests),
+                T::RemoteRequests,
+                id.as_bytes(),
+            ),
+            None => Ok(None),
+        }
     }
 
     /// Whether the challenge takes registrations from other sites.

@@ -550,8 +550,17 @@ async fn apply_downlink(
         .map(convert::directory_entry_from)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| LinkError::Protocol("malformed directory entry"))?;
-    for e in &entries {
-        apply_routed(store, e).await?;
+    // In one go, in order: the asks and answers of a Downlink share write batches.
+    let routed: Vec<(String, Command)> = entries.iter().filter_map(routed).collect();
+    let ids: Vec<String> = routed.iter().map(|(id, _)| id.clone()).collect();
+    for (request_id, done) in ids.into_iter().zip(store.submit_all(routed).await) {
+        match done {
+            Ok(_) => {}
+            Err(e @ (StoreError::Domain(_) | StoreError::RequestIdReused(_))) => {
+                warn!(request_id, error = %e, "a routed remote request was refused; skipped");
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     store.apply_downlink(d.position, d.reset, entries).await?;
     let ack = pb::federate_request::Msg::DownlinkAck(pb::DownlinkAck {
@@ -562,13 +571,13 @@ async fn apply_downlink(
         .map_err(|_| LinkError::Protocol("outbound stream closed"))
 }
 
-/// Applies a remote ask (this site owns the défi), answer (this site asked) or seat lease
-/// message that the national node routed here, as a command under a request id made of the other site and
-/// the desk's request id: a Downlink delivered again (a cut before its ack) gets the
-/// stored answer and changes nothing. The rules decide; a refusal of the command itself
-/// (an answer to an unknown request, from the wrong site) is logged and skipped, since
-/// no retry could change it.
-async fn apply_routed(store: &Arc<Store>, e: &DirectoryEntry) -> Result<(), LinkError> {
+/// The command for a remote ask (this site owns the défi), answer (this site asked) or
+/// seat lease message that the national node routed here, under a request id made of the
+/// other site and the desk's request id (`apply_downlink` submits it): a Downlink
+/// delivered again (a cut before its ack) gets the stored answer and changes nothing. The
+/// rules decide; a refusal of the command itself (an answer to an unknown request, from
+/// the wrong site) is logged and skipped, since no retry could change it.
+fn routed(e: &DirectoryEntry) -> Option<(String, Command)> {
     let (request_id, cmd) = match e {
         DirectoryEntry::RemoteAsk { from, ask } => (
             format!("remote-ask:{from}:{}", ask.request_id),
@@ -598,16 +607,9 @@ async fn apply_routed(store: &Arc<Store>, e: &DirectoryEntry) -> Result<(), Link
                 msg: msg.clone(),
             },
         ),
-        _ => return Ok(()),
+        _ => return None,
     };
-    match store.submit(&request_id, cmd).await {
-        Ok(_) => Ok(()),
-        Err(e @ (StoreError::Domain(_) | StoreError::RequestIdReused(_))) => {
-            warn!(request_id, error = %e, "a routed remote request was refused; skipped");
-            Ok(())
-        }
-        Err(e) => Err(e.into()),
-    }
+    Some((request_id, cmd))
 }
 
 /// Events per `Snapshot` message (well under gRPC's 4 MiB message limit).

@@ -442,6 +442,7 @@ pub async fn participant(
     let Some((p, active, confs)) = read else {
         return not_found(&app, lang, &cur);
     };
+
     let board = Board::read(&app.store, lang).await?;
     let mut challenges = board.challenge_rows();
     choose(&mut challenges, q.defi());
@@ -490,13 +491,28 @@ pub async fn participant(
             }
         }
     }
+    let current = active.map(|(r, pos)| RegView::new(lang, &r, board.title(r.target), pos));
+    // Other sites' défis: the person's request for one, else those open to them.
+    let directory = crate::remote::Directory::read(&app).await?;
+    let store = Arc::clone(&app.store);
+    let request = blocking(move || store.remote_request_of(pid)).await?;
+    let remote = request
+        .as_ref()
+        .map(|r| crate::remote::view(lang, r, &directory.name(&r.site)));
+    let holds = request
+        .as_ref()
+        .is_some_and(|r| r.holds(agora_store::now_ms()));
+    let open_remote = if current.is_none() && !holds {
+        directory.open_rows(|t| board.theme(t))
+    } else {
+        Vec::new()
+    };
     let mut conferences = board.conference_rows();
     for row in &mut conferences {
         row.mine = confs
             .iter()
             .any(|(r, _)| r.target == Target::Conference(row.id));
     }
-    let current = active.map(|(r, pos)| RegView::new(lang, &r, board.title(r.target), pos));
     let conference_regs = confs
         .iter()
         .map(|(r, pos)| RegView::new(lang, r, board.title(r.target), *pos))
@@ -509,6 +525,8 @@ pub async fn participant(
             conference_regs,
             alternatives,
             elsewhere,
+            remote,
+            open_remote,
             challenges,
             conferences,
         },
@@ -559,7 +577,12 @@ pub async fn ticket(
 // ---- writes ----
 
 /// The session of a form post, if its anti-forgery token matches; else where to go.
-fn posted(app: &App, headers: &HeaderMap, csrf: &str, back: &str) -> Result<Current, Response> {
+pub(crate) fn posted(
+    app: &App,
+    headers: &HeaderMap,
+    csrf: &str,
+    back: &str,
+) -> Result<Current, Response> {
     let Some(cur) = app.sessions.current(headers) else {
         return Err(to_login());
     };
@@ -579,7 +602,7 @@ fn posted(app: &App, headers: &HeaderMap, csrf: &str, back: &str) -> Result<Curr
     Ok(cur)
 }
 
-fn refuse(app: &App, cur: &Current, lang: Lang, e: &StoreError) {
+pub(crate) fn refuse(app: &App, cur: &Current, lang: Lang, e: &StoreError) {
     if !matches!(e, StoreError::Domain(_)) {
         warn!(error = %e, "web desk: a write failed");
     }
@@ -593,7 +616,7 @@ fn refuse(app: &App, cur: &Current, lang: Lang, e: &StoreError) {
     );
 }
 
-fn tell(app: &App, cur: &Current, tone: Tone, text: String) {
+pub(crate) fn tell(app: &App, cur: &Current, tone: Tone, text: String) {
     app.sessions.set_notice(
         &cur.id,
         Notice {
@@ -604,7 +627,7 @@ fn tell(app: &App, cur: &Current, tone: Tone, text: String) {
     );
 }
 
-fn unexpected(o: &Outcome) -> Failure {
+pub(crate) fn unexpected(o: &Outcome) -> Failure {
     Failure(format!("a command answered with another outcome: {o:?}"))
 }
 

@@ -59,6 +59,19 @@ impl Lang {
     }
 }
 
+/// What became of a request for another site's défi, for [`Lang::remote`].
+#[derive(Debug, Clone, Copy)]
+pub enum RemoteWords<'a> {
+    Confirmed,
+    Waitlisted(u32),
+    Refused(&'a str),
+    /// Until this time (UTC, as written).
+    Pending(&'a str),
+    Expired,
+    /// Cancelled at this desk (a seat taken from a lease, given back).
+    Cancelled,
+}
+
 /// Every fixed label of the desk's pages.
 #[derive(Debug)]
 pub struct Texts {
@@ -120,6 +133,9 @@ pub struct Texts {
     pub participant: &'static str,
     pub conference_registrations: &'static str,
     pub skip: &'static str,
+    pub other_sites: &'static str,
+    pub ask_seat: &'static str,
+    pub check_again: &'static str,
     pub org_types: [&'static str; 7],
 }
 
@@ -182,6 +198,9 @@ static FR: Texts = Texts {
     participant: "Personne",
     conference_registrations: "Mini-conférences de cette personne",
     skip: "Aller au contenu",
+    other_sites: "Défis des autres sites (suivis à distance)",
+    ask_seat: "Demander une place",
+    check_again: "Voir si la réponse est arrivée",
     org_types: [
         "Collectivité",
         "État",
@@ -252,6 +271,9 @@ static EN: Texts = Texts {
     participant: "Person",
     conference_registrations: "This person's mini-conferences",
     skip: "Skip to content",
+    other_sites: "Other sites' challenges (followed remotely)",
+    ask_seat: "Ask for a seat",
+    check_again: "See whether the answer came",
     org_types: [
         "Local authority",
         "State",
@@ -322,6 +344,9 @@ static DE: Texts = Texts {
     participant: "Person",
     conference_registrations: "Mini-Konferenzen dieser Person",
     skip: "Zum Inhalt",
+    other_sites: "Challenges anderer Standorte (aus der Ferne)",
+    ask_seat: "Platz anfragen",
+    check_again: "Nachsehen, ob die Antwort da ist",
     org_types: [
         "Kommune",
         "Staat",
@@ -395,6 +420,55 @@ impl Lang {
             Lang::Fr => format!("{name} est inscrit·e {t} : ticket {ticket}."),
             Lang::En => format!("{name} is registered to {t}: ticket {ticket}."),
             Lang::De => format!("{name} ist für {t} angemeldet: Ticket {ticket}."),
+        }
+    }
+
+    /// Where a request for another site's défi stands, in words: `site` is the owner's name.
+    pub fn remote(self, site: &str, number: u32, state: RemoteWords<'_>) -> String {
+        use RemoteWords as W;
+        match (self, state) {
+            (Lang::Fr, W::Confirmed) => format!("Confirmé à {site} : défi {number}."),
+            (Lang::En, W::Confirmed) => format!("Confirmed at {site}: challenge {number}."),
+            (Lang::De, W::Confirmed) => format!("Bestätigt in {site}: Challenge {number}."),
+            (Lang::Fr, W::Waitlisted(n)) => {
+                format!("Liste d'attente à {site} ({n}) : défi {number}.")
+            }
+            (Lang::En, W::Waitlisted(n)) => {
+                format!("Waiting list at {site} ({n}): challenge {number}.")
+            }
+            (Lang::De, W::Waitlisted(n)) => {
+                format!("Warteliste in {site} ({n}): Challenge {number}.")
+            }
+            (Lang::Fr, W::Refused(why)) => format!("Refusé par {site} (défi {number}) : {why}"),
+            (Lang::En, W::Refused(why)) => {
+                format!("Refused by {site} (challenge {number}): {why}")
+            }
+            (Lang::De, W::Refused(why)) => {
+                format!("Abgelehnt von {site} (Challenge {number}): {why}")
+            }
+            (Lang::Fr, W::Pending(until)) => format!(
+                "En attente à {site} jusqu'au {until} (défi {number}) : {site} n'a pas encore répondu, la réponse arrivera ici."
+            ),
+            (Lang::En, W::Pending(until)) => format!(
+                "Pending at {site} until {until} (challenge {number}): {site} has not answered yet; the answer will show here."
+            ),
+            (Lang::De, W::Pending(until)) => format!(
+                "Ausstehend in {site} bis {until} (Challenge {number}): {site} hat noch nicht geantwortet; die Antwort erscheint hier."
+            ),
+            (Lang::Fr, W::Expired) => {
+                format!("Expiré : {site} n'a pas répondu à temps (défi {number}).")
+            }
+            (Lang::En, W::Expired) => {
+                format!("Expired: {site} did not answer in time (challenge {number}).")
+            }
+            (Lang::De, W::Expired) => {
+                format!(
+                    "Abgelaufen: {site} hat nicht rechtzeitig geantwortet (Challenge {number})."
+                )
+            }
+            (Lang::Fr, W::Cancelled) => format!("Annulé : défi {number} à {site}."),
+            (Lang::En, W::Cancelled) => format!("Cancelled: challenge {number} at {site}."),
+            (Lang::De, W::Cancelled) => format!("Storniert: Challenge {number} in {site}."),
         }
     }
 

@@ -14,6 +14,7 @@ mod organisers;
 mod page;
 mod posters;
 mod qr;
+mod remote;
 mod session;
 mod throttle;
 mod tls;
@@ -170,6 +171,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/desk/participants", post(desk::create_participant))
         .route("/desk/participants/{id}", get(desk::participant))
         .route("/desk/register", post(desk::register))
+        .route("/desk/register-remote", post(remote::register_remote))
         .route("/desk/cancel", post(desk::cancel))
         .route("/desk/checkin", post(desk::check_in))
         .route("/desk/tickets/{code}", get(desk::ticket))

@@ -223,8 +223,30 @@ pub struct ParticipantPage {
     /// Other sites' challenges with seats on the same theme (from the national directory),
     /// after this site's: to tell about, not to register for here.
     pub elsewhere: Vec<RemoteRow>,
+    /// The person's request for another site's défi, as it stands (`desk::remote`).
+    pub remote: Option<RemoteView>,
+    /// Other sites' défis open to registrations from this one (from the directory).
+    pub open_remote: Vec<OpenRemoteRow>,
     pub challenges: Vec<TargetRow>,
     pub conferences: Vec<TargetRow>,
+}
+
+/// A request for another site's défi: what its owner answered, in words.
+pub struct RemoteView {
+    pub text: String,
+    /// `confirmed`, `waiting`, `refused` or `pending`: the look of the line.
+    pub tone: &'static str,
+    pub pending: bool,
+}
+
+/// Another site's défi that takes registrations from this site.
+pub struct OpenRemoteRow {
+    pub site: String,
+    pub site_name: String,
+    pub id: u32,
+    pub title: String,
+    pub themes: String,
+    pub left: u32,
 }
 
 /// Another site's challenge offered as an alternative.

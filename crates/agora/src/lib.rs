@@ -288,8 +288,8 @@ struct DashboardArgs {
 
 #[derive(Debug, Args)]
 struct BenchArgs {
-    /// Scenarios to run (default: all): floor, register, sync-latency, catch-up, fan-in,
-    /// fairness, memory.
+    /// Scenarios to run (default: all): floor, register, sync-latency, remote-register,
+    /// catch-up, fan-in, fairness, memory.
     scenarios: Vec<String>,
     /// Also print the figures as JSON.
     #[arg(long)]

@@ -5,6 +5,7 @@
 
 mod fairness;
 mod proc;
+mod remote;
 mod stats;
 
 use std::future::Future;
@@ -26,10 +27,11 @@ use agora_store::now_ms;
 use proc::{ADMIN, DESK, Node, ORGANISER, Pki};
 use stats::{Row, Samples};
 
-pub const SCENARIOS: [&str; 7] = [
+pub const SCENARIOS: [&str; 8] = [
     "floor",
     "register",
     "sync-latency",
+    "remote-register",
     "catch-up",
     "fan-in",
     "fairness",
@@ -254,6 +256,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<()> {
                         sync_latency(&mut rows, opts.quick, pki).await?;
                     }
                 }
+                "remote-register" => remote::remote_register(&mut rows, opts.quick).await?,
                 "catch-up" => catch_up(&mut rows, opts.quick).await?,
                 "fan-in" => fan_in(&mut rows, opts.quick).await?,
                 "fairness" => fairness::fairness(&mut rows, opts.quick).await?,
