@@ -132,7 +132,10 @@ pub async fn run_with_http(
         admin_token: config.admin_token.clone(),
         viewer_token: config.viewer_token.clone(),
         links,
-        watch_budget: agora_sync::feed::Budget::new(config.watch_buffer, config.watch_max_lag),
+        watch_budget: agora_sync::feed::Budget {
+            buffer: config.watch_buffer,
+            max_lag: config.watch_max_lag,
+        },
         followers,
         stopping: stopping.clone(),
         site_ca,

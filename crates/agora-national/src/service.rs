@@ -388,7 +388,7 @@ impl NationalService for National {
         Ok(Response::new(feed::open(
             feed,
             after,
-            self.watch_budget.clone(),
+            self.watch_budget,
             self.store.durable_position(),
             self.stopping.subscribe(),
         )))

@@ -144,7 +144,10 @@ pub async fn run_with_http(
         store: Arc::clone(&store),
         name: config.name.clone(),
         tokens: auth::Tokens::new(config.organiser_token.clone(), config.desk_token.clone()),
-        watch_budget: agora_sync::feed::Budget::new(config.watch_buffer, config.watch_max_lag),
+        watch_budget: agora_sync::feed::Budget {
+            buffer: config.watch_buffer,
+            max_lag: config.watch_max_lag,
+        },
         zone,
         stopping: stopping.clone(),
         data: config.data.clone(),

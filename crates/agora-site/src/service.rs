@@ -796,7 +796,7 @@ impl SiteService for Site {
         Ok(Response::new(feed::open(
             feed,
             after,
-            self.watch_budget.clone(),
+            self.watch_budget,
             self.store.durable_seq(),
             self.stopping.subscribe(),
         )))

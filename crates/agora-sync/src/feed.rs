@@ -4,12 +4,9 @@
 //! stream whose buffer stays full while the log grows by `max_lag` records is cut with
 //! `RESOURCE_EXHAUSTED` naming the position to resume from (everything up to it was
 //! queued before the status): a client that does not read holds its buffer and nothing
-//! else, and never slows the others. With many streams open on a node, each one sends
-//! what came in the last few milliseconds together rather than record by record, so that
-//! the node's cost per record stays a few writes, not one per stream.
+//! else, and never slows the others.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -27,15 +24,6 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// A stream whose buffer is full looks this often whether the log grew past its
 /// `max_lag` (so it is cut at most this late).
 const LAG_CHECK_EVERY: Duration = Duration::from_millis(50);
-/// Streams open on one node's feeds above which each stream coalesces its sends.
-const CROWD: usize = 16;
-/// A stream of a crowd waits this long after it last sent before it reads what came since:
-/// each send is a write to the client's connection (a system call and a wake-up of the
-/// reader), one per record and per stream when records come one by one, which with 50
-/// streams reading was 40 % of a site node's CPU and slowed its desks fourfold
-/// (docs/BENCHMARKS.md, issue 18). A few streams (dashboards, the national page) are
-/// never delayed.
-const COALESCE: Duration = Duration::from_millis(4);
 /// Metadata key of the cut status: the position to resume after.
 pub const RESUME_AFTER: &str = "agora-resume-after";
 
@@ -60,46 +48,13 @@ pub trait Feed: Send + Sync + 'static {
     fn moved(&self, _position: u64) {}
 }
 
-/// How a node's streams are bounded; one per node, cloned into each of its streams.
-#[derive(Debug, Clone)]
+/// How a stream is bounded.
+#[derive(Debug, Clone, Copy)]
 pub struct Budget {
     /// Messages queued for the client at most.
     pub buffer: usize,
     /// Records the log may grow by while the buffer stays full, before the stream is cut.
     pub max_lag: u64,
-    /// The node's open streams.
-    open: Arc<AtomicUsize>,
-}
-
-impl Budget {
-    pub fn new(buffer: usize, max_lag: u64) -> Budget {
-        Budget {
-            buffer,
-            max_lag,
-            open: Arc::default(),
-        }
-    }
-}
-
-/// One open stream, counted while it lives.
-struct Counted(Arc<AtomicUsize>);
-
-impl Counted {
-    fn new(open: &Arc<AtomicUsize>) -> Counted {
-        open.fetch_add(1, Ordering::Relaxed);
-        Counted(Arc::clone(open))
-    }
-
-    /// Whether the node has a crowd of streams open.
-    fn crowd(&self) -> bool {
-        self.0.load(Ordering::Relaxed) > CROWD
-    }
-}
-
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
 }
 
 type Tx<M> = mpsc::Sender<Result<M, Status>>;
@@ -123,7 +78,6 @@ pub fn open<F: Feed>(
             durable,
             stopping,
             max_lag: budget.max_lag.max(1),
-            open: Counted::new(&budget.open),
         };
         tokio::spawn(async move {
             if let Some(end) = cursor.run(after).await {
@@ -140,7 +94,6 @@ struct Cursor<F: Feed> {
     durable: watch::Receiver<u64>,
     stopping: watch::Receiver<bool>,
     max_lag: u64,
-    open: Counted,
 }
 
 impl<F: Feed> Cursor<F> {
@@ -151,7 +104,6 @@ impl<F: Feed> Cursor<F> {
 
     async fn stream(&mut self, mut pos: u64) -> Result<(), Option<Status>> {
         let mut told = false;
-        let mut sent: Option<tokio::time::Instant> = None;
         loop {
             // Seen before reading: a batch made durable after this wakes the wait below.
             self.durable.borrow_and_update();
@@ -168,7 +120,6 @@ impl<F: Feed> Cursor<F> {
                 }
                 self.feed.moved(pos);
                 told = false;
-                sent = Some(tokio::time::Instant::now());
                 continue;
             }
             if !told {
@@ -184,18 +135,6 @@ impl<F: Feed> Cursor<F> {
                 () = self.tx.closed() => return Err(None),
                 () = stopped(&mut self.stopping) => return Err(Some(shutting_down::<F>())),
             }
-            if let Some(at) = sent.filter(|_| self.open.crowd()) {
-                self.coalesce(at + COALESCE).await?;
-            }
-        }
-    }
-
-    /// Lets what comes until `until` accumulate, to be sent together ([`COALESCE`]).
-    async fn coalesce(&mut self, until: tokio::time::Instant) -> Result<(), Option<Status>> {
-        tokio::select! {
-            () = tokio::time::sleep_until(until) => Ok(()),
-            () = self.tx.closed() => Err(None),
-            () = stopped(&mut self.stopping) => Err(Some(shutting_down::<F>())),
         }
     }
 
