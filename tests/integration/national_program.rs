@@ -1,7 +1,11 @@
 //! The connected event (issue 21): the national program (program items and conferences of
-//! every site, `ListNationalProgram`, the iCalendar feeds) and the alternatives a Register
-//! that waits returns, through a national node and two sites over TLS.
+//! every site, `ListNationalProgram`, the iCalendar feeds, the terminal dashboard) and the
+//! alternatives a Register that waits returns, through a national node and two sites over
+//! TLS.
 
+use std::sync::Arc;
+
+use agora_dashboard::client::{Shared, with};
 use agora_proto::v1 as pb;
 use pb::national_program_entry::Entry;
 use tonic::Code;
@@ -279,6 +283,87 @@ async fn each_sites_program_and_conferences_reach_the_national_program_and_its_c
     cluny.stop().await;
     kehl.stop().await;
     national.stop().await;
+}
+
+/// (site, title, is a conference) of each line of the dashboard's program.
+fn dashboard_lines(board: &Shared) -> Vec<(String, String, bool)> {
+    with(board, |b| {
+        b.program
+            .lines
+            .iter()
+            .map(|l| (l.site.clone(), l.title.clone(), l.conference.is_some()))
+            .collect()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_reads_the_national_program_and_again_when_the_feed_changes_it() {
+    let dir = temp_dir();
+    let national = TestNational::start(&data_dir(&dir, "national")).await;
+    let mut admin = national.client();
+    let cluny = join_site(&mut admin, &dir, "cluny", false, &national.url()).await;
+    let mut org = cluny.organiser();
+    add_items(&mut org, &[("Accueil à Cluny", 9)]).await;
+    converged(&mut cluny.organiser(), &mut admin, "cluny").await;
+
+    // The dashboard's own client, with the viewer's token, as `agora dashboard` runs it.
+    let board: Shared = Arc::default();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(agora_dashboard::client::follow(
+        national.url(),
+        dial(),
+        Some(VIEWER.to_owned()),
+        Arc::clone(&board),
+        stopped,
+    ));
+    let lines_are = |n: usize| {
+        let board = Arc::clone(&board);
+        move || {
+            let board = Arc::clone(&board);
+            async move { dashboard_lines(&board).len() == n }
+        }
+    };
+    eventually("the dashboard to read the program", lines_are(1)).await;
+    assert_eq!(
+        dashboard_lines(&board),
+        [("cluny".into(), "Accueil à Cluny".into(), false)]
+    );
+
+    // What the site adds next reaches the dashboard through the feed: read again.
+    let speaker = create_participant(&mut org, "Agnès Varda").await;
+    create_conference(&mut org, conference_req(&speaker, "Salle 1", 14, 15, 20)).await;
+    add_items(&mut org, &[("Plénière à Cluny", 11)]).await;
+    eventually("the dashboard to read the program again", lines_are(3)).await;
+    assert_eq!(
+        dashboard_lines(&board),
+        [
+            ("cluny".into(), "Accueil à Cluny".into(), false),
+            ("cluny".into(), "Plénière à Cluny".into(), false),
+            (
+                "cluny".into(),
+                "Les communs numériques en mairie".into(),
+                true
+            ),
+        ]
+    );
+    let (loads, failed) = with(&board, |b| (b.program.loads, b.program.failed.clone()));
+    assert!(loads >= 2 && failed.is_none(), "{loads} {failed:?}");
+
+    // The national node goes away: the dashboard says so and keeps the program it read.
+    national.stop().await;
+    let lost = || {
+        let board = Arc::clone(&board);
+        async move {
+            with(&board, |b| {
+                matches!(b.connection, agora_board::Connection::Reconnecting { .. })
+            })
+        }
+    };
+    eventually("the dashboard to notice the national node gone", lost).await;
+    assert_eq!(dashboard_lines(&board).len(), 3, "the program stays");
+    let _ = stop.send(true);
+    follower.await.expect("the dashboard's client");
+    cluny.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

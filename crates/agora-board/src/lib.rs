@@ -1,12 +1,16 @@
 //! The national dashboard's state: loaded from an overview, then moved forward by the
 //! national feed, change by change, each national position applied once. Pure (no IO):
 //! the terminal dashboard (`agora-dashboard`) and the national web page (`agora-web`) both
-//! hold one.
+//! hold one. The national program ([`program`]) is read apart; the feed marks it stale.
+
+pub mod program;
 
 use std::collections::{BTreeMap, VecDeque};
 
 use agora_proto::v1 as pb;
 use agora_sync::link_error::LinkCause;
+
+pub use program::{PlenaryLine, Program, ProgramLine, Speaker, When};
 
 /// Lines of the live feed kept.
 pub const FEED_LINES: usize = 200;
@@ -109,6 +113,9 @@ pub struct Board {
     pub resumes: u32,
     /// Changes applied since start.
     pub applied: u64,
+    /// The national program, read apart (`ListNationalProgram`): the feed only says when it
+    /// is out of date.
+    pub program: Program,
 }
 
 impl Default for Board {
@@ -122,6 +129,7 @@ impl Default for Board {
             connection: Connection::Connecting,
             resumes: 0,
             applied: 0,
+            program: Program::default(),
         }
     }
 }
@@ -229,6 +237,8 @@ impl Board {
             self.theme_labels
                 .insert(t.theme_id.clone(), t.label.clone());
         }
+        // A fresh overview means changes were skipped, some maybe to the program.
+        self.program.stale = true;
     }
 
     /// Takes the sites' link states and counts from a listing.
@@ -263,6 +273,9 @@ impl Board {
         }
         self.position = c.position;
         self.applied += 1;
+        if self.program.touched_by(c) {
+            self.program.stale = true;
+        }
         if c.announcement.is_some() {
             // Only a line.
         } else if c.site_reset {
@@ -295,8 +308,8 @@ impl Board {
                             self.count(&c.site_id, r.kind(), reg);
                         }
                     }
-                    // The program and conferences are served apart (ListNationalProgram);
-                    // the other kinds stay on their site.
+                    // The program and conferences are served apart (ListNationalProgram,
+                    // marked stale above); the other kinds stay on their site.
                     Some(_) | None => {}
                 }
             }

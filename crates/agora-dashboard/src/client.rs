@@ -1,9 +1,11 @@
 //! Follows the national node: loads an overview, then applies the national feed from its
 //! position; on any failure reconnects with backoff and resumes from the last position
-//! applied (a fresh overview only if that position is no longer retained).
+//! applied (a fresh overview only if that position is no longer retained). The national
+//! program is read with `ListNationalProgram` when connected and again when the feed says
+//! it changed.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 use tokio_stream::StreamExt;
@@ -15,7 +17,8 @@ use agora_sync::link_error::describe_link_error;
 
 use crate::board::{Board, Connection};
 
-/// How often link states and site counts are refreshed.
+/// How often link states and site counts are refreshed, and at most how often the
+/// program is read again.
 const SITES_REFRESH: Duration = Duration::from_secs(1);
 
 pub type Shared = Arc<Mutex<Board>>;
@@ -138,6 +141,8 @@ async fn session(
     });
     *attempt = 0;
     let mut refresh = tokio::time::interval(SITES_REFRESH);
+    // When the program was last asked for (None: not yet on this connection).
+    let mut program_tried: Option<Instant> = None;
     loop {
         tokio::select! {
             item = feed.next() => match item {
@@ -151,6 +156,26 @@ async fn session(
             _ = refresh.tick() => {
                 let sites = client.list_sites(pb::ListSitesRequest {}).await?.into_inner().sites;
                 with(board, |b| b.update_sites(&sites));
+                // The feed only marks the program stale; it is read here, on the tick, so
+                // that a burst of changes (an import publishes dozens of défis, one change
+                // each) reads the replicas once a second at most, not once per change.
+                let since = program_tried.map_or(Duration::MAX, |t| t.elapsed());
+                if with(board, |b| b.program.due(since)) {
+                    program_tried = Some(Instant::now());
+                    // A failure keeps the last program, says so, and is retried later; the
+                    // feed goes on.
+                    match client
+                        .list_national_program(pb::ListNationalProgramRequest::default())
+                        .await
+                    {
+                        Ok(p) => with(board, |b| b.program.load(&p.into_inner())),
+                        Err(s) => {
+                            tracing::debug!(error = %s, "national program not read");
+                            let cause = describe_link_error(&s);
+                            with(board, |b| b.program.load_failed(cause));
+                        }
+                    }
+                }
             }
             _ = stop.changed() => return Ok(()),
         }

@@ -4,7 +4,7 @@
 use agora_proto::v1::LinkState;
 use agora_sync::link_error::LinkCause;
 
-use crate::board::{Board, Connection, FeedKind};
+use crate::board::{Board, Connection, FeedKind, Program, ProgramLine, When};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -377,6 +377,127 @@ impl Lang {
                 format!("{wait} wartend"),
                 format!("{checked} anwesend"),
             ],
+        }
+    }
+    pub fn program(self) -> &'static str {
+        self.pick("Programme", "Program", "Programm")
+    }
+    /// The program's columns (the national page's words, the time zone said).
+    pub fn columns_program(self) -> [&'static str; 4] {
+        match self {
+            Lang::Fr => ["Quand (UTC)", "Site", "Quoi", "Salle"],
+            Lang::En => ["When (UTC)", "Site", "What", "Room"],
+            Lang::De => ["Wann (UTC)", "Standort", "Was", "Raum"],
+        }
+    }
+    /// A time of the program, UTC: `14/09 09:00` (`14.09. 09:00` in German).
+    pub fn at(self, ms: i64) -> String {
+        // "2026-09-14 09:00 UTC"
+        let s = agora_model::schedule::Utc(ms).to_string();
+        let part = |r: std::ops::Range<usize>| s.get(r).unwrap_or_default();
+        let (month, day, time) = (part(5..7), part(8..10), part(11..16));
+        match self {
+            Lang::Fr | Lang::En => format!("{day}/{month} {time}"),
+            Lang::De => format!("{day}.{month}. {time}"),
+        }
+    }
+    /// What a line of the program is: its title, and for a mini-conference the word and
+    /// the speaker's name when shared.
+    pub fn program_what(self, l: &ProgramLine) -> String {
+        match &l.conference {
+            None => l.title.clone(),
+            Some(s) => {
+                let word = self.pick("mini-conférence", "mini-conference", "Mini-Konferenz");
+                if s.name.is_empty() {
+                    format!("{} · {word}", l.title)
+                } else {
+                    format!("{} · {word}, {}", l.title, s.name)
+                }
+            }
+        }
+    }
+    /// A défi of a past edition, in the program's "when" column.
+    pub fn edition(self, year: u32) -> String {
+        format!("{} {year}", self.pick("édition", "edition", "Ausgabe"))
+    }
+    /// How many lines run now and how many come next, each with its words.
+    pub fn now_and_next(self, now: u64, next: u64) -> [String; 2] {
+        match self {
+            Lang::Fr => [format!("{now} en cours"), format!("{next} à venir")],
+            Lang::En => [format!("{now} on now"), format!("{next} coming up")],
+            Lang::De => [format!("{now} laufend"), format!("{next} demnächst")],
+        }
+    }
+    /// Why the program shown is not the current one, if it may not be: the last reading
+    /// failed (the last program read stays).
+    pub fn program_failed(self, p: &Program) -> Option<String> {
+        let cause = self.cause(p.failed.as_ref()?);
+        Some(if p.loads > 0 {
+            match self {
+                Lang::Fr => format!("non relu ({cause}), dernier reçu affiché"),
+                Lang::En => format!("not reloaded ({cause}), showing the last one"),
+                Lang::De => format!("nicht neu geladen ({cause}), letzter Stand"),
+            }
+        } else {
+            match self {
+                Lang::Fr => format!("non chargé ({cause}), nouvel essai bientôt"),
+                Lang::En => format!("not loaded ({cause}), retrying soon"),
+                Lang::De => format!("nicht geladen ({cause}), neuer Versuch bald"),
+            }
+        })
+    }
+    /// The program's title: the word, a failed reading (first: the last to give way), and
+    /// how many lines run now and come next.
+    pub fn program_title(self, p: &Program, now_ms: i64) -> String {
+        let mut parts = vec![self.program().to_owned()];
+        parts.extend(self.program_failed(p));
+        if p.loads > 0 {
+            let (now, next) = p.now_and_next(now_ms);
+            parts.extend(self.now_and_next(now, next));
+        }
+        parts.join(" · ")
+    }
+    /// Shown instead of an empty program: not read yet (and why, if reading failed), or
+    /// nothing published.
+    pub fn no_program(self, p: &Program) -> String {
+        if p.loads > 0 {
+            return self
+                .pick(
+                    "Aucun site n'a encore publié de programme.",
+                    "No site has published a program yet.",
+                    "Noch kein Standort hat ein Programm veröffentlicht.",
+                )
+                .to_owned();
+        }
+        self.program_failed(p).unwrap_or_else(|| {
+            self.pick(
+                "lecture du programme…",
+                "reading the program…",
+                "Programm wird gelesen…",
+            )
+            .to_owned()
+        })
+    }
+    /// One line of the program as `--plain` prints it; "▶" marks what runs now.
+    pub fn program_line(self, b: &Board, l: &ProgramLine, when: When) -> String {
+        let mut parts = vec![
+            self.at(l.start_ms),
+            b.site_name(&l.site).to_owned(),
+            self.program_what(l),
+        ];
+        if !l.room.is_empty() {
+            parts.push(l.room.clone());
+        }
+        let mark = if when == When::Now { "▶" } else { " " };
+        format!("{mark} {}", parts.join(" · "))
+    }
+    /// Lines left out of a list: "… 3 more".
+    pub fn more(self, n: usize) -> String {
+        let n = n as u64;
+        match self {
+            Lang::Fr => format!("… {}", self.count(n, "autre", "autres")),
+            Lang::En => format!("… {n} more"),
+            Lang::De => format!("… {n} weitere"),
         }
     }
     /// `--plain`'s summary line: the head's words after the connection, on one line.

@@ -1,7 +1,7 @@
 //! The national dashboard: a live terminal client of the national node. The state
 //! ([`board::Board`]) is loaded from `GetOverview` and moved forward by `Watch`; the
-//! [`client`] reconnects and resumes by itself; [`tui`] draws it full screen, [`plain`]
-//! prints one line per change.
+//! [`client`] reconnects and resumes by itself, and reads the national program beside it;
+//! [`tui`] draws it full screen, [`plain`] prints one line per change.
 
 pub mod client;
 pub mod i18n;
@@ -9,6 +9,7 @@ pub mod plain;
 pub mod tui;
 
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::watch;
 
@@ -30,6 +31,13 @@ pub struct Options {
     pub lang: Lang,
     /// One line per change instead of the full-screen UI.
     pub plain: bool,
+}
+
+/// Now, in ms since the epoch: which lines of the program run now and which come next.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Runs the dashboard until the user quits (full screen) or `stop` turns true. Returns the

@@ -1,7 +1,8 @@
-//! The full-screen dashboard (ratatui): a head (title, status, totals), the sites, défis or
-//! themes in the middle, the live feed below, the keys at the bottom. Columns are as wide as
-//! their header and their widest cell, and only free text (a site's name, a question, a
-//! theme) gives way, ending with "…": from 80×24 up no header is cut and no line wraps.
+//! The full-screen dashboard (ratatui): a head (title, status, totals), the sites, défis,
+//! themes or national program in the middle, the live feed below, the keys at the bottom.
+//! Columns are as wide as their header and their widest cell, and only free text (a site's
+//! name, a question, a theme, a program line's title) gives way, ending with "…": from 80×24
+//! up no header is cut and no line wraps.
 
 use std::io;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use tokio::sync::watch;
 
 use agora_proto::v1::LinkState;
 
-use crate::board::{Board, ChallengeRow, Connection};
+use crate::board::{Board, ChallengeRow, Connection, When};
 use crate::client::{Shared, with};
 use crate::i18n::Lang;
 
@@ -25,6 +26,7 @@ pub(crate) enum Panel {
     Sites,
     Challenges,
     Themes,
+    Program,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +87,8 @@ fn ui_loop(
             return Ok(());
         }
         let snapshot = with(board, |b| b.clone());
-        terminal.draw(|f| draw(f, &snapshot, lang, &mut view))?;
+        let now_ms = crate::now_ms();
+        terminal.draw(|f| draw(f, &snapshot, lang, &mut view, now_ms))?;
         if event::poll(Duration::from_millis(250))?
             && let Event::Key(k) = event::read()?
             && k.kind == KeyEventKind::Press
@@ -112,7 +115,8 @@ pub(crate) fn on_key(v: &mut View, k: KeyEvent, sites: usize, themes: usize) -> 
             v.panel = match v.panel {
                 Panel::Sites => Panel::Challenges,
                 Panel::Challenges => Panel::Themes,
-                Panel::Themes => Panel::Sites,
+                Panel::Themes => Panel::Program,
+                Panel::Program => Panel::Sites,
             };
             v.scroll = 0;
         }
@@ -213,7 +217,7 @@ pub(crate) fn fit_parts(parts: &[String], max: usize) -> String {
 }
 
 /// A table to draw: its cells as text (with a style), and the one column that gives way.
-struct TableSpec<'a> {
+struct TableSpec {
     title: String,
     headers: Vec<&'static str>,
     rows: Vec<Vec<(String, Style)>>,
@@ -222,14 +226,15 @@ struct TableSpec<'a> {
     /// table does not shift when a site goes offline).
     min_widths: Vec<(usize, usize)>,
     /// Shown instead of an empty table.
-    empty: Option<&'a str>,
+    empty: Option<String>,
 }
 
 fn plain(s: impl Into<String>) -> (String, Style) {
     (s.into(), Style::default())
 }
 
-pub(crate) fn draw(f: &mut Frame<'_>, b: &Board, lang: Lang, v: &mut View) {
+/// Draws the whole screen; `now_ms` says which lines of the program run now.
+pub(crate) fn draw(f: &mut Frame<'_>, b: &Board, lang: Lang, v: &mut View, now_ms: i64) {
     let [head, main, feed, keys] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Min(6),
@@ -261,6 +266,7 @@ pub(crate) fn draw(f: &mut Frame<'_>, b: &Board, lang: Lang, v: &mut View) {
         Panel::Sites => sites_table(b, lang),
         Panel::Challenges => challenges_table(b, lang, v),
         Panel::Themes => themes_table(b, lang),
+        Panel::Program => program_table(b, lang, now_ms, main.width.saturating_sub(2).into()),
     };
     render_table(f, main, spec, &mut v.scroll);
 
@@ -285,7 +291,7 @@ pub(crate) fn draw(f: &mut Frame<'_>, b: &Board, lang: Lang, v: &mut View) {
     );
 }
 
-fn sites_table(b: &Board, lang: Lang) -> TableSpec<'static> {
+fn sites_table(b: &Board, lang: Lang) -> TableSpec {
     let rows = b
         .sites
         .values()
@@ -318,7 +324,7 @@ fn sites_table(b: &Board, lang: Lang) -> TableSpec<'static> {
     }
 }
 
-fn challenges_table<'a>(b: &Board, lang: Lang, v: &View) -> TableSpec<'a> {
+fn challenges_table(b: &Board, lang: Lang, v: &View) -> TableSpec {
     let site_ids: Vec<&String> = b.sites.keys().collect();
     let theme_ids: Vec<&String> = b.theme_labels.keys().collect();
     let site_filter = v.site.and_then(|i| site_ids.get(i).copied());
@@ -370,11 +376,11 @@ fn challenges_table<'a>(b: &Board, lang: Lang, v: &View) -> TableSpec<'a> {
         rows,
         flex: 5,
         min_widths: Vec::new(),
-        empty: Some(lang.no_match()),
+        empty: Some(lang.no_match().to_owned()),
     }
 }
 
-fn themes_table(b: &Board, lang: Lang) -> TableSpec<'static> {
+fn themes_table(b: &Board, lang: Lang) -> TableSpec {
     let rows = b
         .theme_totals()
         .into_iter()
@@ -403,10 +409,74 @@ fn themes_table(b: &Board, lang: Lang) -> TableSpec<'static> {
     }
 }
 
+/// Longest room shown: a room is free text up to 80 characters, and the title is the
+/// column that gives way; on a narrow screen the room gives way first (see below).
+const ROOM_WIDTH: usize = 20;
+
+/// The national program: what runs now first, then what comes next, then what is over
+/// (greyed), each with its time, site, title (a mini-conference says so, with its speaker's
+/// shared name) and room; then the défis of past editions the plenary shows. A failed
+/// reading keeps the last program and says so in the title. `inner` is the table's width.
+fn program_table(b: &Board, lang: Lang, now_ms: i64, inner: usize) -> TableSpec {
+    let p = &b.program;
+    let headers = lang.columns_program();
+    let mut rows: Vec<Vec<(String, Style)>> = p
+        .by_now(now_ms)
+        .into_iter()
+        .map(|(l, when)| {
+            let (mark, style) = match when {
+                When::Now => ("▶ ", Style::default().fg(Color::Green)),
+                When::Next => ("  ", Style::default()),
+                When::Past => ("  ", Style::default().fg(Color::DarkGray)),
+            };
+            [
+                format!("{mark}{}", lang.at(l.start_ms)),
+                b.site_name(&l.site).to_owned(),
+                lang.program_what(l),
+                l.room.clone(),
+            ]
+            .into_iter()
+            .map(|t| (t, style))
+            .collect()
+        })
+        .collect();
+    rows.extend(p.past_challenges().map(|c| {
+        vec![
+            plain(format!("  {}", lang.edition(c.edition))),
+            plain(b.site_name(&c.site)),
+            plain(format!("{} · {}", lang.challenge(c.number), c.question)),
+            plain(""),
+        ]
+    }));
+    // The room takes at most a third of what the time and the site leave (and no more than
+    // ROOM_WIDTH), so that the title keeps the most room and, down to 40 columns, no
+    // header or time is cut.
+    let column = |i: usize| {
+        rows.iter()
+            .map(|r| text_width(&r[i].0))
+            .chain([text_width(headers[i])])
+            .max()
+            .unwrap_or(0)
+    };
+    let fixed = column(0) + column(1) + headers.len() - 1;
+    let room_max = (inner.saturating_sub(fixed) / 3).clamp(text_width(headers[3]), ROOM_WIDTH);
+    for r in &mut rows {
+        r[3].0 = ellipsize(&r[3].0, room_max);
+    }
+    TableSpec {
+        title: lang.program_title(p, now_ms),
+        headers: headers.to_vec(),
+        rows,
+        flex: 2,
+        min_widths: Vec::new(),
+        empty: Some(lang.no_program(p)),
+    }
+}
+
 /// Draws a table in a bordered block: fixed columns as wide as their header and widest cell,
 /// the flexible one taking the rest (its cells cut with "…"), the rows from `scroll` on,
 /// and "first–last/total" with arrows on the bottom border when some rows are out of view.
-fn render_table(f: &mut Frame<'_>, area: Rect, spec: TableSpec<'_>, scroll: &mut usize) {
+fn render_table(f: &mut Frame<'_>, area: Rect, spec: TableSpec, scroll: &mut usize) {
     let inner = area.width.saturating_sub(2) as usize;
     let visible = (area.height as usize).saturating_sub(3).max(1);
     let total = spec.rows.len();
@@ -464,7 +534,7 @@ fn render_table(f: &mut Frame<'_>, area: Rect, spec: TableSpec<'_>, scroll: &mut
             head_area,
         );
         f.render_widget(
-            Paragraph::new(ellipsize(message, inner)).style(Style::default().fg(Color::Yellow)),
+            Paragraph::new(ellipsize(&message, inner)).style(Style::default().fg(Color::Yellow)),
             text_area,
         );
         return;

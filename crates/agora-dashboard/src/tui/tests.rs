@@ -1,6 +1,8 @@
 //! The full screen rendered on ratatui's test backend: at 80×24 and 120×40, in French,
-//! English and German, no header is cut, no head line wraps, every number has its unit; and
-//! README.md's capture is this rendering (`UPDATE_CAPTURE=1` rewrites it).
+//! English and German, no header is cut, no head line wraps, every number has its unit; the
+//! national program shows what runs now and next first, keeps the last program when a
+//! reading fails, and draws on a small terminal; and README.md's capture is this rendering
+//! (`UPDATE_CAPTURE=1` rewrites it).
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -9,10 +11,89 @@ use agora_proto::v1::LinkState;
 use agora_sync::link_error::LinkCause;
 
 use super::*;
-use crate::board::{ChallengeRow, FeedKind, FeedLine, Lag, SiteRow};
+use crate::board::{
+    ChallengeRow, FeedKind, FeedLine, Lag, PlenaryLine, Program, ProgramLine, SiteRow, Speaker,
+};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
-const PANELS: [Panel; 3] = [Panel::Sites, Panel::Challenges, Panel::Themes];
+const PANELS: [Panel; 4] = [
+    Panel::Sites,
+    Panel::Challenges,
+    Panel::Themes,
+    Panel::Program,
+];
+
+/// 2026-09-14 00:00 UTC, the program's day.
+const DAY: i64 = 1_789_344_000_000;
+const HOUR: i64 = 3_600_000;
+/// When the screens are drawn: 10:30 UTC that day.
+const NOW: i64 = DAY + 10 * HOUR + HOUR / 2;
+
+/// The demo's program at 10:30: Cluny's welcome is over, Volvic's plenary and Kehl's
+/// mini-conference run, Mâcon, Coventry and Cluny come next; one défi of a past edition.
+fn demo_program() -> Program {
+    let line = |site: &str, start_h: i64, end_h: i64, title: &str, room: &str| ProgramLine {
+        site: site.into(),
+        start_ms: DAY + start_h * HOUR,
+        end_ms: DAY + end_h * HOUR,
+        title: title.into(),
+        room: room.into(),
+        conference: None,
+    };
+    let conference = |l: ProgramLine, name: &str, pseudonym: &str| ProgramLine {
+        conference: Some(Speaker {
+            name: name.into(),
+            pseudonym: pseudonym.into(),
+        }),
+        ..l
+    };
+    Program {
+        lines: vec![
+            line("cluny", 9, 10, "Accueil et café", "Cour du cloître"),
+            conference(
+                line("kehl", 10, 12, "Die Stadt als Labor", "Raum 2"),
+                "Jana Weber",
+                "p-kehl-7",
+            ),
+            line("volvic", 10, 11, "Plénière d'ouverture", "Amphithéâtre"),
+            line("macon", 11, 13, "Défis : étape 1", "Salle 3"),
+            conference(
+                line(
+                    "coventry",
+                    14,
+                    15,
+                    "Co-design with residents",
+                    "Council Chamber",
+                ),
+                "",
+                "p-cov-2",
+            ),
+            line(
+                "cluny",
+                16,
+                17,
+                "Clôture",
+                "Amphithéâtre de l'abbaye et cour du cloître",
+            ),
+        ],
+        plenary: vec![
+            PlenaryLine {
+                site: "cluny".into(),
+                number: 12,
+                question: "Comment apprendre entre pairs dans un MOOC ?".into(),
+                edition: 2016,
+            },
+            PlenaryLine {
+                site: "cluny".into(),
+                number: 2,
+                question: "Comment « re-designer » la fonction accueil ?".into(),
+                edition: 0,
+            },
+        ],
+        loads: 1,
+        ..Program::default()
+    }
+}
 
 /// A board as the demo shows it a while after Mâcon's link was cut.
 fn demo_board() -> Board {
@@ -262,13 +343,14 @@ fn demo_board() -> Board {
             challenge,
         });
     }
+    b.program = demo_program();
     b
 }
 
 /// The screen as text, one string per row, trailing spaces dropped.
 fn render(b: &Board, lang: Lang, (w, h): (u16, u16), v: &mut View) -> Vec<String> {
     let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
-    t.draw(|f| draw(f, b, lang, v)).expect("draw");
+    t.draw(|f| draw(f, b, lang, v, NOW)).expect("draw");
     let buf = t.backend().buffer();
     (0..h)
         .map(|y| {
@@ -290,6 +372,7 @@ fn headers(lang: Lang, panel: Panel) -> Vec<&'static str> {
         Panel::Sites => lang.columns_sites().to_vec(),
         Panel::Challenges => lang.columns_challenges().to_vec(),
         Panel::Themes => lang.columns_themes().to_vec(),
+        Panel::Program => lang.columns_program().to_vec(),
     }
 }
 
@@ -527,6 +610,182 @@ fn a_lost_national_node_is_named_with_the_cause() {
             screen[1]
         );
     }
+}
+
+/// The row of `screen` that contains `what`.
+fn row_of(screen: &[String], what: &str) -> usize {
+    screen
+        .iter()
+        .position(|l| l.contains(what))
+        .unwrap_or_else(|| panic!("{what:?} not on screen:\n{}", screen.join("\n")))
+}
+
+#[test]
+fn the_program_shows_what_runs_now_then_next_then_past_in_every_language() {
+    let b = demo_board();
+    let cases = [
+        (
+            Lang::Fr,
+            "Programme · 2 en cours · 3 à venir",
+            "▶ 14/09 10:00",
+            "mini-conférence, Jana Weber",
+            "édition 2016",
+            "défi 12 · Comment",
+        ),
+        (
+            Lang::En,
+            "Program · 2 on now · 3 coming up",
+            "▶ 14/09 10:00",
+            "mini-conference, Jana Weber",
+            "edition 2016",
+            "challenge 12 · Comment",
+        ),
+        (
+            Lang::De,
+            "Programm · 2 laufend · 3 demnächst",
+            "▶ 14.09. 10:00",
+            "Mini-Konferenz, Jana Weber",
+            "Ausgabe 2016",
+            "Challenge 12 · Comment",
+        ),
+    ];
+    for (lang, title, now, conference, edition, challenge) in cases {
+        for size in SIZES {
+            let screen = render(&b, lang, size, &mut view(Panel::Program));
+            let all = screen.join("\n");
+            assert!(screen[3].contains(title), "{lang:?} {size:?}:\n{all}");
+            let order = [
+                "Die Stadt als Labor",
+                "Plénière d'ouverture",
+                "Défis : étape 1",
+                "Co-design with residents",
+                "Clôture",
+                "Accueil et café",
+                edition,
+            ]
+            .map(|what| row_of(&screen, what));
+            assert!(
+                order.windows(2).all(|w| w[0] < w[1]),
+                "{lang:?} {size:?}: now, next, past, then past défis:\n{all}"
+            );
+            let kehl = &screen[order[0]];
+            assert!(
+                kehl.contains(now) && kehl.contains("Kehl") && kehl.contains("Raum 2"),
+                "{lang:?} {size:?}: {kehl:?}"
+            );
+            assert!(screen[order[1]].contains("▶"), "{lang:?} {size:?}");
+            assert!(!screen[order[2]].contains("▶"), "{lang:?} {size:?}");
+            let closing = &screen[order[4]];
+            assert!(
+                closing.contains("Amphithéâtre de") && closing.contains('…'),
+                "a long room gives way: {closing:?}"
+            );
+            assert!(screen[order[6]].contains(challenge), "{lang:?} {size:?}");
+            assert!(
+                !all.contains("re-designer"),
+                "this edition's défis are the défis panel's: {lang:?} {size:?}"
+            );
+        }
+        // Wide enough, a mini-conference says so, with its speaker's shared name.
+        let screen = render(&b, lang, (120, 40), &mut view(Panel::Program));
+        let kehl = &screen[row_of(&screen, "Die Stadt als Labor")];
+        assert!(kehl.contains(conference), "{lang:?}: {kehl:?}");
+        let coventry = &screen[row_of(&screen, "Co-design with residents")];
+        assert!(
+            coventry.contains(&conference[..conference.find(',').unwrap_or(0)]),
+            "{lang:?}: {coventry:?}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_reading_keeps_the_last_program_and_says_so() {
+    let mut b = demo_board();
+    b.program.stale = true;
+    b.program.load_failed(LinkCause::Unavailable);
+    for (lang, note) in [
+        (Lang::Fr, "non relu (indisponible), dernier reçu affiché"),
+        (Lang::En, "not reloaded (unavailable), showing the last one"),
+        (
+            Lang::De,
+            "nicht neu geladen (nicht verfügbar), letzter Stand",
+        ),
+    ] {
+        let screen = render(&b, lang, (80, 24), &mut view(Panel::Program));
+        assert!(screen[3].contains(note), "{lang:?}: {:?}", screen[3]);
+        row_of(&screen, "Plénière d'ouverture");
+        row_of(&screen, "Die Stadt als Labor");
+    }
+    // Never read: it says why, or that it is being read.
+    b.program = Program::default();
+    let screen = render(&b, Lang::Fr, (80, 24), &mut view(Panel::Program));
+    row_of(&screen, "lecture du programme…");
+    b.program.load_failed(LinkCause::TokenRefused);
+    for (lang, note) in [
+        (Lang::Fr, "non chargé (jeton refusé)"),
+        (Lang::En, "not loaded (token refused)"),
+    ] {
+        let screen = render(&b, lang, (80, 24), &mut view(Panel::Program));
+        assert!(screen[3].contains(note), "{lang:?}: {:?}", screen[3]);
+        assert!(
+            screen[4..].iter().any(|l| l.contains(note)),
+            "and in the panel, {lang:?}:\n{}",
+            screen.join("\n")
+        );
+    }
+    // Loaded, and nobody published anything.
+    b.program
+        .load(&agora_proto::v1::ListNationalProgramResponse::default());
+    let screen = render(&b, Lang::En, (80, 24), &mut view(Panel::Program));
+    row_of(&screen, "No site has published a program yet.");
+    assert!(screen[3].contains("Program · 0 on now · 0 coming up"));
+}
+
+/// On a terminal smaller than 80×24 every panel still draws, and the program's first line,
+/// what runs now, is in view.
+#[test]
+fn the_program_draws_on_a_small_terminal() {
+    let b = demo_board();
+    for lang in [Lang::Fr, Lang::En] {
+        for size in [(60, 18), (40, 14)] {
+            for panel in PANELS {
+                render(&b, lang, size, &mut view(panel));
+            }
+            let screen = render(&b, lang, size, &mut view(Panel::Program));
+            let first = &screen[row_of(&screen, "▶")];
+            assert!(
+                first.contains("▶ 14/09 10:00") && first.contains("Kehl"),
+                "the time is not cut: {lang:?} {size:?}: {first:?}"
+            );
+            let header = lang.columns_program().join(" ");
+            let shown = screen[4].trim_matches(|c| c == '│' || c == ' ');
+            assert!(
+                shown.split_whitespace().collect::<Vec<_>>().join(" ") == header,
+                "no header is cut: {lang:?} {size:?}: {:?}",
+                screen[4]
+            );
+        }
+    }
+}
+
+#[test]
+fn tab_goes_through_the_program_and_back() {
+    let mut v = View::default();
+    let panels: Vec<Panel> = (0..4)
+        .map(|_| {
+            on_key(&mut v, KeyEvent::from(KeyCode::Tab), 5, 6);
+            v.panel
+        })
+        .collect();
+    assert_eq!(
+        panels,
+        [
+            Panel::Challenges,
+            Panel::Themes,
+            Panel::Program,
+            Panel::Sites
+        ]
+    );
 }
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
