@@ -12,6 +12,7 @@ mod lazyfs;
 mod national_fan_in;
 mod national_privacy;
 mod national_program;
+mod national_watch;
 mod operations;
 mod powercut;
 mod security;

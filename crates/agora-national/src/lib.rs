@@ -6,6 +6,7 @@ mod config;
 mod links;
 mod metrics;
 mod program;
+mod routes;
 mod service;
 
 use std::future::Future;
@@ -18,7 +19,6 @@ use tonic::server::NamedService;
 use tonic::service::Routes;
 use tracing::{info, warn};
 
-use agora_proto::v1::national_service_server::NationalServiceServer;
 use agora_store::StoreError;
 use agora_store::national::NationalStore;
 
@@ -161,8 +161,8 @@ pub async fn run_with_http(
     });
     info!(addr = ?listener.local_addr().ok(), tls = serve_options.tls.is_some(), "national node serving");
     let served = agora_sync::serve::serve(
-        Routes::new(NationalServiceServer::from_arc(national)),
-        <NationalServiceServer<service::National> as NamedService>::NAME,
+        Routes::new(routes::NationalRoutes::new(national)),
+        <routes::NationalRoutes as NamedService>::NAME,
         listener,
         &serve_options,
         stopping.clone(),

@@ -27,6 +27,7 @@ use crate::StoreError;
 use crate::batch::{self, Msg};
 use crate::codec::{FORMAT, decode, encode, u64_key, u64_of};
 use crate::privacy::{self, PURGE_PENDING};
+use crate::ring::Entry;
 use crate::rows::TxError;
 use crate::wal::{Disk, TreeSet, TxTrees, Writes};
 use crate::writer::now_ms;
@@ -265,7 +266,7 @@ struct Inner {
     retention: u64,
     durable: watch::Sender<u64>,
     /// The recent national records, for the watchers (filled before `durable` moves).
-    ring: crate::ring::Ring<NationalRecord>,
+    ring: crate::ring::Ring<Entry<NationalRecord>>,
     first_retained: AtomicU64,
     poisoned: AtomicBool,
 }
@@ -836,8 +837,9 @@ impl NationalStore {
 
     /// Up to `limit` durable national records after `after` from memory, shared; `None`
     /// when `after` is older than what memory holds: [`NationalStore::read_log`] reads
-    /// the disk. Never blocks on the disk.
-    pub fn recent_log(&self, after: u64, limit: usize) -> Option<Vec<Arc<NationalRecord>>> {
+    /// the disk. Never blocks on the disk. Each record is an [`Entry`], whose bytes on the
+    /// wire every watcher shares.
+    pub fn recent_log(&self, after: u64, limit: usize) -> Option<Vec<Arc<Entry<NationalRecord>>>> {
         self.inner.ring.after(after, limit)
     }
 
@@ -1241,7 +1243,8 @@ impl Inner {
                 if c.unnamed {
                     self.ring.reset(c.last);
                 } else if let Some(first) = c.appended.first().map(|r| r.position) {
-                    self.ring.extend(first, c.appended);
+                    self.ring
+                        .extend(first, c.appended.into_iter().map(Entry::new));
                 }
                 self.durable.send_if_modified(|d| {
                     let changed = *d != c.last;

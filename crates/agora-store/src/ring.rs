@@ -1,10 +1,15 @@
 //! The recent records of a log in memory, shared by every watcher of a node: the writer
 //! appends a batch's records once they are durable (before it publishes the new position),
 //! so nothing unanswered is ever served; a watcher reads from its own position and falls
-//! back to the disk only when that position is older than the ring holds.
+//! back to the disk only when that position is older than the ring holds. A record may be
+//! held as an [`Entry`], with a slot for its form on the wire that the first watcher to send
+//! it fills and every other reuses.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, RwLock};
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use bytes::Bytes;
 
 /// Records held by a node's ring: at a few hundred bytes each, a few MiB, and several
 /// seconds of the highest rates measured (docs/BENCHMARKS.md).
@@ -15,6 +20,40 @@ pub const RING_RECORDS: usize = 8192;
 struct Held<T> {
     first: u64,
     records: VecDeque<Arc<T>>,
+}
+
+/// A record and the bytes a node sends for it, made once and shared by every stream
+/// that sends it (the national `Watch`: converting and encoding each record once per
+/// watcher was two thirds of the national node's CPU, docs/BENCHMARKS.md, issue 18). The
+/// store only holds the slot: what the bytes are is the node's business, one form per
+/// ring. The bytes live as long as the entry, so a ring emptied by an erasure drops them
+/// with the records.
+#[derive(Debug)]
+pub struct Entry<T> {
+    record: T,
+    wire: OnceLock<Bytes>,
+}
+
+impl<T> Entry<T> {
+    pub fn new(record: T) -> Self {
+        Entry {
+            record,
+            wire: OnceLock::new(),
+        }
+    }
+
+    /// The record's bytes: made by `encode` the first time they are asked for (other
+    /// callers meanwhile wait for them), the same bytes, shared, every time after.
+    pub fn wire(&self, encode: impl FnOnce(&T) -> Bytes) -> Bytes {
+        self.wire.get_or_init(|| encode(&self.record)).clone()
+    }
+}
+
+impl<T> Deref for Entry<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.record
+    }
 }
 
 #[derive(Debug)]
@@ -130,5 +169,22 @@ mod tests {
         assert!(ring.after(7, 5).unwrap().is_empty());
         ring.extend(8, [8]);
         assert_eq!(positions(&ring.after(7, 5).unwrap()), vec![8]);
+    }
+
+    #[test]
+    fn an_entry_is_encoded_once_and_its_bytes_shared() {
+        let ring = Ring::new(4, 0);
+        ring.extend(1, [Entry::new(1u64)]);
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let encode = |r: &u64| {
+            made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Bytes::from(r.to_be_bytes().to_vec())
+        };
+        // Two readers, each with its own copy of the ring's records.
+        let (a, b) = (ring.after(0, 1).unwrap(), ring.after(0, 1).unwrap());
+        let (x, y) = (a[0].wire(encode), b[0].wire(encode));
+        assert_eq!(made.into_inner(), 1, "encoded once");
+        assert_eq!(x.as_ptr(), y.as_ptr(), "the same bytes, not a copy");
+        assert_eq!(**a[0], 1, "the record reads through the entry");
     }
 }

@@ -29,6 +29,9 @@ pub const RESUME_AFTER: &str = "agora-resume-after";
 
 /// A node's log as one stream reads it.
 pub trait Feed: Send + Sync + 'static {
+    /// What the store's ring holds, shared by every stream: the national node's are
+    /// `agora_store::ring::Entry`s, where the first stream to send a record leaves the
+    /// encoded message for the others (see its `WatchFeed`).
     type Record: Send + Sync + 'static;
     type Msg: Send + 'static;
     /// The node, as messages name it ("the national node").

@@ -1,7 +1,8 @@
 //! Site ⇄ national sync: the protocol's timing constants, the conversions of shared
 //! changes, the uplink that a site node runs towards the national node, and the words for why
 //! a link failed ([`link_error`]), the metrics both nodes serve ([`metrics`]), and site
-//! identity by certificate ([`site_cert`]).
+//! identity by certificate ([`site_cert`]), and the codec that sends answers encoded once
+//! ([`wire`]).
 
 pub mod auth;
 pub mod convert;
@@ -13,6 +14,7 @@ pub mod private;
 pub mod serve;
 pub mod site_cert;
 pub mod uplink;
+pub mod wire;
 
 use std::time::Duration;
 
