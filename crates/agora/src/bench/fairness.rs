@@ -399,11 +399,7 @@ async fn names(feed: Feed, node: &Node) -> anyhow::Result<Names> {
         }
         Feed::Site => {
             let mut c = site_clients(node, 1, ORGANISER).await?.remove(0);
-            let now = c
-                .get_site_info(pb::GetSiteInfoRequest {})
-                .await?
-                .into_inner()
-                .last_seq;
+            let now = last_seq(&mut c).await?;
             let s = c
                 .watch_changes(pb::WatchChangesRequest { after_seq: now })
                 .await?
@@ -416,6 +412,14 @@ async fn names(feed: Feed, node: &Node) -> anyhow::Result<Names> {
             }))
         }
     })
+}
+
+/// The site's last durable change: a stream from now starts after it.
+async fn last_seq(c: &mut super::Site) -> anyhow::Result<u64> {
+    Ok(c.get_site_info(pb::GetSiteInfoRequest {})
+        .await?
+        .into_inner()
+        .last_seq)
 }
 
 /// A feed's message read without decoding its change: prost skips field 1 (the change)
@@ -454,12 +458,7 @@ async fn counting(feed: Feed, node: &Node) -> anyhow::Result<tonic::Streaming<Co
                 .into_inner()
         }
         Feed::Site => {
-            let mut c = site_clients(node, 1, ORGANISER).await?.remove(0);
-            let now = c
-                .get_site_info(pb::GetSiteInfoRequest {})
-                .await?
-                .into_inner()
-                .last_seq;
+            let now = last_seq(&mut site_clients(node, 1, ORGANISER).await?.remove(0)).await?;
             let codec = tonic_prost::ProstCodec::<pb::WatchChangesRequest, Counted>::default();
             let request = pb::WatchChangesRequest { after_seq: now };
             grpc.server_streaming(tonic::Request::new(request), path, codec)
