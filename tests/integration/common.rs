@@ -660,6 +660,16 @@ pub async fn join_site(
     TestSite::start(federated(id, &data_dir(dir, id), national_url, &token)).await
 }
 
+/// The national log's last durable position.
+pub async fn national_end(national: &mut NationalClient) -> u64 {
+    national
+        .get_overview(pb::GetOverviewRequest {})
+        .await
+        .expect("overview")
+        .into_inner()
+        .position
+}
+
 /// Waits until the national replica of the site equals the site: the uplink acknowledged
 /// every change, and the digests match.
 pub async fn converged(site: &mut Client, national: &mut NationalClient, id: &str) -> String {

@@ -946,12 +946,7 @@ async fn a_national_watcher_that_reads_slowly_never_slows_ingest_and_misses_noth
     setup_challenges(&site, 4, 30).await;
     load(&site, 1500, 4, 8).await;
     converged(&mut site.organiser(), &mut admin, "macon").await;
-    let end = admin
-        .get_overview(pb::GetOverviewRequest {})
-        .await
-        .expect("overview")
-        .into_inner()
-        .position;
+    let end = national_end(&mut admin).await;
     // Now it reads: every position once, in order, up to the end.
     let mut positions = Vec::new();
     within("the slow watcher to catch up", async {

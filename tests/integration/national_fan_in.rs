@@ -89,12 +89,7 @@ async fn stream_from(
 /// Every national record of a site change, from the start of the national log: site id →
 /// the site sequence numbers in national order.
 async fn national_log(admin: &mut NationalClient) -> BTreeMap<String, Vec<u64>> {
-    let end = admin
-        .get_overview(pb::GetOverviewRequest {})
-        .await
-        .expect("overview")
-        .into_inner()
-        .position;
+    let end = national_end(admin).await;
     let mut feed = admin
         .watch(pb::WatchRequest {
             after_position: 0,

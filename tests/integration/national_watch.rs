@@ -88,12 +88,7 @@ async fn watchers_with_and_without_a_site_filter_and_from_the_disk_get_the_same_
             .expect("ack");
         assert_eq!(acked, PER_SITE, "{site}");
     }
-    let end = admin
-        .get_overview(pb::GetOverviewRequest {})
-        .await
-        .expect("overview")
-        .into_inner()
-        .position;
+    let end = national_end(&mut admin).await;
     let all = changes_until(&mut everything, end).await;
     // Opened afterwards, with a filter: the same records from memory, fewer of them.
     let mut viewer = national_client(&national.channel, Some(VIEWER));

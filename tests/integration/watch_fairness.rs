@@ -103,12 +103,7 @@ async fn a_reading_national_watcher_gets_every_record_while_fifty_never_read() {
     assert_eq!((a, b), (600, 600), "every registration acknowledged");
     converged(&mut macon.organiser(), &mut admin, "macon").await;
     converged(&mut cluny.organiser(), &mut admin, "cluny").await;
-    let end = admin
-        .get_overview(pb::GetOverviewRequest {})
-        .await
-        .expect("overview")
-        .into_inner()
-        .position;
+    let end = national_end(&mut admin).await;
 
     let mut changes = Vec::new();
     within("the reading watcher to have everything", async {
@@ -175,12 +170,7 @@ async fn a_national_watcher_that_stops_reading_is_cut_and_resumes_without_loss_o
     setup_challenges(&site, 4, 1000).await;
     load(&site, 1000, 4, 8).await;
     converged(&mut site.organiser(), &mut admin, "macon").await;
-    let end = admin
-        .get_overview(pb::GetOverviewRequest {})
-        .await
-        .expect("overview")
-        .into_inner()
-        .position;
+    let end = national_end(&mut admin).await;
 
     let (seen, err) = drain_until_error(&mut slow, national_position).await;
     let p = resume_after(&err);

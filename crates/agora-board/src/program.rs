@@ -88,32 +88,30 @@ impl Program {
         self.lines = p
             .entries
             .iter()
-            .filter_map(|e| match e.entry.as_ref()? {
-                Entry::Item(i) => {
-                    let f = i.fields.as_ref()?;
-                    Some(ProgramLine {
-                        site: e.site_id.clone(),
-                        start_ms: f.start_ms,
-                        end_ms: f.end_ms,
-                        title: f.title.clone(),
-                        room: f.room.clone(),
-                        conference: None,
-                    })
-                }
-                Entry::Conference(c) => {
-                    let f = c.conference.as_ref()?.fields.as_ref()?;
-                    Some(ProgramLine {
-                        site: e.site_id.clone(),
-                        start_ms: f.start_ms,
-                        end_ms: f.end_ms,
-                        title: f.title.clone(),
-                        room: f.room.clone(),
-                        conference: Some(Speaker {
+            .filter_map(|e| {
+                // An item's and a conference's fields differ in type, not in what is shown.
+                let line = |start_ms, end_ms, title: &str, room: &str, conference| ProgramLine {
+                    site: e.site_id.clone(),
+                    start_ms,
+                    end_ms,
+                    title: title.to_owned(),
+                    room: room.to_owned(),
+                    conference,
+                };
+                Some(match e.entry.as_ref()? {
+                    Entry::Item(i) => {
+                        let f = i.fields.as_ref()?;
+                        line(f.start_ms, f.end_ms, &f.title, &f.room, None)
+                    }
+                    Entry::Conference(c) => {
+                        let f = c.conference.as_ref()?.fields.as_ref()?;
+                        let speaker = Speaker {
                             name: c.speaker_name.clone(),
                             pseudonym: f.speaker_participant_id.clone(),
-                        }),
-                    })
-                }
+                        };
+                        line(f.start_ms, f.end_ms, &f.title, &f.room, Some(speaker))
+                    }
+                })
             })
             .collect();
         self.plenary = p

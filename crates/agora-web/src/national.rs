@@ -32,7 +32,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{info, warn};
 
-use agora_board::{Board, FeedLine, feed_lines};
+use agora_board::{Board, FeedLine, PlenaryLine, Program, feed_lines};
 use agora_proto::v1 as pb;
 
 use crate::desk::{Failure, PageQuery, html, language};
@@ -223,7 +223,7 @@ struct NationalPage {
     lines: String,
     empty: bool,
     program: Vec<ProgramRow>,
-    plenary: Vec<PlenaryRow>,
+    plenary: Vec<PlenaryLine>,
 }
 
 /// One line of the national program on the page.
@@ -236,53 +236,23 @@ struct ProgramRow {
     room: String,
 }
 
-/// A défi the plenary shows.
-struct PlenaryRow {
-    site: String,
-    number: u32,
-    question: String,
-    edition: u32,
-}
-
-fn program_rows(p: &pb::ListNationalProgramResponse) -> (Vec<ProgramRow>, Vec<PlenaryRow>) {
-    use pb::national_program_entry::Entry;
-    let rows = p
-        .entries
-        .iter()
-        .filter_map(|e| match e.entry.as_ref()? {
-            Entry::Item(i) => {
-                let f = i.fields.as_ref()?;
-                Some(ProgramRow {
-                    when: TimeView::new(f.start_ms),
-                    site: e.site_id.clone(),
-                    title: f.title.clone(),
-                    conference: None,
-                    room: f.room.clone(),
-                })
-            }
-            Entry::Conference(c) => {
-                let f = c.conference.as_ref()?.fields.as_ref()?;
-                Some(ProgramRow {
-                    when: TimeView::new(f.start_ms),
-                    site: e.site_id.clone(),
-                    title: f.title.clone(),
-                    conference: Some(c.speaker_name.clone()),
-                    room: f.room.clone(),
-                })
-            }
+/// The program's lines as the page shows them, and the plenary's défis, from the board's
+/// one reading of a `ListNationalProgram` answer (the terminal dashboard's too).
+fn program_rows(p: &pb::ListNationalProgramResponse) -> (Vec<ProgramRow>, Vec<PlenaryLine>) {
+    let mut program = Program::default();
+    program.load(p);
+    let rows = program
+        .lines
+        .into_iter()
+        .map(|l| ProgramRow {
+            when: TimeView::new(l.start_ms),
+            site: l.site,
+            title: l.title,
+            conference: l.conference.map(|s| s.name),
+            room: l.room,
         })
         .collect();
-    let plenary = p
-        .challenges
-        .iter()
-        .map(|c| PlenaryRow {
-            site: c.site_id.clone(),
-            number: c.number,
-            question: c.question.clone(),
-            edition: c.edition,
-        })
-        .collect();
-    (rows, plenary)
+    (rows, program.plenary)
 }
 
 /// The sites, themes, totals and chart: the part of the page the feed re-sends whole.
