@@ -136,6 +136,7 @@ pub async fn run_with_http(
             buffer: config.watch_buffer,
             max_lag: config.watch_max_lag,
         },
+        wakeups: agora_sync::feed::Wakeups::new(store.durable_position()),
         followers,
         stopping: stopping.clone(),
         site_ca,

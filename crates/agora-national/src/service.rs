@@ -42,6 +42,8 @@ pub struct National {
     pub links: Arc<Links>,
     /// What one `Watch` stream may queue, and how far behind it may fall before it is cut.
     pub watch_budget: feed::Budget,
+    /// The log's position as the `Watch` streams are woken by it.
+    pub wakeups: feed::Wakeups,
     /// The `Watch` streams open and their positions, for the metrics.
     pub followers: Arc<agora_sync::metrics::Followers>,
     /// Turns true at shutdown; session and watcher tasks hold receivers.
@@ -276,7 +278,7 @@ impl National {
             feed,
             after,
             self.watch_budget,
-            self.store.durable_position(),
+            &self.wakeups,
             self.stopping.subscribe(),
         )))
     }

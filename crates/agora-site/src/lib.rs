@@ -148,6 +148,7 @@ pub async fn run_with_http(
             buffer: config.watch_buffer,
             max_lag: config.watch_max_lag,
         },
+        wakeups: agora_sync::feed::Wakeups::new(store.durable_seq()),
         zone,
         stopping: stopping.clone(),
         data: config.data.clone(),

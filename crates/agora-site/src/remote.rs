@@ -9,7 +9,6 @@ use tonic::{Response, Status};
 
 use agora_model::remote::{RemoteRequest, RemoteResult, RemoteState};
 use agora_model::schedule::Utc;
-use agora_model::shared::DirectoryEntry;
 use agora_model::{Command, DomainError, Outcome, ParticipantId};
 use agora_proto::v1 as pb;
 use agora_store::{Store, StoreError, now_ms};
@@ -74,12 +73,11 @@ impl Site {
     /// `number` (read locally: it holds while the link is down).
     pub(crate) async fn listed(&self, site: &str, number: u32) -> Result<(), Status> {
         let store = Arc::clone(&self.store);
-        let (_, entries) = blocking(move || store.directory()).await?;
-        let listed = entries.iter().any(|e| {
-            matches!(e, DirectoryEntry::Challenge { site: s, challenge }
-                if s == site && challenge.challenge.number == number)
-        });
-        if !listed {
+        let s = site.to_owned();
+        if blocking(move || store.directory_challenge(&s, number))
+            .await?
+            .is_none()
+        {
             return Err(Status::not_found(format!(
                 "challenge {number} of site {site:?} is not in the national directory"
             )));

@@ -26,6 +26,8 @@ pub struct Site {
     pub tokens: Tokens,
     /// What one `WatchChanges` stream may queue, and how far behind it may fall.
     pub watch_budget: feed::Budget,
+    /// The log's position as the `WatchChanges` streams are woken by it.
+    pub wakeups: feed::Wakeups,
     /// The site's time zone (program days, local times in exports).
     pub zone: chrono_tz::Tz,
     /// Turns true when the node shuts down; every watcher task holds a receiver, so the
@@ -797,7 +799,7 @@ impl SiteService for Site {
             feed,
             after,
             self.watch_budget,
-            self.store.durable_seq(),
+            &self.wakeups,
             self.stopping.subscribe(),
         )))
     }

@@ -781,6 +781,26 @@ impl Store {
         ))
     }
 
+    /// The directory's entry for `site`'s défi `number`, if listed: one key read (a desk's
+    /// remote registration checks it on every call).
+    pub fn directory_challenge(
+        &self,
+        site: &str,
+        number: u32,
+    ) -> Result<Option<agora_model::shared::ReplicaChallenge>, StoreError> {
+        let _batch = self.inner.read_gate();
+        let key = challenge_key(site, number);
+        let entry: Option<DirectoryEntry> = get(self.inner.tree(T::Directory), T::Directory, &key)?;
+        match entry {
+            Some(DirectoryEntry::Challenge { challenge, .. }) => Ok(Some(challenge)),
+            Some(_) => Err(StoreError::Inconsistent {
+                what: "directory",
+                key: format!("{site}/{number}"),
+            }),
+            None => Ok(None),
+        }
+    }
+
     /// Starts a new log epoch, durably: for a site whose data was restored from an old copy
     /// (its log is behind what it once published), so that downstream replicas rebuild it
     /// instead of mixing two histories. The log itself keeps its sequence numbers.
@@ -1261,13 +1281,9 @@ fn directory_key(e: &DirectoryEntry) -> Vec<u8> {
     match e {
         DirectoryEntry::Site(s) => codec::join(&[1], s.id.as_bytes()),
         DirectoryEntry::Theme(t) => codec::join(&[2], t.id.as_bytes()),
-        DirectoryEntry::Challenge { site, challenge } => codec::join(
-            &[3],
-            &codec::join(
-                &codec::join(site.as_bytes(), &[0]),
-                &challenge.challenge.number.to_be_bytes(),
-            ),
-        ),
+        DirectoryEntry::Challenge { site, challenge } => {
+            challenge_key(site, challenge.challenge.number)
+        }
         DirectoryEntry::Announcement(a) => codec::join(&[4], &a.id.to_be_bytes()),
         DirectoryEntry::DropSiteChallenges(site) => codec::join(&[5], site.as_bytes()),
         // Never stored (`Store::apply_downlink` skips them): keyed for completeness.
@@ -1286,6 +1302,14 @@ fn directory_key(e: &DirectoryEntry) -> Vec<u8> {
             ),
         ),
     }
+}
+
+/// A listed défi's directory key: by site, then number.
+fn challenge_key(site: &str, number: u32) -> Vec<u8> {
+    codec::join(
+        &[3],
+        &codec::join(&codec::join(site.as_bytes(), &[0]), &number.to_be_bytes()),
+    )
 }
 
 /// Writes what a new database starts with: identity, the default themes, and change 1

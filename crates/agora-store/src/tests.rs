@@ -1567,3 +1567,66 @@ async fn a_swap_interrupted_at_any_step_is_finished_at_the_next_open() {
         assert_eq!(log.last().unwrap().seq, store.info().unwrap().last_seq);
     }
 }
+
+#[tokio::test]
+async fn a_listed_defi_is_found_by_its_site_and_number_until_its_site_is_dropped() {
+    use agora_model::shared::{Counts, DirectoryEntry as D, ReplicaChallenge};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&config(dir.path())).unwrap();
+    let created = store
+        .submit(
+            "c1",
+            Command::CreateChallenge {
+                number: Some(7),
+                fields: fields(5),
+            },
+        )
+        .await
+        .unwrap();
+    let Outcome::Challenge { challenge, .. } = created else {
+        panic!("{created:?}")
+    };
+    let listed = ReplicaChallenge {
+        challenge,
+        counts: Counts {
+            confirmed: 2,
+            ..Counts::default()
+        },
+    };
+    let entry = |site: &str| D::Challenge {
+        site: site.into(),
+        challenge: listed.clone(),
+    };
+    store
+        .apply_downlink(3, false, vec![entry("kehl"), entry("kehlheim")])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.directory_challenge("kehl", 7).unwrap(),
+        Some(listed.clone())
+    );
+    assert_eq!(
+        store.directory_challenge("kehl", 8).unwrap(),
+        None,
+        "another number"
+    );
+    assert_eq!(
+        store.directory_challenge("keh", 7).unwrap(),
+        None,
+        "a prefix of the site"
+    );
+    assert_eq!(
+        store.directory_challenge("cluny", 7).unwrap(),
+        None,
+        "this site's own"
+    );
+    store
+        .apply_downlink(4, false, vec![D::DropSiteChallenges("kehl".into())])
+        .await
+        .unwrap();
+    assert_eq!(store.directory_challenge("kehl", 7).unwrap(), None);
+    assert_eq!(
+        store.directory_challenge("kehlheim", 7).unwrap(),
+        Some(listed)
+    );
+}

@@ -6,7 +6,7 @@
 //! queued before the status): a client that does not read holds its buffer and nothing
 //! else, and never slows the others.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
@@ -26,6 +26,73 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 const LAG_CHECK_EVERY: Duration = Duration::from_millis(50);
 /// Metadata key of the cut status: the position to resume after.
 pub const RESUME_AFTER: &str = "agora-resume-after";
+/// Stream wake-ups a node makes in a second at most, its streams together (see
+/// [`Wakeups`]).
+const WAKEUPS_PER_SECOND: f64 = 20_000.0;
+/// Below this, a pause between two wake-ups is not worth a timer: the streams are woken
+/// at each batch.
+const MIN_PAUSE: Duration = Duration::from_millis(1);
+/// The longest pause between two wake-ups, however many streams are open (the delay it
+/// adds stays well under the 50 ms a watcher is promised, issue 18).
+const MAX_PAUSE: Duration = Duration::from_millis(15);
+
+/// A node's log position as its streams watch it: the writer's position, passed on at
+/// most once per pause, the pause growing with the number of streams open so that the
+/// node wakes its streams about [`WAKEUPS_PER_SECOND`] times a second at most, however
+/// many there are. A change after a quiet spell is passed on at once; the changes during
+/// a pause go out together at its end. A wake-up costs a stream a task switch and a
+/// socket write whether it carries one record or fifty: at a site, where each write is
+/// its own batch, 50 reading streams woken by every registration took the site's two
+/// cores from its desks (docs/BENCHMARKS.md, issue 18). Up to
+/// `WAKEUPS_PER_SECOND × MIN_PAUSE` streams (20), nothing waits.
+#[derive(Debug)]
+pub struct Wakeups {
+    source: watch::Receiver<u64>,
+    /// Started with the first stream (on the node's runtime).
+    paced: OnceLock<watch::Receiver<u64>>,
+}
+
+impl Wakeups {
+    /// Paces `source`, a store's durable position.
+    pub fn new(source: watch::Receiver<u64>) -> Self {
+        Wakeups {
+            source,
+            paced: OnceLock::new(),
+        }
+    }
+
+    /// The paced position, for one more stream. Ends (an error on `changed`) when the
+    /// store's position does.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.paced.get_or_init(|| pace(self.source.clone())).clone()
+    }
+}
+
+fn pace(mut source: watch::Receiver<u64>) -> watch::Receiver<u64> {
+    let (tx, rx) = watch::channel(*source.borrow_and_update());
+    tokio::spawn(async move {
+        while source.changed().await.is_ok() {
+            let position = *source.borrow_and_update();
+            tx.send_replace(position);
+            // The streams' receivers and the one `Wakeups` keeps.
+            let pause = pause_for(tx.receiver_count().saturating_sub(1));
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+        }
+    });
+    rx
+}
+
+/// The pause after a wake-up with `streams` open.
+fn pause_for(streams: usize) -> Duration {
+    let pause = Duration::from_secs_f64(streams as f64 / WAKEUPS_PER_SECOND);
+    if pause < MIN_PAUSE {
+        Duration::ZERO
+    } else {
+        pause.min(MAX_PAUSE)
+    }
+}
 
 /// A node's log as one stream reads it.
 pub trait Feed: Send + Sync + 'static {
@@ -68,9 +135,10 @@ pub fn open<F: Feed>(
     feed: F,
     after: u64,
     budget: Budget,
-    durable: watch::Receiver<u64>,
+    wakeups: &Wakeups,
     stopping: watch::Receiver<bool>,
 ) -> ReceiverStream<Result<F::Msg, Status>> {
+    let durable = wakeups.subscribe();
     // One slot more than the budget, held from the start for the status that ends the
     // stream: it always finds room behind what was queued.
     let (tx, rx) = mpsc::channel(budget.buffer.max(1) + 1);
@@ -209,4 +277,65 @@ fn shutting_down<F: Feed>() -> Status {
         "{} is shutting down; resume from your last position",
         F::NODE
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_few_streams_are_woken_at_each_batch_and_a_crowd_less_often() {
+        assert_eq!(pause_for(0), Duration::ZERO);
+        assert_eq!(pause_for(19), Duration::ZERO, "under a millisecond");
+        assert_eq!(pause_for(20), Duration::from_millis(1));
+        assert_eq!(pause_for(200), Duration::from_millis(10));
+        assert_eq!(pause_for(5_000), MAX_PAUSE);
+    }
+
+    /// Paused time: the runtime's clock moves only when every task waits.
+    #[tokio::test(start_paused = true)]
+    async fn a_crowd_gets_the_changes_of_a_pause_together_and_never_misses_the_last() {
+        let (position, source) = watch::channel(0u64);
+        let wakeups = Wakeups::new(source);
+        let mut streams: Vec<_> = (0..200).map(|_| wakeups.subscribe()).collect();
+        let mut watched = streams.pop().unwrap();
+        tokio::task::yield_now().await;
+        position.send_replace(1);
+        watched.changed().await.unwrap();
+        assert_eq!(*watched.borrow_and_update(), 1, "the first change at once");
+        let start = tokio::time::Instant::now();
+        // Nine changes during the 10 ms pause that 200 streams make.
+        for p in 2..=10 {
+            position.send_replace(p);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            assert!(
+                !watched.has_changed().unwrap(),
+                "woken during the pause at {p}"
+            );
+        }
+        watched.changed().await.unwrap();
+        assert_eq!(*watched.borrow_and_update(), 10, "all of them at its end");
+        assert_eq!(start.elapsed(), Duration::from_millis(10));
+        drop(streams);
+        drop(wakeups);
+        drop(position);
+        assert!(
+            watched.changed().await.is_err(),
+            "ends with the store's position"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_few_streams_see_every_batch_at_once() {
+        let (position, source) = watch::channel(0u64);
+        let wakeups = Wakeups::new(source);
+        let mut watched = wakeups.subscribe();
+        let start = tokio::time::Instant::now();
+        for p in 1..=5 {
+            position.send_replace(p);
+            watched.changed().await.unwrap();
+            assert_eq!(*watched.borrow_and_update(), p);
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
 }
