@@ -559,9 +559,9 @@ impl NationalStore {
 
     /// The directory entries that `records` changed, as they stand now, in an order that
     /// replays correctly (a site's drop before its later challenges).
-    pub fn directory_changes(
+    pub fn directory_changes<'a>(
         &self,
-        records: &[NationalRecord],
+        records: impl IntoIterator<Item = &'a NationalRecord>,
     ) -> Result<Vec<DirectoryEntry>, StoreError> {
         #[derive(PartialEq, Eq, Hash, Clone)]
         enum Touch {

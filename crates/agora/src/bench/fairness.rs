@@ -88,10 +88,12 @@ pub(super) async fn fairness(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result
         let total = if quick { 5_000 } else { 20_000 };
         let mut peak_mib = 0f64;
         let mut during_mib = 0f64;
+        let mut before_crowd_mib = 0f64;
         for pace in [Some(PACED), None] {
             for crowd in [false, true] {
                 let r = case(&setup, pace, crowd, total).await?;
                 if crowd {
+                    before_crowd_mib = r.before_mib;
                     during_mib = during_mib.max(r.during_mib);
                     peak_mib = peak_mib.max(r.row.peak_rss_mib);
                 }
@@ -110,7 +112,7 @@ pub(super) async fn fairness(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result
             peak_rss_mib: peak_mib,
             steal_pct: f64::NAN,
             note: format!(
-                "RSS idle {idle_mib:.1} MiB, at the end of the loads at most {during_mib:.1} MiB, 2 s after every stream closed {after_mib:.1} MiB; target < 256 MiB"
+                "RSS idle {idle_mib:.1} MiB, before the last 200 streams opened {before_crowd_mib:.1} MiB (the data written so far), at the end of the loads at most {during_mib:.1} MiB, 2 s after every stream closed {after_mib:.1} MiB; target < 256 MiB"
             ),
         });
         for s in setup.writers {
@@ -172,6 +174,8 @@ async fn national_setup(dir: &std::path::Path) -> anyhow::Result<Setup> {
 struct CaseResult {
     row: Row,
     during_mib: f64,
+    /// The node's RSS as the case began: before its streams opened and its writes.
+    before_mib: f64,
 }
 
 /// One case: `total` writes at `pace` writes/s in all (`None`: as fast as the desks go),
@@ -185,6 +189,7 @@ async fn case(
 ) -> anyhow::Result<CaseResult> {
     let feed = setup.feed;
     let node = &setup.watched;
+    let before_mib = node.rss_mib();
     let tag = format!(
         "{}{}",
         if pace.is_some() { "p" } else { "m" },
@@ -365,6 +370,7 @@ async fn case(
             note,
         },
         during_mib,
+        before_mib,
     })
 }
 
