@@ -6,7 +6,6 @@ mod config;
 mod links;
 mod metrics;
 mod program;
-mod routes;
 mod service;
 
 use std::future::Future;
@@ -19,8 +18,10 @@ use tonic::server::NamedService;
 use tonic::service::Routes;
 use tracing::{info, warn};
 
+use agora_proto::v1::national_service_server::NationalServiceServer;
 use agora_store::StoreError;
 use agora_store::national::NationalStore;
+use agora_sync::wire::EncodedRoute;
 
 pub use config::{EXAMPLE_TOKEN_PREFIX, NationalConfig};
 
@@ -161,9 +162,12 @@ pub async fn run_with_http(
         ))
     });
     info!(addr = ?listener.local_addr().ok(), tls = serve_options.tls.is_some(), "national node serving");
+    // `Watch` with each record's answer encoded once (`service::National`'s
+    // `EncodedCall`), every other call through the generated server.
+    let generated = NationalServiceServer::from_arc(Arc::clone(&national));
     let served = agora_sync::serve::serve(
-        Routes::new(routes::NationalRoutes::new(national)),
-        <routes::NationalRoutes as NamedService>::NAME,
+        Routes::new(EncodedRoute::new(generated, national)),
+        <NationalServiceServer<service::National> as NamedService>::NAME,
         listener,
         &serve_options,
         stopping.clone(),

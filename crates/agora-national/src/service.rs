@@ -24,6 +24,7 @@ use agora_store::{StoreError, now_ms};
 use agora_sync::feed::{self, Feed};
 use agora_sync::site_cert::{self, SiteCa};
 use agora_sync::uplink::stopped;
+use agora_sync::wire::EncodedCall;
 use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
 
 use crate::links::{LAGGING_AFTER, Links};
@@ -244,12 +245,18 @@ impl National {
         }
         Ok(out)
     }
+}
+
+/// `Watch` is served by `agora_sync::wire::EncodedRoute` in front of the generated server,
+/// each answer sent as the bytes of [`WatchFeed`]; the checks and statuses are those of
+/// every national call.
+impl EncodedCall for National {
+    const METHOD: &'static str = "Watch";
+    type Request = pb::WatchRequest;
+    type Stream = EncodedWatch;
 
     /// `Watch`: a viewer or the administrator, from a position the log still holds.
-    pub fn open_watch(
-        &self,
-        req: Request<pb::WatchRequest>,
-    ) -> Result<Response<EncodedWatch>, Status> {
+    fn open(&self, req: Request<pb::WatchRequest>) -> Result<Response<EncodedWatch>, Status> {
         self.require_viewer(&req)?;
         let r = req.into_inner();
         let durable = *self.store.durable_position().borrow();
@@ -285,7 +292,7 @@ impl National {
 }
 
 /// One `Watch` stream's answers: each a `WatchResponse` already encoded (see
-/// [`WatchFeed`]), sent as it is by `routes::NationalRoutes`.
+/// [`WatchFeed`]), sent as they are by `agora_sync::wire::EncodedRoute`.
 pub type EncodedWatch = ReceiverStream<Result<Bytes, Status>>;
 
 pub fn record(r: &NationalRecord) -> pb::NationalChange {
@@ -403,13 +410,14 @@ impl NationalService for National {
 
     type WatchStream = ReceiverStream<Result<pb::WatchResponse, Status>>;
 
-    /// Never routed to: `routes::NationalRoutes` serves `Watch` with the answers encoded
-    /// once per record ([`National::open_watch`]), in front of this generated server.
+    /// Never routed to: `agora_sync::wire::EncodedRoute` serves `Watch` in front of this
+    /// generated server, with the answers encoded once per record (`National`'s
+    /// `EncodedCall`).
     async fn watch(
         &self,
         _: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        error!("Watch reached the generated server: it is served by routes::NationalRoutes");
+        error!("Watch reached the generated server: it is served by wire::EncodedRoute");
         Err(Status::internal(
             "internal error; the national node's log has the details",
         ))

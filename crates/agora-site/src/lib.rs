@@ -31,6 +31,7 @@ use tracing::{info, warn};
 use agora_proto::v1::site_service_server::SiteServiceServer;
 use agora_store::{Store, StoreError};
 use agora_sync::uplink::{UplinkConfig, UplinkStatus};
+use agora_sync::wire::EncodedRoute;
 
 pub use auth::Role;
 pub use config::{
@@ -206,8 +207,13 @@ pub async fn run_with_http(
     });
 
     info!(site = %site_id, name = %config.name, addr = ?listener.local_addr().ok(), epoch = store.epoch(), tls = serve_options.tls.is_some(), "site node serving");
+    // `WatchChanges` with each change's answer encoded once (`service::Site`'s
+    // `EncodedCall`), every other call through the generated server; each call in the
+    // language it asks for.
+    let site = Arc::new(site);
+    let generated = SiteServiceServer::from_arc(Arc::clone(&site));
     let served = agora_sync::serve::serve(
-        Routes::new(lang::WithLang(SiteServiceServer::new(site))),
+        Routes::new(lang::WithLang(EncodedRoute::new(generated, site))),
         <SiteServiceServer<service::Site> as NamedService>::NAME,
         listener,
         &serve_options,

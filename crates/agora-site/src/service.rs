@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use tokio::sync::watch;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -10,9 +11,11 @@ use tracing::{error, warn};
 use agora_model::{self as m, Command, ErrorKind, Outcome, ParticipantId, TicketCode};
 use agora_proto::v1 as pb;
 use agora_proto::v1::site_service_server::SiteService;
+use agora_store::ring::Entry;
 use agora_store::{Store, StoreError};
 use agora_sync::feed::{self, Feed};
 use agora_sync::uplink::UplinkStatus;
+use agora_sync::wire::EncodedCall;
 
 use crate::auth::{Role, Tokens};
 use crate::convert;
@@ -775,10 +778,33 @@ impl SiteService for Site {
 
     type WatchChangesStream = ReceiverStream<Result<pb::WatchChangesResponse, Status>>;
 
+    /// Never routed to: `agora_sync::wire::EncodedRoute` serves `WatchChanges` in front of
+    /// this generated server, with the answers encoded once per record (`Site`'s
+    /// `EncodedCall`).
     async fn watch_changes(
         &self,
-        req: Request<pb::WatchChangesRequest>,
+        _: Request<pb::WatchChangesRequest>,
     ) -> Result<Response<Self::WatchChangesStream>, Status> {
+        error!("WatchChanges reached the generated server: it is served by wire::EncodedRoute");
+        Err(Status::internal(
+            "internal error; the site node's log has the details",
+        ))
+    }
+}
+
+/// `WatchChanges` is served by `agora_sync::wire::EncodedRoute` in front of the generated
+/// server, each answer sent as the bytes of [`ChangeFeed`]; the checks and statuses are
+/// those of every site call.
+impl EncodedCall for Site {
+    const METHOD: &'static str = "WatchChanges";
+    type Request = pb::WatchChangesRequest;
+    type Stream = EncodedChanges;
+
+    /// `WatchChanges`: an organiser, from a position the log still holds.
+    fn open(
+        &self,
+        req: Request<pb::WatchChangesRequest>,
+    ) -> Result<Response<EncodedChanges>, Status> {
         self.tokens.require(req.metadata(), Role::Organiser)?;
         let after = req.into_inner().after_seq;
         let last = *self.store.durable_seq().borrow();
@@ -805,40 +831,55 @@ impl SiteService for Site {
     }
 }
 
+/// One `WatchChanges` stream's answers: each a `WatchChangesResponse` already encoded (see
+/// [`ChangeFeed`]), sent as they are by `agora_sync::wire::EncodedRoute`.
+pub type EncodedChanges = ReceiverStream<Result<Bytes, Status>>;
+
 /// The site's log as a `WatchChanges` stream reads it.
 struct ChangeFeed {
     store: Arc<Store>,
 }
 
+/// The answer for a change, encoded: the same for every stream that sends it.
+fn change_message(c: &m::Change) -> Bytes {
+    agora_sync::wire::encode(&pb::WatchChangesResponse {
+        item: Some(pb::watch_changes_response::Item::Change(convert::change(c))),
+    })
+}
+
+/// Every stream sends every change alike, so each is converted and encoded once, by the
+/// first stream to send it, and kept in the ring's entry for every other: with 50 watchers,
+/// doing it once per stream was measurable site CPU (docs/BENCHMARKS.md, issue 18).
 impl Feed for ChangeFeed {
-    type Record = m::Change;
-    type Msg = pb::WatchChangesResponse;
+    type Record = Entry<m::Change>;
+    type Msg = Bytes;
     const NODE: &'static str = "the site node";
 
-    fn recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<m::Change>>> {
+    fn recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<Entry<m::Change>>>> {
         self.store.recent_log(after, limit)
     }
 
-    fn read(&self, after: u64, limit: usize) -> Result<Vec<m::Change>, StoreError> {
-        self.store.read_log(after, limit)
+    /// Behind the ring (a watcher resuming from long ago): entries of this stream's own,
+    /// so each change read here is encoded for this stream alone.
+    fn read(&self, after: u64, limit: usize) -> Result<Vec<Entry<m::Change>>, StoreError> {
+        let changes = self.store.read_log(after, limit)?;
+        Ok(changes.into_iter().map(Entry::new).collect())
     }
 
-    fn position(c: &m::Change) -> u64 {
+    fn position(c: &Entry<m::Change>) -> u64 {
         c.seq
     }
 
-    fn message(&self, c: &m::Change) -> Option<pb::WatchChangesResponse> {
-        Some(pb::WatchChangesResponse {
-            item: Some(pb::watch_changes_response::Item::Change(convert::change(c))),
-        })
+    fn message(&self, c: &Entry<m::Change>) -> Option<Bytes> {
+        Some(c.wire(change_message))
     }
 
-    fn caught_up(&self, seq: u64) -> pb::WatchChangesResponse {
-        pb::WatchChangesResponse {
+    fn caught_up(&self, seq: u64) -> Bytes {
+        agora_sync::wire::encode(&pb::WatchChangesResponse {
             item: Some(pb::watch_changes_response::Item::CaughtUp(pb::CaughtUp {
                 seq,
             })),
-        }
+        })
     }
 
     fn error(&self, e: StoreError) -> Status {
@@ -846,3 +887,6 @@ impl Feed for ChangeFeed {
         status(e)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -317,8 +317,8 @@ pub(crate) struct Inner {
     /// Sequence number of the last change on disk; watchers read the log up to it.
     durable: watch::Sender<u64>,
     /// The recent change records, for the watchers and the uplink (filled by the applier
-    /// before `durable` moves).
-    ring: ring::Ring<Change>,
+    /// before `durable` moves), each with the slot for its `WatchChanges` answer.
+    ring: ring::Ring<ring::Entry<Change>>,
     first_retained: AtomicU64,
     /// Set when a flush failed: from then on no write is acknowledged.
     poisoned: AtomicBool,
@@ -929,8 +929,9 @@ impl Store {
 
     /// Up to `limit` durable change records after `after` from memory, shared; `None`
     /// when `after` is older than what memory holds: [`Store::read_log`] reads the disk.
-    /// Never blocks on the disk.
-    pub fn recent_log(&self, after: u64, limit: usize) -> Option<Vec<Arc<Change>>> {
+    /// Never blocks on the disk. Each record is a [`ring::Entry`], whose bytes on the wire
+    /// every watcher shares.
+    pub fn recent_log(&self, after: u64, limit: usize) -> Option<Vec<Arc<ring::Entry<Change>>>> {
         self.inner.ring.after(after, limit)
     }
 

@@ -11,8 +11,9 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 
-/// Records held by a node's ring: at a few hundred bytes each, a few MiB, and several
-/// seconds of the highest rates measured (docs/BENCHMARKS.md).
+/// Records held by a node's ring: at a few hundred bytes each (about twice that once an
+/// entry holds its bytes on the wire), a few MiB, and several seconds of the highest rates
+/// measured (docs/BENCHMARKS.md).
 pub const RING_RECORDS: usize = 8192;
 
 /// Positions `first ..= first + records.len() - 1`, contiguous.
@@ -23,8 +24,9 @@ struct Held<T> {
 }
 
 /// A record and the bytes a node sends for it, made once and shared by every stream
-/// that sends it (the national `Watch`: converting and encoding each record once per
-/// watcher was two thirds of the national node's CPU, docs/BENCHMARKS.md, issue 18). The
+/// that sends it (the national `Watch`, a site's `WatchChanges`: converting and encoding
+/// each record once per watcher was two thirds of the national node's CPU,
+/// docs/BENCHMARKS.md, issue 18). The
 /// store only holds the slot: what the bytes are is the node's business, one form per
 /// ring. The bytes live as long as the entry, so a ring emptied by an erasure drops them
 /// with the records.

@@ -300,7 +300,8 @@ impl Inner {
         self.first_retained.store(d.first_seq, Ordering::Release);
         if let Some(first) = d.changes.first().map(|c| c.seq) {
             // Before the position moves: a watcher woken by it finds them here.
-            self.ring.extend(first, d.changes);
+            self.ring
+                .extend(first, d.changes.into_iter().map(crate::ring::Entry::new));
         }
         self.durable.send_if_modified(|seq| {
             let changed = *seq != d.last_seq;

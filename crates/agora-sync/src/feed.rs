@@ -96,9 +96,10 @@ fn pause_for(streams: usize) -> Duration {
 
 /// A node's log as one stream reads it.
 pub trait Feed: Send + Sync + 'static {
-    /// What the store's ring holds, shared by every stream: the national node's are
+    /// What the store's ring holds, shared by every stream: both nodes' are
     /// `agora_store::ring::Entry`s, where the first stream to send a record leaves the
-    /// encoded message for the others (see its `WatchFeed`).
+    /// encoded message for the others (see the national `WatchFeed`, the site's
+    /// `ChangeFeed`).
     type Record: Send + Sync + 'static;
     type Msg: Send + 'static;
     /// The node, as messages name it ("the national node").

@@ -1,17 +1,25 @@
 //! The codec of answers encoded once writes the very frames prost's codec writes for the
-//! same messages, so a client decodes the same answers.
+//! same messages, so a client decodes the same answers; the route in front of a generated
+//! server takes over its one method and nothing else.
 
+use std::convert::Infallible;
 use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http_body::Body;
-use tonic::Status;
 use tonic::codec::{EncodeBody, SingleMessageCompressionOverride};
+use tonic::codegen::{BoxFuture, Context, Poll, Service};
+use tonic::server::NamedService;
+use tonic::{Request, Response, Status};
 use tonic_prost::ProstEncoder;
 
 use agora_proto::v1 as pb;
+use agora_proto::v1::national_service_server::NationalServiceServer;
+use agora_proto::v1::site_service_server::SiteServiceServer;
 
-use super::{BytesEncoder, encode};
+use super::{BytesEncoder, EncodedCall, EncodedRoute, encode, is_method};
 
 /// Every data byte of a response body, and its trailers (the status).
 async fn drain<B: Body<Data = Bytes>>(body: B) -> (Vec<u8>, Option<http::HeaderMap>)
@@ -85,4 +93,145 @@ async fn answers_encoded_once_are_the_frames_prost_writes() {
     assert_eq!(our_data, prost_data, "the same bytes on the wire");
     assert!(prost_status.is_some());
     assert_eq!(our_status, prost_status, "the same status at the end");
+}
+
+#[test]
+fn only_the_taken_over_paths_are_routed() {
+    let national = <NationalServiceServer<()> as NamedService>::NAME;
+    let site = <SiteServiceServer<()> as NamedService>::NAME;
+    let check = |service, method, path: &str, expected| {
+        assert_eq!(is_method(path, service, method), expected, "{path}");
+    };
+    check(national, "Watch", "/agora.v1.NationalService/Watch", true);
+    check(
+        site,
+        "WatchChanges",
+        "/agora.v1.SiteService/WatchChanges",
+        true,
+    );
+    for other in [
+        "/agora.v1.NationalService/Federate",
+        "/agora.v1.NationalService/WatchX",
+        "/agora.v1.NationalService/GetOverview",
+        "/agora.v1.SiteService/Watch",
+        "/agora.v1.NationalServiceX/Watch",
+        "/agora.v1.NationalService//Watch",
+        "agora.v1.NationalService/Watch",
+        "/Watch",
+    ] {
+        check(national, "Watch", other, false);
+    }
+    for other in [
+        "/agora.v1.SiteService/ListThemes",
+        "/agora.v1.SiteService/WatchChangesX",
+        "/agora.v1.SiteService/Watch",
+        "/agora.v1.NationalService/WatchChanges",
+        "/agora.v1.SiteServiceX/WatchChanges",
+        "/WatchChanges",
+    ] {
+        check(site, "WatchChanges", other, false);
+    }
+}
+
+/// Stands for a site's generated server: counts the calls it gets, answers each
+/// UNIMPLEMENTED.
+#[derive(Clone, Default)]
+struct Generated(Arc<AtomicUsize>);
+
+impl NamedService for Generated {
+    const NAME: &'static str = <SiteServiceServer<()> as NamedService>::NAME;
+}
+
+impl Service<http::Request<tonic::body::Body>> for Generated {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Infallible>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: http::Request<tonic::body::Body>) -> Self::Future {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Box::pin(async { Ok(Status::unimplemented("the generated server").into_http()) })
+    }
+}
+
+/// Stands for a site's `WatchChanges`: one answer, the request's position as `CaughtUp`.
+#[derive(Default)]
+struct Changes(AtomicUsize);
+
+fn caught_up(seq: u64) -> pb::WatchChangesResponse {
+    pb::WatchChangesResponse {
+        item: Some(pb::watch_changes_response::Item::CaughtUp(pb::CaughtUp {
+            seq,
+        })),
+    }
+}
+
+impl EncodedCall for Changes {
+    const METHOD: &'static str = "WatchChanges";
+    type Request = pb::WatchChangesRequest;
+    type Stream = tokio_stream::Iter<std::vec::IntoIter<Result<Bytes, Status>>>;
+
+    fn open(
+        &self,
+        req: Request<pb::WatchChangesRequest>,
+    ) -> Result<Response<Self::Stream>, Status> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        let answer = encode(&caught_up(req.into_inner().after_seq));
+        Ok(Response::new(tokio_stream::iter(vec![Ok(answer)])))
+    }
+}
+
+/// A gRPC call to `path` with `req` as its one message, as a client sends it.
+fn call(path: &str, req: &pb::WatchChangesRequest) -> http::Request<tonic::body::Body> {
+    let message = EncodeBody::new_client(
+        BytesEncoder,
+        tokio_stream::iter(vec![Ok(encode(req))]),
+        None,
+        None,
+    );
+    http::Request::builder()
+        .method("POST")
+        .uri(format!("http://site{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(tonic::body::Body::new(message))
+        .expect("a request")
+}
+
+#[tokio::test]
+async fn the_method_is_answered_encoded_and_every_other_path_by_the_generated_server() {
+    let generated = Generated::default();
+    let changes = Arc::new(Changes::default());
+    let mut route = EncodedRoute::new(generated.clone(), Arc::clone(&changes));
+    let req = pb::WatchChangesRequest { after_seq: 41 };
+
+    let answer = route
+        .call(call("/agora.v1.SiteService/WatchChanges", &req))
+        .await
+        .expect("infallible");
+    let (data, trailers) = drain(answer.into_body()).await;
+    let (expected, _) = drain(body(BytesEncoder, vec![Ok(encode(&caught_up(41)))])).await;
+    assert_eq!(data, expected, "the answer, framed as prost frames it");
+    let status = trailers.and_then(|t| t.get("grpc-status").cloned());
+    assert_eq!(status.as_ref().map(|s| s.as_bytes()), Some(&b"0"[..]));
+    assert_eq!(changes.0.load(Ordering::Relaxed), 1);
+    assert_eq!(generated.0.load(Ordering::Relaxed), 0);
+
+    for other in [
+        "/agora.v1.SiteService/ListThemes",
+        "/agora.v1.SiteService/WatchChangesX",
+        "/agora.v1.NationalService/WatchChanges",
+    ] {
+        let answer = route.call(call(other, &req)).await.expect("infallible");
+        assert_eq!(
+            answer.headers().get("grpc-status").map(|s| s.as_bytes()),
+            Some(&b"12"[..]),
+            "{other}: UNIMPLEMENTED, from the generated server"
+        );
+    }
+    assert_eq!(changes.0.load(Ordering::Relaxed), 1, "opened once");
+    assert_eq!(generated.0.load(Ordering::Relaxed), 3);
 }
