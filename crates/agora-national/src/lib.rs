@@ -133,11 +133,13 @@ pub async fn run_with_http(
         admin_token: config.admin_token.clone(),
         viewer_token: config.viewer_token.clone(),
         links,
-        watch_budget: agora_sync::feed::Budget {
-            buffer: config.watch_buffer,
-            max_lag: config.watch_max_lag,
-        },
-        wakeups: agora_sync::feed::Wakeups::new(store.durable_position()),
+        watchers: agora_sync::feed::Streams::new(
+            agora_sync::feed::Budget {
+                buffer: config.watch_buffer,
+                max_lag: config.watch_max_lag,
+            },
+            store.durable_position(),
+        ),
         followers,
         stopping: stopping.clone(),
         site_ca,

@@ -24,7 +24,7 @@ use agora_store::{StoreError, now_ms};
 use agora_sync::feed::{self, Feed};
 use agora_sync::site_cert::{self, SiteCa};
 use agora_sync::uplink::stopped;
-use agora_sync::wire::EncodedCall;
+use agora_sync::wire::{EncodedCall, EncodedStream};
 use agora_sync::{DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, WINDOW, convert};
 
 use crate::links::{LAGGING_AFTER, Links};
@@ -41,10 +41,9 @@ pub struct National {
     /// The dashboards' token (see `NationalConfig::viewer_token`).
     pub viewer_token: Option<String>,
     pub links: Arc<Links>,
-    /// What one `Watch` stream may queue, and how far behind it may fall before it is cut.
-    pub watch_budget: feed::Budget,
-    /// The log's position as the `Watch` streams are woken by it.
-    pub wakeups: feed::Wakeups,
+    /// The `Watch` streams: what one may queue, how far behind it may fall before it is
+    /// cut, and the pace they are woken at.
+    pub watchers: feed::Streams,
     /// The `Watch` streams open and their positions, for the metrics.
     pub followers: Arc<agora_sync::metrics::Followers>,
     /// Turns true at shutdown; session and watcher tasks hold receivers.
@@ -253,10 +252,10 @@ impl National {
 impl EncodedCall for National {
     const METHOD: &'static str = "Watch";
     type Request = pb::WatchRequest;
-    type Stream = EncodedWatch;
+    type Stream = EncodedStream;
 
     /// `Watch`: a viewer or the administrator, from a position the log still holds.
-    fn open(&self, req: Request<pb::WatchRequest>) -> Result<Response<EncodedWatch>, Status> {
+    fn open(&self, req: Request<pb::WatchRequest>) -> Result<Response<EncodedStream>, Status> {
         self.require_viewer(&req)?;
         let r = req.into_inner();
         let durable = *self.store.durable_position().borrow();
@@ -281,19 +280,13 @@ impl EncodedCall for National {
             sites: r.site_ids.into_iter().collect(),
             follower: self.followers.join(after),
         };
-        Ok(Response::new(feed::open(
+        Ok(Response::new(self.watchers.open(
             feed,
             after,
-            self.watch_budget,
-            &self.wakeups,
             self.stopping.subscribe(),
         )))
     }
 }
-
-/// One `Watch` stream's answers: each a `WatchResponse` already encoded (see
-/// [`WatchFeed`]), sent as they are by `agora_sync::wire::EncodedRoute`.
-pub type EncodedWatch = ReceiverStream<Result<Bytes, Status>>;
 
 pub fn record(r: &NationalRecord) -> pb::NationalChange {
     pb::NationalChange {
@@ -799,19 +792,19 @@ impl Session {
             tokio::task::spawn_blocking(move || -> Result<(u64, bool, Vec<_>), StoreError> {
                 // From the ring the watchers read when the site is close behind (it
                 // usually is: each national write wakes every site's stream), else the disk.
-                if let Some(recent) = store.recent_log(after, WATCH_READ_CHUNK) {
-                    let position = recent.last().map_or(after, |r| r.position);
-                    let changes = store.directory_changes(recent.iter().map(|r| &***r))?;
-                    return Ok((position, false, changes));
-                }
-                match store.read_log(after, WATCH_READ_CHUNK) {
-                    Ok(records) => {
-                        let position = records.last().map_or(after, |r| r.position);
-                        Ok((position, false, store.directory_changes(&records)?))
-                    }
-                    Err(StoreError::LogTruncated { .. }) => Ok((durable, true, store.directory()?)),
-                    Err(e) => Err(e),
-                }
+                let records = match store.recent_log(after, WATCH_READ_CHUNK) {
+                    Some(recent) => recent,
+                    None => match store.read_log(after, WATCH_READ_CHUNK) {
+                        Ok(r) => r.into_iter().map(|r| Arc::new(Entry::new(r))).collect(),
+                        Err(StoreError::LogTruncated { .. }) => {
+                            return Ok((durable, true, store.directory()?));
+                        }
+                        Err(e) => return Err(e),
+                    },
+                };
+                let position = records.last().map_or(after, |r| r.position);
+                let changes = store.directory_changes(records.iter().map(|r| &***r))?;
+                Ok((position, false, changes))
             })
             .await
             .map_err(|_| Status::internal("directory task failed"))?

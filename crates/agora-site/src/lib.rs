@@ -145,11 +145,13 @@ pub async fn run_with_http(
         store: Arc::clone(&store),
         name: config.name.clone(),
         tokens: auth::Tokens::new(config.organiser_token.clone(), config.desk_token.clone()),
-        watch_budget: agora_sync::feed::Budget {
-            buffer: config.watch_buffer,
-            max_lag: config.watch_max_lag,
-        },
-        wakeups: agora_sync::feed::Wakeups::new(store.durable_seq()),
+        watchers: agora_sync::feed::Streams::new(
+            agora_sync::feed::Budget {
+                buffer: config.watch_buffer,
+                max_lag: config.watch_max_lag,
+            },
+            store.durable_seq(),
+        ),
         zone,
         stopping: stopping.clone(),
         data: config.data.clone(),

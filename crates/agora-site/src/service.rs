@@ -15,7 +15,7 @@ use agora_store::ring::Entry;
 use agora_store::{Store, StoreError};
 use agora_sync::feed::{self, Feed};
 use agora_sync::uplink::UplinkStatus;
-use agora_sync::wire::EncodedCall;
+use agora_sync::wire::{EncodedCall, EncodedStream};
 
 use crate::auth::{Role, Tokens};
 use crate::convert;
@@ -27,10 +27,9 @@ pub struct Site {
     pub store: Arc<Store>,
     pub name: String,
     pub tokens: Tokens,
-    /// What one `WatchChanges` stream may queue, and how far behind it may fall.
-    pub watch_budget: feed::Budget,
-    /// The log's position as the `WatchChanges` streams are woken by it.
-    pub wakeups: feed::Wakeups,
+    /// The `WatchChanges` streams: what one may queue, how far behind it may fall, and the
+    /// pace they are woken at.
+    pub watchers: feed::Streams,
     /// The site's time zone (program days, local times in exports).
     pub zone: chrono_tz::Tz,
     /// Turns true when the node shuts down; every watcher task holds a receiver, so the
@@ -798,13 +797,13 @@ impl SiteService for Site {
 impl EncodedCall for Site {
     const METHOD: &'static str = "WatchChanges";
     type Request = pb::WatchChangesRequest;
-    type Stream = EncodedChanges;
+    type Stream = EncodedStream;
 
     /// `WatchChanges`: an organiser, from a position the log still holds.
     fn open(
         &self,
         req: Request<pb::WatchChangesRequest>,
-    ) -> Result<Response<EncodedChanges>, Status> {
+    ) -> Result<Response<EncodedStream>, Status> {
         self.tokens.require(req.metadata(), Role::Organiser)?;
         let after = req.into_inner().after_seq;
         let last = *self.store.durable_seq().borrow();
@@ -821,19 +820,13 @@ impl EncodedCall for Site {
         let feed = ChangeFeed {
             store: Arc::clone(&self.store),
         };
-        Ok(Response::new(feed::open(
+        Ok(Response::new(self.watchers.open(
             feed,
             after,
-            self.watch_budget,
-            &self.wakeups,
             self.stopping.subscribe(),
         )))
     }
 }
-
-/// One `WatchChanges` stream's answers: each a `WatchChangesResponse` already encoded (see
-/// [`ChangeFeed`]), sent as they are by `agora_sync::wire::EncodedRoute`.
-pub type EncodedChanges = ReceiverStream<Result<Bytes, Status>>;
 
 /// The site's log as a `WatchChanges` stream reads it.
 struct ChangeFeed {

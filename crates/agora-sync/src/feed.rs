@@ -46,7 +46,7 @@ const MAX_PAUSE: Duration = Duration::from_millis(15);
 /// cores from its desks (docs/BENCHMARKS.md, issue 18). Up to
 /// `WAKEUPS_PER_SECOND × MIN_PAUSE` streams (20), nothing waits.
 #[derive(Debug)]
-pub struct Wakeups {
+struct Wakeups {
     source: watch::Receiver<u64>,
     /// Started with the first stream (on the node's runtime).
     paced: OnceLock<watch::Receiver<u64>>,
@@ -54,7 +54,7 @@ pub struct Wakeups {
 
 impl Wakeups {
     /// Paces `source`, a store's durable position.
-    pub fn new(source: watch::Receiver<u64>) -> Self {
+    fn new(source: watch::Receiver<u64>) -> Self {
         Wakeups {
             source,
             paced: OnceLock::new(),
@@ -63,7 +63,7 @@ impl Wakeups {
 
     /// The paced position, for one more stream. Ends (an error on `changed`) when the
     /// store's position does.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
+    fn subscribe(&self) -> watch::Receiver<u64> {
         self.paced.get_or_init(|| pace(self.source.clone())).clone()
     }
 }
@@ -130,16 +130,41 @@ pub struct Budget {
 
 type Tx<M> = mpsc::Sender<Result<M, Status>>;
 
-/// Starts a stream after `after`; the task ends with the stream (client gone, cut, read
-/// error or shutdown).
-pub fn open<F: Feed>(
+/// A node's change-feed streams: how each is bounded, and the pace they are woken at.
+#[derive(Debug)]
+pub struct Streams {
+    budget: Budget,
+    wakeups: Wakeups,
+}
+
+impl Streams {
+    /// Streams of the log whose durable position is `durable`.
+    pub fn new(budget: Budget, durable: watch::Receiver<u64>) -> Self {
+        Streams {
+            budget,
+            wakeups: Wakeups::new(durable),
+        }
+    }
+
+    /// Starts a stream after `after`; the task ends with the stream (client gone, cut,
+    /// read error or shutdown).
+    pub fn open<F: Feed>(
+        &self,
+        feed: F,
+        after: u64,
+        stopping: watch::Receiver<bool>,
+    ) -> ReceiverStream<Result<F::Msg, Status>> {
+        open(feed, after, self.budget, self.wakeups.subscribe(), stopping)
+    }
+}
+
+fn open<F: Feed>(
     feed: F,
     after: u64,
     budget: Budget,
-    wakeups: &Wakeups,
+    durable: watch::Receiver<u64>,
     stopping: watch::Receiver<bool>,
 ) -> ReceiverStream<Result<F::Msg, Status>> {
-    let durable = wakeups.subscribe();
     // One slot more than the budget, held from the start for the status that ends the
     // stream: it always finds room behind what was queued.
     let (tx, rx) = mpsc::channel(budget.buffer.max(1) + 1);

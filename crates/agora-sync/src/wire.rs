@@ -71,6 +71,9 @@ impl Encoder for BytesEncoder {
     }
 }
 
+/// The answers of an [`EncodedCall`] as a node's feed streams them.
+pub type EncodedStream = tokio_stream::wrappers::ReceiverStream<Result<Bytes, Status>>;
+
 /// A server-streaming call whose answers are sent already encoded, served by
 /// [`EncodedRoute`] in place of the generated server's method. The node implements it
 /// with the checks and statuses of its other calls.
