@@ -576,7 +576,8 @@ impl NationalStore {
         }
         let mut touched: Vec<Touch> = Vec::new();
         let mut routed: Vec<DirectoryEntry> = Vec::new();
-        for r in records {
+        // The same rule that lets a site's stream pass over a record without calling this.
+        for r in records.into_iter().filter(|r| r.touches_directory()) {
             if let Some(a) = &r.announcement {
                 touched.push(Touch::Announcement(a.id));
                 continue;
