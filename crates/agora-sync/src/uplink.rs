@@ -23,7 +23,7 @@ use agora_store::{Store, StoreError, now_ms};
 use crate::link_error::describe_link_error;
 use crate::site_cert::{self, CertError, SiteKey};
 use crate::{
-    DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, MAX_BACKOFF, RECORDS_PER_MESSAGE,
+    DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, MAX_BACKOFF, MESSAGES_IN_FLIGHT, RECORDS_PER_MESSAGE,
     SNAPSHOT_ACK_TIMEOUT, STABLE_AFTER, convert,
 };
 
@@ -388,14 +388,6 @@ async fn session(
         }
     }
 }
-
-/// `Records` messages a site has sent and the national node not yet acknowledged: one
-/// being applied and one waiting behind it keep the national node busy, and whatever the
-/// site writes meanwhile waits here and goes in the next message, whole. Sending each of the
-/// site's batches as it became durable (a dozen records at the maximum rate) queued up to a
-/// window of them at the national node, which applies one message at a time: hundreds of
-/// milliseconds of queue at the site's maximum rate (docs/BENCHMARKS.md, issue 18).
-const MESSAGES_IN_FLIGHT: usize = 2;
 
 /// The last position of each `Records` message in flight, oldest first.
 #[derive(Debug, Default)]

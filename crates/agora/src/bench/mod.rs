@@ -681,12 +681,30 @@ async fn catch_up(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The rate of the paced fan-in case, records per second from the 50 sites together.
+const FAN_IN_PACED: f64 = 5_000.0;
+
+/// The national node's intake from 50 sites: alone, as fast as it acknowledges (its ingest
+/// capacity); with 100 watchers from now, whose deliveries it pays for (the ingest then);
+/// and with the sites paced at [`FAN_IN_PACED`], where a watcher's latency is the node's and
+/// not a backlog's.
 async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
+    for (watchers, pace) in [(0, None), (100, None), (100, Some(FAN_IN_PACED))] {
+        fan_in_with(rows, quick, watchers, pace).await?;
+    }
+    Ok(())
+}
+
+async fn fan_in_with(
+    rows: &mut Vec<Row>,
+    quick: bool,
+    watchers: usize,
+    pace: Option<f64>,
+) -> anyhow::Result<()> {
     let dir = tempdir()?;
     let national = Node::national(&dir.path().join("national"))?;
     let mut admin = national_client(&national).await?;
     let sites = 50usize;
-    let watchers = 100usize;
     let per_site = if quick { 400 } else { 2_000 };
     // Watchers from now: delivery latency from each record's at_ms (set at send time).
     let delivered: Arc<std::sync::Mutex<Samples>> = Arc::default();
@@ -721,9 +739,8 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             n
         }));
     }
-    let mut streams = Vec::new();
-    let start = Instant::now();
-    let meter = proc::Meter::start(national.cpu_s());
+    // Every site joins first: the ingest is timed from the first record to the last ack.
+    let mut joined = Vec::new();
     for s in 0..sites {
         let id = format!("site{s:02}");
         let token = admin
@@ -737,16 +754,22 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
             .await?
             .into_inner()
             .join_token;
-        let mut client = national_client(&national).await?;
-        streams.push(tokio::spawn(async move {
-            synthetic_site(&mut client, &id, &token, per_site).await
-        }));
+        let client = national_client(&national).await?;
+        joined.push(SyntheticSite::join(client, &id, &token, per_site).await?);
     }
+    let start = Instant::now();
+    let meter = proc::Meter::start(national.cpu_s());
+    let per_site_rate = pace.map(|r| r / sites as f64);
+    let streams: Vec<_> = joined
+        .into_iter()
+        .map(|site| tokio::spawn(site.send_all(per_site_rate)))
+        .collect();
     let mut total = 0usize;
     for s in streams {
         total += s.await??;
     }
     let took = start.elapsed();
+    let cpu_s = meter.node_cpu_s(national.cpu_s());
     let expected = total * watchers;
     let deadline = Instant::now() + Duration::from_secs(60);
     while delivered.lock().map(|s| s.len()).unwrap_or(0) < expected && Instant::now() < deadline {
@@ -757,101 +780,173 @@ async fn fan_in(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     }
     let lat = delivered.lock().map(|s| s.clone()).unwrap_or_default();
     let got = lat.len();
+    let paced = pace.map_or(String::new(), |r| format!(", paced at {r:.0}/s"));
+    let (case, latency, note) = if watchers == 0 {
+        (
+            format!("{sites} sites → national, no watcher"),
+            None,
+            "ingest records/s: the national node's intake alone".to_owned(),
+        )
+    } else {
+        (
+            format!("{sites} sites → national, {watchers} watchers{paced}"),
+            Some(lat.summary()),
+            format!(
+                "ingest records/s; watcher latency (ms resolution); {got} of {expected} deliveries"
+            ),
+        )
+    };
     rows.push(Row {
         scenario: "fan-in".into(),
-        case: format!("{sites} sites → national, {watchers} watchers"),
+        case,
         rate: total as f64 / took.as_secs_f64(),
-        latency: Some(lat.summary()),
-        cpu_s: meter.node_cpu_s(national.cpu_s()),
+        latency,
+        cpu_s,
         client_cpu_s: meter.bench_cpu_s(),
         steal_pct: meter.steal_pct(),
         peak_rss_mib: national.peak_rss_mib(),
-        note: format!(
-            "ingest records/s; watcher latency (ms resolution); {got} of {expected} deliveries"
-        ),
+        note,
     });
-    rows.push(Row {
-        scenario: "memory".into(),
-        case: format!("national node, {sites} sites"),
-        rate: 0.0,
-        latency: None,
-        cpu_s: 0.0,
-        client_cpu_s: 0.0,
-        peak_rss_mib: national.peak_rss_mib(),
-        // Memory only: no rate for steal to explain.
-        steal_pct: f64::NAN,
-        note: format!("RSS now {:.1} MiB; target < 256 MiB", national.rss_mib()),
-    });
+    if watchers > 0 && pace.is_none() {
+        rows.push(Row {
+            scenario: "memory".into(),
+            case: format!("national node, {sites} sites"),
+            rate: 0.0,
+            latency: None,
+            cpu_s: 0.0,
+            client_cpu_s: 0.0,
+            peak_rss_mib: national.peak_rss_mib(),
+            // Memory only: no rate for steal to explain.
+            steal_pct: f64::NAN,
+            note: format!("RSS now {:.1} MiB; target < 256 MiB", national.rss_mib()),
+        });
+    }
     national.stop()?;
     Ok(())
 }
 
-/// A site as the protocol sees it: Hello, then `count` one-participant records in batches
-/// of 100, waiting for each ack. Returns the records acknowledged.
-async fn synthetic_site(
-    client: &mut National,
-    id: &str,
-    token: &str,
+/// A site as the protocol sees it, with `count` one-participant records to send: it says
+/// Hello, then sends its records as a site's uplink does when it has a backlog (as after a
+/// cut): `Records` of [`agora_sync::RECORDS_PER_MESSAGE`], at most
+/// [`agora_sync::MESSAGES_IN_FLIGHT`] of them unacknowledged.
+struct SyntheticSite {
+    id: String,
     count: usize,
-) -> anyhow::Result<usize> {
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let epoch = uuid::Uuid::new_v4().to_string();
-    let msg = |m| pb::FederateRequest { msg: Some(m) };
-    tx.send(msg(pb::federate_request::Msg::Hello(pb::Hello {
-        site_id: id.into(),
-        log_epoch: epoch,
-        credential: token.into(),
-        last_seq: count as u64,
-        software_version: "bench".into(),
-        downlink_position: 0,
-        // A node serving TLS issues a certificate at join (the joining stream goes on).
-        certificate_request: agora_sync::site_cert::SiteKey::generate(id)?
-            .request_pem()
-            .to_owned(),
-    })))
-    .await?;
-    let mut inbound = client
-        .federate(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await?
-        .into_inner();
-    let mut seq = 0u64;
-    while (seq as usize) < count {
-        let batch: Vec<pb::Change> = (0..100.min(count - seq as usize))
-            .map(|_| {
-                seq += 1;
-                pb::Change {
-                    seq,
-                    at_ms: now_ms(),
-                    request_id: String::new(),
-                    log_hash: 0,
-                    events: vec![pb::Event {
-                        event: Some(pb::event::Event::ParticipantUpserted(pb::Participant {
-                            id: uuid::Uuid::new_v4().to_string(),
-                            organisation_type: pb::OrganisationType::Citizen.into(),
-                            language: "fr".into(),
-                            ..Default::default()
-                        })),
-                    }],
-                }
-            })
-            .collect();
-        tx.send(msg(pb::federate_request::Msg::Records(pb::Records {
-            changes: batch,
-            head: 0,
+    out: tokio::sync::mpsc::Sender<pb::FederateRequest>,
+    inbound: tonic::Streaming<pb::FederateResponse>,
+}
+
+impl SyntheticSite {
+    async fn join(
+        mut client: National,
+        id: &str,
+        token: &str,
+        count: usize,
+    ) -> anyhow::Result<SyntheticSite> {
+        let (out, rx) = tokio::sync::mpsc::channel(agora_sync::MESSAGES_IN_FLIGHT + 2);
+        out.send(request(pb::federate_request::Msg::Hello(pb::Hello {
+            site_id: id.into(),
+            log_epoch: uuid::Uuid::new_v4().to_string(),
+            credential: token.into(),
+            last_seq: count as u64,
+            software_version: "bench".into(),
+            downlink_position: 0,
+            // A node serving TLS issues a certificate at join (the joining stream goes on).
+            certificate_request: agora_sync::site_cert::SiteKey::generate(id)?
+                .request_pem()
+                .to_owned(),
         })))
         .await?;
+        let mut inbound = client
+            .federate(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await?
+            .into_inner();
         loop {
             match inbound.next().await {
                 Some(Ok(pb::FederateResponse {
+                    msg: Some(pb::federate_response::Msg::Welcome(_)),
+                })) => break,
+                Some(Ok(_)) => {}
+                Some(Err(s)) => bail!("{id}: {}", s.message()),
+                None => bail!("{id}: stream ended before its Welcome"),
+            }
+        }
+        Ok(SyntheticSite {
+            id: id.to_owned(),
+            count,
+            out,
+            inbound,
+        })
+    }
+
+    /// Sends every record, as soon as it may or at `rate` records per second (then what
+    /// came due while the messages in flight were unacknowledged goes together, as at a
+    /// site); returns how many were acknowledged.
+    async fn send_all(mut self, rate: Option<f64>) -> anyhow::Result<usize> {
+        let (count, id) = (self.count as u64, self.id.clone());
+        let (mut sent, mut acked) = (0u64, 0u64);
+        let mut in_flight = std::collections::VecDeque::new();
+        let start = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(10));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while acked < count {
+            let due = rate.map_or(count, |r| {
+                count.min((start.elapsed().as_secs_f64() * r) as u64)
+            });
+            while sent < due && in_flight.len() < agora_sync::MESSAGES_IN_FLIGHT {
+                let n = (due - sent).min(agora_sync::RECORDS_PER_MESSAGE as u64);
+                let changes = (sent + 1..=sent + n).map(participant_change).collect();
+                sent += n;
+                self.out
+                    .send(request(pb::federate_request::Msg::Records(pb::Records {
+                        changes,
+                        head: 0,
+                    })))
+                    .await?;
+                in_flight.push_back(sent);
+            }
+            let answer = tokio::select! {
+                answer = self.inbound.next() => answer,
+                _ = tick.tick(), if sent < count => continue,
+            };
+            match answer {
+                Some(Ok(pb::FederateResponse {
                     msg: Some(pb::federate_response::Msg::Ack(a)),
-                })) if a.applied_seq == seq => break,
+                })) => {
+                    acked = acked.max(a.applied_seq);
+                    while in_flight.front().is_some_and(|&last| last <= acked) {
+                        in_flight.pop_front();
+                    }
+                }
                 Some(Ok(_)) => {}
                 Some(Err(s)) => bail!("{id}: {}", s.message()),
                 None => bail!("{id}: stream ended"),
             }
         }
+        Ok(acked as usize)
     }
-    Ok(seq as usize)
+}
+
+fn request(m: pb::federate_request::Msg) -> pb::FederateRequest {
+    pb::FederateRequest { msg: Some(m) }
+}
+
+/// A site's change `seq`: one new participant, stamped now.
+fn participant_change(seq: u64) -> pb::Change {
+    pb::Change {
+        seq,
+        at_ms: now_ms(),
+        request_id: String::new(),
+        log_hash: 0,
+        events: vec![pb::Event {
+            event: Some(pb::event::Event::ParticipantUpserted(pb::Participant {
+                id: uuid::Uuid::new_v4().to_string(),
+                organisation_type: pb::OrganisationType::Citizen.into(),
+                language: "fr".into(),
+                ..Default::default()
+            })),
+        }],
+    }
 }
 
 async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
