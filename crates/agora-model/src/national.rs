@@ -127,21 +127,6 @@ pub struct NationalRecord {
     pub announcement: Option<Announcement>,
 }
 
-impl NationalRecord {
-    /// Whether the record may change the directory the national node pushes down to the
-    /// sites (a site, a theme, a défi, an announcement, a routed remote message). Most of
-    /// a busy event's records (its participants, the registrations of mini-conferences,
-    /// the program) change nothing there, and a site's stream passes over them without
-    /// looking anything up.
-    pub fn touches_directory(&self) -> bool {
-        self.announcement.is_some()
-            || self.site_reset
-            // A site's join or Hello marker: its entry changed.
-            || self.events.is_empty()
-            || self.events.iter().any(SharedEvent::touches_directory)
-    }
-}
-
 /// Whose names the national log must no longer carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unnamed {

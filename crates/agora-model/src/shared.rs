@@ -76,30 +76,6 @@ pub enum SharedEvent {
     Lease(LeaseMsg),
 }
 
-impl SharedEvent {
-    /// Whether the event may change a site's directory: its défis (their seats, their
-    /// remote flag), the themes, and the remote messages the national node routes through
-    /// it. Each kind is named, so that a new one is decided on.
-    pub fn touches_directory(&self) -> bool {
-        match self {
-            SharedEvent::ThemeAdded(_)
-            | SharedEvent::ChallengeUpserted(_)
-            | SharedEvent::RemoteAsk(_)
-            | SharedEvent::RemoteAnswer(_)
-            | SharedEvent::ChallengeRemote { .. }
-            | SharedEvent::Lease(_) => true,
-            SharedEvent::Registration { registration, .. } => {
-                matches!(registration.target, Target::Challenge(_))
-            }
-            SharedEvent::Participant(_)
-            | SharedEvent::ParticipantErased(_)
-            | SharedEvent::ProgramItem(_)
-            | SharedEvent::ProgramItemCancelled(_)
-            | SharedEvent::Conference(_) => false,
-        }
-    }
-}
-
 /// One site change as it travels to the national node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedChange {
@@ -612,56 +588,6 @@ pub fn remote_challenges(directory: &[DirectoryEntry]) -> Vec<(&str, &ReplicaCha
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn participants_conferences_and_the_program_leave_the_directory_alone() {
-        let participant = ParticipantId(Uuid::from_u128(7));
-        let registration = |target| SharedEvent::Registration {
-            kind: RegistrationEventKind::Confirmed,
-            registration: SharedRegistration {
-                id: RegistrationId(Uuid::from_u128(9)),
-                participant,
-                target,
-                state: RegistrationState::Confirmed,
-                registered_at_ms: 1,
-                confirmed_at_ms: Some(1),
-                cancelled_at_ms: None,
-                checked_in_at_ms: None,
-            },
-        };
-        assert!(
-            registration(Target::Challenge(3)).touches_directory(),
-            "a défi's seats"
-        );
-        assert!(!registration(Target::Conference(3)).touches_directory());
-        assert!(!SharedEvent::ParticipantErased(participant).touches_directory());
-        assert!(!SharedEvent::ProgramItemCancelled(4).touches_directory());
-        let remote = SharedEvent::ChallengeRemote {
-            challenge: 3,
-            remote: true,
-        };
-        assert!(remote.touches_directory());
-        let record = |events: Vec<SharedEvent>| crate::national::NationalRecord {
-            position: 5,
-            site_id: "cluny".into(),
-            site_seq: 2,
-            at_ms: 1,
-            events,
-            site_reset: false,
-            announcement: None,
-        };
-        assert!(record(vec![]).touches_directory(), "a site's join marker");
-        assert!(!record(vec![registration(Target::Conference(1))]).touches_directory());
-        assert!(
-            record(vec![registration(Target::Conference(1)), remote]).touches_directory(),
-            "any of its events"
-        );
-        let reset = crate::national::NationalRecord {
-            site_reset: true,
-            ..record(vec![SharedEvent::ProgramItemCancelled(4)])
-        };
-        assert!(reset.touches_directory(), "a site's dropped défis");
-    }
 
     #[test]
     fn what_goes_up_is_pseudonymous_and_named_only_with_consent() {

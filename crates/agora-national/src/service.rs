@@ -772,37 +772,19 @@ impl Session {
 impl Session {
     /// Sends the directory changes since the site's position, one Downlink in flight at a
     /// time; a position older than the retained log gets the whole directory (reset).
-    /// Moves the site's directory position over the recent records that change nothing in
-    /// the directory (participants, the program: most of a busy event's), from memory,
-    /// without a task or a message. Every national write wakes every site's stream: with
-    /// 50 sites streaming, looking each write up on a blocking task made 50 tasks per
-    /// write, and each site's next `Records` waited behind its own (docs/BENCHMARKS.md,
-    /// issue 18).
-    fn pass_over_recent(&mut self) {
-        while let Some(recent) = self.store.recent_log(self.down_acked, WATCH_READ_CHUNK) {
-            let passed = recent.iter().take_while(|r| !r.touches_directory()).count();
-            if let Some(last) = passed.checked_sub(1).map(|i| recent[i].position) {
-                self.down_acked = last;
-            }
-            if passed == 0 || passed < recent.len() {
-                return;
-            }
-        }
-    }
-
     async fn push_directory(&mut self) -> Result<(), Status> {
         if self.down_sent.is_some() {
             return Ok(());
         }
         let durable = *self.store.durable_position().borrow();
-        if self.down_acked > durable {
-            // The site knew a position this node no longer has (national data restored):
-            // start it over from the whole directory.
-            self.down_acked = 0;
-        }
-        self.pass_over_recent();
         if self.down_acked >= durable {
-            return Ok(());
+            if self.down_acked > durable {
+                // The site knew a position this node no longer has (national data
+                // restored): start it over from the whole directory.
+                self.down_acked = 0;
+            } else {
+                return Ok(());
+            }
         }
         let store = Arc::clone(&self.store);
         let (after, own) = (self.down_acked, self.site.clone());

@@ -576,8 +576,7 @@ impl NationalStore {
         }
         let mut touched: Vec<Touch> = Vec::new();
         let mut routed: Vec<DirectoryEntry> = Vec::new();
-        // The same rule that lets a site's stream pass over a record without calling this.
-        for r in records.into_iter().filter(|r| r.touches_directory()) {
+        for r in records {
             if let Some(a) = &r.announcement {
                 touched.push(Touch::Announcement(a.id));
                 continue;
