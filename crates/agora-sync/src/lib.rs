@@ -22,13 +22,6 @@ use std::time::Duration;
 pub const WINDOW: u32 = 2048;
 /// Most changes per `Records` message.
 pub const RECORDS_PER_MESSAGE: usize = 256;
-/// `Records` messages a site has sent and the national node not yet acknowledged: one
-/// being applied and one waiting behind it keep the national node busy, and whatever the
-/// site writes meanwhile waits here and goes in the next message, whole. Sending each of the
-/// site's batches as it became durable (a dozen records at the maximum rate) queued up to a
-/// window of them at the national node, which applies one message at a time: hundreds of
-/// milliseconds of queue at the site's maximum rate (docs/BENCHMARKS.md, issue 18).
-pub const MESSAGES_IN_FLIGHT: usize = 2;
 /// Each side sends a heartbeat this often on a quiet stream.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// A peer silent for this long is taken for dead and the stream is dropped: two missed

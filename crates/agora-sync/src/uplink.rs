@@ -23,7 +23,7 @@ use agora_store::{Store, StoreError, now_ms};
 use crate::link_error::describe_link_error;
 use crate::site_cert::{self, CertError, SiteKey};
 use crate::{
-    DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, MAX_BACKOFF, MESSAGES_IN_FLIGHT, RECORDS_PER_MESSAGE,
+    DEAD_AFTER, HANDSHAKE_TIMEOUT, HEARTBEAT, MAX_BACKOFF, RECORDS_PER_MESSAGE,
     SNAPSHOT_ACK_TIMEOUT, STABLE_AFTER, convert,
 };
 
@@ -389,15 +389,24 @@ async fn session(
     }
 }
 
-/// The last position of each `Records` message in flight, oldest first.
+/// `Records` messages a site has sent and the national node not yet acknowledged: one
+/// being applied and one waiting behind it keep the national node busy, and whatever the
+/// site writes meanwhile waits here and goes in the next message, whole. Sending each of the
+/// site's batches as it became durable (a dozen records at the maximum rate) queued up to a
+/// window of them at the national node, which applies one message at a time: hundreds of
+/// milliseconds of queue at the site's maximum rate (docs/BENCHMARKS.md, issue 18).
+const MESSAGES_IN_FLIGHT: usize = 2;
+
+/// The last position of each `Records` message in flight, oldest first: what a site may
+/// send next (the bench's synthetic sites send by it too).
 #[derive(Debug, Default)]
-struct InFlight(std::collections::VecDeque<u64>);
+pub struct InFlight(std::collections::VecDeque<u64>);
 
 impl InFlight {
     /// How many records the next message may carry, or `None` when nothing is to be sent
     /// yet: nothing new after `sent`, the window of `window` unacknowledged records full,
     /// or [`MESSAGES_IN_FLIGHT`] messages unacknowledged.
-    fn room(&self, sent: u64, acked: u64, head: u64, window: u64) -> Option<usize> {
+    pub fn room(&self, sent: u64, acked: u64, head: u64, window: u64) -> Option<usize> {
         let unacked = sent.saturating_sub(acked);
         if sent >= head || unacked >= window || self.0.len() >= MESSAGES_IN_FLIGHT {
             return None;
@@ -406,12 +415,13 @@ impl InFlight {
         Some(room.min(RECORDS_PER_MESSAGE))
     }
 
-    fn sent(&mut self, last: u64) {
+    /// A message up to `last` went out.
+    pub fn sent(&mut self, last: u64) {
         self.0.push_back(last);
     }
 
     /// The national node applied everything up to `acked`.
-    fn acked(&mut self, acked: u64) {
+    pub fn acked(&mut self, acked: u64) {
         while self.0.front().is_some_and(|&last| last <= acked) {
             self.0.pop_front();
         }

@@ -24,6 +24,7 @@ use pb::national_service_client::NationalServiceClient;
 use pb::site_service_client::SiteServiceClient;
 
 use agora_store::now_ms;
+use agora_sync::uplink::InFlight;
 use proc::{ADMIN, DESK, Node, ORGANISER, Pki};
 use stats::{Row, Samples};
 
@@ -828,11 +829,12 @@ async fn fan_in_with(
 
 /// A site as the protocol sees it, with `count` one-participant records to send: it says
 /// Hello, then sends its records as a site's uplink does when it has a backlog (as after a
-/// cut): `Records` of [`agora_sync::RECORDS_PER_MESSAGE`], at most
-/// [`agora_sync::MESSAGES_IN_FLIGHT`] of them unacknowledged.
+/// cut), by the uplink's own [`InFlight`].
 struct SyntheticSite {
     id: String,
     count: usize,
+    /// Records the national node lets a site have unacknowledged (its Welcome says).
+    window: u64,
     out: tokio::sync::mpsc::Sender<pb::FederateRequest>,
     inbound: tonic::Streaming<pb::FederateResponse>,
 }
@@ -844,7 +846,7 @@ impl SyntheticSite {
         token: &str,
         count: usize,
     ) -> anyhow::Result<SyntheticSite> {
-        let (out, rx) = tokio::sync::mpsc::channel(agora_sync::MESSAGES_IN_FLIGHT + 2);
+        let (out, rx) = tokio::sync::mpsc::channel(4);
         out.send(request(pb::federate_request::Msg::Hello(pb::Hello {
             site_id: id.into(),
             log_epoch: uuid::Uuid::new_v4().to_string(),
@@ -862,19 +864,20 @@ impl SyntheticSite {
             .federate(tokio_stream::wrappers::ReceiverStream::new(rx))
             .await?
             .into_inner();
-        loop {
+        let window = loop {
             match inbound.next().await {
                 Some(Ok(pb::FederateResponse {
-                    msg: Some(pb::federate_response::Msg::Welcome(_)),
-                })) => break,
+                    msg: Some(pb::federate_response::Msg::Welcome(w)),
+                })) => break u64::from(w.window.max(1)),
                 Some(Ok(_)) => {}
                 Some(Err(s)) => bail!("{id}: {}", s.message()),
                 None => bail!("{id}: stream ended before its Welcome"),
             }
-        }
+        };
         Ok(SyntheticSite {
             id: id.to_owned(),
             count,
+            window,
             out,
             inbound,
         })
@@ -886,7 +889,7 @@ impl SyntheticSite {
     async fn send_all(mut self, rate: Option<f64>) -> anyhow::Result<usize> {
         let (count, id) = (self.count as u64, self.id.clone());
         let (mut sent, mut acked) = (0u64, 0u64);
-        let mut in_flight = std::collections::VecDeque::new();
+        let mut flight = InFlight::default();
         let start = Instant::now();
         let mut tick = tokio::time::interval(Duration::from_millis(10));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -894,8 +897,8 @@ impl SyntheticSite {
             let due = rate.map_or(count, |r| {
                 count.min((start.elapsed().as_secs_f64() * r) as u64)
             });
-            while sent < due && in_flight.len() < agora_sync::MESSAGES_IN_FLIGHT {
-                let n = (due - sent).min(agora_sync::RECORDS_PER_MESSAGE as u64);
+            while let Some(room) = flight.room(sent, acked, due, self.window) {
+                let n = (due - sent).min(room as u64);
                 let changes = (sent + 1..=sent + n).map(participant_change).collect();
                 sent += n;
                 self.out
@@ -904,20 +907,18 @@ impl SyntheticSite {
                         head: 0,
                     })))
                     .await?;
-                in_flight.push_back(sent);
+                flight.sent(sent);
             }
             let answer = tokio::select! {
                 answer = self.inbound.next() => answer,
-                _ = tick.tick(), if sent < count => continue,
+                _ = tick.tick(), if rate.is_some() && sent < count => continue,
             };
             match answer {
                 Some(Ok(pb::FederateResponse {
                     msg: Some(pb::federate_response::Msg::Ack(a)),
                 })) => {
                     acked = acked.max(a.applied_seq);
-                    while in_flight.front().is_some_and(|&last| last <= acked) {
-                        in_flight.pop_front();
-                    }
+                    flight.acked(acked);
                 }
                 Some(Ok(_)) => {}
                 Some(Err(s)) => bail!("{id}: {}", s.message()),
