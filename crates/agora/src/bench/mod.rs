@@ -874,6 +874,28 @@ impl SyntheticSite {
                 None => bail!("{id}: stream ended before its Welcome"),
             }
         };
+        // Heartbeats as a site's uplink sends them, until this site is dropped: the node
+        // takes a silent site for dead (`DEAD_AFTER`), and each site waits for the others
+        // to join before it sends.
+        let weak = out.downgrade();
+        tokio::spawn(async move {
+            let mut beat = tokio::time::interval(agora_sync::HEARTBEAT);
+            loop {
+                beat.tick().await;
+                let Some(out) = weak.upgrade() else { break };
+                let beat = pb::Heartbeat {
+                    at_ms: now_ms(),
+                    position: count as u64,
+                };
+                if out
+                    .send(request(pb::federate_request::Msg::Heartbeat(beat)))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
         Ok(SyntheticSite {
             id: id.to_owned(),
             count,
