@@ -95,8 +95,8 @@ fn default_log_retention() -> u64 {
 /// Measured (docs/BENCHMARKS.md): with 1,024 a national node under 100 watchers that lag
 /// peaked near or above 256 MiB, most of it changes queued for the watchers; a watcher
 /// reads the durable log, so a shorter queue only makes a slow watcher read again later.
-/// As many records as the node keeps in memory for its watchers: a stream cut past them
-/// would have had to read the disk again.
+/// As many records as the node's ring holds at most (fewer when they are large): a stream
+/// cut past them would have had to read the disk again.
 fn default_watch_max_lag() -> u64 {
     agora_store::ring::RING_RECORDS as u64
 }

@@ -122,8 +122,8 @@ fn default_cache_mb() -> u64 {
 fn default_log_retention() -> u64 {
     1_000_000
 }
-/// As many records as the node keeps in memory for its watchers: a stream cut past them
-/// would have had to read the disk again.
+/// As many records as the node's ring holds at most (fewer when they are large): a stream
+/// cut past them would have had to read the disk again.
 fn default_watch_max_lag() -> u64 {
     agora_store::ring::RING_RECORDS as u64
 }

@@ -513,7 +513,7 @@ impl Store {
             pseudonym_key,
             log_retention: cfg.log_retention.max(1),
             durable: watch::Sender::new(last_seq),
-            ring: ring::Ring::new(ring::RING_RECORDS, last_seq),
+            ring: ring::Ring::new(ring::RING_RECORDS, ring::SITE_RING_BYTES, last_seq),
             first_retained: AtomicU64::new(first_seq),
             poisoned: AtomicBool::new(false),
         });

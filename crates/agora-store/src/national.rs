@@ -381,7 +381,11 @@ impl NationalStore {
             trees,
             retention: cfg.log_retention.max(1),
             durable: watch::Sender::new(last),
-            ring: crate::ring::Ring::new(crate::ring::RING_RECORDS, last),
+            ring: crate::ring::Ring::new(
+                crate::ring::RING_RECORDS,
+                crate::ring::NATIONAL_RING_BYTES,
+                last,
+            ),
             first_retained: AtomicU64::new(first),
             poisoned: AtomicBool::new(false),
         });
@@ -973,9 +977,14 @@ impl Tx<'_> {
         }
     }
     fn put<V: Serialize>(&self, n: N, key: &[u8], v: &V) -> Result<(), TxError> {
+        self.put_sized(n, key, v).map(drop)
+    }
+    /// [`Self::put`], returning the size of `v`'s encoding.
+    fn put_sized<V: Serialize>(&self, n: N, key: &[u8], v: &V) -> Result<usize, TxError> {
         self.wrote.set(true);
-        self.t.insert(n as usize, key, &encode(v)?);
-        Ok(())
+        let bytes = encode(v)?;
+        self.t.insert(n as usize, key, &bytes);
+        Ok(bytes.len())
     }
     fn u64(&self, k: &'static [u8]) -> Result<u64, TxError> {
         let v = self.t.get(N::Meta as usize, k)?.unwrap_or_default();
@@ -1065,8 +1074,8 @@ struct Committed {
     first: u64,
     /// The writes, for the write-ahead log and then sled.
     writes: Option<Writes>,
-    /// The national records appended, in order.
-    appended: Vec<NationalRecord>,
+    /// The national records appended, in order, each with its size in the log.
+    appended: Vec<(NationalRecord, usize)>,
     /// Whether earlier records were rewritten (names removed).
     unnamed: bool,
 }
@@ -1086,8 +1095,9 @@ struct NRows<'a, 'b> {
     garbage: Vec<Vec<u8>>,
     /// Names to remove from the national log, at the end of the batch.
     unnamings: Vec<Unnaming>,
-    /// The records appended, in order, for the watchers' ring.
-    appended: Vec<NationalRecord>,
+    /// The records appended, in order, for the watchers' ring, each with its size in the
+    /// log.
+    appended: Vec<(NationalRecord, usize)>,
 }
 
 impl NationalRows for NRows<'_, '_> {
@@ -1132,9 +1142,9 @@ impl NationalRows for NRows<'_, '_> {
                 key: r.position.to_string(),
             });
         }
-        self.tx.put(N::Log, &u64_key(r.position), r)?;
+        let weight = self.tx.put_sized(N::Log, &u64_key(r.position), r)?;
         self.last = r.position;
-        self.appended.push(r.clone());
+        self.appended.push((r.clone(), weight));
         Ok(())
     }
     fn drop_replica(&mut self, site: &SiteRecord) -> Result<(), TxError> {
@@ -1242,9 +1252,13 @@ impl Inner {
                 // rewritten log is read from the disk, where no removed name remains.
                 if c.unnamed {
                     self.ring.reset(c.last);
-                } else if let Some(first) = c.appended.first().map(|r| r.position) {
-                    self.ring
-                        .extend(first, c.appended.into_iter().map(Entry::new));
+                } else if let Some(first) = c.appended.first().map(|(r, _)| r.position) {
+                    self.ring.extend(
+                        first,
+                        c.appended
+                            .into_iter()
+                            .map(|(r, weight)| (Entry::new(r), weight)),
+                    );
                 }
                 self.durable.send_if_modified(|d| {
                     let changed = *d != c.last;

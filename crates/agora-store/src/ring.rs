@@ -11,16 +11,28 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 
-/// Records held by a node's ring: at a few hundred bytes each (about twice that once an
-/// entry holds its bytes on the wire), a few MiB, and several seconds of the highest rates
+/// Most records a node's ring holds, however small: a few seconds of the highest rates
 /// measured (docs/BENCHMARKS.md).
 pub const RING_RECORDS: usize = 8192;
 
-/// Positions `first ..= first + records.len() - 1`, contiguous.
+/// Most bytes of records a site's ring holds, counted as each record's encoding in the
+/// log: a record held in memory takes two to three times that (its decoded form, then its
+/// bytes on the wire once a watcher sent it). Records differ a hundredfold in size (a
+/// registration, a défi with its whole text), so a count alone bounds nothing: 8,192
+/// registrations held about 10 MiB of a site's memory (docs/BENCHMARKS.md).
+pub const SITE_RING_BYTES: usize = 1 << 20;
+
+/// The same for the national node, whose ring serves every national watcher and the
+/// fan-in of every site: its records are smaller and its memory target larger.
+pub const NATIONAL_RING_BYTES: usize = 4 << 20;
+
+/// Positions `first ..= first + records.len() - 1`, contiguous, each with its weight;
+/// `bytes` is the sum of the weights.
 #[derive(Debug)]
 struct Held<T> {
     first: u64,
-    records: VecDeque<Arc<T>>,
+    records: VecDeque<(Arc<T>, usize)>,
+    bytes: usize,
 }
 
 /// A record and the bytes a node sends for it, made once and shared by every stream
@@ -58,38 +70,52 @@ impl<T> Deref for Entry<T> {
     }
 }
 
+/// The recent records of a log, bounded both in records and in bytes: the oldest go first
+/// once either bound is passed (the newest record always stays, however large).
 #[derive(Debug)]
 pub struct Ring<T> {
     held: RwLock<Held<T>>,
-    capacity: usize,
+    max_records: usize,
+    max_bytes: usize,
 }
 
 impl<T> Ring<T> {
-    /// An empty ring whose next record is `last + 1` (the log's last durable position).
-    pub fn new(capacity: usize, last: u64) -> Self {
+    /// An empty ring whose next record is `last + 1` (the log's last durable position),
+    /// holding at most `max_records` records and `max_bytes` of their weights.
+    pub fn new(max_records: usize, max_bytes: usize, last: u64) -> Self {
         Ring {
             held: RwLock::new(Held {
                 first: last + 1,
-                records: VecDeque::with_capacity(capacity.max(1)),
+                records: VecDeque::new(),
+                bytes: 0,
             }),
-            capacity: capacity.max(1),
+            max_records: max_records.max(1),
+            max_bytes,
         }
     }
 
-    /// Appends the records at positions `first, first + 1, …`; the oldest ones go past
-    /// the capacity. Records that do not follow the ones held replace them (never a gap).
-    pub fn extend(&self, first: u64, records: impl IntoIterator<Item = T>) {
+    /// Appends the records at positions `first, first + 1, …`, each with its weight (its
+    /// size in bytes as the log stores it); the oldest ones go past the bounds. Records
+    /// that do not follow the ones held replace them (never a gap).
+    pub fn extend(&self, first: u64, records: impl IntoIterator<Item = (T, usize)>) {
         let mut held = self.held.write().unwrap_or_else(|e| e.into_inner());
         if first != held.first + held.records.len() as u64 {
             held.records.clear();
+            held.bytes = 0;
             held.first = first;
         }
-        for r in records {
-            if held.records.len() == self.capacity {
-                held.records.pop_front();
+        for (r, weight) in records {
+            held.bytes += weight;
+            held.records.push_back((Arc::new(r), weight));
+            while held.records.len() > self.max_records
+                || (held.bytes > self.max_bytes && held.records.len() > 1)
+            {
+                let Some((_, w)) = held.records.pop_front() else {
+                    break;
+                };
+                held.bytes -= w;
                 held.first += 1;
             }
-            held.records.push_back(Arc::new(r));
         }
     }
 
@@ -98,6 +124,7 @@ impl<T> Ring<T> {
     pub fn reset(&self, last: u64) {
         let mut held = self.held.write().unwrap_or_else(|e| e.into_inner());
         held.records.clear();
+        held.bytes = 0;
         held.first = last + 1;
     }
 
@@ -116,7 +143,7 @@ impl<T> Ring<T> {
                 .iter()
                 .skip(skip)
                 .take(limit.max(1))
-                .cloned()
+                .map(|(r, _)| Arc::clone(r))
                 .collect(),
         )
     }
@@ -130,11 +157,16 @@ mod tests {
         v.iter().map(|r| **r).collect()
     }
 
+    /// Records of one byte each: only the count bounds them.
+    fn light<T>(records: impl IntoIterator<Item = T>) -> impl Iterator<Item = (T, usize)> {
+        records.into_iter().map(|r| (r, 1))
+    }
+
     #[test]
     fn wraps_around_keeping_the_newest_in_order() {
-        let ring = Ring::new(4, 0);
-        ring.extend(1, 1..=3);
-        ring.extend(4, 4..=7);
+        let ring = Ring::new(4, 1 << 20, 0);
+        ring.extend(1, light(1..=3));
+        ring.extend(4, light(4..=7));
         // 1..=3 went past the capacity: positions 4..=7 remain.
         assert_eq!(positions(&ring.after(3, 10).unwrap()), vec![4, 5, 6, 7]);
         assert_eq!(positions(&ring.after(5, 10).unwrap()), vec![6, 7]);
@@ -144,23 +176,46 @@ mod tests {
     }
 
     #[test]
+    fn large_records_are_bounded_by_their_bytes() {
+        let ring = Ring::new(100, 1000, 0);
+        // Ten records of 100 bytes fill it; the eleventh pushes out the first.
+        ring.extend(1, (1..=11).map(|p| (p, 100)));
+        assert!(ring.after(0, 20).is_none(), "1 went past the bytes");
+        assert_eq!(
+            positions(&ring.after(1, 20).unwrap()),
+            (2..=11).collect::<Vec<_>>()
+        );
+        // One record of 950 bytes leaves room for none but itself.
+        ring.extend(12, [(12, 950)]);
+        assert_eq!(positions(&ring.after(11, 20).unwrap()), vec![12]);
+        assert!(ring.after(10, 20).is_none());
+        // A record larger than the whole budget is still held, alone.
+        ring.extend(13, [(13, 5000)]);
+        assert_eq!(positions(&ring.after(12, 20).unwrap()), vec![13]);
+        // Small records after it push it out once they need its room.
+        ring.extend(14, (14..=16).map(|p| (p, 10)));
+        assert_eq!(positions(&ring.after(13, 20).unwrap()), vec![14, 15, 16]);
+        assert!(ring.after(12, 20).is_none());
+    }
+
+    #[test]
     fn a_cursor_behind_the_ring_is_sent_to_the_disk() {
-        let ring = Ring::new(4, 10);
+        let ring = Ring::new(4, 1 << 20, 10);
         assert!(ring.after(10, 5).unwrap().is_empty());
         assert!(
             ring.after(9, 5).is_none(),
             "11 is the first the ring may hold"
         );
-        ring.extend(11, 11..=20);
+        ring.extend(11, light(11..=20));
         assert!(ring.after(15, 5).is_none(), "16 went past the capacity");
         assert_eq!(positions(&ring.after(16, 5).unwrap()), vec![17, 18, 19, 20]);
     }
 
     #[test]
     fn records_that_do_not_follow_start_it_over_without_a_gap() {
-        let ring = Ring::new(8, 0);
-        ring.extend(1, 1..=3);
-        ring.extend(6, 6..=7);
+        let ring = Ring::new(8, 1 << 20, 0);
+        ring.extend(1, light(1..=3));
+        ring.extend(6, light(6..=7));
         assert!(ring.after(3, 5).is_none(), "4 and 5 were never held");
         assert_eq!(positions(&ring.after(5, 5).unwrap()), vec![6, 7]);
         ring.reset(7);
@@ -169,14 +224,14 @@ mod tests {
             "a rewritten log is read from the disk"
         );
         assert!(ring.after(7, 5).unwrap().is_empty());
-        ring.extend(8, [8]);
+        ring.extend(8, light([8]));
         assert_eq!(positions(&ring.after(7, 5).unwrap()), vec![8]);
     }
 
     #[test]
     fn an_entry_is_encoded_once_and_its_bytes_shared() {
-        let ring = Ring::new(4, 0);
-        ring.extend(1, [Entry::new(1u64)]);
+        let ring = Ring::new(4, 1 << 20, 0);
+        ring.extend(1, light([Entry::new(1u64)]));
         let made = std::sync::atomic::AtomicUsize::new(0);
         let encode = |r: &u64| {
             made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
