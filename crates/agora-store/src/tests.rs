@@ -1630,3 +1630,76 @@ async fn a_listed_defi_is_found_by_its_site_and_number_until_its_site_is_dropped
         Some(listed)
     );
 }
+
+/// The watchers' ring is bounded by the bytes of its records as well as by their count:
+/// défis with their whole text push the oldest records out (those are read from the disk,
+/// whole), while registrations, the bulk of a site's log, are small enough that the count
+/// bounds them first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ring_holds_recent_records_within_its_bytes() {
+    use crate::ring::{RING_RECORDS, SITE_RING_BYTES};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&config(dir.path())).unwrap());
+    let row = |seq: u64| {
+        store
+            .inner
+            .tree(T::Log)
+            .get(u64_key(seq))
+            .unwrap()
+            .unwrap()
+            .len()
+    };
+    let long = ChallengeFields {
+        description: "é".repeat(agora_model::limits::challenge::MAX_DESCRIPTION),
+        ..fields(10)
+    };
+    let first = store.info().unwrap().last_seq + 1;
+    for n in 1..=150 {
+        let cmd = Command::CreateChallenge {
+            number: Some(n),
+            fields: long.clone(),
+        };
+        store
+            .submit(&Uuid::new_v4().to_string(), cmd)
+            .await
+            .unwrap();
+    }
+    let last = store.info().unwrap().last_seq;
+    let defi = row(last);
+    assert!(150 * defi > SITE_RING_BYTES, "the défis outweigh the ring");
+    assert!(
+        store.recent_log(first - 1, 1).is_none(),
+        "the first défi went past the ring's bytes"
+    );
+    let fit = (SITE_RING_BYTES / defi) as u64;
+    let held = store.recent_log(last - fit + 1, 1000).unwrap();
+    assert_eq!(held.len() as u64, fit - 1, "as many as fit in its bytes");
+    let all = store.read_log(first - 1, 1000).unwrap();
+    assert_eq!(all.len(), 150, "the disk holds them all");
+
+    // Registrations as desks send them, with UUID request ids.
+    let before = store.info().unwrap().last_seq;
+    let mut people = Vec::new();
+    for i in 0..32 {
+        let rid = Uuid::new_v4().to_string();
+        people.push(participant(&store, &rid, &format!("Personne {i}")).await);
+    }
+    for p in &people {
+        let cmd = Command::Register {
+            participant: *p,
+            challenge: 1,
+            move_: false,
+        };
+        store
+            .submit(&Uuid::new_v4().to_string(), cmd)
+            .await
+            .unwrap();
+    }
+    let last = store.info().unwrap().last_seq;
+    let heaviest = (before + 1..=last).map(row).max().unwrap();
+    assert!(
+        heaviest * RING_RECORDS <= SITE_RING_BYTES,
+        "{heaviest} bytes: {RING_RECORDS} people or registrations fit in the ring's bytes"
+    );
+    assert_eq!(store.recent_log(before, 1000).unwrap().len(), 64);
+}
