@@ -360,11 +360,7 @@ impl Inner {
                     continue;
                 }
                 match apply(&mut rows, &job.cmd, fresh) {
-                    Ok((outcome, mut events)) => {
-                        // The change stays in the watchers' ring: without the room its
-                        // list grew into (four events' worth for one), 8,192 registrations
-                        // held 6 MiB more of a site's memory (docs/BENCHMARKS.md).
-                        events.shrink_to_fit();
+                    Ok((outcome, events)) => {
                         for e in &events {
                             if let agora_model::Event::ParticipantErased(id) = e {
                                 // Same batch as the erasure: the purge is never forgotten.
@@ -393,6 +389,11 @@ impl Inner {
                             let value = codec::chain_change(previous, &mut change)?;
                             chain = Some(change.hash);
                             rows.put_raw(T::Log, &u64_key(last_seq), &value)?;
+                            // The change goes on to the watchers' ring: without the room
+                            // its list grew into (four events' worth for one), 8,192
+                            // registrations held 6 MiB more of a site's memory
+                            // (docs/BENCHMARKS.md).
+                            change.events.shrink_to_fit();
                             changes.push((change, value.len()));
                         }
                         let number = requests.next() + new_answers.len() as u64;

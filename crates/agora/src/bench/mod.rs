@@ -846,6 +846,7 @@ impl SyntheticSite {
         token: &str,
         count: usize,
     ) -> anyhow::Result<SyntheticSite> {
+        // The uplink's two `Records` in flight, a heartbeat, one spare.
         let (out, rx) = tokio::sync::mpsc::channel(4);
         out.send(request(pb::federate_request::Msg::Hello(pb::Hello {
             site_id: id.into(),
