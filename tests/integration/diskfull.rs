@@ -104,6 +104,7 @@ async fn consistent(site: &ChildSite, acked: &[String]) {
     let mut feed = c
         .watch_changes(pb::WatchChangesRequest {
             after_seq: info.last_seq.saturating_sub(3),
+            batched: false,
         })
         .await
         .expect("the feed is served")

@@ -141,6 +141,7 @@ async fn three_sites_registering_concurrently_converge_on_the_national_node() {
             after_position: 0,
             from_now: false,
             site_ids: vec!["cluny".into()],
+            batched: false,
         })
         .await
         .expect("watch")
@@ -148,6 +149,7 @@ async fn three_sites_registering_concurrently_converge_on_the_national_node() {
     let mut seen = 0;
     while let Some(item) = feed.next().await {
         match item.expect("watch item").item {
+            Some(pb::watch_response::Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(pb::watch_response::Item::Change(c)) => {
                 assert_eq!(c.site_id, "cluny");
                 for e in c.events {
@@ -670,6 +672,7 @@ async fn the_national_feed_resumes_from_a_position_and_partners_join_under_traff
         .into_inner();
     loop {
         match feed.message().await.expect("item").expect("open").item {
+            Some(pb::watch_response::Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(pb::watch_response::Item::Change(c)) => positions.push(c.position),
             Some(pb::watch_response::Item::Progress(p)) => {
                 assert_eq!(p.position, *positions.last().expect("some"));
@@ -918,6 +921,7 @@ async fn a_site_whose_log_was_pruned_past_the_national_position_resyncs_by_snaps
     let mut resets = 0;
     loop {
         match feed.message().await.expect("item").expect("open").item {
+            Some(pb::watch_response::Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(pb::watch_response::Item::Change(c)) => resets += usize::from(c.site_reset),
             Some(pb::watch_response::Item::Progress(_)) => break,
             None => {}

@@ -525,6 +525,7 @@ async fn national_log(
             after_position: 0,
             from_now: false,
             site_ids: vec![site.into()],
+            batched: false,
         })
         .await
         .expect("watch")

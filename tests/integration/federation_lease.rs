@@ -367,7 +367,10 @@ async fn assert_owner_log_within(owner: &TestSite, number: u32, capacity: u32) {
     use pb::event::Event as E;
     let mut feed = owner
         .organiser()
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
         .await
         .expect("the owner's log")
         .into_inner();

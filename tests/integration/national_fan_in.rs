@@ -95,6 +95,7 @@ async fn national_log(admin: &mut NationalClient) -> BTreeMap<String, Vec<u64>> 
             after_position: 0,
             from_now: false,
             site_ids: vec![],
+            batched: true,
         })
         .await
         .expect("watch")
@@ -103,15 +104,20 @@ async fn national_log(admin: &mut NationalClient) -> BTreeMap<String, Vec<u64>> 
     let mut position = 0;
     within("the national log to be read", async {
         while position < end {
-            match feed.message().await.expect("feed").expect("feed open").item {
-                Some(pb::watch_response::Item::Change(c)) => {
-                    position = c.position;
-                    if !c.events.is_empty() {
-                        seen.entry(c.site_id).or_default().push(c.site_seq);
-                    }
+            let changes = match feed.message().await.expect("feed").expect("feed open").item {
+                Some(pb::watch_response::Item::Changes(cs)) => cs.changes,
+                Some(pb::watch_response::Item::Change(c)) => vec![c],
+                Some(pb::watch_response::Item::Progress(p)) => {
+                    position = position.max(p.position);
+                    continue;
                 }
-                Some(pb::watch_response::Item::Progress(p)) => position = position.max(p.position),
-                None => {}
+                None => continue,
+            };
+            for c in changes {
+                position = c.position;
+                if !c.events.is_empty() {
+                    seen.entry(c.site_id).or_default().push(c.site_seq);
+                }
             }
         }
     })

@@ -49,6 +49,7 @@ async fn fed_names(n: &mut NationalClient) -> Vec<String> {
     let mut out = Vec::new();
     loop {
         match feed.message().await.expect("item").expect("open").item {
+            Some(pb::watch_response::Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(pb::watch_response::Item::Change(c)) => {
                 for e in c.events.into_iter().filter_map(|e| e.event) {
                     if let pb::event::Event::ParticipantUpserted(p) = e

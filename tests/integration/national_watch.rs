@@ -1,7 +1,7 @@
 //! The national `Watch` as served with each record's answer encoded once and shared by
 //! every stream (issue 18): a stream with a site filter, one without and one reading the
-//! disk after a restart get the same changes, and the call keeps its checks (a token, a
-//! position the log holds) and its statuses.
+//! disk after a restart get the same changes, one change per answer or `batched`, and the
+//! call keeps its checks (a token, a position the log holds) and its statuses.
 
 use agora_proto::v1 as pb;
 use pb::watch_response::Item;
@@ -13,32 +13,42 @@ use crate::federation::{next_ack, participant_change, raw_join};
 /// Records each site sends.
 const PER_SITE: u64 = 30;
 
-/// The changes a stream sends until it has told everything up to `end`, in order.
+/// The changes a stream sends until it has told everything up to `end`, in order, and the
+/// most changes one answer held.
 async fn changes_until(
     feed: &mut tonic::Streaming<pb::WatchResponse>,
     end: u64,
-) -> Vec<pb::NationalChange> {
+) -> (Vec<pb::NationalChange>, usize) {
     let mut changes = Vec::new();
-    let mut position = 0;
+    let (mut position, mut most) = (0, 0);
     within("the feed to reach the end of the log", async {
         while position < end {
-            match feed.message().await.expect("feed").expect("feed open").item {
-                Some(Item::Change(c)) => {
-                    assert!(
-                        c.position > position,
-                        "in order: {} after {position}",
-                        c.position
-                    );
-                    position = c.position;
-                    changes.push(c);
+            let answer = match feed.message().await.expect("feed").expect("feed open").item {
+                Some(Item::Change(c)) => vec![c],
+                Some(Item::Changes(cs)) => {
+                    assert!(!cs.changes.is_empty(), "an answer of no changes");
+                    cs.changes
                 }
-                Some(Item::Progress(p)) => position = position.max(p.position),
+                Some(Item::Progress(p)) => {
+                    position = position.max(p.position);
+                    continue;
+                }
                 None => panic!("an empty answer"),
+            };
+            most = most.max(answer.len());
+            for c in answer {
+                assert!(
+                    c.position > position,
+                    "in order: {} after {position}",
+                    c.position
+                );
+                position = c.position;
+                changes.push(c);
             }
         }
     })
     .await;
-    changes
+    (changes, most)
 }
 
 fn watch_from(after_position: u64, sites: &[&str]) -> pb::WatchRequest {
@@ -46,6 +56,14 @@ fn watch_from(after_position: u64, sites: &[&str]) -> pb::WatchRequest {
         after_position,
         from_now: false,
         site_ids: sites.iter().map(|s| (*s).to_owned()).collect(),
+        batched: false,
+    }
+}
+
+fn batched_from(after_position: u64, sites: &[&str]) -> pb::WatchRequest {
+    pb::WatchRequest {
+        batched: true,
+        ..watch_from(after_position, sites)
     }
 }
 
@@ -89,7 +107,7 @@ async fn watchers_with_and_without_a_site_filter_and_from_the_disk_get_the_same_
         assert_eq!(acked, PER_SITE, "{site}");
     }
     let end = national_end(&mut admin).await;
-    let all = changes_until(&mut everything, end).await;
+    let (all, _) = changes_until(&mut everything, end).await;
     // Opened afterwards, with a filter: the same records from memory, fewer of them.
     let mut viewer = national_client(&national.channel, Some(VIEWER));
     let mut only_cluny = viewer
@@ -97,7 +115,8 @@ async fn watchers_with_and_without_a_site_filter_and_from_the_disk_get_the_same_
         .await
         .expect("watch cluny")
         .into_inner();
-    let cluny = changes_until(&mut only_cluny, end).await;
+    let (cluny, one) = changes_until(&mut only_cluny, end).await;
+    assert_eq!(one, 1, "one change per answer unless batched");
     let expected: Vec<_> = all
         .iter()
         .filter(|c| c.site_id == "cluny")
@@ -113,6 +132,17 @@ async fn watchers_with_and_without_a_site_filter_and_from_the_disk_get_the_same_
         cluny, expected,
         "a filtered stream: the same changes, the others left out"
     );
+    // Batched, from memory: the same changes, several to an answer.
+    for (sites, expected) in [(&[][..], &all), (&["cluny"][..], &expected)] {
+        let mut batched = viewer
+            .watch(batched_from(0, sites))
+            .await
+            .expect("watch batched")
+            .into_inner();
+        let (got, most) = changes_until(&mut batched, end).await;
+        assert_eq!(&got, expected, "batched, sites {sites:?}");
+        assert!(most > 1, "several changes to an answer: {most}");
+    }
 
     // A restarted node holds nothing in memory: a stream from the start reads the disk.
     national.stop().await;
@@ -124,10 +154,18 @@ async fn watchers_with_and_without_a_site_filter_and_from_the_disk_get_the_same_
         .expect("watch after the restart")
         .into_inner();
     assert_eq!(
-        changes_until(&mut from_disk, end).await,
+        changes_until(&mut from_disk, end).await.0,
         all,
         "read from the disk"
     );
+    let mut batched_from_disk = admin
+        .watch(batched_from(0, &[]))
+        .await
+        .expect("watch batched after the restart")
+        .into_inner();
+    let (got, most) = changes_until(&mut batched_from_disk, end).await;
+    assert_eq!(got, all, "batched, read from the disk");
+    assert!(most > 1, "several changes to an answer: {most}");
 
     // The call's checks and statuses are the generated path's.
     let mut anonymous = national_client(&national.channel, None);

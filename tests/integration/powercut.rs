@@ -225,6 +225,7 @@ async fn verify(site: &ChildSite, acked: &Shared) {
     let mut feed = c
         .watch_changes(pb::WatchChangesRequest {
             after_seq: info.last_seq.saturating_sub(5),
+            batched: false,
         })
         .await
         .expect("watch")

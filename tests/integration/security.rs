@@ -104,9 +104,12 @@ async fn change_feeds_past_the_limit_per_client_get_resource_exhausted() {
     let site = TestSite::start(cfg).await;
     let mut org = site.organiser();
     let watch = |mut c: Client| async move {
-        c.watch_changes(pb::WatchChangesRequest { after_seq: 0 })
-            .await
-            .map(tonic::Response::into_inner)
+        c.watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
+        .await
+        .map(tonic::Response::into_inner)
     };
     let first = watch(org.clone()).await.expect("first feed");
     // A second connection from the same address counts too.
@@ -138,9 +141,12 @@ async fn calls_past_the_limit_per_connection_get_resource_exhausted() {
     let ch = channel(site.addr).await;
     let mut org = client(&ch, Some(ORGANISER));
     let open = |mut c: Client| async move {
-        c.watch_changes(pb::WatchChangesRequest { after_seq: 0 })
-            .await
-            .map(tonic::Response::into_inner)
+        c.watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
+        .await
+        .map(tonic::Response::into_inner)
     };
     let first = open(org.clone()).await.expect("first stream");
     let _second = open(org.clone()).await.expect("second stream");

@@ -107,8 +107,11 @@ async fn tokens_and_roles() {
     );
     expect_code(
         "desk watches changes",
-        desk.watch_changes(pb::WatchChangesRequest { after_seq: 0 })
-            .await,
+        desk.watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
+        .await,
         Code::PermissionDenied,
         "organiser",
     );
@@ -519,8 +522,11 @@ async fn bad_input_on_every_rpc_is_refused_with_the_field_named_and_nothing_writ
     );
     expect_code(
         "watch ahead",
-        org.watch_changes(pb::WatchChangesRequest { after_seq: 1_000 })
-            .await,
+        org.watch_changes(pb::WatchChangesRequest {
+            after_seq: 1_000,
+            batched: false,
+        })
+        .await,
         Code::OutOfRange,
         "ahead",
     );

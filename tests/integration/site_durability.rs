@@ -149,13 +149,19 @@ async fn kill_9_during_load_loses_no_acknowledged_registration() {
     assert_eq!(active, info.registrations as usize);
     // The log is contiguous after the crash.
     let mut s = org
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
         .await
         .expect("watch")
         .into_inner();
     let mut next = 1;
     loop {
         match s.message().await.expect("item").expect("open").item {
+            Some(pb::watch_changes_response::Item::Changes(_)) => {
+                panic!("a batched answer, not asked for")
+            }
             Some(pb::watch_changes_response::Item::Change(c)) => {
                 assert_eq!(c.seq, next);
                 next += 1;

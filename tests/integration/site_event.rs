@@ -413,13 +413,17 @@ async fn conference_seats_waitlist_check_in_and_cancel_go_through_the_registrati
 
     // Every step is in the change feed.
     let mut feed = org
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
         .await
         .expect("watch")
         .into_inner();
     let mut conference_seen = false;
     loop {
         match feed.message().await.expect("item").expect("open").item {
+            Some(Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(Item::Change(c)) => {
                 conference_seen |= c
                     .events

@@ -361,7 +361,10 @@ async fn a_site_runs_the_whole_three_day_event_from_the_seed() {
     }
     // Every kind of change is in the feed.
     let mut feed = org
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
         .await
         .expect("watch")
         .into_inner();
@@ -370,6 +373,7 @@ async fn a_site_runs_the_whole_three_day_event_from_the_seed() {
     loop {
         use pb::watch_changes_response::Item;
         match feed.message().await.expect("item").expect("open").item {
+            Some(Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(Item::Change(c)) => {
                 for e in c.events.iter().filter_map(|e| e.event.as_ref()) {
                     use pb::event::Event as E;

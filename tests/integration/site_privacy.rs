@@ -69,13 +69,17 @@ fn forget(id: &str) -> pb::ForgetParticipantRequest {
 /// The whole change log, read through `WatchChanges` until caught up.
 async fn whole_log(c: &mut Client) -> Vec<pb::Change> {
     let mut s = c
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
         .await
         .expect("watch")
         .into_inner();
     let mut out = Vec::new();
     loop {
         match s.message().await.expect("item").expect("open").item {
+            Some(Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(Item::Change(c)) => out.push(c),
             Some(Item::CaughtUp(_)) => return out,
             None => panic!("empty item"),
@@ -415,6 +419,7 @@ async fn national_events(n: &mut NationalClient, id: &str) -> Vec<pb::event::Eve
             after_position: 0,
             from_now: false,
             site_ids: vec![id.to_owned()],
+            batched: false,
         })
         .await
         .expect("watch")
@@ -422,6 +427,7 @@ async fn national_events(n: &mut NationalClient, id: &str) -> Vec<pb::event::Eve
     let mut out = Vec::new();
     while let Some(item) = feed.next().await {
         match item.expect("watch item").item {
+            Some(pb::watch_response::Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(pb::watch_response::Item::Change(c)) => {
                 out.extend(c.events.into_iter().filter_map(|e| e.event));
             }

@@ -18,6 +18,7 @@ async fn read_until_caught_up(s: &mut Streaming<pb::WatchChangesResponse>) -> (V
             .expect("stream open")
             .item;
         match item {
+            Some(Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(Item::Change(c)) => seqs.push(c.seq),
             Some(Item::CaughtUp(c)) => return (seqs, c.seq),
             None => panic!("empty item"),
@@ -51,7 +52,10 @@ async fn backlog_then_live_changes_and_resume_from_a_position() {
     register(&mut org, &p, 1).await;
 
     let mut s = org
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
         .await
         .expect("watch")
         .into_inner();
@@ -83,7 +87,10 @@ async fn backlog_then_live_changes_and_resume_from_a_position() {
 
     // Resume from a position: exactly the changes after it.
     let mut s = org
-        .watch_changes(pb::WatchChangesRequest { after_seq: 3 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 3,
+            batched: false,
+        })
         .await
         .expect("resume")
         .into_inner();
@@ -105,7 +112,10 @@ async fn a_watcher_that_does_not_read_never_slows_writers_and_misses_nothing() {
     // so that not reading soon stops the server from sending.
     let mut watcher = client(&slow_reader_channel(site.addr).await, Some(ORGANISER));
     let mut s = watcher
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
         .await
         .expect("watch")
         .into_inner();
@@ -123,6 +133,7 @@ async fn a_watcher_that_does_not_read_never_slows_writers_and_misses_nothing() {
     within("the watcher to catch up", async {
         while seqs.last() != Some(&2001) {
             match s.message().await.expect("item").expect("open").item {
+                Some(Item::Changes(_)) => panic!("a batched answer, not asked for"),
                 Some(Item::Change(c)) => seqs.push(c.seq),
                 Some(Item::CaughtUp(_)) | None => {}
             }
@@ -143,7 +154,10 @@ async fn positions_older_than_the_retained_log_get_out_of_range_never_a_gap() {
     let mut org = site.organiser();
     // A watcher from the start that falls behind retention while it does not read.
     let mut slow = client(&slow_reader_channel(site.addr).await, Some(ORGANISER))
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
         .await
         .expect("watch")
         .into_inner();
@@ -162,14 +176,20 @@ async fn positions_older_than_the_retained_log_get_out_of_range_never_a_gap() {
     );
 
     let err = org
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: false,
+        })
         .await
         .expect_err("pruned position");
     assert_eq!(err.code(), Code::OutOfRange);
     assert!(err.message().contains("retained"), "{}", err.message());
     let from = info.first_retained_seq - 1;
     let mut s = org
-        .watch_changes(pb::WatchChangesRequest { after_seq: from })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: from,
+            batched: false,
+        })
         .await
         .expect("oldest retained")
         .into_inner();
@@ -184,6 +204,7 @@ async fn positions_older_than_the_retained_log_get_out_of_range_never_a_gap() {
     within("the slow watcher to catch up", async {
         while seen.last() != Some(&3001) {
             match slow.message().await.expect("item").expect("open").item {
+                Some(Item::Changes(_)) => panic!("a batched answer, not asked for"),
                 Some(Item::Change(c)) => seen.push(c.seq),
                 Some(Item::CaughtUp(_)) | None => {}
             }

@@ -1,7 +1,7 @@
 //! Fairness of the change feeds under load: a reading watcher gets every record, in order,
 //! while many others never read; a watcher that stops reading is cut with the position to
 //! resume from, and resuming there loses and repeats nothing. National `Watch` and a
-//! site's `WatchChanges` alike.
+//! site's `WatchChanges` alike, one change per answer or `batched`.
 
 use agora_proto::v1 as pb;
 use pb::watch_changes_response::Item as SiteItem;
@@ -14,7 +14,7 @@ use crate::federation::{load, setup_challenges};
 /// What a cut stream carried: the positions of its changes, then the status it ended with.
 async fn drain_until_error<T>(
     s: &mut Streaming<T>,
-    position: impl Fn(T) -> Option<u64>,
+    position: impl Fn(T) -> Vec<u64>,
 ) -> (Vec<u64>, Status) {
     let mut seen = Vec::new();
     let err = within("the stream to be cut", async {
@@ -50,17 +50,28 @@ fn resume_after(err: &Status) -> u64 {
     p
 }
 
-fn national_position(m: pb::WatchResponse) -> Option<u64> {
+/// The positions of the changes an answer holds (none, one, or several when batched).
+fn national_position(m: pb::WatchResponse) -> Vec<u64> {
     match m.item {
-        Some(Item::Change(c)) => Some(c.position),
-        _ => None,
+        Some(Item::Change(c)) => vec![c.position],
+        Some(Item::Changes(cs)) => cs.changes.iter().map(|c| c.position).collect(),
+        _ => Vec::new(),
     }
 }
 
-fn site_seq(m: pb::WatchChangesResponse) -> Option<u64> {
+fn site_seq(m: pb::WatchChangesResponse) -> Vec<u64> {
     match m.item {
-        Some(SiteItem::Change(c)) => Some(c.seq),
-        _ => None,
+        Some(SiteItem::Change(c)) => vec![c.seq],
+        Some(SiteItem::Changes(cs)) => cs.changes.iter().map(|c| c.seq).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Watch the whole national log from its start, `batched` or not.
+fn national_watch(batched: bool) -> pb::WatchRequest {
+    pb::WatchRequest {
+        batched,
+        ..Default::default()
     }
 }
 
@@ -78,13 +89,14 @@ async fn a_reading_national_watcher_gets_every_record_while_fifty_never_read() {
     .await;
     let mut admin = national.client();
     let mut hanging = Vec::new();
-    for _ in 0..50 {
+    for i in 0..50 {
         // Each on its own connection, as dashboards are: streams that share one would also
-        // share its window, which only the first of them to be read could then free.
+        // share its window, which only the first of them to be read could then free. Half
+        // of them batched.
         let idle = slow_reader_channel(national.addr).await;
         hanging.push(
             national_client(&idle, Some(VIEWER))
-                .watch(pb::WatchRequest::default())
+                .watch(national_watch(i % 2 == 1))
                 .await
                 .expect("watch")
                 .into_inner(),
@@ -161,8 +173,9 @@ async fn a_national_watcher_that_stops_reading_is_cut_and_resumes_without_loss_o
     })
     .await;
     let mut admin = national.client();
+    // Batched: what the stream had queued when it was cut is whole answers.
     let mut slow = national_client(&slow_reader_channel(national.addr).await, Some(VIEWER))
-        .watch(pb::WatchRequest::default())
+        .watch(national_watch(true))
         .await
         .expect("watch")
         .into_inner();
@@ -178,6 +191,7 @@ async fn a_national_watcher_that_stops_reading_is_cut_and_resumes_without_loss_o
     let mut resumed = national_client(&national.channel, Some(VIEWER))
         .watch(pb::WatchRequest {
             after_position: p,
+            batched: true,
             ..Default::default()
         })
         .await
@@ -212,18 +226,24 @@ async fn a_site_watcher_that_stops_reading_is_cut_and_resumes_while_a_reader_get
     cfg.log_retention = 100_000;
     let site = TestSite::start(cfg).await;
     let mut hanging = Vec::new();
-    for _ in 0..20 {
+    for i in 0..20 {
         let idle = slow_reader_channel(site.addr).await;
         hanging.push(
             client(&idle, Some(ORGANISER))
-                .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+                .watch_changes(pb::WatchChangesRequest {
+                    after_seq: 0,
+                    batched: i % 2 == 1,
+                })
                 .await
                 .expect("watch")
                 .into_inner(),
         );
     }
     let mut reader = client(&channel(site.addr).await, Some(ORGANISER))
-        .watch_changes(pb::WatchChangesRequest { after_seq: 0 })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: 0,
+            batched: true,
+        })
         .await
         .expect("watch")
         .into_inner();
@@ -257,7 +277,10 @@ async fn a_site_watcher_that_stops_reading_is_cut_and_resumes_while_a_reader_get
     let (mut all, p) = cuts.swap_remove(0);
     let mut resumed = site
         .organiser()
-        .watch_changes(pb::WatchChangesRequest { after_seq: p })
+        .watch_changes(pb::WatchChangesRequest {
+            after_seq: p,
+            batched: false,
+        })
         .await
         .expect("resume")
         .into_inner();

@@ -51,6 +51,7 @@ async fn national_log(n: &mut NationalClient) -> Vec<pb::NationalChange> {
             .expect("a feed item")
             .expect("a feed item, not an error");
         match item.item {
+            Some(pb::watch_response::Item::Changes(_)) => panic!("a batched answer, not asked for"),
             Some(pb::watch_response::Item::Change(c)) => {
                 at = c.position;
                 out.push(c);

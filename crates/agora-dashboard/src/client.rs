@@ -129,6 +129,8 @@ async fn session(
     let mut feed = client
         .watch(pb::WatchRequest {
             after_position: after,
+            // A busy log's changes a few answers at a time, applied under one lock each.
+            batched: true,
             ..Default::default()
         })
         .await?
@@ -148,6 +150,13 @@ async fn session(
             item = feed.next() => match item {
                 Some(Ok(pb::WatchResponse { item: Some(pb::watch_response::Item::Change(c)) })) => {
                     with(board, |b| b.apply(&c));
+                }
+                Some(Ok(pb::WatchResponse { item: Some(pb::watch_response::Item::Changes(cs)) })) => {
+                    with(board, |b| {
+                        for c in &cs.changes {
+                            b.apply(c);
+                        }
+                    });
                 }
                 Some(Ok(_)) => {}
                 Some(Err(s)) => return Err(s.into()),

@@ -277,6 +277,7 @@ impl EncodedCall for National {
         }
         let feed = WatchFeed {
             store: Arc::clone(&self.store),
+            batched: r.batched,
             sites: r.site_ids.into_iter().collect(),
             follower: self.followers.join(after),
         };
@@ -836,10 +837,16 @@ impl Session {
 /// One `Watch` stream's view of the national log: the records of its sites, as messages.
 struct WatchFeed {
     store: Arc<NationalStore>,
+    /// The changes ready go together (`WatchResponse.changes`).
+    batched: bool,
     sites: HashSet<String>,
     /// Counts the stream while it lives, with its position.
     follower: agora_sync::metrics::Follower,
 }
+
+/// `WatchResponse.changes`, the field of the answer that holds several changes (its
+/// `change` is field 1, as `wire::together` needs).
+const WATCH_CHANGES_FIELD: u32 = 3;
 
 /// The answer for a record, encoded: the same for every stream that sends it.
 fn change_message(r: &NationalRecord) -> Bytes {
@@ -855,7 +862,6 @@ fn change_message(r: &NationalRecord) -> Bytes {
 /// issue 18).
 impl Feed for WatchFeed {
     type Record = Entry<NationalRecord>;
-    type Msg = Bytes;
     const NODE: &'static str = "the national node";
 
     fn recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<Entry<NationalRecord>>>> {
@@ -875,6 +881,10 @@ impl Feed for WatchFeed {
 
     fn message(&self, r: &Entry<NationalRecord>) -> Option<Bytes> {
         (self.sites.is_empty() || self.sites.contains(&r.site_id)).then(|| r.wire(change_message))
+    }
+
+    fn batch_field(&self) -> Option<u32> {
+        self.batched.then_some(WATCH_CHANGES_FIELD)
     }
 
     fn caught_up(&self, position: u64) -> Bytes {

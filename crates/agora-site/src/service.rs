@@ -805,7 +805,8 @@ impl EncodedCall for Site {
         req: Request<pb::WatchChangesRequest>,
     ) -> Result<Response<EncodedStream>, Status> {
         self.tokens.require(req.metadata(), Role::Organiser)?;
-        let after = req.into_inner().after_seq;
+        let r = req.into_inner();
+        let after = r.after_seq;
         let last = *self.store.durable_seq().borrow();
         if after > last {
             return Err(Status::out_of_range(format!(
@@ -819,6 +820,7 @@ impl EncodedCall for Site {
         // is cut once it falls too far behind.
         let feed = ChangeFeed {
             store: Arc::clone(&self.store),
+            batched: r.batched,
         };
         Ok(Response::new(self.watchers.open(
             feed,
@@ -831,7 +833,13 @@ impl EncodedCall for Site {
 /// The site's log as a `WatchChanges` stream reads it.
 struct ChangeFeed {
     store: Arc<Store>,
+    /// The changes ready go together (`WatchChangesResponse.changes`).
+    batched: bool,
 }
+
+/// `WatchChangesResponse.changes`, the field of the answer that holds several changes
+/// (its `change` is field 1, as `wire::together` needs).
+const WATCH_CHANGES_FIELD: u32 = 3;
 
 /// The answer for a change, encoded: the same for every stream that sends it.
 fn change_message(c: &m::Change) -> Bytes {
@@ -845,7 +853,6 @@ fn change_message(c: &m::Change) -> Bytes {
 /// doing it once per stream was measurable site CPU (docs/BENCHMARKS.md, issue 18).
 impl Feed for ChangeFeed {
     type Record = Entry<m::Change>;
-    type Msg = Bytes;
     const NODE: &'static str = "the site node";
 
     fn recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<Entry<m::Change>>>> {
@@ -865,6 +872,10 @@ impl Feed for ChangeFeed {
 
     fn message(&self, c: &Entry<m::Change>) -> Option<Bytes> {
         Some(c.wire(change_message))
+    }
+
+    fn batch_field(&self) -> Option<u32> {
+        self.batched.then_some(WATCH_CHANGES_FIELD)
     }
 
     fn caught_up(&self, seq: u64) -> Bytes {

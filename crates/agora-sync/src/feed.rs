@@ -1,24 +1,31 @@
 //! One change-feed stream (a national `Watch`, a site's `WatchChanges`): a cursor over the
 //! node's log that reads the recent records every stream shares in memory (the store's
-//! ring), the disk only when it is behind them, and sends into its own bounded buffer. A
-//! stream whose buffer stays full while the log grows by `max_lag` records is cut with
-//! `RESOURCE_EXHAUSTED` naming the position to resume from (everything up to it was
-//! queued before the status): a client that does not read holds its buffer and nothing
-//! else, and never slows the others.
+//! ring), the disk only when it is behind them, and sends into its own buffer, bounded in
+//! answers and in bytes; a `batched` stream sends the changes ready together, as one
+//! answer (`wire::together`), not one answer each. A stream whose buffer stays full while
+//! the log grows by `max_lag` records is cut with `RESOURCE_EXHAUSTED` naming the position
+//! to resume from (everything up to it was queued before the status): a client that does
+//! not read holds its buffer and nothing else, and never slows the others.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
-use tokio_stream::wrappers::ReceiverStream;
+use bytes::Bytes;
+use tokio::sync::{Semaphore, mpsc, watch};
 use tonic::Status;
 
 use agora_store::StoreError;
 
 use crate::uplink::stopped;
+use crate::wire;
 
 /// Records taken per step, from memory or the disk.
 const READ_CHUNK: usize = 128;
+/// The most bytes of changes one answer of a `batched` stream holds (a single change
+/// may be larger, and goes alone), well under the 4 MiB a gRPC client takes by default.
+const BATCH_BYTES: usize = 32 * 1024;
+/// The most bytes of answers one stream holds queued for its client (see [`Room`]).
+const STREAM_BYTES: usize = 4 * BATCH_BYTES;
 /// A quiet stream is told its position this often.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// A stream whose buffer is full looks this often whether the log grew past its
@@ -101,7 +108,6 @@ pub trait Feed: Send + Sync + 'static {
     /// encoded message for the others (see the national `WatchFeed`, the site's
     /// `ChangeFeed`).
     type Record: Send + Sync + 'static;
-    type Msg: Send + 'static;
     /// The node, as messages name it ("the national node").
     const NODE: &'static str;
     /// Up to `limit` records after `after` from memory; `None` when behind it.
@@ -109,10 +115,17 @@ pub trait Feed: Send + Sync + 'static {
     /// Up to `limit` records after `after` from the disk (blocking).
     fn read(&self, after: u64, limit: usize) -> Result<Vec<Self::Record>, StoreError>;
     fn position(r: &Self::Record) -> u64;
-    /// The message for a record, or `None` when this stream does not want it.
-    fn message(&self, r: &Self::Record) -> Option<Self::Msg>;
-    /// The message saying the stream has everything up to `position`.
-    fn caught_up(&self, position: u64) -> Self::Msg;
+    /// The answer for a record, encoded, or `None` when this stream does not want it.
+    fn message(&self, r: &Self::Record) -> Option<Bytes>;
+    /// The field of the answer type that holds several records' changes, when this
+    /// stream asked for them together (`WatchResponse.changes`): the answers of
+    /// [`Feed::message`] are then put together with [`wire::together`]. `None`: one answer
+    /// per record.
+    fn batch_field(&self) -> Option<u32> {
+        None
+    }
+    /// The answer saying the stream has everything up to `position`.
+    fn caught_up(&self, position: u64) -> Bytes;
     /// The status ending the stream on a read error.
     fn error(&self, e: StoreError) -> Status;
     /// The stream reached `position` (for the metrics).
@@ -122,13 +135,14 @@ pub trait Feed: Send + Sync + 'static {
 /// How a stream is bounded.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
-    /// Messages queued for the client at most.
+    /// Answers queued for the client at most (and at most [`STREAM_BYTES`] of them, see
+    /// [`Room`]).
     pub buffer: usize,
     /// Records the log may grow by while the buffer stays full, before the stream is cut.
     pub max_lag: u64,
 }
 
-type Tx<M> = mpsc::Sender<Result<M, Status>>;
+type Tx = mpsc::UnboundedSender<Result<Bytes, Status>>;
 
 /// A node's change-feed streams: how each is bounded, and the pace they are woken at.
 #[derive(Debug)]
@@ -148,12 +162,7 @@ impl Streams {
 
     /// Starts a stream after `after`; the task ends with the stream (client gone, cut,
     /// read error or shutdown).
-    pub fn open<F: Feed>(
-        &self,
-        feed: F,
-        after: u64,
-        stopping: watch::Receiver<bool>,
-    ) -> ReceiverStream<Result<F::Msg, Status>> {
+    pub fn open<F: Feed>(&self, feed: F, after: u64, stopping: watch::Receiver<bool>) -> Queued {
         open(feed, after, self.budget, self.wakeups.subscribe(), stopping)
     }
 }
@@ -164,30 +173,81 @@ fn open<F: Feed>(
     budget: Budget,
     durable: watch::Receiver<u64>,
     stopping: watch::Receiver<bool>,
-) -> ReceiverStream<Result<F::Msg, Status>> {
-    // One slot more than the budget, held from the start for the status that ends the
-    // stream: it always finds room behind what was queued.
-    let (tx, rx) = mpsc::channel(budget.buffer.max(1) + 1);
-    if let Ok(closing) = tx.clone().try_reserve_owned() {
-        let cursor = Cursor {
-            feed: Arc::new(feed),
-            tx,
-            durable,
-            stopping,
-            max_lag: budget.max_lag.max(1),
-        };
-        tokio::spawn(async move {
-            if let Some(end) = cursor.run(after).await {
-                let _ = closing.send(Err(end));
-            }
-        });
+) -> Queued {
+    // Unbounded in messages: the room below bounds what is queued, and the status that
+    // ends the stream always finds its place behind it.
+    let (tx, rx) = mpsc::unbounded_channel();
+    let room = Room::new(budget.buffer);
+    let cursor = Cursor {
+        feed: Arc::new(feed),
+        tx: tx.clone(),
+        room: room.clone(),
+        durable,
+        stopping,
+        max_lag: budget.max_lag.max(1),
+    };
+    tokio::spawn(async move {
+        if let Some(end) = cursor.run(after).await {
+            let _ = tx.send(Err(end));
+        }
+    });
+    Queued { rx, room }
+}
+
+/// What one stream may hold queued for its client: [`STREAM_BYTES`], each answer
+/// weighing its bytes but at least a `buffer`th of them, so that at most `buffer`
+/// answers wait (`Budget::buffer`), and at most [`STREAM_BYTES`] whatever their size: a
+/// `batched` answer is the stream's own copy of up to [`BATCH_BYTES`], where an answer of
+/// one change shares its bytes with every stream.
+#[derive(Debug, Clone)]
+struct Room {
+    bytes: Arc<Semaphore>,
+    /// The least an answer weighs.
+    unit: usize,
+}
+
+impl Room {
+    fn new(buffer: usize) -> Self {
+        Room {
+            bytes: Arc::new(Semaphore::new(STREAM_BYTES)),
+            unit: (STREAM_BYTES / buffer.max(1)).max(1),
+        }
     }
-    ReceiverStream::new(rx)
+
+    /// What an answer of `len` bytes takes of the room.
+    fn weight(&self, len: usize) -> u32 {
+        // At most STREAM_BYTES, which fits a u32.
+        u32::try_from(len.clamp(self.unit, STREAM_BYTES)).unwrap_or(u32::MAX)
+    }
+}
+
+/// A stream's answers as tonic sends them: each gives its room back as it is taken.
+#[derive(Debug)]
+pub struct Queued {
+    rx: mpsc::UnboundedReceiver<Result<Bytes, Status>>,
+    room: Room,
+}
+
+impl tokio_stream::Stream for Queued {
+    type Item = Result<Bytes, Status>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let item = std::task::ready!(self.rx.poll_recv(cx));
+        if let Some(Ok(answer)) = &item {
+            let w = self.room.weight(answer.len());
+            self.room.bytes.add_permits(w as usize);
+        }
+        std::task::Poll::Ready(item)
+    }
 }
 
 struct Cursor<F: Feed> {
     feed: Arc<F>,
-    tx: Tx<F::Msg>,
+    tx: Tx,
+    room: Room,
     durable: watch::Receiver<u64>,
     stopping: watch::Receiver<bool>,
     max_lag: u64,
@@ -209,12 +269,7 @@ impl<F: Feed> Cursor<F> {
                 None => self.read_disk(pos).await.map_err(Some)?,
             };
             if !records.is_empty() {
-                for r in &records {
-                    if let Some(m) = self.feed.message(r) {
-                        self.send(m, pos).await?;
-                    }
-                    pos = F::position(r);
-                }
+                pos = self.send_records(&records, pos).await?;
                 self.feed.moved(pos);
                 told = false;
                 continue;
@@ -235,6 +290,43 @@ impl<F: Feed> Cursor<F> {
         }
     }
 
+    /// Queues the messages of `records` (read after `pos`): one each, or together when
+    /// the stream asked for that, in answers of up to [`BATCH_BYTES`]. Returns the
+    /// position of the last record.
+    async fn send_records(
+        &mut self,
+        records: &[Arc<F::Record>],
+        mut pos: u64,
+    ) -> Result<u64, Option<Status>> {
+        let Some(field) = self.feed.batch_field() else {
+            for r in records {
+                if let Some(m) = self.feed.message(r) {
+                    self.send(m, pos).await?;
+                }
+                pos = F::position(r);
+            }
+            return Ok(pos);
+        };
+        // The batch's parts, their bytes, and where the stream stood before the first.
+        let (mut parts, mut bytes, mut from) = (Vec::new(), 0usize, pos);
+        for r in records {
+            if let Some(m) = self.feed.message(r) {
+                if !parts.is_empty() && bytes + m.len() > BATCH_BYTES {
+                    self.send(wire::together(field, &parts), from).await?;
+                    (bytes, from) = (0, pos);
+                    parts.clear();
+                }
+                bytes += m.len();
+                parts.push(m);
+            }
+            pos = F::position(r);
+        }
+        if !parts.is_empty() {
+            self.send(wire::together(field, &parts), from).await?;
+        }
+        Ok(pos)
+    }
+
     async fn read_disk(&self, pos: u64) -> Result<Vec<Arc<F::Record>>, Status> {
         let feed = Arc::clone(&self.feed);
         match tokio::task::spawn_blocking(move || feed.read(pos, READ_CHUNK)).await {
@@ -244,27 +336,36 @@ impl<F: Feed> Cursor<F> {
         }
     }
 
-    /// Queues one message; `Err` ends the stream: with a status (cut, shutdown) or `None`
-    /// (the client went away). `pos` is where the stream stands before this message.
+    /// Queues one answer; `Err` ends the stream: with a status (cut, shutdown) or `None`
+    /// (the client went away). `pos` is where the stream stands before this answer.
     ///
-    /// A full buffer is waited on with the log's growth looked at every
+    /// A full room is waited on with the log's growth looked at every
     /// [`LAG_CHECK_EVERY`], not at each of its batches: a hundred streams that do not read
     /// would otherwise each be woken by every batch the writer makes durable, for nothing
     /// (the writer itself wakes every one of them), which took the two cores from the
     /// streams that do read (docs/BENCHMARKS.md, issue 18).
-    async fn send(&mut self, msg: F::Msg, pos: u64) -> Result<(), Option<Status>> {
-        let msg = match self.tx.try_send(Ok(msg)) {
-            Ok(()) => return Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => return Err(None),
-            Err(mpsc::error::TrySendError::Full(m)) => m,
-        };
+    async fn send(&mut self, msg: Bytes, pos: u64) -> Result<(), Option<Status>> {
+        let need = self.room.weight(msg.len());
+        let taken = self.room.bytes.try_acquire_many(need).map(|t| t.forget());
+        if taken.is_err() {
+            self.wait_for_room(need, pos).await?;
+        }
+        self.tx.send(Ok(msg)).map_err(|_| None)
+    }
+
+    async fn wait_for_room(&mut self, need: u32, pos: u64) -> Result<(), Option<Status>> {
         let start = *self.durable.borrow();
         let mut check = tokio::time::interval(LAG_CHECK_EVERY);
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let permit = loop {
+        loop {
             tokio::select! {
                 biased;
-                permit = self.tx.reserve() => break permit.map_err(|_| None)?,
+                taken = self.room.bytes.acquire_many(need) => {
+                    // The room is never closed.
+                    taken.map_err(|_| None)?.forget();
+                    return Ok(());
+                }
+                () = self.tx.closed() => return Err(None),
                 _ = check.tick() => {
                     if self.durable.has_changed().is_err() {
                         return Err(Some(shutting_down::<F>()));
@@ -275,9 +376,7 @@ impl<F: Feed> Cursor<F> {
                 }
                 () = stopped(&mut self.stopping) => return Err(Some(shutting_down::<F>())),
             }
-        };
-        permit.send(msg);
-        Ok(())
+        }
     }
 }
 
@@ -349,6 +448,80 @@ mod tests {
             watched.changed().await.is_err(),
             "ends with the store's position"
         );
+    }
+
+    /// A log of `last` records of `size` bytes each, all in memory.
+    struct Fake {
+        last: u64,
+        size: usize,
+        batched: bool,
+    }
+
+    impl Feed for Fake {
+        type Record = u64;
+        const NODE: &'static str = "the test node";
+
+        fn recent(&self, after: u64, limit: usize) -> Option<Vec<Arc<u64>>> {
+            Some((after + 1..=self.last).take(limit).map(Arc::new).collect())
+        }
+        fn read(&self, _: u64, _: usize) -> Result<Vec<u64>, StoreError> {
+            unreachable!("every record is in memory")
+        }
+        fn position(r: &u64) -> u64 {
+            *r
+        }
+        fn message(&self, _: &u64) -> Option<Bytes> {
+            Some(Bytes::from(vec![7u8; self.size]))
+        }
+        fn batch_field(&self) -> Option<u32> {
+            self.batched.then_some(3)
+        }
+        fn caught_up(&self, _: u64) -> Bytes {
+            Bytes::new()
+        }
+        fn error(&self, _: StoreError) -> Status {
+            Status::internal("read")
+        }
+    }
+
+    /// What a stream holds queued while its client reads nothing stays within its
+    /// answers and its bytes, one change to an answer or batched; once read, every record
+    /// is there.
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_not_read_holds_its_buffer_in_answers_and_in_bytes() {
+        use tokio_stream::StreamExt;
+        let (last, size) = (2_000u64, 1_000usize);
+        for (batched, answers) in [(false, 128), (true, 4)] {
+            let (_position, durable) = watch::channel(last);
+            let (_stop, stopping) = watch::channel(false);
+            let budget = Budget {
+                buffer: 128,
+                max_lag: 1_000_000,
+            };
+            let feed = Fake {
+                last,
+                size,
+                batched,
+            };
+            let mut stream = open(feed, 0, budget, durable, stopping);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let queued = stream.rx.len();
+            assert_eq!(queued, answers, "batched {batched}: answers queued");
+            // Read: every record's bytes arrive, as many answers as needed; the first
+            // `queued` were what the stream held.
+            let (mut records, mut read, mut held) = (0, 0, 0);
+            while records < last as usize {
+                let answer = stream.next().await.expect("open").expect("an answer");
+                if read < queued {
+                    held += answer.len();
+                }
+                read += 1;
+                // A batch's header (a tag, a length) is under a record's size.
+                records += answer.len() / size;
+            }
+            assert!(held <= STREAM_BYTES, "batched {batched}: {held} bytes held");
+            assert_eq!(records, last as usize, "batched {batched}");
+        }
     }
 
     #[tokio::test(start_paused = true)]

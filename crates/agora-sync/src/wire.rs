@@ -30,6 +30,23 @@ pub fn encode(msg: &impl prost::Message) -> Bytes {
     Bytes::from(msg.encode_to_vec())
 }
 
+/// Several answers as one: `parts` are answers of one type whose only field is field 1, an
+/// embedded message (a `WatchResponse` with its `change`), and the result is the answer
+/// whose field `field` is a message holding them all in its repeated field 1
+/// (`WatchResponse.changes`, a `NationalChanges`). In protobuf, the encoding of such an
+/// answer's field 1 is the encoding of one element of that repeated field, so the parts
+/// are copied as they are, behind one tag and length: nothing is encoded again.
+pub fn together(field: u32, parts: &[Bytes]) -> Bytes {
+    let len: usize = parts.iter().map(Bytes::len).sum();
+    let mut out = bytes::BytesMut::with_capacity(len + 16);
+    prost::encoding::encode_key(field, prost::encoding::WireType::LengthDelimited, &mut out);
+    prost::encoding::encode_varint(len as u64, &mut out);
+    for p in parts {
+        out.put_slice(p);
+    }
+    out.freeze()
+}
+
 /// Requests `Req` decoded with prost; answers written as the bytes given.
 #[derive(Debug)]
 pub struct Encoded<Req>(PhantomData<fn() -> Req>);
@@ -72,7 +89,7 @@ impl Encoder for BytesEncoder {
 }
 
 /// The answers of an [`EncodedCall`] as a node's feed streams them.
-pub type EncodedStream = tokio_stream::wrappers::ReceiverStream<Result<Bytes, Status>>;
+pub type EncodedStream = crate::feed::Queued;
 
 /// A server-streaming call whose answers are sent already encoded, served by
 /// [`EncodedRoute`] in place of the generated server's method. The node implements it

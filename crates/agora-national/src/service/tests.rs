@@ -62,6 +62,7 @@ async fn a_record_is_encoded_once_for_every_watcher_and_as_prost_would() {
     let followers = Arc::new(agora_sync::metrics::Followers::default());
     let feed = |sites: &[&str]| WatchFeed {
         store: Arc::clone(&store),
+        batched: false,
         sites: sites.iter().map(|s| (*s).to_owned()).collect(),
         follower: followers.join(0),
     };

@@ -63,9 +63,11 @@ async fn a_change_is_encoded_once_for_every_watcher_as_convert_builds_it() {
     let (one, other) = (
         ChangeFeed {
             store: Arc::clone(&store),
+            batched: false,
         },
         ChangeFeed {
             store: Arc::clone(&store),
+            batched: false,
         },
     );
     // Each stream takes its own records from the ring, as the feed does; one reads the disk.

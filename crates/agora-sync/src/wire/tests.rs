@@ -19,7 +19,7 @@ use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_server::NationalServiceServer;
 use agora_proto::v1::site_service_server::SiteServiceServer;
 
-use super::{BytesEncoder, EncodedCall, EncodedRoute, encode, is_method};
+use super::{BytesEncoder, EncodedCall, EncodedRoute, encode, is_method, together};
 
 /// Every data byte of a response body, and its trailers (the status).
 async fn drain<B: Body<Data = Bytes>>(body: B) -> (Vec<u8>, Option<http::HeaderMap>)
@@ -93,6 +93,52 @@ async fn answers_encoded_once_are_the_frames_prost_writes() {
     assert_eq!(our_data, prost_data, "the same bytes on the wire");
     assert!(prost_status.is_some());
     assert_eq!(our_status, prost_status, "the same status at the end");
+}
+
+fn change(position: u64, events: usize) -> pb::NationalChange {
+    pb::NationalChange {
+        position,
+        site_id: format!("site-{position}"),
+        site_seq: position * 3,
+        at_ms: 1_765_000_000_000 + position as i64,
+        events: vec![pb::Event::default(); events],
+        site_reset: position.is_multiple_of(2),
+        announcement: None,
+    }
+}
+
+#[test]
+fn answers_put_together_decode_as_the_message_holding_them_all() {
+    use prost::Message;
+    // Sizes on both sides of a varint's one-byte length (127), and an empty change.
+    let changes: Vec<pb::NationalChange> = [(1, 0), (2, 1), (3, 120), (4, 3), (5, 0)]
+        .into_iter()
+        .map(|(p, e)| change(p, e))
+        .collect();
+    let parts: Vec<Bytes> = changes
+        .iter()
+        .map(|c| {
+            encode(&pb::WatchResponse {
+                item: Some(pb::watch_response::Item::Change(c.clone())),
+            })
+        })
+        .collect();
+    assert!(parts.iter().any(|p| p.len() > 200), "a long part");
+    let expected = pb::WatchResponse {
+        item: Some(pb::watch_response::Item::Changes(pb::NationalChanges {
+            changes: changes.clone(),
+        })),
+    };
+    let joined = together(3, &parts);
+    assert_eq!(joined, encode(&expected), "the bytes prost writes");
+    assert_eq!(pb::WatchResponse::decode(joined).unwrap(), expected);
+    let one = together(3, &parts[..1]);
+    assert_eq!(
+        pb::WatchResponse::decode(one).unwrap().item,
+        Some(pb::watch_response::Item::Changes(pb::NationalChanges {
+            changes: changes[..1].to_vec(),
+        }))
+    );
 }
 
 #[test]
@@ -206,7 +252,10 @@ async fn the_method_is_answered_encoded_and_every_other_path_by_the_generated_se
     let generated = Generated::default();
     let changes = Arc::new(Changes::default());
     let mut route = EncodedRoute::new(generated.clone(), Arc::clone(&changes));
-    let req = pb::WatchChangesRequest { after_seq: 41 };
+    let req = pb::WatchChangesRequest {
+        after_seq: 41,
+        batched: false,
+    };
 
     let answer = route
         .call(call("/agora.v1.SiteService/WatchChanges", &req))

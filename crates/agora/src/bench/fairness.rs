@@ -237,8 +237,13 @@ async fn case(
         readers.push(tokio::spawn(async move {
             loop {
                 match stream.next().await {
-                    Some(Ok(Counted { progress: None })) => {
-                        count.fetch_add(1, Ordering::Relaxed);
+                    Some(Ok(Counted {
+                        progress: None,
+                        changes,
+                    })) => {
+                        // One change, or a batch of them.
+                        let n = changes.map_or(1, |cs| cs.changes.len());
+                        count.fetch_add(n, Ordering::Relaxed);
                     }
                     Some(Ok(_)) => {}
                     Some(Err(_)) => return 1,
@@ -392,6 +397,7 @@ async fn names(feed: Feed, node: &Node) -> anyhow::Result<Names> {
             let s = c
                 .watch(pb::WatchRequest {
                     from_now: true,
+                    batched: true,
                     ..Default::default()
                 })
                 .await?
@@ -399,6 +405,11 @@ async fn names(feed: Feed, node: &Node) -> anyhow::Result<Names> {
             Box::pin(s.map(|m| {
                 m.map(|m| match m.item {
                     Some(pb::watch_response::Item::Change(c)) => upserted(c.events),
+                    Some(pb::watch_response::Item::Changes(cs)) => cs
+                        .changes
+                        .into_iter()
+                        .flat_map(|c| upserted(c.events))
+                        .collect(),
                     _ => Vec::new(),
                 })
             }))
@@ -407,12 +418,20 @@ async fn names(feed: Feed, node: &Node) -> anyhow::Result<Names> {
             let mut c = site_clients(node, 1, ORGANISER).await?.remove(0);
             let now = last_seq(&mut c).await?;
             let s = c
-                .watch_changes(pb::WatchChangesRequest { after_seq: now })
+                .watch_changes(pb::WatchChangesRequest {
+                    after_seq: now,
+                    batched: true,
+                })
                 .await?
                 .into_inner();
             Box::pin(s.map(|m| {
                 m.map(|m| match m.item {
                     Some(pb::watch_changes_response::Item::Change(c)) => upserted(c.events),
+                    Some(pb::watch_changes_response::Item::Changes(cs)) => cs
+                        .changes
+                        .into_iter()
+                        .flat_map(|c| upserted(c.events))
+                        .collect(),
                     _ => Vec::new(),
                 })
             }))
@@ -428,14 +447,23 @@ async fn last_seq(c: &mut super::Site) -> anyhow::Result<u64> {
         .last_seq)
 }
 
-/// A feed's message read without decoding its change: prost skips field 1 (the change)
-/// whole, and only the small progress message is decoded (`WatchResponse` and
-/// `WatchChangesResponse` have the same shape: the change at 1, a message with one
-/// `uint64` at 2).
+/// A feed's message read without decoding its changes: prost skips field 1 (one change)
+/// whole, counts the changes of a batch (3) without decoding them, and decodes only the
+/// small progress message (`WatchResponse` and `WatchChangesResponse` have the same
+/// shape: the change at 1, a message with one `uint64` at 2, the batch at 3).
 #[derive(Clone, PartialEq, prost::Message)]
 struct Counted {
     #[prost(message, optional, tag = "2")]
     progress: Option<pb::WatchProgress>,
+    #[prost(message, optional, tag = "3")]
+    changes: Option<CountedChanges>,
+}
+
+/// A batch's changes, each read as an empty message.
+#[derive(Clone, PartialEq, prost::Message)]
+struct CountedChanges {
+    #[prost(message, repeated, tag = "1")]
+    changes: Vec<()>,
 }
 
 /// A stream of `feed` at `node`, from now, on its own connection, whose messages are read
@@ -457,6 +485,7 @@ async fn counting(feed: Feed, node: &Node) -> anyhow::Result<tonic::Streaming<Co
             let codec = tonic_prost::ProstCodec::<pb::WatchRequest, Counted>::default();
             let request = pb::WatchRequest {
                 from_now: true,
+                batched: true,
                 ..Default::default()
             };
             grpc.server_streaming(tonic::Request::new(request), path, codec)
@@ -466,7 +495,10 @@ async fn counting(feed: Feed, node: &Node) -> anyhow::Result<tonic::Streaming<Co
         Feed::Site => {
             let now = last_seq(&mut site_clients(node, 1, ORGANISER).await?.remove(0)).await?;
             let codec = tonic_prost::ProstCodec::<pb::WatchChangesRequest, Counted>::default();
-            let request = pb::WatchChangesRequest { after_seq: now };
+            let request = pb::WatchChangesRequest {
+                after_seq: now,
+                batched: true,
+            };
             grpc.server_streaming(tonic::Request::new(request), path, codec)
                 .await?
                 .into_inner()
