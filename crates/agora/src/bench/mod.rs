@@ -479,9 +479,11 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool, tls: Option<&Pki>) -> an
         // Joined with the acks after the run: a change can reach the watcher before the
         // writing task has recorded its ack.
         let arrivals: Arc<std::sync::Mutex<Vec<(String, Instant)>>> = Arc::default();
+        // `batched`, as the dashboard watches.
         let mut feed = admin
             .watch(pb::WatchRequest {
                 from_now: true,
+                batched: true,
                 ..Default::default()
             })
             .await?
@@ -491,11 +493,13 @@ async fn sync_latency(rows: &mut Vec<Row>, quick: bool, tls: Option<&Pki>) -> an
         let seen2 = Arc::clone(&seen);
         let watcher = tokio::spawn(async move {
             while let Some(Ok(item)) = feed.next().await {
-                let Some(pb::watch_response::Item::Change(c)) = item.item else {
-                    continue;
+                let changes = match item.item {
+                    Some(pb::watch_response::Item::Changes(cs)) => cs.changes,
+                    Some(pb::watch_response::Item::Change(c)) => vec![c],
+                    _ => continue,
                 };
                 let now = Instant::now();
-                for e in c.events {
+                for e in changes.into_iter().flat_map(|c| c.events) {
                     if let Some(pb::event::Event::ParticipantUpserted(p)) = e.event {
                         if let Ok(mut s) = r2.lock() {
                             s.push((p.display_name, now));
@@ -1048,6 +1052,11 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
     let dir = tempdir()?;
     let n = if quick { 20_000 } else { 100_000 };
     let node = Node::site("memory", &dir.path().join("site"), &[])?;
+    // The node inherits the bench's environment, so the cache it runs with.
+    let cache = match std::env::var("AGORA_CACHE_MB") {
+        Ok(mb) => format!("cache {mb} MiB from AGORA_CACHE_MB"),
+        Err(_) => format!("default cache, {} MiB", agora_site::DEFAULT_CACHE_MB),
+    };
     let clients = site_clients(&node, 8, ORGANISER).await?;
     let mut org = clients[0].clone();
     create_challenges(&mut org, 1000, 100).await?;
@@ -1086,9 +1095,8 @@ async fn memory(rows: &mut Vec<Row>, quick: bool) -> anyhow::Result<()> {
         steal_pct: f64::NAN,
         peak_rss_mib: node.peak_rss_mib(),
         note: format!(
-            "RSS now {:.1} MiB (default cache, {} MiB); target < 64 MiB",
-            node.rss_mib(),
-            agora_site::DEFAULT_CACHE_MB
+            "RSS now {:.1} MiB ({cache}); target < 64 MiB",
+            node.rss_mib()
         ),
     });
     node.stop()?;
