@@ -161,6 +161,28 @@ def run(args, types, site, site_grpc):
     check(seqs == list(range(1, len(seqs) + 1)), f"change seqs are not contiguous from 1: {seqs}")
     check(caught_up == len(seqs), f"CaughtUp at {caught_up} after {len(seqs)} changes")
     step(f"WatchChanges: {len(seqs)} changes, seqs 1..{len(seqs)}, caught up at {caught_up}")
+
+    # Batched: the same changes, several to an answer (put together by the node from the
+    # bytes of single answers, decoded here by another language's protobuf).
+    batched, answers, most = [], 0, 0
+    stream = stub.WatchChanges(site.WatchChangesRequest(after_seq=0, batched=True),
+                               metadata=organiser, timeout=10)
+    for item in stream:
+        kind = item.WhichOneof("item")
+        if kind == "caught_up":
+            break
+        got = list(item.changes.changes) if kind == "changes" else [item.change]
+        answers += 1
+        most = max(most, len(got))
+        batched.extend(got)
+    else:
+        raise CheckFailed("batched WatchChanges ended without a CaughtUp item")
+    stream.cancel()
+    check([c.seq for c in batched] == seqs,
+          f"batched seqs {[c.seq for c in batched]}, expected {seqs}")
+    check(most > 1, f"no answer held several changes ({answers} answers)")
+    plural = "" if answers == 1 else "s"
+    step(f"WatchChanges batched: the same {len(batched)} changes in {answers} answer{plural}")
     channel.close()
 
 
