@@ -135,8 +135,8 @@ pub trait Feed: Send + Sync + 'static {
 /// How a stream is bounded.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
-    /// Answers queued for the client at most (and at most [`STREAM_BYTES`] of them, see
-    /// [`Room`]).
+    /// Answers queued for the client at most (and at most 128 KiB of them, whatever their
+    /// number).
     pub buffer: usize,
     /// Records the log may grow by while the buffer stays full, before the stream is cut.
     pub max_lag: u64,

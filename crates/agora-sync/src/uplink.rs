@@ -405,7 +405,7 @@ pub struct InFlight(std::collections::VecDeque<u64>);
 impl InFlight {
     /// How many records the next message may carry, or `None` when nothing is to be sent
     /// yet: nothing new after `sent`, the window of `window` unacknowledged records full,
-    /// or [`MESSAGES_IN_FLIGHT`] messages unacknowledged.
+    /// or `MESSAGES_IN_FLIGHT` (two) messages unacknowledged.
     pub fn room(&self, sent: u64, acked: u64, head: u64, window: u64) -> Option<usize> {
         let unacked = sent.saturating_sub(acked);
         if sent >= head || unacked >= window || self.0.len() >= MESSAGES_IN_FLIGHT {
