@@ -844,10 +844,6 @@ struct WatchFeed {
     follower: agora_sync::metrics::Follower,
 }
 
-/// `WatchResponse.changes`, the field of the answer that holds several changes (its
-/// `change` is field 1, as `wire::together` needs).
-const WATCH_CHANGES_FIELD: u32 = 3;
-
 /// The answer for a record, encoded: the same for every stream that sends it.
 fn change_message(r: &NationalRecord) -> Bytes {
     agora_sync::wire::encode(&pb::WatchResponse {
@@ -883,8 +879,8 @@ impl Feed for WatchFeed {
         (self.sites.is_empty() || self.sites.contains(&r.site_id)).then(|| r.wire(change_message))
     }
 
-    fn batch_field(&self) -> Option<u32> {
-        self.batched.then_some(WATCH_CHANGES_FIELD)
+    fn batched(&self) -> bool {
+        self.batched
     }
 
     fn caught_up(&self, position: u64) -> Bytes {

@@ -837,10 +837,6 @@ struct ChangeFeed {
     batched: bool,
 }
 
-/// `WatchChangesResponse.changes`, the field of the answer that holds several changes
-/// (its `change` is field 1, as `wire::together` needs).
-const WATCH_CHANGES_FIELD: u32 = 3;
-
 /// The answer for a change, encoded: the same for every stream that sends it.
 fn change_message(c: &m::Change) -> Bytes {
     agora_sync::wire::encode(&pb::WatchChangesResponse {
@@ -874,8 +870,8 @@ impl Feed for ChangeFeed {
         Some(c.wire(change_message))
     }
 
-    fn batch_field(&self) -> Option<u32> {
-        self.batched.then_some(WATCH_CHANGES_FIELD)
+    fn batched(&self) -> bool {
+        self.batched
     }
 
     fn caught_up(&self, seq: u64) -> Bytes {

@@ -117,12 +117,11 @@ pub trait Feed: Send + Sync + 'static {
     fn position(r: &Self::Record) -> u64;
     /// The answer for a record, encoded, or `None` when this stream does not want it.
     fn message(&self, r: &Self::Record) -> Option<Bytes>;
-    /// The field of the answer type that holds several records' changes, when this
-    /// stream asked for them together (`WatchResponse.changes`): the answers of
-    /// [`Feed::message`] are then put together with [`wire::together`]. `None`: one answer
-    /// per record.
-    fn batch_field(&self) -> Option<u32> {
-        None
+    /// Whether this stream asked for the changes ready together (`batched`): the answers
+    /// of [`Feed::message`] are then put together with [`wire::together`] at
+    /// [`wire::CHANGES_FIELD`]. Otherwise one answer per record.
+    fn batched(&self) -> bool {
+        false
     }
     /// The answer saying the stream has everything up to `position`.
     fn caught_up(&self, position: u64) -> Bytes;
@@ -298,7 +297,7 @@ impl<F: Feed> Cursor<F> {
         records: &[Arc<F::Record>],
         mut pos: u64,
     ) -> Result<u64, Option<Status>> {
-        let Some(field) = self.feed.batch_field() else {
+        if !self.feed.batched() {
             for r in records {
                 if let Some(m) = self.feed.message(r) {
                     self.send(m, pos).await?;
@@ -306,13 +305,14 @@ impl<F: Feed> Cursor<F> {
                 pos = F::position(r);
             }
             return Ok(pos);
-        };
+        }
         // The batch's parts, their bytes, and where the stream stood before the first.
         let (mut parts, mut bytes, mut from) = (Vec::new(), 0usize, pos);
         for r in records {
             if let Some(m) = self.feed.message(r) {
                 if !parts.is_empty() && bytes + m.len() > BATCH_BYTES {
-                    self.send(wire::together(field, &parts), from).await?;
+                    self.send(wire::together(wire::CHANGES_FIELD, &parts), from)
+                        .await?;
                     (bytes, from) = (0, pos);
                     parts.clear();
                 }
@@ -322,7 +322,8 @@ impl<F: Feed> Cursor<F> {
             pos = F::position(r);
         }
         if !parts.is_empty() {
-            self.send(wire::together(field, &parts), from).await?;
+            self.send(wire::together(wire::CHANGES_FIELD, &parts), from)
+                .await?;
         }
         Ok(pos)
     }
@@ -473,8 +474,8 @@ mod tests {
         fn message(&self, _: &u64) -> Option<Bytes> {
             Some(Bytes::from(vec![7u8; self.size]))
         }
-        fn batch_field(&self) -> Option<u32> {
-            self.batched.then_some(3)
+        fn batched(&self) -> bool {
+            self.batched
         }
         fn caught_up(&self, _: u64) -> Bytes {
             Bytes::new()
@@ -504,6 +505,8 @@ mod tests {
                 batched,
             };
             let mut stream = open(feed, 0, budget, durable, stopping);
+            // The clock is paused: this sleep ends only once every task waits, so the
+            // cursor has queued all it may and waits for room (not a wait on the clock).
             tokio::time::sleep(Duration::from_millis(100)).await;
             let queued = stream.rx.len();
             assert_eq!(queued, answers, "batched {batched}: answers queued");

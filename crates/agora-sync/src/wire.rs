@@ -30,10 +30,15 @@ pub fn encode(msg: &impl prost::Message) -> Bytes {
     Bytes::from(msg.encode_to_vec())
 }
 
+/// The field of a change feed's answer that holds several changes: both feeds' answers
+/// have the change at 1, the progress at 2 and the batch at 3 (`WatchResponse.changes`,
+/// `WatchChangesResponse.changes`; the tests decode both).
+pub const CHANGES_FIELD: u32 = 3;
+
 /// Several answers as one: `parts` are answers of one type whose only field is field 1, an
 /// embedded message (a `WatchResponse` with its `change`), and the result is the answer
 /// whose field `field` is a message holding them all in its repeated field 1
-/// (`WatchResponse.changes`, a `NationalChanges`). In protobuf, the encoding of such an
+/// (`WatchResponse.changes`, a `NationalChanges`, at [`CHANGES_FIELD`]). In protobuf, the encoding of such an
 /// answer's field 1 is the encoding of one element of that repeated field, so the parts
 /// are copied as they are, behind one tag and length: nothing is encoded again.
 pub fn together(field: u32, parts: &[Bytes]) -> Bytes {

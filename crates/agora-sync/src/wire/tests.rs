@@ -19,7 +19,7 @@ use agora_proto::v1 as pb;
 use agora_proto::v1::national_service_server::NationalServiceServer;
 use agora_proto::v1::site_service_server::SiteServiceServer;
 
-use super::{BytesEncoder, EncodedCall, EncodedRoute, encode, is_method, together};
+use super::{BytesEncoder, CHANGES_FIELD, EncodedCall, EncodedRoute, encode, is_method, together};
 
 /// Every data byte of a response body, and its trailers (the status).
 async fn drain<B: Body<Data = Bytes>>(body: B) -> (Vec<u8>, Option<http::HeaderMap>)
@@ -129,10 +129,10 @@ fn answers_put_together_decode_as_the_message_holding_them_all() {
             changes: changes.clone(),
         })),
     };
-    let joined = together(3, &parts);
+    let joined = together(CHANGES_FIELD, &parts);
     assert_eq!(joined, encode(&expected), "the bytes prost writes");
     assert_eq!(pb::WatchResponse::decode(joined).unwrap(), expected);
-    let one = together(3, &parts[..1]);
+    let one = together(CHANGES_FIELD, &parts[..1]);
     assert_eq!(
         pb::WatchResponse::decode(one).unwrap().item,
         Some(pb::watch_response::Item::Changes(pb::NationalChanges {

@@ -469,39 +469,22 @@ struct CountedChanges {
 /// A stream of `feed` at `node`, from now, on its own connection, whose messages are read
 /// as [`Counted`].
 async fn counting(feed: Feed, node: &Node) -> anyhow::Result<tonic::Streaming<Counted>> {
-    let channel = super::channel(node).await?;
-    let token = match feed {
-        Feed::National => ADMIN,
-        Feed::Site => ORGANISER,
-    };
-    let mut grpc = tonic::client::Grpc::new(tonic::service::interceptor::InterceptedService::new(
-        channel,
-        super::auth(token)?,
-    ));
-    grpc.ready().await?;
-    let path = tonic::codegen::http::uri::PathAndQuery::from_static(feed.path());
-    Ok(match feed {
+    match feed {
         Feed::National => {
-            let codec = tonic_prost::ProstCodec::<pb::WatchRequest, Counted>::default();
             let request = pb::WatchRequest {
                 from_now: true,
                 batched: true,
                 ..Default::default()
             };
-            grpc.server_streaming(tonic::Request::new(request), path, codec)
-                .await?
-                .into_inner()
+            super::lean_stream(node, ADMIN, feed.path(), request).await
         }
         Feed::Site => {
             let now = last_seq(&mut site_clients(node, 1, ORGANISER).await?.remove(0)).await?;
-            let codec = tonic_prost::ProstCodec::<pb::WatchChangesRequest, Counted>::default();
             let request = pb::WatchChangesRequest {
                 after_seq: now,
                 batched: true,
             };
-            grpc.server_streaming(tonic::Request::new(request), path, codec)
-                .await?
-                .into_inner()
+            super::lean_stream(node, ORGANISER, feed.path(), request).await
         }
-    })
+    }
 }

@@ -733,24 +733,40 @@ struct TimedChange {
     events: Vec<()>,
 }
 
+/// A server stream of `node` at `path` (a feed: `/agora.v1.NationalService/Watch`, ...)
+/// with `token`, its answers decoded as `Resp`, a lean message type that reads only what
+/// the bench measures.
+async fn lean_stream<Req, Resp>(
+    node: &Node,
+    token: &str,
+    path: &'static str,
+    request: Req,
+) -> anyhow::Result<tonic::Streaming<Resp>>
+where
+    Req: prost::Message + Send + Sync + 'static,
+    Resp: prost::Message + Default + Send + Sync + 'static,
+{
+    let mut grpc =
+        tonic::client::Grpc::new(InterceptedService::new(channel(node).await?, auth(token)?));
+    grpc.ready().await?;
+    Ok(grpc
+        .server_streaming(
+            tonic::Request::new(request),
+            tonic::codegen::http::uri::PathAndQuery::from_static(path),
+            tonic_prost::ProstCodec::<Req, Resp>::default(),
+        )
+        .await?
+        .into_inner())
+}
+
 /// A national `Watch` from now, `batched` as the dashboard watches, read as [`Timed`].
 async fn timed_watch(node: &Node) -> anyhow::Result<tonic::Streaming<Timed>> {
-    let mut grpc =
-        tonic::client::Grpc::new(InterceptedService::new(channel(node).await?, auth(ADMIN)?));
-    grpc.ready().await?;
     let request = pb::WatchRequest {
         from_now: true,
         batched: true,
         ..Default::default()
     };
-    Ok(grpc
-        .server_streaming(
-            tonic::Request::new(request),
-            tonic::codegen::http::uri::PathAndQuery::from_static("/agora.v1.NationalService/Watch"),
-            tonic_prost::ProstCodec::<pb::WatchRequest, Timed>::default(),
-        )
-        .await?
-        .into_inner())
+    lean_stream(node, ADMIN, "/agora.v1.NationalService/Watch", request).await
 }
 
 /// One watcher of the fan-in. Each answer's changes are stamped with one clock reading;
